@@ -1,0 +1,1 @@
+//! Runnable examples of tartine live in `examples/`.

@@ -1,0 +1,58 @@
+//! What to emit when the checks fail: the user's code, the errors, and a stand-in
+//! `Referenceable` impl with no methods, so uses of `Remote<Type>` elsewhere raise no second
+//! wave of errors.
+
+use crate::model::ExposedImpl;
+use crate::names::proxy_ident;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemImpl;
+
+/// The user's block, the errors, and (when the type is known) a method-less stand-in.
+pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Error) -> TokenStream {
+    let errors = error.into_compile_error();
+    let Some(model) = model else {
+        return quote! { #item #errors };
+    };
+    let self_ident = &model.self_ident;
+    let proxy = proxy_ident(self_ident);
+    quote! {
+        #item
+        #errors
+
+        #[doc(hidden)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        pub struct #proxy {
+            __tartine_ref: ::tartine::__private::RemoteRef,
+        }
+
+        impl ::tartine::__private::Proxy for #proxy {
+            fn from_remote_ref(reference: ::tartine::__private::RemoteRef) -> Self {
+                #proxy { __tartine_ref: reference }
+            }
+
+            fn remote_ref(&self) -> &::tartine::__private::RemoteRef {
+                &self.__tartine_ref
+            }
+        }
+
+        impl ::tartine::Referenceable for #self_ident {
+            const INTERFACE: &'static str =
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#self_ident));
+            const METHODS: &'static [&'static str] = &[];
+            type Proxy = #proxy;
+
+            fn dispatch<__C: ::tartine::__private::Codec>(
+                self: ::tartine::__private::Arc<Self>,
+                _: &str,
+                _: &[u8],
+                _: &::tartine::__private::CallContext,
+            ) -> ::core::result::Result<
+                ::tartine::__private::ReplyFuture,
+                ::tartine::__private::DispatchError,
+            > {
+                ::core::result::Result::Err(::tartine::__private::DispatchError::NoSuchMethod)
+            }
+        }
+    }
+}

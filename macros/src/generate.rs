@@ -1,0 +1,22 @@
+//! Emits the code for a checked model: the `Referenceable` impl (dispatch table) and the proxy.
+
+mod dispatch;
+mod proxy;
+
+use crate::model::ExposedImpl;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemImpl;
+
+/// Everything `#[referenceable]` emits for `model`, the user's block first.
+pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
+    let proxy_struct = proxy::proxy_struct(model);
+    let proxy_methods = proxy::proxy_methods(model);
+    let referenceable = dispatch::referenceable_impl(model);
+    quote! {
+        #item
+        #proxy_struct
+        #proxy_methods
+        #referenceable
+    }
+}

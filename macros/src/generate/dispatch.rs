@@ -1,0 +1,99 @@
+//! Emits `impl Referenceable`: the interface name, the method table and the dispatch `match`.
+
+use crate::model::{ExposedImpl, ExposedMethod, Output};
+use crate::names::{arg_ident, proxy_ident};
+use crate::types::{ReturnShape, return_shape};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `impl Referenceable for Type`, wrapped so its helpers do not leak into the user's scope.
+pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
+    let self_ident = &model.self_ident;
+    let proxy = proxy_ident(self_ident);
+    let wire_names = model.methods.iter().map(|method| &method.wire_name);
+    let arms = model.methods.iter().map(|method| dispatch_arm(model, method));
+    quote! {
+        #[automatically_derived]
+        impl ::tartine::Referenceable for #self_ident {
+            const INTERFACE: &'static str =
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#self_ident));
+            const METHODS: &'static [&'static str] = &[#(#wire_names),*];
+            type Proxy = #proxy;
+
+            #[allow(unused_variables, clippy::let_unit_value, clippy::unit_arg)]
+            fn dispatch<__C: ::tartine::__private::Codec>(
+                self: ::tartine::__private::Arc<Self>,
+                __tartine_method: &str,
+                __tartine_args: &[u8],
+                __tartine_cx: &::tartine::__private::CallContext,
+            ) -> ::core::result::Result<
+                ::tartine::__private::ReplyFuture,
+                ::tartine::__private::DispatchError,
+            > {
+                match __tartine_method {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(
+                        ::tartine::__private::DispatchError::NoSuchMethod,
+                    ),
+                }
+            }
+        }
+    }
+}
+
+fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
+    let self_ident = &model.self_ident;
+    let ident = &method.ident;
+    let wire_name = &method.wire_name;
+    let cfgs = method
+        .forwarded_attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"));
+    let args: Vec<_> = (0..method.params.len()).map(arg_ident).collect();
+    let tys = method.params.iter().map(|param| &param.ty);
+    let call = if method.is_async {
+        quote!(#self_ident::#ident(&*self, #(#args),*).await)
+    } else {
+        quote!(#self_ident::#ident(&*self, #(#args),*))
+    };
+    let reply = reply(&method.output);
+    quote! {
+        #(#cfgs)*
+        #wire_name => {
+            let (#(#args,)*): (#(#tys,)*) =
+                <__C as ::tartine::__private::Codec>::decode(__tartine_args)
+                    .map_err(::tartine::__private::DispatchError::bad_arguments)?;
+            let __tartine_cx = ::core::clone::Clone::clone(__tartine_cx);
+            ::core::result::Result::Ok(::tartine::__private::Box::pin(async move {
+                let __tartine_result = #call;
+                #reply
+            }))
+        }
+    }
+}
+
+/// Encodes `__tartine_result` according to the method's declared output.
+fn reply(output: &Output) -> TokenStream {
+    match output {
+        Output::Value(ty) => match return_shape(ty) {
+            ReturnShape::Direct { .. } => quote! {
+                __tartine_cx.reply_value::<__C, _>(__tartine_result)
+            },
+            ReturnShape::Inferred => quote! {
+                __tartine_cx.reply_value::<__C, _>(
+                    ::tartine::__private::into_wire(__tartine_result),
+                )
+            },
+        },
+        Output::Result { ok, .. } => match return_shape(ok) {
+            ReturnShape::Direct { .. } => quote! {
+                __tartine_cx.reply_result::<__C, _, _>(__tartine_result)
+            },
+            ReturnShape::Inferred => quote! {
+                __tartine_cx.reply_result::<__C, _, _>(
+                    __tartine_result.map(::tartine::__private::into_wire),
+                )
+            },
+        },
+    }
+}

@@ -1,0 +1,25 @@
+//! Implementation detail of the `tartine` crate: its attribute macros. **Do not depend on it
+//! directly**: use the re-exports in `tartine`, where they are documented.
+//!
+//! Each macro runs the same pipeline on `proc_macro2` tokens: [`parse`] builds a model of the
+//! `impl` block, [`check`] reports every broken rule at once, [`generate`] emits the dispatch
+//! table and the proxy, or [`fallback`] emits the user's code with the errors.
+
+mod check;
+mod ctxt;
+mod expand;
+mod fallback;
+mod generate;
+mod model;
+mod names;
+mod parse;
+
+mod types;
+
+use proc_macro::TokenStream;
+
+/// Exposes the `pub` methods of an `impl` block to peers. Documented in `tartine`.
+#[proc_macro_attribute]
+pub fn referenceable(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::run(model::Kind::Referenceable, args.into(), item.into()).into()
+}

@@ -1,0 +1,59 @@
+//! The model of an exposed `impl` block, as parsing builds it and generation reads it.
+
+use proc_macro2::Ident;
+use syn::{Attribute, Type};
+
+/// Which macro is expanding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `#[referenceable]`.
+    Referenceable,
+}
+
+impl Kind {
+    /// The attribute as the user writes it, for messages.
+    pub(crate) fn attribute(self) -> &'static str {
+        match self {
+            Kind::Referenceable => "#[referenceable]",
+        }
+    }
+}
+
+/// An `impl` block with its exposed methods.
+pub(crate) struct ExposedImpl {
+    pub(crate) kind: Kind,
+    /// The type the block implements.
+    pub(crate) self_ident: Ident,
+    pub(crate) methods: Vec<ExposedMethod>,
+}
+
+/// One exposed method.
+pub(crate) struct ExposedMethod {
+    pub(crate) ident: Ident,
+    /// The name on the wire (the method name unless renamed).
+    pub(crate) wire_name: String,
+    /// The span of the rename, or of the method name, for errors about the wire name.
+    pub(crate) wire_name_span: proc_macro2::Span,
+    pub(crate) is_async: bool,
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Output,
+    /// `#[doc]` and `#[cfg]` attributes, copied onto the proxy method.
+    pub(crate) forwarded_attrs: Vec<Attribute>,
+    /// The signature as written, for the checks.
+    pub(crate) sig: syn::Signature,
+}
+
+/// One parameter after `&self`.
+pub(crate) struct Param {
+    /// The name on the proxy: the user's if it is a plain identifier.
+    pub(crate) proxy_name: Ident,
+    pub(crate) ty: Type,
+}
+
+/// What a method returns.
+pub(crate) enum Output {
+    /// A value, `()` included.
+    Value(Type),
+    /// `Result<T, E>`: `E` reaches the caller as the method's own error.
+    Result { ok: Type, err: Type },
+}

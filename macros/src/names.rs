@@ -1,0 +1,21 @@
+//! Names the macros read or write: helper attributes and generated identifiers.
+
+use proc_macro2::Ident;
+use quote::format_ident;
+
+/// The helper attribute on methods: `#[tartine(rename = "..")]`, `#[tartine(skip)]`.
+pub(crate) const HELPER_ATTR: &str = "tartine";
+/// `#[tartine(rename = "wire_name")]`.
+pub(crate) const RENAME: &str = "rename";
+/// `#[tartine(skip)]`: keep a `pub` method local.
+pub(crate) const SKIP: &str = "skip";
+
+/// The generated proxy of `ty`.
+pub(crate) fn proxy_ident(ty: &Ident) -> Ident {
+    format_ident!("{}Proxy", ty)
+}
+
+/// The name a generated local gives to the method's `index`-th argument.
+pub(crate) fn arg_ident(index: usize) -> Ident {
+    format_ident!("__tartine_arg{}", index)
+}

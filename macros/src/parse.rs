@@ -1,0 +1,179 @@
+//! Reads an `impl` block into the model: which methods are exposed, their parameters and
+//! return types, and the helper attributes (which it strips from the user's code).
+
+use crate::ctxt::Ctxt;
+use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param};
+use crate::names::{HELPER_ATTR, RENAME, SKIP, arg_ident};
+use proc_macro2::TokenStream;
+use syn::{
+    Attribute, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, PathArguments,
+    ReturnType, Type, Visibility,
+};
+
+/// Builds the model of `item`, stripping helper attributes from it. Returns `None` when the
+/// block cannot be modelled at all (its errors are in `cx`).
+pub(crate) fn exposed_impl(
+    cx: &Ctxt,
+    kind: Kind,
+    args: TokenStream,
+    item: &mut ItemImpl,
+) -> Option<ExposedImpl> {
+    if !args.is_empty() {
+        cx.error_spanned_by(
+            &args,
+            format!("{} takes no arguments", kind.attribute()),
+        );
+    }
+    let self_ident = self_ident(cx, kind, &item.self_ty);
+    let mut methods = Vec::new();
+    for impl_item in &mut item.items {
+        if let ImplItem::Fn(function) = impl_item
+            && let Some(method) = method(cx, function)
+        {
+            methods.push(method);
+        }
+    }
+    Some(ExposedImpl {
+        kind,
+        self_ident: self_ident?,
+        methods,
+    })
+}
+
+fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Ident> {
+    if let Type::Path(path) = self_ty
+        && path.qself.is_none()
+        && path.path.segments.len() == 1
+        && let Some(segment) = path.path.segments.first()
+        && segment.arguments.is_empty()
+    {
+        return Some(segment.ident.clone());
+    }
+    cx.error_spanned_by(
+        self_ty,
+        format!(
+            "{} needs a plain type name here, such as `impl Echo`; generic or qualified types are not supported",
+            kind.attribute()
+        ),
+    );
+    None
+}
+
+/// The helper options of one method.
+#[derive(Default)]
+struct MethodOptions {
+    rename: Option<LitStr>,
+    skip: bool,
+}
+
+/// Reads and removes `#[tartine(..)]` from `attrs`.
+fn take_options(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> MethodOptions {
+    let mut options = MethodOptions::default();
+    attrs.retain(|attr| {
+        if !attr.path().is_ident(HELPER_ATTR) {
+            return true;
+        }
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident(RENAME) {
+                options.rename = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident(SKIP) {
+                options.skip = true;
+                Ok(())
+            } else {
+                Err(meta.error(format!(
+                    "unknown tartine option; expected one of: `{RENAME} = \"..\"`, `{SKIP}`"
+                )))
+            }
+        });
+        if let Err(error) = parsed {
+            cx.push(error);
+        }
+        false
+    });
+    options
+}
+
+/// The exposed method `function` describes, or `None` if it stays local.
+fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
+    let options = take_options(cx, &mut function.attrs);
+    let is_pub = matches!(function.vis, Visibility::Public(_));
+    let has_receiver = function.sig.receiver().is_some();
+    if !is_pub || options.skip || !has_receiver {
+        if let Some(rename) = &options.rename
+            && !(is_pub && has_receiver && !options.skip)
+        {
+            cx.error_spanned_by(
+                rename,
+                "`rename` applies to exposed methods only: `pub` methods taking `&self`",
+            );
+        }
+        return None;
+    }
+    let sig = &function.sig;
+    let (wire_name, wire_name_span) = match &options.rename {
+        Some(rename) => (rename.value(), rename.span()),
+        None => (sig.ident.to_string(), sig.ident.span()),
+    };
+    let params = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .enumerate()
+        .map(|(index, typed)| Param {
+            proxy_name: match &*typed.pat {
+                Pat::Ident(ident) if ident.subpat.is_none() => ident.ident.clone(),
+                _ => arg_ident(index),
+            },
+            ty: (*typed.ty).clone(),
+        })
+        .collect();
+    let forwarded_attrs = function
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc") || attr.path().is_ident("cfg"))
+        .cloned()
+        .collect();
+    Some(ExposedMethod {
+        ident: sig.ident.clone(),
+        wire_name,
+        wire_name_span,
+        is_async: sig.asyncness.is_some(),
+        params,
+        output: output(&sig.output),
+        forwarded_attrs,
+        sig: sig.clone(),
+    })
+}
+
+fn output(output: &ReturnType) -> Output {
+    let ty = match output {
+        ReturnType::Default => return Output::Value(syn::parse_quote!(())),
+        ReturnType::Type(_, ty) => &**ty,
+    };
+    if let Some((ok, err)) = result_arguments(ty) {
+        return Output::Result { ok, err };
+    }
+    Output::Value(ty.clone())
+}
+
+/// `T` and `E` when `ty` is spelled `Result<T, E>` (any path ending in `Result`).
+fn result_arguments(ty: &Type) -> Option<(Type, Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    });
+    let (ok, err) = (types.next()?, types.next()?);
+    types.next().is_none().then_some((ok, err))
+}

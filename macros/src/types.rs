@@ -1,0 +1,183 @@
+//! How parameter and result types look from the other side: `Local<T>` and `Remote<T>` swap,
+//! serde types stay as they are, and other named types are left to the compiler to classify.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{GenericArgument, PathArguments, Type};
+
+/// The kind of reference a path names, by its last segment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    Local,
+    Remote,
+}
+
+fn ref_kind(ty: &Type) -> Option<(RefKind, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let kind = if last.ident == "Local" {
+        RefKind::Local
+    } else if last.ident == "Remote" {
+        RefKind::Remote
+    } else {
+        return None;
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some((kind, inner)),
+        _ => None,
+    }
+}
+
+/// Whether `ty` mentions `Local<..>` or `Remote<..>` anywhere.
+pub(crate) fn contains_reference(ty: &Type) -> bool {
+    if ref_kind(ty).is_some() {
+        return true;
+    }
+    match ty {
+        Type::Path(path) => path.path.segments.iter().any(|segment| match &segment.arguments {
+            PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+                GenericArgument::Type(inner) => contains_reference(inner),
+                _ => false,
+            }),
+            _ => false,
+        }),
+        Type::Tuple(tuple) => tuple.elems.iter().any(contains_reference),
+        Type::Array(array) => contains_reference(&array.elem),
+        Type::Slice(slice) => contains_reference(&slice.elem),
+        Type::Paren(paren) => contains_reference(&paren.elem),
+        Type::Group(group) => contains_reference(&group.elem),
+        _ => false,
+    }
+}
+
+/// `ty` as the other side sees it: every `Local<X>` becomes `Remote<X>` and back.
+pub(crate) fn swapped(ty: &Type) -> Type {
+    if let Some((kind, inner)) = ref_kind(ty) {
+        let inner = swapped(inner);
+        return match kind {
+            RefKind::Local => syn::parse_quote!(::tartine::Remote<#inner>),
+            RefKind::Remote => syn::parse_quote!(::tartine::Local<#inner>),
+        };
+    }
+    let mut ty = ty.clone();
+    match &mut ty {
+        Type::Path(path) => {
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        if let GenericArgument::Type(inner) = arg {
+                            *inner = swapped(inner);
+                        }
+                    }
+                }
+            }
+        }
+        Type::Tuple(tuple) => {
+            for elem in &mut tuple.elems {
+                *elem = swapped(elem);
+            }
+        }
+        Type::Array(array) => *array.elem = swapped(&array.elem),
+        Type::Slice(slice) => *slice.elem = swapped(&slice.elem),
+        Type::Paren(paren) => *paren.elem = swapped(&paren.elem),
+        Type::Group(group) => *group.elem = swapped(&group.elem),
+        _ => {}
+    }
+    ty
+}
+
+/// Names of standard types that always cross by value.
+const BY_VALUE: &[&str] = &[
+    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+    "i32", "i64", "i128", "isize", "f32", "f64", "Vec", "VecDeque", "Option", "HashMap",
+    "BTreeMap", "HashSet", "BTreeSet", "Box", "Bytes", "ByteBuf", "Duration", "SystemTime", "Cow",
+];
+
+/// Whether `ty` is plainly a serde value: a tuple, an array or a standard type.
+fn plainly_by_value(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(_) | Type::Array(_) => true,
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| BY_VALUE.iter().any(|name| segment.ident == name)),
+        Type::Paren(paren) => plainly_by_value(&paren.elem),
+        Type::Group(group) => plainly_by_value(&group.elem),
+        _ => false,
+    }
+}
+
+/// How a returned type reaches the caller.
+pub(crate) enum ReturnShape {
+    /// Serialized as it is; the caller receives `peer`.
+    Direct { peer: Type },
+    /// A named type the compiler classifies through `Returns<M>` (serde value, or
+    /// referenceable object arriving as `Remote<T>`).
+    Inferred,
+}
+
+/// How `ty`, returned by an exposed method, reaches the caller.
+pub(crate) fn return_shape(ty: &Type) -> ReturnShape {
+    if contains_reference(ty) {
+        ReturnShape::Direct { peer: swapped(ty) }
+    } else if plainly_by_value(ty) {
+        ReturnShape::Direct { peer: ty.clone() }
+    } else {
+        ReturnShape::Inferred
+    }
+}
+
+/// How the proxy takes a parameter declared as `ty`, and the expression that serializes it.
+pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenStream) {
+    match ref_kind(ty) {
+        Some((RefKind::Local, inner)) => {
+            let inner = swapped(inner);
+            (quote!(&::tartine::Remote<#inner>), quote!(#name))
+        }
+        Some((RefKind::Remote, inner)) => {
+            let inner = swapped(inner);
+            (
+                quote!(impl ::core::convert::Into<::tartine::Local<#inner>>),
+                quote!(::core::convert::Into::<::tartine::Local<#inner>>::into(#name)),
+            )
+        }
+        None => {
+            let peer = swapped(ty);
+            (quote!(#peer), quote!(#name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    fn show(ty: &Type) -> String {
+        ty.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn references_swap_at_any_depth() {
+        let ty: Type = syn::parse_quote!(Vec<(Local<User>, Option<Remote<Mind>>)>);
+        assert!(contains_reference(&ty));
+        assert_eq!(
+            show(&swapped(&ty)),
+            "Vec<(::tartine::Remote<User>,Option<::tartine::Local<Mind>>)>"
+        );
+    }
+
+    #[test]
+    fn named_types_are_inferred_and_std_types_direct() {
+        assert!(matches!(return_shape(&syn::parse_quote!(Counter)), ReturnShape::Inferred));
+        assert!(matches!(
+            return_shape(&syn::parse_quote!(Vec<u8>)),
+            ReturnShape::Direct { .. }
+        ));
+        assert!(matches!(return_shape(&syn::parse_quote!(())), ReturnShape::Direct { .. }));
+    }
+}

@@ -1,0 +1,97 @@
+//! Provides the seam through which arguments, results and method errors are (de)serialized.
+//!
+//! Generated dispatch tables and proxies are generic over [`Codec`], and look methods up by name,
+//! so a second wire format can drive the same tables. [`Postcard`] is the native, fast one.
+//! References inside values (`Remote<T>`, `Local<T>`) are resolved against the connection's
+//! tables by the runtime around each encode and decode, whatever the codec.
+
+use bytes::BytesMut;
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Why a value could not be encoded or decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(pub String);
+
+/// A serialization format for payloads: arguments (a tuple of the parameters), results and
+/// method errors.
+pub trait Codec: Send + Sync + 'static {
+    /// Appends the encoding of `value` to `out`.
+    ///
+    /// # Errors
+    /// When `value` cannot be represented (or a reference in it cannot be sent).
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut BytesMut) -> Result<(), CodecError>;
+
+    /// Decodes one value that must span all of `bytes`.
+    ///
+    /// # Errors
+    /// When `bytes` is not an encoding of a `T`, or has bytes left over.
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
+}
+
+/// The native codec: postcard, compact and fast, not self-describing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postcard;
+
+/// A postcard flavor that appends to a `BytesMut` with whole-slice copies.
+struct BytesMutFlavor<'a>(&'a mut BytesMut);
+
+impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.extend_from_slice(&[data]);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+impl Codec for Postcard {
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut BytesMut) -> Result<(), CodecError> {
+        postcard::serialize_with_flavor(value, BytesMutFlavor(out))
+            .map_err(|error| CodecError(error.to_string()))
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        match postcard::take_from_bytes::<T>(bytes) {
+            Ok((value, [])) => Ok(value),
+            Ok((_, rest)) => Err(CodecError(format!(
+                "{} unexpected bytes after the value (too many arguments?)",
+                rest.len()
+            ))),
+            Err(postcard::Error::DeserializeUnexpectedEnd) => Err(CodecError(
+                "the value ends early (too few arguments?)".to_owned(),
+            )),
+            Err(error) => Err(CodecError(error.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut out = BytesMut::new();
+        Postcard::encode(&("hi".to_owned(), 5u64), &mut out).expect("encodable");
+        let back: (String, u64) = Postcard::decode(&out).expect("decodable");
+        assert_eq!(back, ("hi".to_owned(), 5));
+    }
+
+    #[test]
+    fn trailing_and_missing_bytes_are_errors() {
+        let mut out = BytesMut::new();
+        Postcard::encode(&(1u8, 2u8), &mut out).expect("encodable");
+        assert!(Postcard::decode::<(u8,)>(&out).is_err());
+        assert!(Postcard::decode::<(u8, u8, u8)>(&out).is_err());
+    }
+}

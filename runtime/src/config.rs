@@ -1,0 +1,38 @@
+//! Provides the limits and timeouts of a connection.
+
+use std::time::Duration;
+
+/// Limits and timeouts of a connection; the defaults suit most servers.
+///
+/// ```
+/// let mut config = tartine::Config::default();
+/// config.max_frame_size = 1 << 20;
+/// config.max_exports = 1_000;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame accepted or sent, in bytes (default 16 MiB). A peer announcing a
+    /// larger frame is disconnected before anything is allocated for it.
+    pub max_frame_size: usize,
+    /// How many of our objects one connection's peer may hold references to at once (default
+    /// 16,384). Past it, a call whose result would export one more fails with
+    /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences).
+    pub max_exports: usize,
+    /// How many calls from the peer run at once on one connection (default 1,024). Further calls
+    /// are answered [`CallError::Busy`](crate::CallError::Busy).
+    pub max_calls_in_flight: usize,
+    /// How long the opening handshake may take (default 10 s).
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 * 1024 * 1024,
+            max_exports: 16_384,
+            max_calls_in_flight: 1_024,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}

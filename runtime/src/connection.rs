@@ -1,0 +1,12 @@
+//! Provides a connection: the handshake, one reader task that dispatches the peer's calls and
+//! routes replies, one writer task that coalesces frames, and the handle users hold.
+
+mod calls;
+mod handle;
+mod reader;
+mod shared;
+mod writer;
+
+pub use handle::{Connection, ConnectionStats};
+pub(crate) use handle::{Side, establish};
+pub(crate) use shared::{KeepAlive, Shared};

@@ -1,0 +1,199 @@
+//! Provides outgoing calls: encoding the arguments, waiting for the matching reply, and decoding
+//! it, plus the table of calls waiting for a reply.
+
+use super::Shared;
+use crate::codec::Codec;
+use crate::error::{CallError, RemoteError};
+use crate::refs::scope;
+use crate::wire::{Failure, Message, Outgoing};
+use bytes::{Bytes, BytesMut};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::oneshot;
+
+/// Calls waiting for their reply, by call id.
+#[derive(Default)]
+pub(crate) struct PendingCalls {
+    calls: HashMap<u64, oneshot::Sender<Incoming>>,
+    closed: bool,
+}
+
+impl PendingCalls {
+    /// Refuses new calls and returns the waiting ones, whose callers then see the connection
+    /// lost when they are dropped.
+    pub(crate) fn close(&mut self) -> HashMap<u64, oneshot::Sender<Incoming>> {
+        self.closed = true;
+        std::mem::take(&mut self.calls)
+    }
+
+    pub(crate) fn take(&mut self, call: u64) -> Option<oneshot::Sender<Incoming>> {
+        self.calls.remove(&call)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.calls.len()
+    }
+}
+
+/// A reply as the reader hands it to the waiting caller.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Value(Delivered),
+    Raised(Delivered),
+    Failed(Failure),
+}
+
+/// A received payload, not yet decoded, with the references its message handed over.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    pub(crate) frame: Bytes,
+    pub(crate) offset: usize,
+    pub(crate) settle: Settle,
+}
+
+/// Ends the holds a message put on the ids it handed over, once it is decoded or discarded;
+/// ids for which no `Remote` is alive are then released to the peer.
+#[derive(Debug)]
+pub(crate) struct Settle {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) ids: Vec<u64>,
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if self.ids.is_empty() {
+            return;
+        }
+        let releases: Vec<(u64, u64)> = {
+            let mut imports = self.shared.imports.lock();
+            self.ids
+                .iter()
+                .filter_map(|&id| imports.settle(id).map(|count| (id, count)))
+                .collect()
+        };
+        for (id, count) in releases {
+            self.shared.send_release(id, count);
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("id", &self.id).finish()
+    }
+}
+
+impl Delivered {
+    fn decode<C: Codec, T: DeserializeOwned>(&self) -> Result<T, CallError> {
+        let payload = self.frame.get(self.offset..).unwrap_or_default();
+        let outcome = scope::run(&self.settle.shared, || C::decode::<T>(payload));
+        if let Some(error) = outcome.error {
+            return Err(error.into_call_error(false));
+        }
+        outcome
+            .value
+            .map_err(|error| CallError::BadReply(error.to_string()))
+    }
+}
+
+impl Incoming {
+    pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(self) -> Result<R, CallError> {
+        match self {
+            Incoming::Value(delivered) => delivered.decode::<C, R>(),
+            Incoming::Raised(_) => Err(CallError::BadReply(
+                "the peer raised an error from a method that declares none".to_owned(),
+            )),
+            Incoming::Failed(failure) => Err(failure.into()),
+        }
+    }
+
+    pub(crate) fn decode_result<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
+        self,
+    ) -> Result<T, RemoteError<E>> {
+        match self {
+            Incoming::Value(delivered) => Ok(delivered.decode::<C, T>()?),
+            Incoming::Raised(delivered) => Err(RemoteError::Method(delivered.decode::<C, E>()?)),
+            Incoming::Failed(failure) => Err(RemoteError::Call(failure.into())),
+        }
+    }
+}
+
+/// Removes a call from the pending table if its caller stops waiting.
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    call: u64,
+    armed: bool,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            drop(self.shared.pending.lock().take(self.call));
+        }
+    }
+}
+
+impl Shared {
+    /// Sends a call to the peer's object `target` and waits for the reply.
+    pub(crate) async fn call<C: Codec, A: Serialize>(
+        self: &Arc<Self>,
+        target: u64,
+        method: &'static str,
+        args: &A,
+    ) -> Result<Incoming, CallError> {
+        if self.is_closed() {
+            return Err(CallError::ConnectionLost);
+        }
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let mut body = BytesMut::new();
+        let outcome = scope::run(self, || C::encode(args, &mut body));
+        if outcome.value.is_err() || outcome.error.is_some() {
+            scope::rollback(self, &outcome.exported);
+            return Err(match (outcome.error, outcome.value) {
+                (Some(error), _) => error.into_call_error(true),
+                (None, Err(error)) => CallError::Encode(error.to_string()),
+                (None, Ok(())) => CallError::Encode("unknown encoding failure".to_owned()),
+            });
+        }
+        let frame = Outgoing {
+            head: Message::Call {
+                call,
+                target,
+                method,
+                exports: outcome.exported.clone(),
+            }
+            .encode(),
+            body: body.freeze(),
+        };
+        if frame.len() > self.config.max_frame_size {
+            scope::rollback(self, &outcome.exported);
+            return Err(CallError::MessageTooLarge {
+                size: frame.len(),
+                limit: self.config.max_frame_size,
+            });
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock();
+            if pending.closed {
+                drop(pending);
+                scope::rollback(self, &outcome.exported);
+                return Err(CallError::ConnectionLost);
+            }
+            pending.calls.insert(call, reply_tx);
+        }
+        let mut guard = PendingGuard {
+            shared: self,
+            call,
+            armed: true,
+        };
+        tracing::trace!(parent: &self.span, call, target, method, "call sent");
+        self.send(frame);
+        let reply = reply_rx.await.map_err(|_| CallError::ConnectionLost);
+        guard.armed = false;
+        reply
+    }
+}

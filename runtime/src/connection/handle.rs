@@ -1,0 +1,201 @@
+//! Provides the handshake that opens a connection and the `Connection` handle users hold.
+
+use super::{KeepAlive, Shared, reader, writer};
+use crate::config::Config;
+use crate::dispatch::{Object, Referenceable};
+use crate::error::{CloseReason, HandshakeError, RootError};
+use crate::refs::{ROOT_ID, Remote, RemoteInner, RemoteRef};
+use crate::wire::{FrameCodec, Message, Outgoing, decode_message, exchange_preamble};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+/// One side of an open connection.
+///
+/// On the client side, the connection stays open while this handle, a clone of it, or any
+/// `Remote` obtained through it is alive; dropping the last one closes it.
+#[derive(Clone)]
+pub struct Connection {
+    pub(crate) shared: Arc<Shared>,
+    _keepalive: Option<Arc<KeepAlive>>,
+}
+
+/// A snapshot of a connection's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// Our objects the peer holds references to (the root included).
+    pub exports: usize,
+    /// The peer's objects we hold references to.
+    pub imports: usize,
+    /// Our calls waiting for a reply.
+    pub pending_calls: usize,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.shared.id)
+            .field("peer_addr", &self.shared.peer_addr)
+            .field("closed", &self.shared.is_closed())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A typed reference to the peer's root object.
+    ///
+    /// # Errors
+    /// [`RootError::NoRoot`] if the peer publishes none, [`RootError::WrongType`] if it is not
+    /// a `T`, [`RootError::ConnectionLost`] if the connection is closed.
+    pub fn root<T: Referenceable>(&self) -> Result<Remote<T>, RootError> {
+        let found = self.shared.peer_root.as_deref().ok_or(RootError::NoRoot)?;
+        if found != T::INTERFACE {
+            return Err(RootError::WrongType {
+                expected: T::INTERFACE.to_owned(),
+                found: found.to_owned(),
+            });
+        }
+        if self.shared.is_closed() {
+            return Err(RootError::ConnectionLost);
+        }
+        let inner = {
+            let mut imports = self.shared.imports.lock();
+            imports.announce(ROOT_ID);
+            let inner = imports.attach(ROOT_ID, || RemoteInner::new(ROOT_ID, Arc::clone(&self.shared)));
+            let _ = imports.settle(ROOT_ID);
+            inner
+        };
+        let inner = inner.map_err(|_| RootError::ConnectionLost)?;
+        Ok(Remote::from_ref(RemoteRef { inner }))
+    }
+
+    /// The peer's address, as the socket reports it.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.shared.peer_addr
+    }
+
+    /// The interface name of the peer's root object, if it publishes one.
+    pub fn peer_root_interface(&self) -> Option<&str> {
+        self.shared.peer_root.as_deref()
+    }
+
+    /// A snapshot of the connection's tables.
+    pub fn stats(&self) -> ConnectionStats {
+        ConnectionStats {
+            exports: self.shared.exports.lock().len(),
+            imports: self.shared.imports.lock().len(),
+            pending_calls: self.shared.pending.lock().len(),
+        }
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Closes the connection: pending calls fail with `ConnectionLost`, exports are freed.
+    pub fn close(&self) {
+        self.shared.close(CloseReason::Local);
+    }
+
+    /// Waits until the connection is closed; returns why.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closing.cancelled().await;
+        self.shared.close_reason().unwrap_or(CloseReason::Local)
+    }
+}
+
+/// What one side brings to a connection.
+pub(crate) struct Side {
+    pub(crate) config: Config,
+    pub(crate) root: Option<Arc<dyn Object>>,
+    pub(crate) peer_addr: Option<SocketAddr>,
+    /// Cancelled when the owner (a server) shuts down.
+    pub(crate) parent: Option<CancellationToken>,
+    /// Whether user handles keep the connection open (client side).
+    pub(crate) client: bool,
+}
+
+/// Runs the handshake on `io` and starts the connection's tasks.
+pub(crate) async fn establish<S>(mut io: S, side: Side) -> Result<Connection, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: Unpin,
+{
+    let timeout = side.config.handshake_timeout;
+    let max_frame_size = side.config.max_frame_size;
+    let root_interface = side.root.as_ref().map(|root| root.interface());
+    let handshake = async move {
+        exchange_preamble(&mut io).await?;
+        let (read, write) = tokio::io::split(io);
+        let mut frames = FramedRead::new(read, FrameCodec::new(max_frame_size));
+        let mut sink = FramedWrite::new(write, FrameCodec::new(max_frame_size));
+        sink.send(Outgoing {
+            head: Message::Hello {
+                root: root_interface,
+            }
+            .encode(),
+            body: Bytes::new(),
+        })
+        .await?;
+        let first = match frames.next().await {
+            None => return Err(HandshakeError::Closed),
+            Some(Err(error)) => return Err(HandshakeError::BadHello(error.to_string())),
+            Some(Ok(frame)) => frame,
+        };
+        let peer_root = match decode_message(&first) {
+            Ok((Message::Hello { root }, _)) => root.map(str::to_owned),
+            Ok((other, _)) => {
+                return Err(HandshakeError::BadHello(format!("{other:?}")));
+            }
+            Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
+        };
+        Ok((frames, sink, peer_root))
+    };
+    let (frames, sink, peer_root) = tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| HandshakeError::Timeout)??;
+
+    let closing = match &side.parent {
+        Some(parent) => parent.child_token(),
+        None => CancellationToken::new(),
+    };
+    let (queue_tx, queue_rx) = tokio::sync::mpsc::unbounded_channel();
+    let shared = Arc::new(Shared::new(
+        side.config,
+        queue_tx,
+        side.peer_addr,
+        peer_root,
+        closing,
+    ));
+    if let Some(root) = side.root {
+        shared.exports.lock().set_root(root);
+    }
+    let keepalive = side.client.then(|| {
+        let keepalive = Arc::new(KeepAlive {
+            shared: Arc::clone(&shared),
+        });
+        shared.set_keepalive(&keepalive);
+        keepalive
+    });
+    let span = shared.span.clone();
+    tracing::debug!(parent: &span, "connection open");
+    tokio::spawn(tracing::Instrument::instrument(
+        reader::run(Arc::clone(&shared), frames),
+        span.clone(),
+    ));
+    tokio::spawn(tracing::Instrument::instrument(
+        writer::run(Arc::clone(&shared), queue_rx, sink),
+        span,
+    ));
+    Ok(Connection {
+        shared,
+        _keepalive: keepalive,
+    })
+}

@@ -1,0 +1,242 @@
+//! Provides the reader task: reads frames, runs the peer's calls (in this task, no task per
+//! call), routes replies to waiting callers, and closes the connection on a protocol error.
+
+use super::Shared;
+use super::calls::{Delivered, Incoming, Settle};
+use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, ReplyKind};
+use crate::error::{CloseReason, ProtocolError};
+use crate::refs::scope;
+use crate::wire::{Failure, FrameCodec, Message, Outgoing, decode_message};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::AsyncRead;
+use tokio_util::codec::FramedRead;
+
+/// One call of the peer being run; a panic in the method becomes a [`Failure::Panicked`] reply.
+struct InFlight {
+    call: u64,
+    future: ReplyFuture,
+}
+
+impl Future for InFlight {
+    type Output = (u64, Reply);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(u64, Reply)> {
+        let call = self.call;
+        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(reply)) => Poll::Ready((call, reply)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => {
+                tracing::error!(call, "a remote method panicked");
+                Poll::Ready((call, Reply(ReplyKind::Failed(Failure::Panicked))))
+            }
+        }
+    }
+}
+
+/// Runs until the peer goes away, the connection is closed locally, or the peer breaks the
+/// protocol; then closes the connection.
+pub(crate) async fn run<R>(shared: Arc<Shared>, mut frames: FramedRead<R, FrameCodec>)
+where
+    R: AsyncRead + Unpin,
+{
+    let mut calls: FuturesUnordered<InFlight> = FuturesUnordered::new();
+    let reason = loop {
+        tokio::select! {
+            biased;
+            () = shared.closing.cancelled() => break CloseReason::Local,
+            Some((call, reply)) = calls.next(), if !calls.is_empty() => {
+                send_reply(&shared, call, reply);
+            }
+            frame = frames.next() => match frame {
+                None => break CloseReason::PeerClosed,
+                Some(Err(error)) => {
+                    break if crate::wire::is_frame_too_large(&error) {
+                        CloseReason::FrameTooLarge { limit: shared.config.max_frame_size }
+                    } else {
+                        CloseReason::Io(error.to_string())
+                    };
+                }
+                Some(Ok(frame)) => {
+                    if let Err(error) = handle_frame(&shared, frame.freeze(), &mut calls) {
+                        tracing::warn!(parent: &shared.span, %error, "closing the connection");
+                        break CloseReason::Protocol(error);
+                    }
+                }
+            },
+        }
+    };
+    drop(calls);
+    shared.close(reason);
+}
+
+fn handle_frame(
+    shared: &Arc<Shared>,
+    frame: Bytes,
+    calls: &mut FuturesUnordered<InFlight>,
+) -> Result<(), ProtocolError> {
+    let (message, offset) = decode_message(&frame)?;
+    match message {
+        Message::Hello { .. } => Err(ProtocolError::UnexpectedHello),
+        Message::Call {
+            call,
+            target,
+            method,
+            exports,
+        } => {
+            let settle = announce(shared, exports)?;
+            let args = frame.get(offset..).unwrap_or_default();
+            start_call(shared, call, target, method, args, calls);
+            drop(settle);
+            Ok(())
+        }
+        Message::Return { call, exports } => {
+            let settle = announce(shared, exports)?;
+            deliver(
+                shared,
+                call,
+                Incoming::Value(Delivered {
+                    frame: frame.clone(),
+                    offset,
+                    settle,
+                }),
+            );
+            Ok(())
+        }
+        Message::Raised { call, exports } => {
+            let settle = announce(shared, exports)?;
+            deliver(
+                shared,
+                call,
+                Incoming::Raised(Delivered {
+                    frame: frame.clone(),
+                    offset,
+                    settle,
+                }),
+            );
+            Ok(())
+        }
+        Message::Failed { call, failure } => {
+            deliver(shared, call, Incoming::Failed(failure));
+            Ok(())
+        }
+        Message::Release { target, count } => {
+            let released = shared.exports.lock().release(target, count);
+            drop(released);
+            Ok(())
+        }
+    }
+}
+
+/// Counts the references a message hands over, before its payload is decoded or discarded.
+fn announce(shared: &Arc<Shared>, ids: Vec<u64>) -> Result<Settle, ProtocolError> {
+    if ids.len() > shared.config.max_exports {
+        return Err(ProtocolError::TooManyAnnouncedReferences {
+            count: ids.len(),
+            limit: shared.config.max_exports,
+        });
+    }
+    if !ids.is_empty() {
+        let mut imports = shared.imports.lock();
+        for &id in &ids {
+            imports.announce(id);
+        }
+    }
+    Ok(Settle {
+        shared: Arc::clone(shared),
+        ids,
+    })
+}
+
+/// Hands a reply to its caller; a reply nobody waits for is dropped, settling its references.
+fn deliver(shared: &Shared, call: u64, incoming: Incoming) {
+    let waiting = shared.pending.lock().take(call);
+    match waiting {
+        Some(caller) => {
+            let _ = caller.send(incoming);
+        }
+        None => tracing::trace!(parent: &shared.span, call, "reply for a call nobody waits for"),
+    }
+}
+
+fn start_call(
+    shared: &Arc<Shared>,
+    call: u64,
+    target: u64,
+    method: &str,
+    args: &[u8],
+    calls: &mut FuturesUnordered<InFlight>,
+) {
+    tracing::trace!(parent: &shared.span, call, target, method, "call received");
+    let object = shared.exports.lock().get(target).cloned();
+    let Some(object) = object else {
+        return send_failure(shared, call, Failure::NoSuchObject);
+    };
+    if calls.len() >= shared.config.max_calls_in_flight {
+        return send_failure(shared, call, Failure::Busy);
+    }
+    let cx = CallContext {
+        shared: Arc::clone(shared),
+    };
+    let outcome = scope::run(shared, || {
+        Arc::clone(&object).dispatch_native(method, args, &cx)
+    });
+    match (outcome.value, outcome.error) {
+        (Ok(future), _) => calls.push(InFlight { call, future }),
+        (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
+        (Err(DispatchError::NoSuchMethod), None) => send_failure(
+            shared,
+            call,
+            Failure::NoSuchMethod {
+                interface: object.interface().to_owned(),
+                method: method.to_owned(),
+            },
+        ),
+        (Err(DispatchError::BadArguments(reason)), None) => {
+            send_failure(shared, call, Failure::BadArguments(reason));
+        }
+    }
+}
+
+fn send_failure(shared: &Shared, call: u64, failure: Failure) {
+    shared.send(Outgoing {
+        head: Message::Failed { call, failure }.encode(),
+        body: Bytes::new(),
+    });
+}
+
+fn send_reply(shared: &Shared, call: u64, reply: Reply) {
+    let (encoded, raised) = match reply.0 {
+        ReplyKind::Value(encoded) => (encoded, false),
+        ReplyKind::Raised(encoded) => (encoded, true),
+        ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
+    };
+    let size = encoded.body.len();
+    let limit = shared.config.max_frame_size;
+    let head = if raised {
+        Message::Raised {
+            call,
+            exports: encoded.exports.clone(),
+        }
+    } else {
+        Message::Return {
+            call,
+            exports: encoded.exports.clone(),
+        }
+    }
+    .encode();
+    if head.len() + size > limit {
+        scope::rollback(shared, &encoded.exports);
+        return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
+    }
+    shared.send(Outgoing {
+        head,
+        body: encoded.body,
+    });
+}

@@ -1,0 +1,126 @@
+//! Provides the state of one connection that tasks, handles and references share.
+
+use super::calls::PendingCalls;
+use crate::config::Config;
+use crate::error::CloseReason;
+use crate::lock::Lock;
+use crate::refs::{ExportTable, ImportTable};
+use crate::wire::{Message, Outgoing};
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The state of one connection.
+pub(crate) struct Shared {
+    /// A process-unique id, for logs and to tell connections apart.
+    pub(crate) id: u64,
+    pub(crate) config: Config,
+    pub(crate) exports: Lock<ExportTable>,
+    pub(crate) imports: Lock<ImportTable>,
+    pub(crate) pending: Lock<PendingCalls>,
+    pub(crate) next_call: AtomicU64,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) peer_addr: Option<SocketAddr>,
+    pub(crate) peer_root: Option<String>,
+    pub(crate) closing: CancellationToken,
+    reason: Lock<Option<CloseReason>>,
+    keepalive: OnceLock<Weak<KeepAlive>>,
+    pub(crate) span: tracing::Span,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        config: Config,
+        outgoing: mpsc::UnboundedSender<Outgoing>,
+        peer_addr: Option<SocketAddr>,
+        peer_root: Option<String>,
+        closing: CancellationToken,
+    ) -> Self {
+        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
+        Shared {
+            id,
+            exports: Lock::new(ExportTable::new(config.max_exports)),
+            imports: Lock::new(ImportTable::default()),
+            pending: Lock::new(PendingCalls::default()),
+            next_call: AtomicU64::new(1),
+            config,
+            outgoing,
+            peer_addr,
+            peer_root,
+            closing,
+            reason: Lock::new(None),
+            keepalive: OnceLock::new(),
+            span,
+        }
+    }
+
+    /// Queues a frame for the writer; a closed connection drops it.
+    pub(crate) fn send(&self, frame: Outgoing) {
+        let _ = self.outgoing.send(frame);
+    }
+
+    /// Tells the peer we dropped `count` references to its object `id`.
+    pub(crate) fn send_release(&self, id: u64, count: u64) {
+        if self.is_closed() {
+            return;
+        }
+        self.send(Outgoing {
+            head: Message::Release { target: id, count }.encode(),
+            body: Bytes::new(),
+        });
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closing.is_cancelled()
+    }
+
+    /// Closes the connection once: fails pending calls, frees every export, stops the tasks.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        {
+            let mut slot = self.reason.lock();
+            if slot.is_some() {
+                return;
+            }
+            tracing::debug!(parent: &self.span, %reason, "connection closed");
+            *slot = Some(reason);
+        }
+        self.closing.cancel();
+        let pending = self.pending.lock().close();
+        drop(pending);
+        let objects = self.exports.lock().drain();
+        drop(objects);
+        self.imports.lock().clear();
+    }
+
+    /// Why the connection closed, once it has.
+    pub(crate) fn close_reason(&self) -> Option<CloseReason> {
+        self.reason.lock().clone()
+    }
+
+    /// Makes handles keep the connection open; only client-side connections do.
+    pub(crate) fn set_keepalive(&self, keepalive: &Arc<KeepAlive>) {
+        let _ = self.keepalive.set(Arc::downgrade(keepalive));
+    }
+
+    /// The keep-alive token new references hold, if this side has one.
+    pub(crate) fn keepalive(&self) -> Option<Arc<KeepAlive>> {
+        self.keepalive.get().and_then(Weak::upgrade)
+    }
+}
+
+/// Held by every user handle of a client connection; the last one dropped closes it.
+pub(crate) struct KeepAlive {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.shared.close(CloseReason::Local);
+    }
+}

@@ -1,0 +1,145 @@
+//! Typed, capability-secure remote objects: Twisted's Perspective Broker, in Rust.
+//!
+//! A server hands each client *references* to objects. A client can call only the methods those
+//! objects expose, and only on objects it was given, on the connection it was given them:
+//! security comes from who holds which reference. tartine checks the types at compile time and
+//! the references at run time, per connection.
+//!
+//! - [`#[referenceable]`](referenceable) on an `impl` block exposes its `pub` methods: it
+//!   generates the dispatch table (by method name) and a typed proxy, `{Type}Proxy`.
+//! - [`Remote<T>`] is a reference to the peer's `T`; it dereferences to the proxy, so a remote
+//!   call reads like a local async call. Each proxy method returns `Result<R, CallError>`, or
+//!   `Result<T, RemoteError<E>>` when the method returns `Result<T, E>`.
+//! - [`Local<T>`] is one of our own objects that crosses the wire by reference: returned or
+//!   passed, it arrives as a `Remote<T>`; handed back, it resolves to the original object.
+//!
+//! # Quickstart
+//!
+//! ```
+//! use tartine::{Local, Remote, referenceable};
+//!
+//! pub struct Counter {
+//!     start: u64,
+//! }
+//!
+//! #[referenceable]
+//! impl Counter {
+//!     pub fn value(&self) -> u64 {
+//!         self.start
+//!     }
+//! }
+//!
+//! pub struct Echo;
+//!
+//! #[referenceable]
+//! impl Echo {
+//!     pub async fn echo(&self, text: String) -> String {
+//!         text
+//!     }
+//!
+//!     /// Returned by value, a referenceable reaches the caller as a `Remote<Counter>`.
+//!     pub fn counter(&self, start: u64) -> Counter {
+//!         Counter { start }
+//!     }
+//!
+//!     /// A reference the caller got from us, handed back: the original object.
+//!     pub fn inspect(&self, counter: Local<Counter>) -> u64 {
+//!         counter.start
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Over TCP: `Server::bind(addr, Echo)` and `tartine::connect(addr)`.
+//! let (client, _server) = tartine::connect_in_memory(Echo).await?;
+//! let echo: Remote<Echo> = client.root()?;
+//! assert_eq!(echo.echo("hi".into()).await?, "hi");
+//!
+//! let counter: Remote<Counter> = echo.counter(41).await?;
+//! assert_eq!(counter.value().await?, 41);
+//! assert_eq!(echo.inspect(&counter).await?, 41);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What crosses the wire
+//!
+//! - Any serde type, by value. For byte payloads use [`Bytes`] (or `serde_bytes`): a plain
+//!   `Vec<u8>` is encoded element by element.
+//! - A referenceable object, by reference: return it as `T`, `Arc<T>` or `Local<T>`; the caller
+//!   receives `Remote<T>`. References may also be nested in serde values as `Local<T>` /
+//!   `Remote<T>` (a `Vec<Local<T>>` arrives as `Vec<Remote<T>>`).
+//! - A proxy takes `&Remote<T>` where the method declares `Local<T>` (hand back one of the
+//!   callee's objects), and anything `Into<Local<T>>` where it declares `Remote<T>` (pass one
+//!   of the caller's objects, which the callee can then call back).
+//!
+//! # Guarantees
+//!
+//! - References are per connection: ids of another connection, guessed ids and released ids
+//!   all give [`CallError::NoSuchObject`]. Sending a `Remote<T>` over a connection other than
+//!   the one it came from fails with [`CallError::ForeignReference`].
+//! - A reference handed back is type-checked: a `Remote<Group>` where a `Local<User>` is
+//!   expected fails with [`CallError::WrongReferenceType`].
+//! - Dropping the last `Remote<T>` releases the object on its owner; a disconnect releases
+//!   everything the connection held. The number of objects exported to one connection is
+//!   capped ([`Config::max_exports`]).
+//! - Malformed, oversized or unknown frames close that one connection with a logged reason;
+//!   bad arguments and unknown methods fail that one call with a typed error.
+
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables, unused_assignments))))]
+
+#[doc(hidden)]
+pub mod __private;
+mod client;
+mod codec;
+mod config;
+mod connection;
+mod dispatch;
+mod error;
+mod lock;
+mod refs;
+mod server;
+pub mod wire;
+
+pub use bytes::Bytes;
+pub use client::{connect, connect_in_memory, connect_with};
+pub use codec::{Codec, CodecError, Postcard};
+pub use config::Config;
+pub use connection::{Connection, ConnectionStats};
+pub use dispatch::{CallContext, Referenceable};
+pub use error::{
+    CallError, CloseReason, ConnectError, HandshakeError, ProtocolError, RemoteError, RootError,
+};
+pub use refs::{ByReference, BySharedReference, ByValue, Local, Proxy, Remote, RemoteRef, Returns};
+pub use server::{Server, ServerHandle, ServerStats};
+
+/// Exposes the `pub` methods of an `impl` block to peers.
+///
+/// On `impl Foo { .. }` it generates:
+/// - `impl Referenceable for Foo`: the dispatch table, by method name;
+/// - `FooProxy`, the typed client proxy a `Remote<Foo>` dereferences to, with one `async`
+///   method per exposed method.
+///
+/// Exposed methods are the `pub` ones, `async` or not, taking `&self`. Other methods stay
+/// local. A proxy method takes the same arguments (with `Local<T>` and `Remote<T>` swapped, see
+/// the crate docs) and returns `Result<R, CallError>`, or `Result<T, RemoteError<E>>` when the
+/// method returns `Result<T, E>`.
+///
+/// ```
+/// pub struct Calculator;
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// pub enum MathError {
+///     DivisionByZero,
+/// }
+///
+/// #[tartine::referenceable]
+/// impl Calculator {
+///     pub fn divide(&self, a: i64, b: i64) -> Result<i64, MathError> {
+///         if b == 0 { Err(MathError::DivisionByZero) } else { Ok(a / b) }
+///     }
+///
+///     fn not_exposed(&self) {}
+/// }
+/// ```
+pub use tartine_macros::referenceable;

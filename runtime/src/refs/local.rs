@@ -1,0 +1,108 @@
+//! Provides `Local<T>`, a shared handle to one of our own referenceable objects, which crosses
+//! the wire by reference.
+
+use super::{RefError, RefTag, scope};
+use crate::dispatch::{Object, Referenceable};
+use serde::de::Error as _;
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// One of our own referenceable objects, shared, that crosses the wire by reference.
+///
+/// Sent to the peer, it arrives as a `Remote<T>` (the object is exported to that connection,
+/// under one id however often it is sent). As a method parameter, `Local<T>` accepts a
+/// reference the caller got from us and hands back: it resolves to the original object, and a
+/// reference to an object of another type, of another connection, or unknown is refused with
+/// a typed error before the method runs.
+pub struct Local<T: Referenceable> {
+    object: Arc<T>,
+}
+
+impl<T: Referenceable> Local<T> {
+    /// Wraps a new object.
+    pub fn new(object: T) -> Self {
+        Local {
+            object: Arc::new(object),
+        }
+    }
+
+    /// Wraps an object already shared.
+    pub fn from_arc(object: Arc<T>) -> Self {
+        Local { object }
+    }
+
+    /// The shared object.
+    pub fn as_arc(&self) -> &Arc<T> {
+        &self.object
+    }
+
+    /// Unwraps the shared object.
+    pub fn into_arc(self) -> Arc<T> {
+        self.object
+    }
+
+    /// Whether `self` and `other` are the same object.
+    pub fn ptr_eq(&self, other: &Local<T>) -> bool {
+        Arc::ptr_eq(&self.object, &other.object)
+    }
+}
+
+impl<T: Referenceable> From<T> for Local<T> {
+    fn from(object: T) -> Self {
+        Local::new(object)
+    }
+}
+
+impl<T: Referenceable> From<Arc<T>> for Local<T> {
+    fn from(object: Arc<T>) -> Self {
+        Local::from_arc(object)
+    }
+}
+
+impl<T: Referenceable> Deref for Local<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+impl<T: Referenceable> Clone for Local<T> {
+    fn clone(&self) -> Self {
+        Local {
+            object: Arc::clone(&self.object),
+        }
+    }
+}
+
+impl<T: Referenceable + fmt::Debug> fmt::Debug for Local<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Local").field(&self.object).finish()
+    }
+}
+
+impl<T: Referenceable> Serialize for Local<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let object: Arc<dyn Object> = Arc::clone(&self.object) as Arc<dyn Object>;
+        let id = scope::export(object).map_err(S::Error::custom)?;
+        RefTag::Sender(id).serialize(serializer)
+    }
+}
+
+impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match RefTag::deserialize(deserializer)? {
+            RefTag::Receiver(id) => scope::resolve::<T>(id)
+                .map(Local::from_arc)
+                .map_err(D::Error::custom),
+            RefTag::Sender(_) => Err(D::Error::custom(scope::record(
+                RefError::WrongDirection {
+                    expected: "receiver",
+                },
+            ))),
+        }
+    }
+}

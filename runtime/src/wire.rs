@@ -1,0 +1,18 @@
+//! Provides the bytes on the wire: the opening handshake, length-prefixed frames and the message
+//! set. Nothing above this module knows how a message is laid out.
+//!
+//! A connection starts with both sides writing [`PREAMBLE`] (magic and protocol version). From
+//! then on every message is one frame: a 4-byte big-endian length, then a postcard-encoded
+//! [`Message`] header, then the payload the header describes (call arguments, a result or a
+//! method's error), encoded by a [`Codec`](crate::Codec).
+//!
+//! The module is public so that tests and other implementations can speak the protocol by hand.
+
+mod frame;
+mod handshake;
+mod message;
+
+pub use frame::{FrameCodec, Outgoing};
+pub(crate) use frame::is_frame_too_large;
+pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
+pub use message::{Failure, Message, decode_message};

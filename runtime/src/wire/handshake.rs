@@ -1,0 +1,42 @@
+//! Provides the preamble both sides write first: tartine's magic and the protocol version.
+
+use crate::error::HandshakeError;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// The eight bytes each side writes first: the magic `TARTINE` and [`PROTOCOL_VERSION`].
+pub const PREAMBLE: [u8; 8] = *b"TARTINE\x01";
+
+/// Writes our preamble and checks the peer's.
+///
+/// # Errors
+/// [`HandshakeError::BadMagic`] if the peer is not tartine, [`HandshakeError::VersionMismatch`]
+/// if it speaks another version, [`HandshakeError::Closed`] or [`HandshakeError::Io`] if the
+/// socket fails.
+pub async fn exchange_preamble<S>(io: &mut S) -> Result<(), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    io.write_all(&PREAMBLE).await?;
+    io.flush().await?;
+    let mut theirs = [0u8; 8];
+    match io.read_exact(&mut theirs).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(HandshakeError::Closed);
+        }
+        Err(error) => return Err(error.into()),
+    }
+    if theirs[..7] != PREAMBLE[..7] {
+        return Err(HandshakeError::BadMagic);
+    }
+    if theirs[7] != PROTOCOL_VERSION {
+        return Err(HandshakeError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: theirs[7],
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Typed calls over a real loopback connection: values, method errors, references returned and
+//! handed back, many calls in flight.
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use tartine::{Bytes, CallError, Local, Remote, RemoteError};
+
+#[tokio::test]
+async fn values_cross_both_ways() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.echo("hi".into()).await.unwrap(), "hi");
+    assert_eq!(echo.add(2, 40).await.unwrap(), 42);
+    echo.nothing().await.unwrap();
+    let payload = Bytes::from(vec![7u8; 100_000]);
+    assert_eq!(echo.echo_bytes(payload.clone()).await.unwrap(), payload);
+}
+
+#[tokio::test]
+async fn method_errors_are_typed_and_apart_from_framework_errors() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.shout("hey".into()).await.unwrap(), "HEY");
+    match echo.shout(String::new()).await {
+        Err(RemoteError::Method(EchoError::Empty)) => {}
+        other => panic!("expected the method's own error, got {other:?}"),
+    }
+    let error = echo.checked_counter(0).await.unwrap_err();
+    assert_eq!(error.method_error(), Some(&EchoError::Empty));
+    let counter = echo.checked_counter(5).await.unwrap();
+    assert_eq!(counter.get().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn returned_referenceables_arrive_as_remotes() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let counter: Remote<Counter> = echo.counter(10).await.unwrap();
+    assert_eq!(counter.add(5).await.unwrap(), 15);
+    assert_eq!(counter.get().await.unwrap(), 15);
+    let shared: Remote<Counter> = echo.shared_counter().await.unwrap();
+    assert_eq!(shared.add(1).await.unwrap(), 1);
+    let many: Vec<Remote<Counter>> = echo.counters(3).await.unwrap();
+    assert_eq!(many.len(), 3);
+    assert_eq!(many[2].get().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn references_handed_back_resolve_to_the_original_object() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let shared = echo.shared_counter().await.unwrap();
+    assert!(echo.is_shared(&shared).await.unwrap());
+    let other = echo.counter(3).await.unwrap();
+    assert!(!echo.is_shared(&other).await.unwrap());
+    assert_eq!(echo.inspect(&other).await.unwrap(), 3);
+    let many = echo.counters(4).await.unwrap();
+    assert_eq!(echo.sum(many).await.unwrap(), 1 + 2 + 3);
+}
+
+#[tokio::test]
+async fn many_calls_in_flight_are_answered_out_of_order() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let slow = echo.delayed(200, 1);
+    let fast = async {
+        let mut tags = Vec::new();
+        for tag in 2..=50 {
+            tags.push(echo.delayed(0, tag).await.unwrap());
+        }
+        tags
+    };
+    let (slow, fast) = tokio::join!(slow, fast);
+    assert_eq!(slow.unwrap(), 1);
+    assert_eq!(fast, (2..=50).collect::<Vec<_>>());
+
+    let calls = (0..200u64).map(|i| echo.delayed(i % 7, i));
+    let results = futures_join_all(calls).await;
+    assert_eq!(results, (0..200).collect::<Vec<_>>());
+}
+
+async fn futures_join_all<F: std::future::Future<Output = Result<u64, CallError>>>(
+    calls: impl Iterator<Item = F>,
+) -> Vec<u64> {
+    let handles: Vec<_> = calls.collect();
+    let mut out = Vec::new();
+    let mut set = std::pin::pin!(futures_util::future::join_all(handles));
+    for result in set.as_mut().await {
+        out.push(result.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_panicking_method_fails_that_call_only() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.panic().await, Err(CallError::Panicked));
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn renamed_and_skipped_methods() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.renamed().await.unwrap(), 7);
+    assert!(<Echo as tartine::Referenceable>::METHODS.contains(&"renamed_on_wire"));
+    assert!(!<Echo as tartine::Referenceable>::METHODS.contains(&"local_only"));
+    assert!(!<Echo as tartine::Referenceable>::METHODS.contains(&"private_helper"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxies_and_remotes_are_send() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let counter = echo.counter(1).await.unwrap();
+    let task = tokio::spawn(async move { counter.add(1).await.unwrap() });
+    assert_eq!(task.await.unwrap(), 2);
+    let local = Local::new(Listener {
+        heard: Default::default(),
+    });
+    let echo2 = echo.clone();
+    let heard = tokio::spawn(async move { echo2.notify(local, "hello".into()).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(heard, 1);
+    let _ = Arc::new(echo);
+}

@@ -1,0 +1,232 @@
+//! Objects and helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub, missing_docs, missing_debug_implementations)]
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tartine::{Bytes, Connection, Local, Remote, Server, ServerHandle, referenceable};
+
+/// Counts live instances, to prove objects are freed.
+#[derive(Clone, Default)]
+pub struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn enter(&self) -> LiveGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        LiveGuard(self.0.clone())
+    }
+}
+
+pub struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub struct Counter {
+    value: AtomicU64,
+    _live: LiveGuard,
+}
+
+#[referenceable]
+impl Counter {
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::SeqCst)
+    }
+
+    pub async fn add(&self, n: u64) -> u64 {
+        self.value.fetch_add(n, Ordering::SeqCst) + n
+    }
+}
+
+/// Another interface, to try type confusion.
+pub struct Group {
+    pub name: String,
+}
+
+#[referenceable]
+impl Group {
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A client-side callback object.
+pub struct Listener {
+    pub heard: std::sync::Mutex<Vec<String>>,
+}
+
+#[referenceable]
+impl Listener {
+    pub fn hear(&self, message: String) -> usize {
+        let mut heard = self.heard.lock().unwrap();
+        heard.push(message);
+        heard.len()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum EchoError {
+    #[error("nothing to echo")]
+    Empty,
+}
+
+pub struct Echo {
+    pub live: Live,
+    pub shared: Arc<Counter>,
+}
+
+impl Echo {
+    pub fn new(live: Live) -> Self {
+        let shared = Arc::new(Counter {
+            value: AtomicU64::new(0),
+            _live: live.enter(),
+        });
+        Echo { live, shared }
+    }
+
+    fn make_counter(&self, start: u64) -> Counter {
+        Counter {
+            value: AtomicU64::new(start),
+            _live: self.live.enter(),
+        }
+    }
+}
+
+#[referenceable]
+impl Echo {
+    pub async fn echo(&self, text: String) -> String {
+        text
+    }
+
+    pub fn echo_bytes(&self, data: Bytes) -> Bytes {
+        data
+    }
+
+    pub fn add(&self, a: u64, b: u64) -> u64 {
+        a + b
+    }
+
+    pub fn nothing(&self) {}
+
+    /// Sleeps `millis` then returns `tag`: lets tests put calls out of order.
+    pub async fn delayed(&self, millis: u64, tag: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        tag
+    }
+
+    pub async fn hang(&self) -> u64 {
+        std::future::pending::<()>().await;
+        0
+    }
+
+    pub fn shout(&self, text: String) -> Result<String, EchoError> {
+        if text.is_empty() {
+            Err(EchoError::Empty)
+        } else {
+            Ok(text.to_uppercase())
+        }
+    }
+
+    pub fn counter(&self, start: u64) -> Counter {
+        self.make_counter(start)
+    }
+
+    pub fn shared_counter(&self) -> Arc<Counter> {
+        self.shared.clone()
+    }
+
+    pub fn checked_counter(&self, start: u64) -> Result<Counter, EchoError> {
+        if start == 0 {
+            Err(EchoError::Empty)
+        } else {
+            Ok(self.make_counter(start))
+        }
+    }
+
+    pub fn counters(&self, n: u64) -> Vec<Local<Counter>> {
+        (0..n).map(|i| Local::new(self.make_counter(i))).collect()
+    }
+
+    pub fn group(&self, name: String) -> Group {
+        Group { name }
+    }
+
+    pub fn inspect(&self, counter: Local<Counter>) -> u64 {
+        counter.get()
+    }
+
+    pub fn is_shared(&self, counter: Local<Counter>) -> bool {
+        Arc::ptr_eq(counter.as_arc(), &self.shared)
+    }
+
+    pub fn sum(&self, counters: Vec<Local<Counter>>) -> u64 {
+        counters.iter().map(|c| c.get()).sum()
+    }
+
+    pub async fn notify(&self, listener: Remote<Listener>, message: String) -> usize {
+        listener.hear(message).await.unwrap_or(0)
+    }
+
+    pub fn panic(&self) -> u64 {
+        panic!("this method panics on purpose")
+    }
+
+    #[tartine(rename = "renamed_on_wire")]
+    pub fn renamed(&self) -> u64 {
+        7
+    }
+
+    #[tartine(skip)]
+    pub fn local_only(&self) -> u64 {
+        8
+    }
+
+    fn private_helper(&self) -> u64 {
+        9
+    }
+}
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub handle: ServerHandle,
+    pub live: Live,
+}
+
+pub async fn start_server() -> TestServer {
+    start_server_with(tartine::Config::default()).await
+}
+
+pub async fn start_server_with(config: tartine::Config) -> TestServer {
+    let live = Live::default();
+    let server = Server::bind_with("127.0.0.1:0", Arc::new(Echo::new(live.clone())), config)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("local addr");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    TestServer { addr, handle, live }
+}
+
+pub async fn connect(server: &TestServer) -> (Connection, Remote<Echo>) {
+    let connection = tartine::connect(server.addr).await.expect("connect");
+    let echo = connection.root::<Echo>().expect("root");
+    (connection, echo)
+}
+
+/// Polls `condition` for up to five seconds.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}

@@ -1,0 +1,1 @@
+//! Compile-fail and compile-pass tests of tartine's macros live in `tests/`.
