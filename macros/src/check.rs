@@ -96,6 +96,7 @@ fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
                 ty,
                 "exposed methods cannot take `impl Trait`: each parameter needs one concrete type on the wire",
             ),
+            Type::Reference(_) if crate::parse::is_call_context(&typed.ty) => {}
             Type::Reference(ty) => cx.error_spanned_by(
                 ty,
                 "parameters of exposed methods arrive by value: take an owned type, such as `String` for `&str` or `Local<T>` for a reference to one of your objects",

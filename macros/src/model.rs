@@ -45,6 +45,8 @@ pub(crate) struct ExposedMethod {
 
 /// One parameter after `&self`.
 pub(crate) struct Param {
+    /// Whether the runtime supplies it (`&CallContext`) instead of the caller.
+    pub(crate) injected: bool,
     /// The name on the proxy: the user's if it is a plain identifier.
     pub(crate) proxy_name: Ident,
     pub(crate) ty: Type,

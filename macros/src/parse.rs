@@ -124,6 +124,7 @@ fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
         })
         .enumerate()
         .map(|(index, typed)| Param {
+            injected: is_call_context(&typed.ty),
             proxy_name: match &*typed.pat {
                 Pat::Ident(ident) if ident.subpat.is_none() => ident.ident.clone(),
                 _ => arg_ident(index),
@@ -147,6 +148,20 @@ fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
         forwarded_attrs,
         sig: sig.clone(),
     })
+}
+
+/// Whether `ty` is `&CallContext` (any path ending in `CallContext`), which the runtime
+/// supplies.
+pub(crate) fn is_call_context(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    if reference.mutability.is_some() {
+        return false;
+    }
+    matches!(&*reference.elem, Type::Path(path)
+        if path.qself.is_none()
+            && path.path.segments.last().is_some_and(|segment| segment.ident == "CallContext"))
 }
 
 fn output(output: &ReturnType) -> Output {

@@ -129,3 +129,12 @@ async fn proxies_and_remotes_are_send() {
     assert_eq!(heard, 1);
     let _ = Arc::new(echo);
 }
+
+#[tokio::test]
+async fn a_handler_learns_the_caller_address_from_the_runtime() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let seen: std::net::SocketAddr = echo.whoami().await.unwrap().parse().unwrap();
+    assert!(seen.ip().is_loopback());
+    assert_ne!(seen.port(), server.addr.port());
+}

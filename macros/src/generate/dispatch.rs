@@ -49,12 +49,26 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
         .forwarded_attrs
         .iter()
         .filter(|attr| attr.path().is_ident("cfg"));
-    let args: Vec<_> = (0..method.params.len()).map(arg_ident).collect();
-    let tys = method.params.iter().map(|param| &param.ty);
+    let wire_params: Vec<_> = method
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, param)| !param.injected)
+        .collect();
+    let args = wire_params.iter().map(|(index, _)| arg_ident(*index));
+    let tys = wire_params.iter().map(|(_, param)| &param.ty);
+    let values = method.params.iter().enumerate().map(|(index, param)| {
+        if param.injected {
+            quote!(&__tartine_cx)
+        } else {
+            let arg = arg_ident(index);
+            quote!(#arg)
+        }
+    });
     let call = if method.is_async {
-        quote!(#self_ident::#ident(&*self, #(#args),*).await)
+        quote!(#self_ident::#ident(&*self, #(#values),*).await)
     } else {
-        quote!(#self_ident::#ident(&*self, #(#args),*))
+        quote!(#self_ident::#ident(&*self, #(#values),*))
     };
     let reply = reply(&method.output);
     quote! {

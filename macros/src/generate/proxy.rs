@@ -54,6 +54,7 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
     let (params, values): (Vec<_>, Vec<_>) = method
         .params
         .iter()
+        .filter(|param| !param.injected)
         .map(|param| {
             let name = &param.proxy_name;
             let (ty, value) = proxy_param(&param.ty, name);

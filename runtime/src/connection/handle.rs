@@ -190,8 +190,14 @@ where
         reader::run(Arc::clone(&shared), frames),
         span.clone(),
     ));
+    let writer_shared = Arc::clone(&shared);
     tokio::spawn(tracing::Instrument::instrument(
-        writer::run(Arc::clone(&shared), queue_rx, sink),
+        async move {
+            let closing = writer_shared.closing.clone();
+            if let Err(error) = writer::run(closing, queue_rx, sink).await {
+                writer_shared.close(CloseReason::Io(error.to_string()));
+            }
+        },
         span,
     ));
     Ok(Connection {

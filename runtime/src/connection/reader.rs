@@ -22,6 +22,7 @@ use tokio_util::codec::FramedRead;
 struct InFlight {
     call: u64,
     future: ReplyFuture,
+    span: tracing::Span,
 }
 
 impl Future for InFlight {
@@ -29,6 +30,8 @@ impl Future for InFlight {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(u64, Reply)> {
         let call = self.call;
+        let span = self.span.clone();
+        let _entered = span.enter();
         match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
             Ok(Poll::Ready(reply)) => Poll::Ready((call, reply)),
             Ok(Poll::Pending) => Poll::Pending,
@@ -188,7 +191,11 @@ fn start_call(
         Arc::clone(&object).dispatch_native(method, args, &cx)
     });
     match (outcome.value, outcome.error) {
-        (Ok(future), _) => calls.push(InFlight { call, future }),
+        (Ok(future), _) => calls.push(InFlight {
+            call,
+            future,
+            span: tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method),
+        }),
         (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
         (Err(DispatchError::NoSuchMethod), None) => send_failure(
             shared,

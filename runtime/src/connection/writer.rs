@@ -1,29 +1,29 @@
 //! Provides the writer task: writes queued frames, coalescing every frame that is ready into one
 //! write, and shuts the socket's write side when the connection closes.
 
-use super::Shared;
-use crate::error::CloseReason;
 use crate::wire::{FrameCodec, Outgoing};
 use futures_util::SinkExt;
-use std::sync::Arc;
+use std::io;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
+use tokio_util::sync::CancellationToken;
 
-/// Runs until the connection closes or a write fails.
+/// Runs until `closing` is cancelled, the queue ends, or a write fails (then returns the error).
 pub(crate) async fn run<W>(
-    shared: Arc<Shared>,
+    closing: CancellationToken,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     mut sink: FramedWrite<W, FrameCodec>,
-) where
+) -> io::Result<()>
+where
     W: AsyncWrite + Unpin,
 {
-    let result: std::io::Result<()> = async {
+    let result: io::Result<()> = async {
         loop {
             let first = tokio::select! {
                 biased;
                 frame = queue.recv() => frame,
-                () = shared.closing.cancelled() => None,
+                () = closing.cancelled() => None,
             };
             let Some(first) = first else {
                 return Ok(());
@@ -36,8 +36,58 @@ pub(crate) async fn run<W>(
         }
     }
     .await;
-    if let Err(error) = result {
-        shared.close(CloseReason::Io(error.to_string()));
-    }
     let _ = sink.close().await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+
+    /// Counts the writes that reach the socket.
+    struct CountingWriter(Arc<AtomicUsize>);
+
+    impl AsyncWrite for CountingWriter {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn ready_frames_leave_in_one_write() {
+        let writes = Arc::new(AtomicUsize::new(0));
+        let sink = FramedWrite::new(CountingWriter(writes.clone()), FrameCodec::new(1 << 20));
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        for i in 0..100u8 {
+            queue_tx
+                .send(Outgoing {
+                    head: Bytes::from(vec![i; 8]),
+                    body: Bytes::from(vec![i; 32]),
+                })
+                .expect("queue open");
+        }
+        drop(queue_tx);
+        run(CancellationToken::new(), queue_rx, sink)
+            .await
+            .expect("writes succeed");
+        assert_eq!(writes.load(Ordering::SeqCst), 1);
+    }
 }

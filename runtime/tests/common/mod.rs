@@ -115,6 +115,11 @@ impl Echo {
 
     pub fn nothing(&self) {}
 
+    /// The caller's address as the server's socket sees it.
+    pub fn whoami(&self, cx: &tartine::CallContext) -> String {
+        cx.peer_addr().map(|addr| addr.to_string()).unwrap_or_default()
+    }
+
     /// Sleeps `millis` then returns `tag`: lets tests put calls out of order.
     pub async fn delayed(&self, millis: u64, tag: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(millis)).await;

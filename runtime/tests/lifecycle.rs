@@ -1,0 +1,74 @@
+//! Connections coming and going: pending calls fail when the peer goes, the server keeps
+//! serving others, and the root is type-checked.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use tartine::{CallError, RootError};
+
+#[tokio::test]
+async fn pending_calls_fail_when_the_server_goes_away() {
+    let server = start_server().await;
+    let (connection, echo) = connect(&server).await;
+    let hanging = tokio::spawn({
+        let echo = echo.clone();
+        async move { echo.hang().await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(connection.stats().pending_calls, 1);
+    server.handle.shutdown();
+    let result = tokio::time::timeout(Duration::from_secs(5), hanging)
+        .await
+        .expect("the pending call ends")
+        .unwrap();
+    assert_eq!(result, Err(CallError::ConnectionLost));
+    assert_eq!(echo.add(1, 2).await, Err(CallError::ConnectionLost));
+    assert!(echo.is_disconnected());
+    tokio::time::timeout(Duration::from_secs(5), connection.closed())
+        .await
+        .expect("closed");
+}
+
+#[tokio::test]
+async fn the_server_keeps_serving_other_connections() {
+    let server = start_server().await;
+    let (first, first_echo) = connect(&server).await;
+    let (_second, second_echo) = connect(&server).await;
+    let hanging = tokio::spawn({
+        let echo = first_echo.clone();
+        async move { echo.hang().await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    first.close();
+    assert_eq!(hanging.await.unwrap(), Err(CallError::ConnectionLost));
+    assert_eq!(second_echo.add(20, 22).await.unwrap(), 42);
+    let (_third, third_echo) = connect(&server).await;
+    assert_eq!(third_echo.echo("still here".into()).await.unwrap(), "still here");
+}
+
+#[tokio::test]
+async fn the_root_is_type_checked() {
+    let server = start_server().await;
+    let connection = tartine::connect(server.addr).await.unwrap();
+    match connection.root::<Group>() {
+        Err(RootError::WrongType { expected, found }) => {
+            assert!(expected.ends_with("::Group"));
+            assert!(found.ends_with("::Echo"));
+        }
+        other => panic!("expected WrongType, got {other:?}"),
+    }
+    let echo = connection.root::<Echo>().unwrap();
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_connection_to_nothing_fails_cleanly() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    assert!(matches!(
+        tartine::connect(addr).await,
+        Err(tartine::ConnectError::Io(_))
+    ));
+}
