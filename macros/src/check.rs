@@ -75,7 +75,10 @@ fn check_no_method_generics(cx: &Ctxt, method: &ExposedMethod) {
 fn check_plain_fn(cx: &Ctxt, method: &ExposedMethod) {
     let sig = &method.sig;
     if let syn::Safety::Unsafe(token) = &sig.safety {
-        cx.error_spanned_by(token, "exposed methods cannot be `unsafe`: a peer could call them");
+        cx.error_spanned_by(
+            token,
+            "exposed methods cannot be `unsafe`: a peer could call them",
+        );
     }
     if let Some(token) = &sig.constness {
         cx.error_spanned_by(token, "exposed methods cannot be `const fn`");

@@ -53,6 +53,7 @@ pub(crate) struct Param {
 }
 
 /// What a method returns.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Output {
     /// A value, `()` included.
     Value(Type),

@@ -19,10 +19,7 @@ pub(crate) fn exposed_impl(
     item: &mut ItemImpl,
 ) -> Option<ExposedImpl> {
     if !args.is_empty() {
-        cx.error_spanned_by(
-            &args,
-            format!("{} takes no arguments", kind.attribute()),
-        );
+        cx.error_spanned_by(&args, format!("{} takes no arguments", kind.attribute()));
     }
     let self_ident = self_ident(cx, kind, &item.self_ty);
     let mut methods = Vec::new();

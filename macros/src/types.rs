@@ -37,13 +37,17 @@ pub(crate) fn contains_reference(ty: &Type) -> bool {
         return true;
     }
     match ty {
-        Type::Path(path) => path.path.segments.iter().any(|segment| match &segment.arguments {
-            PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
-                GenericArgument::Type(inner) => contains_reference(inner),
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .any(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+                    GenericArgument::Type(inner) => contains_reference(inner),
+                    _ => false,
+                }),
                 _ => false,
             }),
-            _ => false,
-        }),
         Type::Tuple(tuple) => tuple.elems.iter().any(contains_reference),
         Type::Array(array) => contains_reference(&array.elem),
         Type::Slice(slice) => contains_reference(&slice.elem),
@@ -91,9 +95,37 @@ pub(crate) fn swapped(ty: &Type) -> Type {
 
 /// Names of standard types that always cross by value.
 const BY_VALUE: &[&str] = &[
-    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
-    "i32", "i64", "i128", "isize", "f32", "f64", "Vec", "VecDeque", "Option", "HashMap",
-    "BTreeMap", "HashSet", "BTreeSet", "Box", "Bytes", "ByteBuf", "Duration", "SystemTime", "Cow",
+    "bool",
+    "char",
+    "str",
+    "String",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "Vec",
+    "VecDeque",
+    "Option",
+    "HashMap",
+    "BTreeMap",
+    "HashSet",
+    "BTreeSet",
+    "Box",
+    "Bytes",
+    "ByteBuf",
+    "Duration",
+    "SystemTime",
+    "Cow",
 ];
 
 /// Whether `ty` is plainly a serde value: a tuple, an array or a standard type.
@@ -114,7 +146,7 @@ fn plainly_by_value(ty: &Type) -> bool {
 /// How a returned type reaches the caller.
 pub(crate) enum ReturnShape {
     /// Serialized as it is; the caller receives `peer`.
-    Direct { peer: Type },
+    Direct { peer: Box<Type> },
     /// A named type the compiler classifies through `Returns<M>` (serde value, or
     /// referenceable object arriving as `Remote<T>`).
     Inferred,
@@ -123,9 +155,13 @@ pub(crate) enum ReturnShape {
 /// How `ty`, returned by an exposed method, reaches the caller.
 pub(crate) fn return_shape(ty: &Type) -> ReturnShape {
     if contains_reference(ty) {
-        ReturnShape::Direct { peer: swapped(ty) }
+        ReturnShape::Direct {
+            peer: Box::new(swapped(ty)),
+        }
     } else if plainly_by_value(ty) {
-        ReturnShape::Direct { peer: ty.clone() }
+        ReturnShape::Direct {
+            peer: Box::new(ty.clone()),
+        }
     } else {
         ReturnShape::Inferred
     }
@@ -173,11 +209,17 @@ mod tests {
 
     #[test]
     fn named_types_are_inferred_and_std_types_direct() {
-        assert!(matches!(return_shape(&syn::parse_quote!(Counter)), ReturnShape::Inferred));
+        assert!(matches!(
+            return_shape(&syn::parse_quote!(Counter)),
+            ReturnShape::Inferred
+        ));
         assert!(matches!(
             return_shape(&syn::parse_quote!(Vec<u8>)),
             ReturnShape::Direct { .. }
         ));
-        assert!(matches!(return_shape(&syn::parse_quote!(())), ReturnShape::Direct { .. }));
+        assert!(matches!(
+            return_shape(&syn::parse_quote!(())),
+            ReturnShape::Direct { .. }
+        ));
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::connection::Connection;
-use crate::connection::establish;
 use crate::connection::Side;
+use crate::connection::establish;
 use crate::dispatch::Referenceable;
 use crate::error::ConnectError;
 use std::sync::Arc;

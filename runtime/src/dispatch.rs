@@ -141,7 +141,10 @@ impl CallContext {
     /// Encodes a `Result` the method returned, its error as the method's own. Used by
     /// generated code.
     #[doc(hidden)]
-    pub fn reply_result<C: Codec, T: Serialize, E: Serialize>(&self, result: Result<T, E>) -> Reply {
+    pub fn reply_result<C: Codec, T: Serialize, E: Serialize>(
+        &self,
+        result: Result<T, E>,
+    ) -> Reply {
         let (encoded, raised) = match &result {
             Ok(value) => (self.encode::<C, T>(value), false),
             Err(error) => (self.encode::<C, E>(error), true),

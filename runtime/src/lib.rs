@@ -86,6 +86,10 @@
 //! - Malformed, oversized or unknown frames close that one connection with a logged reason;
 //!   bad arguments and unknown methods fail that one call with a typed error.
 
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables, unused_assignments))))]
 
 #[doc(hidden)]

@@ -1,8 +1,8 @@
 //! Provides a TCP server that publishes one root object to every connection.
 
 use crate::config::Config;
-use crate::connection::{Connection, establish};
 use crate::connection::Side;
+use crate::connection::{Connection, establish};
 use crate::dispatch::{Object, Referenceable};
 use crate::lock::Lock;
 use std::collections::HashMap;

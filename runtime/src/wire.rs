@@ -12,7 +12,7 @@ mod frame;
 mod handshake;
 mod message;
 
-pub use frame::{FrameCodec, Outgoing};
 pub(crate) use frame::is_frame_too_large;
+pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, Message, decode_message};

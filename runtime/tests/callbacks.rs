@@ -19,7 +19,10 @@ async fn the_server_calls_back_an_object_the_client_passed() {
             .unwrap(),
         1
     );
-    assert_eq!(echo.notify(listener.clone(), "two".into()).await.unwrap(), 2);
+    assert_eq!(
+        echo.notify(listener.clone(), "two".into()).await.unwrap(),
+        2
+    );
     assert_eq!(*listener.heard.lock().unwrap(), ["one", "two"]);
     // The server dropped its reference when each call ended: the client's table is back to
     // empty (nothing of ours is exported).
@@ -43,5 +46,8 @@ async fn an_object_passed_by_value_is_exported_and_freed() {
         .await
         .unwrap();
     assert_eq!(heard, 1);
-    eventually("the listener was released", || connection.stats().exports == 0).await;
+    eventually("the listener was released", || {
+        connection.stats().exports == 0
+    })
+    .await;
 }

@@ -9,7 +9,7 @@ use common::*;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::time::Duration;
-use tartine::wire::{FrameCodec, Message, Outgoing, PREAMBLE, decode_message, Failure};
+use tartine::wire::{Failure, FrameCodec, Message, Outgoing, PREAMBLE, decode_message};
 use tartine::{CallError, Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -150,7 +150,13 @@ async fn guessed_released_and_foreign_ids_all_say_no_such_object() {
     let guessed = alice.call(id + 1000, "get", &()).await;
     alice
         .framed
-        .send(frame(Message::Release { target: id, count: 1 }, &[]))
+        .send(frame(
+            Message::Release {
+                target: id,
+                count: 1,
+            },
+            &[],
+        ))
         .await
         .unwrap();
     let released = alice.call(id, "get", &()).await;

@@ -44,7 +44,10 @@ async fn the_server_keeps_serving_other_connections() {
     assert_eq!(hanging.await.unwrap(), Err(CallError::ConnectionLost));
     assert_eq!(second_echo.add(20, 22).await.unwrap(), 42);
     let (_third, third_echo) = connect(&server).await;
-    assert_eq!(third_echo.echo("still here".into()).await.unwrap(), "still here");
+    assert_eq!(
+        third_echo.echo("still here".into()).await.unwrap(),
+        "still here"
+    );
 }
 
 #[tokio::test]

@@ -93,7 +93,11 @@ async fn disconnect_frees_every_entry_of_the_connection() {
     })
     .await;
     assert!(kept[0].get().await == Err(CallError::ConnectionLost));
-    assert_eq!(other_counter.get().await.unwrap(), 1, "the other connection goes on");
+    assert_eq!(
+        other_counter.get().await.unwrap(),
+        1,
+        "the other connection goes on"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +107,11 @@ async fn dropping_every_handle_closes_the_client_connection() {
     let counter = echo.counter(1).await.unwrap();
     drop(connection);
     drop(echo);
-    assert_eq!(counter.get().await.unwrap(), 1, "a live reference keeps it open");
+    assert_eq!(
+        counter.get().await.unwrap(),
+        1,
+        "a live reference keeps it open"
+    );
     drop(counter);
     eventually("the server sees the client go", || {
         server.handle.stats().connections == 0 && server.live.count() == 1
@@ -177,5 +185,7 @@ async fn the_callee_counts_each_sending_of_an_id() {
     .await;
     let again = echo.shared_counter().await.unwrap();
     assert!(echo.is_shared(&again).await.unwrap());
-    let _ = Local::new(Group { name: "unused".into() });
+    let _ = Local::new(Group {
+        name: "unused".into(),
+    });
 }

@@ -11,7 +11,10 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
     let self_ident = &model.self_ident;
     let proxy = proxy_ident(self_ident);
     let wire_names = model.methods.iter().map(|method| &method.wire_name);
-    let arms = model.methods.iter().map(|method| dispatch_arm(model, method));
+    let arms = model
+        .methods
+        .iter()
+        .map(|method| dispatch_arm(model, method));
     quote! {
         #[automatically_derived]
         impl ::tartine::Referenceable for #self_ident {

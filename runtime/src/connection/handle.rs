@@ -67,7 +67,9 @@ impl Connection {
         let inner = {
             let mut imports = self.shared.imports.lock();
             imports.announce(ROOT_ID);
-            let inner = imports.attach(ROOT_ID, || RemoteInner::new(ROOT_ID, Arc::clone(&self.shared)));
+            let inner = imports.attach(ROOT_ID, || {
+                RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
+            });
             let _ = imports.settle(ROOT_ID);
             inner
         };

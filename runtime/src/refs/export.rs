@@ -102,7 +102,10 @@ impl ExportTable {
     /// Empties the table; returns the objects so the caller drops them outside the lock.
     pub(crate) fn drain(&mut self) -> Vec<Arc<dyn Object>> {
         self.by_address.clear();
-        self.entries.drain().map(|(_, entry)| entry.object).collect()
+        self.entries
+            .drain()
+            .map(|(_, entry)| entry.object)
+            .collect()
     }
 
     pub(crate) fn len(&self) -> usize {

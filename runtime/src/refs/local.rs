@@ -98,11 +98,9 @@ impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
             RefTag::Receiver(id) => scope::resolve::<T>(id)
                 .map(Local::from_arc)
                 .map_err(D::Error::custom),
-            RefTag::Sender(_) => Err(D::Error::custom(scope::record(
-                RefError::WrongDirection {
-                    expected: "receiver",
-                },
-            ))),
+            RefTag::Sender(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
+                expected: "receiver",
+            }))),
         }
     }
 }

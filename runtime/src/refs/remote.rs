@@ -86,9 +86,9 @@ impl<'de, T: Referenceable> Deserialize<'de> for Remote<T> {
                 let inner = scope::import(id).map_err(D::Error::custom)?;
                 Ok(Remote::from_ref(RemoteRef { inner }))
             }
-            RefTag::Receiver(_) => Err(D::Error::custom(scope::record(
-                RefError::WrongDirection { expected: "sender" },
-            ))),
+            RefTag::Receiver(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
+                expected: "sender",
+            }))),
         }
     }
 }
@@ -152,7 +152,11 @@ impl RemoteRef {
         method: &'static str,
         args: &A,
     ) -> Result<R, CallError> {
-        let reply = self.inner.shared.call::<C, A>(self.inner.id, method, args).await?;
+        let reply = self
+            .inner
+            .shared
+            .call::<C, A>(self.inner.id, method, args)
+            .await?;
         reply.decode_value::<C, R>()
     }
 
@@ -163,7 +167,11 @@ impl RemoteRef {
         method: &'static str,
         args: &A,
     ) -> Result<T, RemoteError<E>> {
-        let reply = self.inner.shared.call::<C, A>(self.inner.id, method, args).await?;
+        let reply = self
+            .inner
+            .shared
+            .call::<C, A>(self.inner.id, method, args)
+            .await?;
         reply.decode_result::<C, T, E>()
     }
 }

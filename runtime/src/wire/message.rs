@@ -189,6 +189,9 @@ mod tests {
         }
         .encode();
         let result = decode_message(&frame[..2]);
-        assert!(matches!(result, Err(ProtocolError::Malformed(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(ProtocolError::Malformed(_))),
+            "{result:?}"
+        );
     }
 }

@@ -1,5 +1,10 @@
 //! Objects and helpers shared by the integration tests.
-#![allow(dead_code, unreachable_pub, missing_docs, missing_debug_implementations)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations
+)]
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -117,7 +122,9 @@ impl Echo {
 
     /// The caller's address as the server's socket sees it.
     pub fn whoami(&self, cx: &tartine::CallContext) -> String {
-        cx.peer_addr().map(|addr| addr.to_string()).unwrap_or_default()
+        cx.peer_addr()
+            .map(|addr| addr.to_string())
+            .unwrap_or_default()
     }
 
     /// Sleeps `millis` then returns `tag`: lets tests put calls out of order.
