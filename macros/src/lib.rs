@@ -1,9 +1,9 @@
 //! Implementation detail of the `tartine` crate: its attribute macros. **Do not depend on it
 //! directly**: use the re-exports in `tartine`, where they are documented.
 //!
-//! Each macro runs the same pipeline on `proc_macro2` tokens: [`parse`] builds a model of the
-//! `impl` block, [`check`] reports every broken rule at once, [`generate`] emits the dispatch
-//! table and the proxy, or [`fallback`] emits the user's code with the errors.
+//! Each macro runs the same pipeline on `proc_macro2` tokens: `parse` builds a model of the
+//! `impl` block, `check` reports every broken rule at once, `generate` emits the dispatch
+//! table and the proxy, or `fallback` emits the user's code with the errors.
 
 mod check;
 mod ctxt;
