@@ -188,6 +188,13 @@ pub enum CloseReason {
         /// The configured limit.
         limit: usize,
     },
+    /// The peer stopped reading: more than [`Config::max_write_queue`](crate::Config::max_write_queue)
+    /// bytes waited for it.
+    #[error("the peer does not read what it asked for (more than {limit} bytes waiting)")]
+    SlowPeer {
+        /// The configured limit.
+        limit: usize,
+    },
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),

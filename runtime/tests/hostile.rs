@@ -393,3 +393,32 @@ async fn a_message_larger_than_the_limit_is_refused_on_both_sides() {
     ));
     assert_eq!(echo.add(1, 1).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_peer_that_never_reads_its_replies_is_dropped() {
+    let mut config = Config::default();
+    config.max_write_queue = 1 << 20;
+    let server = start_server_with(config).await;
+    let mut raw = Raw::connect(&server).await;
+    let payload = postcard::to_stdvec(&(tartine::Bytes::from(vec![1u8; 60_000]),)).unwrap();
+    // Send calls whose replies we never read, until the server hangs up.
+    let flood = async {
+        for call in 1..=2_000u64 {
+            let message = Message::Call {
+                call,
+                target: 0,
+                method: "echo_bytes",
+                exports: vec![],
+            };
+            if raw.framed.send(frame(message, &payload)).await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), flood).await;
+    eventually("the server dropped the slow peer", || {
+        server.handle.stats().connections == 0
+    })
+    .await;
+    still_serving(&server).await;
+}

@@ -196,7 +196,8 @@ where
     tokio::spawn(tracing::Instrument::instrument(
         async move {
             let closing = writer_shared.closing.clone();
-            if let Err(error) = writer::run(closing, queue_rx, sink).await {
+            let queued = &writer_shared.queued;
+            if let Err(error) = writer::run(closing, queued, queue_rx, sink).await {
                 writer_shared.close(CloseReason::Io(error.to_string()));
             }
         },

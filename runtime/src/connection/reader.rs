@@ -56,6 +56,9 @@ where
             () = shared.closing.cancelled() => break CloseReason::Local,
             Some((call, reply)) = calls.next(), if !calls.is_empty() => {
                 send_reply(&shared, call, reply);
+                if shared.write_queue_full() {
+                    break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
+                }
             }
             frame = frames.next() => match frame {
                 None => break CloseReason::PeerClosed,
@@ -70,6 +73,9 @@ where
                     if let Err(error) = handle_frame(&shared, frame.freeze(), &mut calls) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
                         break CloseReason::Protocol(error);
+                    }
+                    if shared.write_queue_full() {
+                        break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
                     }
                 }
             },

@@ -8,7 +8,7 @@ use crate::refs::{ExportTable, ImportTable};
 use crate::wire::{Message, Outgoing};
 use bytes::Bytes;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) pending: Lock<PendingCalls>,
     pub(crate) next_call: AtomicU64,
     outgoing: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes queued for the writer and not yet taken by it.
+    pub(crate) queued: AtomicUsize,
     pub(crate) peer_addr: Option<SocketAddr>,
     pub(crate) peer_root: Option<String>,
     pub(crate) closing: CancellationToken,
@@ -51,6 +53,7 @@ impl Shared {
             next_call: AtomicU64::new(1),
             config,
             outgoing,
+            queued: AtomicUsize::new(0),
             peer_addr,
             peer_root,
             closing,
@@ -62,7 +65,15 @@ impl Shared {
 
     /// Queues a frame for the writer; a closed connection drops it.
     pub(crate) fn send(&self, frame: Outgoing) {
-        let _ = self.outgoing.send(frame);
+        let len = frame.len();
+        if self.outgoing.send(frame).is_ok() {
+            self.queued.fetch_add(len, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether more replies wait for the peer than it may leave unread.
+    pub(crate) fn write_queue_full(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) > self.config.max_write_queue
     }
 
     /// Tells the peer we dropped `count` references to its object `id`.

@@ -4,6 +4,7 @@
 use crate::wire::{FrameCodec, Outgoing};
 use futures_util::SinkExt;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 /// Runs until `closing` is cancelled, the queue ends, or a write fails (then returns the error).
 pub(crate) async fn run<W>(
     closing: CancellationToken,
+    queued: &AtomicUsize,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     mut sink: FramedWrite<W, FrameCodec>,
 ) -> io::Result<()>
@@ -28,8 +30,10 @@ where
             let Some(first) = first else {
                 return Ok(());
             };
+            queued.fetch_sub(first.len(), Ordering::Relaxed);
             sink.feed(first).await?;
             while let Ok(next) = queue.try_recv() {
+                queued.fetch_sub(next.len(), Ordering::Relaxed);
                 sink.feed(next).await?;
             }
             sink.flush().await?;
@@ -46,7 +50,6 @@ mod tests {
     use bytes::Bytes;
     use std::pin::Pin;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Poll};
 
     /// Counts the writes that reach the socket.
@@ -85,9 +88,14 @@ mod tests {
                 .expect("queue open");
         }
         drop(queue_tx);
-        run(CancellationToken::new(), queue_rx, sink)
-            .await
-            .expect("writes succeed");
+        run(
+            CancellationToken::new(),
+            &AtomicUsize::new(0),
+            queue_rx,
+            sink,
+        )
+        .await
+        .expect("writes succeed");
         assert_eq!(writes.load(Ordering::SeqCst), 1);
     }
 }
