@@ -11,6 +11,7 @@ pub(crate) fn all(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
     check_inherent_impl(cx, item, model);
     check_no_impl_generics(cx, item, model);
     for method in &model.methods {
+        check_viewer(cx, model, method);
         check_receiver(cx, method);
         check_no_method_generics(cx, method);
         check_plain_fn(cx, method);
@@ -42,6 +43,22 @@ fn check_no_impl_generics(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
                 model.kind.attribute()
             ),
         );
+    }
+}
+
+fn check_viewer(cx: &Ctxt, model: &ExposedImpl, method: &ExposedMethod) {
+    if model.kind != crate::model::Kind::Viewable || method.viewer.is_some() {
+        return;
+    }
+    let message = "`#[viewable]` methods take the caller's avatar as first parameter after `&self`, such as `from: &User` or `from: Arc<User>`; the runtime supplies it";
+    let first = method
+        .sig
+        .inputs
+        .iter()
+        .find(|input| matches!(input, FnArg::Typed(_)));
+    match first {
+        Some(first) => cx.error_spanned_by(first, message),
+        None => cx.error_spanned_by(&method.ident, message),
     }
 }
 
@@ -92,14 +109,13 @@ fn check_plain_fn(cx: &Ctxt, method: &ExposedMethod) {
 }
 
 fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
-    for input in &method.sig.inputs {
-        let FnArg::Typed(typed) = input else { continue };
-        match &*typed.ty {
+    for param in &method.params {
+        match &param.ty {
             Type::ImplTrait(ty) => cx.error_spanned_by(
                 ty,
                 "exposed methods cannot take `impl Trait`: each parameter needs one concrete type on the wire",
             ),
-            Type::Reference(_) if crate::parse::is_call_context(&typed.ty) => {}
+            Type::Reference(_) if param.injected => {}
             Type::Reference(ty) => cx.error_spanned_by(
                 ty,
                 "parameters of exposed methods arrive by value: take an owned type, such as `String` for `&str` or `Local<T>` for a reference to one of your objects",

@@ -3,7 +3,7 @@
 mod dispatch;
 mod proxy;
 
-use crate::model::ExposedImpl;
+use crate::model::{ExposedImpl, Kind};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemImpl;
@@ -13,10 +13,18 @@ pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
     let proxy_struct = proxy::proxy_struct(model);
     let proxy_methods = proxy::proxy_methods(model);
     let referenceable = dispatch::referenceable_impl(model);
+    let avatar = (model.kind == Kind::Avatar).then(|| {
+        let self_ident = &model.self_ident;
+        quote! {
+            #[automatically_derived]
+            impl ::tartine::Avatar for #self_ident {}
+        }
+    });
     quote! {
         #item
         #proxy_struct
         #proxy_methods
         #referenceable
+        #avatar
     }
 }

@@ -23,3 +23,15 @@ use proc_macro::TokenStream;
 pub fn referenceable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::run(model::Kind::Referenceable, args.into(), item.into()).into()
 }
+
+/// Like `referenceable`, for the object a login yields. Documented in `tartine`.
+#[proc_macro_attribute]
+pub fn avatar(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::run(model::Kind::Avatar, args.into(), item.into()).into()
+}
+
+/// Like `referenceable`; each method receives the caller's avatar. Documented in `tartine`.
+#[proc_macro_attribute]
+pub fn viewable(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::run(model::Kind::Viewable, args.into(), item.into()).into()
+}

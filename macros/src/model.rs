@@ -8,6 +8,10 @@ use syn::{Attribute, Type};
 pub(crate) enum Kind {
     /// `#[referenceable]`.
     Referenceable,
+    /// `#[avatar]`: a referenceable that a login can yield.
+    Avatar,
+    /// `#[viewable]`: a referenceable whose methods receive the caller's avatar.
+    Viewable,
 }
 
 impl Kind {
@@ -15,6 +19,8 @@ impl Kind {
     pub(crate) fn attribute(self) -> &'static str {
         match self {
             Kind::Referenceable => "#[referenceable]",
+            Kind::Avatar => "#[avatar]",
+            Kind::Viewable => "#[viewable]",
         }
     }
 }
@@ -36,11 +42,21 @@ pub(crate) struct ExposedMethod {
     pub(crate) wire_name_span: proc_macro2::Span,
     pub(crate) is_async: bool,
     pub(crate) params: Vec<Param>,
+    /// For `#[viewable]`: the caller's avatar parameter, which the runtime supplies.
+    pub(crate) viewer: Option<Viewer>,
     pub(crate) output: Output,
     /// `#[doc]` and `#[cfg]` attributes, copied onto the proxy method.
     pub(crate) forwarded_attrs: Vec<Attribute>,
     /// The signature as written, for the checks.
     pub(crate) sig: syn::Signature,
+}
+
+/// The avatar parameter of a viewable method.
+pub(crate) struct Viewer {
+    /// The avatar type.
+    pub(crate) ty: Type,
+    /// Whether the method takes it as `Arc<A>` (else `&A`).
+    pub(crate) shared: bool,
 }
 
 /// One parameter after `&self`.

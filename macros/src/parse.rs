@@ -2,7 +2,7 @@
 //! return types, and the helper attributes (which it strips from the user's code).
 
 use crate::ctxt::Ctxt;
-use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param};
+use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Viewer};
 use crate::names::{HELPER_ATTR, RENAME, SKIP, arg_ident};
 use proc_macro2::TokenStream;
 use syn::{
@@ -25,7 +25,7 @@ pub(crate) fn exposed_impl(
     let mut methods = Vec::new();
     for impl_item in &mut item.items {
         if let ImplItem::Fn(function) = impl_item
-            && let Some(method) = method(cx, function)
+            && let Some(method) = method(cx, kind, function)
         {
             methods.push(method);
         }
@@ -91,8 +91,38 @@ fn take_options(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> MethodOptions {
     options
 }
 
+/// The avatar a viewable method's first parameter names: `&A` or `Arc<A>`.
+fn viewer(ty: &Type) -> Option<Viewer> {
+    if is_call_context(ty) {
+        return None;
+    }
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => Some(Viewer {
+            ty: (*reference.elem).clone(),
+            shared: false,
+        }),
+        Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            if last.ident != "Arc" {
+                return None;
+            }
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first() {
+                Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(Viewer {
+                    ty: inner.clone(),
+                    shared: true,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The exposed method `function` describes, or `None` if it stays local.
-fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
+fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMethod> {
     let options = take_options(cx, &mut function.attrs);
     let is_pub = matches!(function.vis, Visibility::Public(_));
     let has_receiver = function.sig.receiver().is_some();
@@ -112,13 +142,24 @@ fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
         Some(rename) => (rename.value(), rename.span()),
         None => (sig.ident.to_string(), sig.ident.span()),
     };
-    let params = sig
+    let mut typed_inputs = sig
         .inputs
         .iter()
         .filter_map(|input| match input {
             FnArg::Typed(typed) => Some(typed),
             FnArg::Receiver(_) => None,
         })
+        .peekable();
+    let viewer = if kind == Kind::Viewable {
+        let viewer = typed_inputs.peek().and_then(|typed| viewer(&typed.ty));
+        if viewer.is_some() {
+            typed_inputs.next();
+        }
+        viewer
+    } else {
+        None
+    };
+    let params = typed_inputs
         .enumerate()
         .map(|(index, typed)| Param {
             injected: is_call_context(&typed.ty),
@@ -141,6 +182,7 @@ fn method(cx: &Ctxt, function: &mut ImplItemFn) -> Option<ExposedMethod> {
         wire_name_span,
         is_async: sig.asyncness.is_some(),
         params,
+        viewer,
         output: output(&sig.output),
         forwarded_attrs,
         sig: sig.clone(),

@@ -6,3 +6,6 @@ pub use crate::refs::{Proxy, RemoteRef, Returns};
 pub use serde;
 pub use std::boxed::Box;
 pub use std::sync::Arc;
+
+/// Fails to compile unless `A` is an avatar: generated for the avatar parameter of viewables.
+pub fn assert_avatar<A: crate::Avatar>() {}

@@ -24,6 +24,9 @@ pub struct Config {
     pub max_calls_in_flight: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
+    /// How long a connection to a portal may stay without a login before it is closed
+    /// (default 30 s).
+    pub login_timeout: Duration,
     /// How many bytes of replies may wait for a peer that does not read them (default 64 MiB).
     /// Past it the connection is closed with [`CloseReason::SlowPeer`](crate::CloseReason::SlowPeer).
     pub max_write_queue: usize,
@@ -37,6 +40,7 @@ impl Default for Config {
             max_calls_in_flight: 1_024,
             handshake_timeout: Duration::from_secs(10),
             max_write_queue: 64 * 1024 * 1024,
+            login_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -65,6 +65,13 @@ pub enum CallError {
     /// The method panicked on the remote side.
     #[error("the remote method panicked")]
     Panicked,
+    /// A viewable was called through a reference that was not handed out through an avatar of
+    /// the type it expects (or through no login at all).
+    #[error("not permitted: this object is only reachable through a `{avatar}` login")]
+    NotPermitted {
+        /// The avatar interface the method expects.
+        avatar: String,
+    },
 }
 
 /// The outcome of a failed call on a method that returns `Result<T, E>`.
@@ -195,6 +202,9 @@ pub enum CloseReason {
         /// The configured limit.
         limit: usize,
     },
+    /// The peer did not log in within [`Config::login_timeout`](crate::Config::login_timeout).
+    #[error("no login within the allowed time")]
+    LoginTimeout,
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),

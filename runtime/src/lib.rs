@@ -98,11 +98,13 @@ mod client;
 mod codec;
 mod config;
 mod connection;
+pub mod cred;
 mod dispatch;
 mod error;
 mod lock;
 mod refs;
 mod server;
+mod session;
 pub mod wire;
 
 pub use bytes::Bytes;
@@ -110,7 +112,7 @@ pub use client::{connect, connect_in_memory, connect_with};
 pub use codec::{Codec, CodecError, Postcard};
 pub use config::Config;
 pub use connection::{Connection, ConnectionStats};
-pub use dispatch::{CallContext, Referenceable};
+pub use dispatch::{Avatar, CallContext, Referenceable};
 pub use error::{
     CallError, CloseReason, ConnectError, HandshakeError, ProtocolError, RemoteError, RootError,
 };
@@ -147,3 +149,46 @@ pub use server::{Server, ServerHandle, ServerStats};
 /// }
 /// ```
 pub use tartine_macros::referenceable;
+
+/// Like [`#[referenceable]`](referenceable), for the object a login yields: also implements
+/// [`Avatar`], which a [`Realm`](cred::Realm) must return.
+///
+/// ```
+/// pub struct User {
+///     name: String,
+/// }
+///
+/// #[tartine::avatar]
+/// impl User {
+///     pub fn whoami(&self) -> String {
+///         self.name.clone()
+///     }
+/// }
+/// ```
+pub use tartine_macros::avatar;
+
+/// Like [`#[referenceable]`](referenceable), for an object many logins share (PB's
+/// `Viewable`): each exposed method takes the caller's avatar as its first parameter after
+/// `&self` (`from: &User` or `from: Arc<User>`). The proxy has no such parameter: the runtime
+/// supplies the avatar of the login through which the caller obtained its reference, never
+/// anything the caller sent. Reached through no login, or through a login whose avatar is not
+/// of that type, a call fails with [`CallError::NotPermitted`].
+///
+/// ```
+/// # pub struct User { name: String }
+/// # #[tartine::avatar] impl User { pub fn name(&self) -> String { self.name.clone() } }
+/// pub struct Board {
+///     posts: std::sync::Mutex<Vec<String>>,
+/// }
+///
+/// #[tartine::viewable]
+/// impl Board {
+///     /// Callers post as themselves: they cannot name anyone else.
+///     pub fn post(&self, from: &User, text: String) -> usize {
+///         let mut posts = self.posts.lock().unwrap();
+///         posts.push(format!("<{}> {text}", from.name));
+///         posts.len()
+///     }
+/// }
+/// ```
+pub use tartine_macros::viewable;

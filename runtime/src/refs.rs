@@ -9,10 +9,10 @@ mod remote;
 pub(crate) mod scope;
 mod transfer;
 
-pub(crate) use export::{ExportTable, ROOT_ID};
+pub(crate) use export::{ExportTable, Exported, ROOT_ID};
 pub(crate) use import::ImportTable;
 pub use local::Local;
-pub(crate) use remote::RemoteInner;
+pub(crate) use remote::{AnyRemote, RemoteInner};
 pub use remote::{Proxy, Remote, RemoteRef};
 pub use transfer::{ByReference, BySharedReference, ByValue, Returns};
 

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::connection::Side;
 use crate::connection::{Connection, establish};
+use crate::cred::{Portal, PortalRoot};
 use crate::dispatch::{Object, Referenceable};
 use crate::lock::Lock;
 use std::collections::HashMap;
@@ -34,9 +35,33 @@ use tokio_util::sync::CancellationToken;
 /// ```
 pub struct Server {
     listener: TcpListener,
-    root: Arc<dyn Object>,
+    root: Root,
     config: Config,
     state: Arc<ServerState>,
+}
+
+/// What a server publishes to each connection.
+enum Root {
+    /// The same object to every connection.
+    Shared(Arc<dyn Object>),
+    /// A login service of its own to each connection, in front of the portal.
+    Portal(Portal),
+}
+
+impl Root {
+    fn for_connection(&self) -> Arc<dyn Object> {
+        match self {
+            Root::Shared(object) => Arc::clone(object),
+            Root::Portal(portal) => Arc::new(PortalRoot::new(Arc::clone(&portal.inner))),
+        }
+    }
+
+    fn interface(&self) -> &'static str {
+        match self {
+            Root::Shared(object) => object.interface(),
+            Root::Portal(_) => crate::cred::PORTAL_INTERFACE,
+        }
+    }
 }
 
 struct ServerState {
@@ -58,6 +83,8 @@ pub struct ServerStats {
     pub connections: usize,
     /// References exported, summed over the open connections (each root counts once).
     pub exports: usize,
+    /// Logins open, summed over the open connections.
+    pub logins: usize,
 }
 
 impl fmt::Debug for Server {
@@ -95,6 +122,31 @@ impl Server {
         root: Arc<T>,
         config: Config,
     ) -> io::Result<Self> {
+        Self::bind_root(addr, Root::Shared(root), config).await
+    }
+
+    /// Binds `addr` with the default [`Config`], serving `portal`: each connection reaches
+    /// only the login until it logs in, and gets a reference to its avatar.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_portal(addr: impl ToSocketAddrs, portal: Portal) -> io::Result<Self> {
+        Self::bind_portal_with(addr, portal, Config::default()).await
+    }
+
+    /// Binds `addr` with `config`, serving `portal`.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_portal_with(
+        addr: impl ToSocketAddrs,
+        portal: Portal,
+        config: Config,
+    ) -> io::Result<Self> {
+        Self::bind_root(addr, Root::Portal(portal), config).await
+    }
+
+    async fn bind_root(addr: impl ToSocketAddrs, root: Root, config: Config) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         Ok(Server {
             listener,
@@ -144,9 +196,11 @@ impl Server {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let login_timeout =
+                matches!(self.root, Root::Portal(_)).then_some(self.config.login_timeout);
             let side = Side {
                 config: self.config.clone(),
-                root: Some(Arc::clone(&self.root)),
+                root: Some(self.root.for_connection()),
                 peer_addr: Some(peer_addr),
                 parent: Some(shutdown.clone()),
                 client: false,
@@ -154,7 +208,12 @@ impl Server {
             let state = Arc::clone(&self.state);
             tokio::spawn(async move {
                 match establish(stream, side).await {
-                    Ok(connection) => state.track(connection).await,
+                    Ok(connection) => {
+                        if let Some(timeout) = login_timeout {
+                            tokio::spawn(close_unless_logged_in(connection.clone(), timeout));
+                        }
+                        state.track(connection).await;
+                    }
                     Err(error) => {
                         tracing::info!(%peer_addr, %error, "handshake failed");
                     }
@@ -162,6 +221,19 @@ impl Server {
             });
         }
         Ok(())
+    }
+}
+
+/// Closes `connection` if no login succeeded on it within `timeout`.
+async fn close_unless_logged_in(connection: Connection, timeout: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(timeout) => {
+            if !connection.shared.logged_in() {
+                tracing::info!(parent: &connection.shared.span, "no login in time; closing");
+                connection.shared.close(crate::CloseReason::LoginTimeout);
+            }
+        }
+        _ = connection.closed() => {}
     }
 }
 
@@ -183,6 +255,7 @@ impl ServerHandle {
         ServerStats {
             connections: connections.len(),
             exports: connections.iter().map(|c| c.stats().exports).sum(),
+            logins: connections.iter().map(|c| c.shared.session_count()).sum(),
         }
     }
 

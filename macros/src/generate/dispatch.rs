@@ -4,7 +4,8 @@ use crate::model::{ExposedImpl, ExposedMethod, Output};
 use crate::names::{arg_ident, proxy_ident};
 use crate::types::{ReturnShape, return_shape};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// `impl Referenceable for Type`, wrapped so its helpers do not leak into the user's scope.
 pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
@@ -68,15 +69,33 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             quote!(#arg)
         }
     });
+    let viewer_arg = method.viewer.as_ref().map(|viewer| {
+        if viewer.shared {
+            quote!(__tartine_viewer,)
+        } else {
+            quote!(&*__tartine_viewer,)
+        }
+    });
     let call = if method.is_async {
-        quote!(#self_ident::#ident(&*self, #(#values),*).await)
+        quote!(#self_ident::#ident(&*self, #viewer_arg #(#values),*).await)
     } else {
-        quote!(#self_ident::#ident(&*self, #(#values),*))
+        quote!(#self_ident::#ident(&*self, #viewer_arg #(#values),*))
     };
     let reply = reply(&method.output);
+    let viewer = method.viewer.as_ref().map(|viewer| {
+        let ty = &viewer.ty;
+        let assert = quote_spanned! {ty.span()=>
+            let _ = ::tartine::__private::assert_avatar::<#ty>;
+        };
+        quote! {
+            #assert
+            let __tartine_viewer = __tartine_cx.viewer::<#ty>()?;
+        }
+    });
     quote! {
         #(#cfgs)*
         #wire_name => {
+            #viewer
             let (#(#args,)*): (#(#tys,)*) =
                 <__C as ::tartine::__private::Codec>::decode(__tartine_args)
                     .map_err(::tartine::__private::DispatchError::bad_arguments)?;

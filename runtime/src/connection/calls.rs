@@ -89,7 +89,7 @@ impl std::fmt::Debug for Shared {
 impl Delivered {
     fn decode<C: Codec, T: DeserializeOwned>(&self) -> Result<T, CallError> {
         let payload = self.frame.get(self.offset..).unwrap_or_default();
-        let outcome = scope::run(&self.settle.shared, || C::decode::<T>(payload));
+        let outcome = scope::run(&self.settle.shared, None, || C::decode::<T>(payload));
         if let Some(error) = outcome.error {
             return Err(error.into_call_error(false));
         }
@@ -149,7 +149,7 @@ impl Shared {
         }
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut body = BytesMut::new();
-        let outcome = scope::run(self, || C::encode(args, &mut body));
+        let outcome = scope::run(self, None, || C::encode(args, &mut body));
         if outcome.value.is_err() || outcome.error.is_some() {
             scope::rollback(self, &outcome.exported);
             return Err(match (outcome.error, outcome.value) {

@@ -5,7 +5,7 @@ use super::Shared;
 use super::calls::{Delivered, Incoming, Settle};
 use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, ReplyKind};
 use crate::error::{CloseReason, ProtocolError};
-use crate::refs::scope;
+use crate::refs::{Exported, scope};
 use crate::wire::{Failure, FrameCodec, Message, Outgoing, decode_message};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -183,8 +183,8 @@ fn start_call(
     calls: &mut FuturesUnordered<InFlight>,
 ) {
     tracing::trace!(parent: &shared.span, call, target, method, "call received");
-    let object = shared.exports.lock().get(target).cloned();
-    let Some(object) = object else {
+    let exported = shared.exports.lock().exported(target);
+    let Some(Exported { object, session }) = exported else {
         return send_failure(shared, call, Failure::NoSuchObject);
     };
     if calls.len() >= shared.config.max_calls_in_flight {
@@ -192,8 +192,9 @@ fn start_call(
     }
     let cx = CallContext {
         shared: Arc::clone(shared),
+        perspective: session,
     };
-    let outcome = scope::run(shared, || {
+    let outcome = scope::run(shared, None, || {
         Arc::clone(&object).dispatch_native(method, args, &cx)
     });
     match (outcome.value, outcome.error) {
@@ -213,6 +214,10 @@ fn start_call(
         ),
         (Err(DispatchError::BadArguments(reason)), None) => {
             send_failure(shared, call, Failure::BadArguments(reason));
+        }
+        (Err(DispatchError::NotPermitted { avatar }), None) => {
+            let avatar = avatar.to_owned();
+            send_failure(shared, call, Failure::NotPermitted { avatar });
         }
     }
 }

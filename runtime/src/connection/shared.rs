@@ -5,10 +5,11 @@ use crate::config::Config;
 use crate::error::CloseReason;
 use crate::lock::Lock;
 use crate::refs::{ExportTable, ImportTable};
+use crate::session::Session;
 use crate::wire::{Message, Outgoing};
 use bytes::Bytes;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,10 @@ pub(crate) struct Shared {
     pub(crate) closing: CancellationToken,
     reason: Lock<Option<CloseReason>>,
     keepalive: OnceLock<Weak<KeepAlive>>,
+    /// The logins made on this connection.
+    sessions: Lock<Vec<Arc<Session>>>,
+    /// Whether a login ever succeeded here.
+    logged_in: AtomicBool,
     pub(crate) span: tracing::Span,
 }
 
@@ -59,6 +64,8 @@ impl Shared {
             closing,
             reason: Lock::new(None),
             keepalive: OnceLock::new(),
+            sessions: Lock::new(Vec::new()),
+            logged_in: AtomicBool::new(false),
             span,
         }
     }
@@ -107,6 +114,42 @@ impl Shared {
         let objects = self.exports.lock().drain();
         drop(objects);
         self.imports.lock().clear();
+        let sessions = std::mem::take(&mut *self.sessions.lock());
+        for session in sessions {
+            session.end();
+        }
+    }
+
+    /// Records a login; refuses it (returns false) if the connection is closing.
+    pub(crate) fn add_session(&self, session: Arc<Session>) -> bool {
+        let mut sessions = self.sessions.lock();
+        if self.is_closed() {
+            return false;
+        }
+        sessions.push(session);
+        self.logged_in.store(true, Ordering::Release);
+        true
+    }
+
+    /// Ends one login: runs its logout action and revokes every reference handed out through
+    /// its avatar.
+    pub(crate) fn end_session(&self, session: &Arc<Session>) {
+        self.sessions
+            .lock()
+            .retain(|other| !Arc::ptr_eq(other, session));
+        let revoked = self.exports.lock().revoke(session);
+        drop(revoked);
+        session.end();
+    }
+
+    /// Whether a login ever succeeded on this connection.
+    pub(crate) fn logged_in(&self) -> bool {
+        self.logged_in.load(Ordering::Acquire)
+    }
+
+    /// How many logins are open on this connection.
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions.lock().len()
     }
 
     /// Why the connection closed, once it has.

@@ -175,3 +175,28 @@ impl RemoteRef {
         reply.decode_result::<C, T, E>()
     }
 }
+
+/// A reference to one of the peer's objects whose type is checked later (a login's avatar, a
+/// realm's mind).
+pub(crate) struct AnyRemote(pub(crate) RemoteRef);
+
+impl Serialize for AnyRemote {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let id = scope::send_back(&self.0.inner).map_err(S::Error::custom)?;
+        RefTag::Receiver(id).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyRemote {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match RefTag::deserialize(deserializer)? {
+            RefTag::Sender(id) => {
+                let inner = scope::import(id).map_err(D::Error::custom)?;
+                Ok(AnyRemote(RemoteRef { inner }))
+            }
+            RefTag::Receiver(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
+                expected: "sender",
+            }))),
+        }
+    }
+}

@@ -9,11 +9,14 @@
 use super::{RefError, RemoteInner};
 use crate::connection::Shared;
 use crate::dispatch::Object;
+use crate::session::Session;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 struct Scope {
     shared: Arc<Shared>,
+    /// The login our exports are handed out through.
+    perspective: Option<Arc<Session>>,
     exported: Vec<u64>,
     error: Option<RefError>,
 }
@@ -46,11 +49,17 @@ impl Drop for PopOnUnwind {
     }
 }
 
-/// Runs `f` with `shared` as the connection for references.
-pub(crate) fn run<R>(shared: &Arc<Shared>, f: impl FnOnce() -> R) -> Outcome<R> {
+/// Runs `f` with `shared` as the connection for references, and `perspective` as the login our
+/// exports are handed out through.
+pub(crate) fn run<R>(
+    shared: &Arc<Shared>,
+    perspective: Option<&Arc<Session>>,
+    f: impl FnOnce() -> R,
+) -> Outcome<R> {
     SCOPES.with_borrow_mut(|scopes| {
         scopes.push(Scope {
             shared: Arc::clone(shared),
+            perspective: perspective.cloned(),
             exported: Vec::new(),
             error: None,
         });
@@ -102,10 +111,23 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
     })
 }
 
-/// Exports `object` to the scope's connection; returns its id.
+/// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
     with_scope(|scope| {
-        let id = scope.shared.exports.lock().export(object)?;
+        let perspective = scope.perspective.clone();
+        let id = scope.shared.exports.lock().export(object, perspective)?;
+        scope.exported.push(id);
+        Ok(id)
+    })
+}
+
+/// Exports `object` to the scope's connection through `session` (a login's avatar).
+pub(crate) fn export_through(
+    object: Arc<dyn Object>,
+    session: Arc<Session>,
+) -> Result<u64, RefError> {
+    with_scope(|scope| {
+        let id = scope.shared.exports.lock().export(object, Some(session))?;
         scope.exported.push(id);
         Ok(id)
     })
@@ -159,4 +181,16 @@ pub(crate) fn import(id: u64) -> Result<Arc<RemoteInner>, RefError> {
 pub(crate) fn record(error: RefError) -> RefError {
     let _ = with_scope(|_| Err::<(), _>(error.clone()));
     error
+}
+
+/// Resolves our export `id`, whatever its type, with the login it was handed out through.
+pub(crate) fn resolve_exported(id: u64) -> Result<super::Exported, RefError> {
+    with_scope(|scope| {
+        scope
+            .shared
+            .exports
+            .lock()
+            .exported(id)
+            .ok_or(RefError::NoSuchObject)
+    })
 }

@@ -101,6 +101,11 @@ pub enum Failure {
     },
     /// See [`CallError::Panicked`].
     Panicked,
+    /// See [`CallError::NotPermitted`].
+    NotPermitted {
+        /// The avatar interface the method expects.
+        avatar: String,
+    },
 }
 
 impl From<Failure> for CallError {
@@ -119,6 +124,7 @@ impl From<Failure> for CallError {
             Failure::Encode(reason) => CallError::Encode(reason),
             Failure::ReplyTooLarge { size, limit } => CallError::MessageTooLarge { size, limit },
             Failure::Panicked => CallError::Panicked,
+            Failure::NotPermitted { avatar } => CallError::NotPermitted { avatar },
         }
     }
 }

@@ -1,0 +1,32 @@
+//! Provides cred: who may log in, and what they get.
+//!
+//! A [`Portal`] joins one [`Realm`], which makes avatars, with [`CredentialChecker`]s, which
+//! verify credentials and yield an [`AvatarId`]. A server that publishes a portal
+//! ([`Server::bind_portal`](crate::Server::bind_portal)) exposes nothing but the login until a
+//! client logs in; the client then gets a `Remote` to its own avatar and nothing else.
+//!
+//! Passwords never cross the wire and the server never needs them in clear: the login is a
+//! salted challenge-response of the SCRAM-SHA-256 family. The server stores a
+//! [`PasswordVerifier`] (salt, work factor, and two keys derived from the password); each login
+//! gets a fresh server nonce and its challenge answers once, so a captured exchange cannot be
+//! replayed. Unknown users and wrong passwords fail alike, after the same work. The client also
+//! checks the server's signature, so a server that does not hold the verifier is caught.
+
+mod checker;
+mod client;
+mod error;
+mod portal;
+mod realm;
+mod scram;
+mod service;
+
+pub use checker::{
+    AllowAnonymous, CredentialChecker, CredentialKind, Credentials, InMemoryPasswords,
+    VerifiedPassword,
+};
+pub use client::LoginCredentials;
+pub use error::LoginError;
+pub use portal::Portal;
+pub use realm::{AvatarId, LoggedIn, NoMind, Realm};
+pub use scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+pub(crate) use service::{PORTAL_INTERFACE, PortalRoot};

@@ -1,0 +1,233 @@
+//! Provides credential checkers: the trait, and the ready ones (in-memory passwords,
+//! anonymous access).
+
+use super::error::LoginError;
+use super::realm::AvatarId;
+use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A kind of credentials a client can present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// No credentials: anonymous access.
+    Anonymous,
+    /// A username and a password, proved by challenge-response.
+    Password,
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialKind::Anonymous => "anonymous",
+            CredentialKind::Password => "password",
+        })
+    }
+}
+
+/// Credentials as a checker receives them, already proved where a proof applies.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// An anonymous login.
+    Anonymous,
+    /// A user who proved they know the password of `username`.
+    Password(VerifiedPassword),
+}
+
+impl Credentials {
+    /// The kind of these credentials.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credentials::Anonymous => CredentialKind::Anonymous,
+            Credentials::Password(_) => CredentialKind::Password,
+        }
+    }
+}
+
+/// A username whose password the client proved it knows. Only the runtime makes one, after
+/// checking the client's proof against the checker's [`PasswordVerifier`].
+#[derive(Debug)]
+pub struct VerifiedPassword {
+    username: String,
+}
+
+impl VerifiedPassword {
+    pub(crate) fn new(username: String) -> Self {
+        VerifiedPassword { username }
+    }
+
+    /// The user who logged in.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+/// Verifies credentials and yields the avatar id they stand for (cred's `ICredentialsChecker`).
+///
+/// A password checker answers [`password_verifier`](Self::password_verifier) with the stored
+/// verifier of a user; the runtime runs the challenge-response with it, and calls
+/// [`check`](Self::check) only once the client's proof matches.
+pub trait CredentialChecker: Send + Sync + 'static {
+    /// The kinds of credentials this checker accepts.
+    fn kinds(&self) -> &[CredentialKind];
+
+    /// The stored verifier of `username`, or `None` if there is no such user.
+    fn password_verifier(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Option<PasswordVerifier>> + Send {
+        let _ = username;
+        std::future::ready(None)
+    }
+
+    /// Turns proved credentials into an avatar id, or refuses them.
+    fn check(
+        &self,
+        credentials: &Credentials,
+    ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send;
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A [`CredentialChecker`], type-erased for the portal.
+pub(crate) trait DynChecker: Send + Sync + 'static {
+    fn kinds(&self) -> &[CredentialKind];
+    fn password_verifier<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, Option<PasswordVerifier>>;
+    fn check<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+    ) -> BoxFuture<'a, Result<AvatarId, LoginError>>;
+}
+
+impl<C: CredentialChecker> DynChecker for C {
+    fn kinds(&self) -> &[CredentialKind] {
+        CredentialChecker::kinds(self)
+    }
+
+    fn password_verifier<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, Option<PasswordVerifier>> {
+        Box::pin(CredentialChecker::password_verifier(self, username))
+    }
+
+    fn check<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+    ) -> BoxFuture<'a, Result<AvatarId, LoginError>> {
+        Box::pin(CredentialChecker::check(self, credentials))
+    }
+}
+
+/// Users and passwords held in memory, as verifiers (never in clear).
+///
+/// ```
+/// let checker = tartine::cred::InMemoryPasswords::new()
+///     .with_user("alice", "1234")
+///     .with_user("bob", "secret");
+/// # let _ = checker;
+/// ```
+#[derive(Debug, Clone)]
+pub struct InMemoryPasswords {
+    users: HashMap<String, PasswordVerifier>,
+    iterations: u32,
+}
+
+impl Default for InMemoryPasswords {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InMemoryPasswords {
+    /// An empty database with the default work factor.
+    pub fn new() -> Self {
+        Self::with_iterations(DEFAULT_ITERATIONS)
+    }
+
+    /// An empty database whose new users get `iterations` PBKDF2 rounds.
+    pub fn with_iterations(iterations: u32) -> Self {
+        InMemoryPasswords {
+            users: HashMap::new(),
+            iterations: iterations.max(1),
+        }
+    }
+
+    /// Adds (or replaces) a user, deriving the verifier from `password`.
+    pub fn add_user(&mut self, username: &str, password: &str) {
+        let salt = PasswordVerifier::new(password, 1)
+            .map(|verifier| verifier.salt().to_vec())
+            .unwrap_or_else(|_| username.as_bytes().to_vec());
+        let verifier = PasswordVerifier::with_salt(password, salt, self.iterations);
+        self.users.insert(username.to_owned(), verifier);
+    }
+
+    /// Adds (or replaces) a user from a stored verifier.
+    pub fn add_verifier(&mut self, username: &str, verifier: PasswordVerifier) {
+        self.users.insert(username.to_owned(), verifier);
+    }
+
+    /// Adds a user, builder style.
+    pub fn with_user(mut self, username: &str, password: &str) -> Self {
+        self.add_user(username, password);
+        self
+    }
+
+    /// The work factor new users get.
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+}
+
+impl CredentialChecker for InMemoryPasswords {
+    fn kinds(&self) -> &[CredentialKind] {
+        &[CredentialKind::Password]
+    }
+
+    fn password_verifier(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Option<PasswordVerifier>> + Send {
+        std::future::ready(self.users.get(username).cloned())
+    }
+
+    fn check(
+        &self,
+        credentials: &Credentials,
+    ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send {
+        std::future::ready(match credentials {
+            Credentials::Password(verified) if self.users.contains_key(verified.username()) => {
+                Ok(AvatarId::User(verified.username().to_owned()))
+            }
+            _ => Err(LoginError::Unauthorized),
+        })
+    }
+}
+
+/// Lets anyone in as [`AvatarId::Anonymous`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAnonymous;
+
+impl CredentialChecker for AllowAnonymous {
+    fn kinds(&self) -> &[CredentialKind] {
+        &[CredentialKind::Anonymous]
+    }
+
+    fn check(
+        &self,
+        credentials: &Credentials,
+    ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send {
+        std::future::ready(match credentials {
+            Credentials::Anonymous => Ok(AvatarId::Anonymous),
+            _ => Err(LoginError::Unauthorized),
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! Provides the error of a failed login or logout.
+
+use super::checker::CredentialKind;
+use crate::error::CallError;
+use serde::{Deserialize, Serialize};
+
+/// Why a login or logout failed.
+///
+/// Unknown users and wrong passwords are both [`LoginError::Unauthorized`], on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// The credentials are wrong: unknown user or wrong password (the two are not told apart).
+    #[error("unauthorized: unknown user or wrong password")]
+    Unauthorized,
+    /// The portal has no checker for this kind of credentials.
+    #[error("no checker accepts {0} credentials")]
+    NoChecker(CredentialKind),
+    /// The challenge was already answered, or never issued on this connection.
+    #[error("unknown challenge: each challenge answers once, on the connection that asked for it")]
+    UnknownChallenge,
+    /// Too many logins are in progress on this connection.
+    #[error("too many logins in progress on this connection")]
+    TooManyChallenges,
+    /// A checker or the realm refused the login for a reason of its own.
+    #[error("login refused: {0}")]
+    Refused(String),
+    /// The reference is not an avatar of a login on this connection (logout).
+    #[error("not an avatar of a login on this connection")]
+    NotLoggedIn,
+    /// The server's answer did not prove it holds the password verifier (client side).
+    #[error("the server did not prove it knows the password verifier")]
+    ServerNotVerified,
+    /// The login yielded an avatar of another type than asked for (client side).
+    #[error("the avatar is `{found}`, not `{expected}`")]
+    WrongAvatarType {
+        /// The avatar type asked for.
+        expected: String,
+        /// The avatar type the server gave.
+        found: String,
+    },
+    /// The peer publishes no portal (client side).
+    #[error("the peer offers no login")]
+    NoPortal,
+    /// The login exchange itself failed (client side).
+    #[error("login call failed: {0}")]
+    #[serde(skip)]
+    Call(CallError),
+    /// Something failed on the server that is not the client's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<CallError> for LoginError {
+    fn from(error: CallError) -> Self {
+        LoginError::Call(error)
+    }
+}
+
+impl From<crate::RemoteError<LoginError>> for LoginError {
+    fn from(error: crate::RemoteError<LoginError>) -> Self {
+        match error {
+            crate::RemoteError::Method(error) => error,
+            crate::RemoteError::Call(error) => LoginError::Call(error),
+        }
+    }
+}
