@@ -17,7 +17,7 @@ mod client;
 mod error;
 mod portal;
 mod realm;
-mod scram;
+pub mod scram;
 mod service;
 
 pub use checker::{

@@ -5,131 +5,14 @@
 mod common;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::raw::{Answer, Raw, frame, receiver_ref};
 use common::*;
-use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
+use futures_util::SinkExt;
 use std::time::Duration;
-use tartine::wire::{Failure, FrameCodec, Message, Outgoing, PREAMBLE, decode_message};
+use tartine::wire::{Failure, Message, Outgoing, PREAMBLE};
 use tartine::{CallError, Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
-
-/// A hand-driven client speaking the protocol frame by frame.
-struct Raw {
-    framed: Framed<TcpStream, FrameCodec>,
-    next_call: u64,
-}
-
-/// What the server answered to a raw call.
-#[derive(Debug, PartialEq)]
-enum Answer {
-    Return { exports: Vec<u64>, payload: Vec<u8> },
-    Raised,
-    Failed(Failure),
-}
-
-impl Raw {
-    async fn connect(server: &TestServer) -> Raw {
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream.write_all(&PREAMBLE).await.unwrap();
-        let mut theirs = [0; 8];
-        stream.read_exact(&mut theirs).await.unwrap();
-        assert_eq!(theirs, PREAMBLE);
-        let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
-        framed
-            .send(frame(Message::Hello { root: None }, &[]))
-            .await
-            .unwrap();
-        let hello = framed.next().await.unwrap().unwrap();
-        assert!(matches!(
-            decode_message(&hello).unwrap().0,
-            Message::Hello { root: Some(_) }
-        ));
-        Raw {
-            framed,
-            next_call: 1,
-        }
-    }
-
-    async fn call_raw(&mut self, target: u64, method: &str, payload: &[u8]) -> Answer {
-        let call = self.next_call;
-        self.next_call += 1;
-        let message = Message::Call {
-            call,
-            target,
-            method,
-            exports: vec![],
-        };
-        self.framed.send(frame(message, payload)).await.unwrap();
-        loop {
-            let reply = tokio::time::timeout(Duration::from_secs(5), self.framed.next())
-                .await
-                .expect("an answer")
-                .expect("the connection stays open")
-                .unwrap();
-            let (message, offset) = decode_message(&reply).unwrap();
-            match message {
-                Message::Return { call: c, exports } if c == call => {
-                    return Answer::Return {
-                        exports,
-                        payload: reply[offset..].to_vec(),
-                    };
-                }
-                Message::Raised { call: c, .. } if c == call => return Answer::Raised,
-                Message::Failed { call: c, failure } if c == call => {
-                    return Answer::Failed(failure);
-                }
-                _ => continue,
-            }
-        }
-    }
-
-    async fn call<A: Serialize>(&mut self, target: u64, method: &str, args: &A) -> Answer {
-        let payload = postcard::to_stdvec(args).unwrap();
-        self.call_raw(target, method, &payload).await
-    }
-
-    /// Calls `Echo::counter(start)` and returns the new counter's id.
-    async fn new_counter(&mut self, start: u64) -> u64 {
-        match self.call(0, "counter", &(start,)).await {
-            Answer::Return { exports, .. } => exports[0],
-            other => panic!("{other:?}"),
-        }
-    }
-
-    async fn send_bytes(&mut self, bytes: &[u8]) {
-        self.framed.get_mut().write_all(bytes).await.unwrap();
-    }
-
-    /// Waits for the server to close the connection.
-    async fn expect_closed(&mut self) {
-        let end = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                match self.framed.next().await {
-                    None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
-                }
-            }
-        })
-        .await;
-        assert!(end.is_ok(), "the server should close the connection");
-    }
-}
-
-fn frame(message: Message<'_>, payload: &[u8]) -> Outgoing {
-    Outgoing {
-        head: message.encode(),
-        body: Bytes::copy_from_slice(payload),
-    }
-}
-
-/// `RefTag::Receiver(id)` as postcard encodes it: variant 1, then the id.
-fn receiver_ref(id: u64) -> Vec<u8> {
-    let mut out = vec![1u8];
-    out.extend(postcard::to_stdvec(&id).unwrap());
-    out
-}
 
 async fn still_serving(server: &TestServer) {
     let (_connection, echo) = connect(server).await;

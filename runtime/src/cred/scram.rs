@@ -1,5 +1,18 @@
 //! Provides the salted challenge-response of the login (SCRAM-SHA-256 family): verifiers the
 //! server stores, the client's proof, and the constant-time check.
+//!
+//! The exchange, for implementations in other languages:
+//!
+//! 1. The client calls `tartine.login.password.begin(username, client_nonce)` on the root.
+//! 2. The server answers `(challenge, salt, iterations, server_nonce)`; for an unknown user it
+//!    answers alike, with a salt derived from a secret so it does not change between attempts.
+//! 3. Both build [`auth_message`]. The client derives `SaltedPassword = PBKDF2-HMAC-SHA-256(
+//!    password, salt, iterations)`, `ClientKey = HMAC(SaltedPassword, "Client Key")`,
+//!    `StoredKey = SHA-256(ClientKey)`, and sends `ClientKey XOR HMAC(StoredKey, auth_message)`
+//!    ([`client_proof`]) with `tartine.login.password.finish(challenge, proof, mind)`.
+//! 4. The server recovers `ClientKey`, checks `SHA-256(ClientKey) == StoredKey` in constant
+//!    time, forgets the challenge whatever the outcome, and returns the avatar with
+//!    `HMAC(ServerKey, auth_message)`, which the client checks.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -11,19 +24,19 @@ pub const DEFAULT_ITERATIONS: u32 = 4096;
 
 /// The largest work factor a client accepts from a server, so a hostile server cannot make a
 /// client spin.
-pub(crate) const MAX_ITERATIONS: u32 = 10_000_000;
+pub const MAX_ITERATIONS: u32 = 10_000_000;
 
 /// Length of nonces, in bytes.
-pub(crate) const NONCE_LEN: usize = 18;
+pub const NONCE_LEN: usize = 18;
 
 /// Length of keys, proofs and signatures, in bytes.
-pub(crate) const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 
 /// A key, proof or signature.
-pub(crate) type Key = [u8; KEY_LEN];
+pub type Key = [u8; KEY_LEN];
 
 /// A nonce.
-pub(crate) type Nonce = [u8; NONCE_LEN];
+pub type Nonce = [u8; NONCE_LEN];
 
 /// What the server stores for a password: salt, work factor, and two keys derived from the
 /// password (`StoredKey`, `ServerKey`). The password cannot be recovered from it, and the
@@ -49,9 +62,9 @@ impl PasswordVerifier {
     ///
     /// # Errors
     /// If the operating system cannot supply random bytes.
-    pub fn new(password: &str, iterations: u32) -> Result<Self, getrandom::Error> {
+    pub fn new(password: &str, iterations: u32) -> Result<Self, std::io::Error> {
         let mut salt = vec![0u8; 16];
-        getrandom::fill(&mut salt)?;
+        getrandom::fill(&mut salt).map_err(std::io::Error::other)?;
         Ok(Self::with_salt(password, salt, iterations))
     }
 
@@ -130,7 +143,7 @@ fn sha256(data: &[u8]) -> Key {
 }
 
 /// The transcript both sides sign: every field of the exchange, length-prefixed.
-pub(crate) fn auth_message(
+pub fn auth_message(
     username: &str,
     client_nonce: &Nonce,
     server_nonce: &Nonce,
@@ -152,7 +165,7 @@ pub(crate) fn auth_message(
 }
 
 /// The client's proof for `auth_message`, and the server signature it expects back.
-pub(crate) fn client_proof(
+pub fn client_proof(
     password: &str,
     salt: &[u8],
     iterations: u32,
@@ -188,14 +201,14 @@ pub(crate) fn verify(verifier: &PasswordVerifier, auth_message: &[u8], proof: &K
 }
 
 /// Whether two signatures are equal, in constant time.
-pub(crate) fn same_signature(a: &Key, b: &Key) -> bool {
+pub fn same_signature(a: &Key, b: &Key) -> bool {
     a.ct_eq(b).into()
 }
 
 /// A fresh random nonce.
-pub(crate) fn nonce() -> Result<Nonce, getrandom::Error> {
+pub fn nonce() -> Result<Nonce, std::io::Error> {
     let mut nonce = [0u8; NONCE_LEN];
-    getrandom::fill(&mut nonce)?;
+    getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
     Ok(nonce)
 }
 

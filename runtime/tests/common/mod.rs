@@ -6,6 +6,9 @@
     missing_debug_implementations
 )]
 
+pub mod login;
+pub mod raw;
+
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,0 +1,327 @@
+//! Login over real connections: the seed's examples (one client, two clients, anonymous and
+//! username on one connection), minds, logout, viewables and the login timeout.
+
+mod common;
+
+use common::login::*;
+use common::{Live, eventually};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tartine::cred::{
+    AllowAnonymous, CredentialKind, InMemoryPasswords, LoginCredentials, LoginError, Portal,
+};
+use tartine::{CallError, CloseReason, Config, Connection, Remote, Server, ServerHandle};
+
+struct PortalServer {
+    addr: std::net::SocketAddr,
+    handle: ServerHandle,
+    log: Log,
+    table: Arc<Table>,
+}
+
+async fn start_portal(anonymous: bool, config: Config) -> PortalServer {
+    let club = Club::new();
+    let log = club.log.clone();
+    let table = club.table.clone();
+    let passwords = InMemoryPasswords::new()
+        .with_user("user1", "pass1")
+        .with_user("user2", "pass2")
+        .with_user("Anonymous", "not-really")
+        .with_user("banned", "x");
+    let mut portal = Portal::new(club).with_checker(passwords);
+    if anonymous {
+        portal = portal.with_checker(AllowAnonymous);
+    }
+    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    PortalServer {
+        addr,
+        handle,
+        log,
+        table,
+    }
+}
+
+async fn connect(server: &PortalServer) -> Connection {
+    tartine::connect(server.addr).await.unwrap()
+}
+
+fn password(user: &str, pass: &str) -> LoginCredentials {
+    LoginCredentials::password(user, pass)
+}
+
+#[tokio::test]
+async fn one_client_logs_in_and_calls_its_perspective() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    let perspective: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
+    assert_eq!(perspective.foo(12).await.unwrap(), "I am user1, foo(12)");
+}
+
+#[tokio::test]
+async fn two_clients_on_two_accounts_get_their_own_avatars() {
+    let server = start_portal(false, Config::default()).await;
+    let first = connect(&server).await;
+    let second = connect(&server).await;
+    let one: Remote<Player> = first.login(password("user1", "pass1")).await.unwrap();
+    let two: Remote<Player> = second.login(password("user2", "pass2")).await.unwrap();
+    assert_eq!(one.foo(13).await.unwrap(), "I am user1, foo(13)");
+    assert_eq!(two.foo(14).await.unwrap(), "I am user2, foo(14)");
+}
+
+#[tokio::test]
+async fn anonymous_and_named_logins_share_one_connection_apart() {
+    let server = start_portal(true, Config::default()).await;
+    let connection = connect(&server).await;
+    let (anonymous, named) = tokio::join!(
+        connection.login::<Player>(LoginCredentials::anonymous()),
+        connection.login::<Player>(password("user1", "pass1")),
+    );
+    let (anonymous, named) = (anonymous.unwrap(), named.unwrap());
+    assert!(anonymous.is_anonymous().await.unwrap());
+    assert!(!named.is_anonymous().await.unwrap());
+    assert_eq!(named.name().await.unwrap(), "user1");
+    // A user actually named "Anonymous" is not the anonymous login.
+    let impostor: Remote<Player> = connection
+        .login(password("Anonymous", "not-really"))
+        .await
+        .unwrap();
+    assert!(!impostor.is_anonymous().await.unwrap());
+    assert_eq!(server.handle.stats().logins, 3);
+    // Each is torn down on its own.
+    connection.logout(&named).await.unwrap();
+    assert_eq!(named.foo(1).await, Err(CallError::NoSuchObject));
+    assert_eq!(anonymous.foo(1).await.unwrap(), "I am (anonymous), foo(1)");
+    assert_eq!(server.handle.stats().logins, 2);
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_fail_alike() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    let wrong = connection.login::<Player>(password("user1", "nope")).await;
+    let unknown = connection
+        .login::<Player>(password("mallory", "pass1"))
+        .await;
+    assert_eq!(wrong.unwrap_err(), LoginError::Unauthorized);
+    assert_eq!(unknown.unwrap_err(), LoginError::Unauthorized);
+    // The connection is still usable for a correct login.
+    let player: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
+    assert_eq!(player.name().await.unwrap(), "user1");
+}
+
+#[tokio::test]
+async fn anonymous_login_needs_an_anonymous_checker() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    assert_eq!(
+        connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+            .unwrap_err(),
+        LoginError::NoChecker(CredentialKind::Anonymous)
+    );
+}
+
+#[tokio::test]
+async fn the_realm_may_refuse_and_the_avatar_type_is_checked() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    assert_eq!(
+        connection
+            .login::<Player>(password("banned", "x"))
+            .await
+            .unwrap_err(),
+        LoginError::Refused("banned".into())
+    );
+    match connection.login::<Admin>(password("user1", "pass1")).await {
+        Err(LoginError::WrongAvatarType { expected, found }) => {
+            assert!(expected.ends_with("::Admin"));
+            assert!(found.ends_with("::Player"));
+        }
+        other => panic!("expected WrongAvatarType, got {other:?}"),
+    }
+    eventually("the mistyped login was logged out", || {
+        server.handle.stats().logins == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_concurrent_logins_on_one_connection() {
+    let server = start_portal(true, Config::default()).await;
+    let connection = connect(&server).await;
+    let logins = (0..12).map(|i| {
+        let connection = connection.clone();
+        async move {
+            if i % 2 == 0 {
+                connection.login::<Player>(password("user1", "pass1")).await
+            } else {
+                connection
+                    .login::<Player>(LoginCredentials::anonymous())
+                    .await
+            }
+        }
+    });
+    let players = futures_util::future::join_all(logins).await;
+    assert!(players.iter().all(Result::is_ok));
+    assert_eq!(server.handle.stats().logins, 12);
+}
+
+#[tokio::test]
+async fn the_mind_lets_the_avatar_call_the_client_back() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    let screen = Arc::new(Screen {
+        lines: Mutex::new(Vec::new()),
+    });
+    let player: Remote<Player> = connection
+        .login_with_mind(password("user1", "pass1"), screen.clone())
+        .await
+        .unwrap();
+    assert_eq!(player.shout("hello".into()).await.unwrap(), 1);
+    assert_eq!(player.shout("again".into()).await.unwrap(), 2);
+    assert_eq!(
+        *screen.lines.lock().unwrap(),
+        ["user1: hello", "user1: again"]
+    );
+}
+
+#[tokio::test]
+async fn logout_runs_exactly_once_whichever_comes_first() {
+    let server = start_portal(true, Config::default()).await;
+    let connection = connect(&server).await;
+    let player: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
+    let table = player.table().await.unwrap();
+    connection.logout(&player).await.unwrap();
+    assert_eq!(
+        connection.logout(&player).await.unwrap_err(),
+        LoginError::Call(CallError::NoSuchObject),
+        "the avatar reference is revoked"
+    );
+    assert_eq!(
+        table.sit().await,
+        Err(CallError::NoSuchObject),
+        "and what it handed out"
+    );
+    let guest: Remote<Player> = connection
+        .login(LoginCredentials::anonymous())
+        .await
+        .unwrap();
+    assert!(guest.is_anonymous().await.unwrap());
+    connection.close();
+    eventually("the guest is logged out at disconnect", || {
+        server.log.lock().unwrap().len() == 4
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        *server.log.lock().unwrap(),
+        [
+            "login user1",
+            "logout user1",
+            "login (anonymous)",
+            "logout (anonymous)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn viewables_see_the_avatar_of_the_login_they_were_reached_through() {
+    let server = start_portal(true, Config::default()).await;
+    let alice_connection = connect(&server).await;
+    let bob_connection = connect(&server).await;
+    let user1: Remote<Player> = alice_connection
+        .login(password("user1", "pass1"))
+        .await
+        .unwrap();
+    let user2: Remote<Player> = bob_connection
+        .login(password("user2", "pass2"))
+        .await
+        .unwrap();
+    let guest: Remote<Player> = alice_connection
+        .login(LoginCredentials::anonymous())
+        .await
+        .unwrap();
+    let through_user1 = user1.table().await.unwrap();
+    let through_user2 = user2.table().await.unwrap();
+    let through_guest = guest.table().await.unwrap();
+    assert!(
+        !through_user1.same_object(&through_guest),
+        "one reference per login"
+    );
+    assert_eq!(through_user1.sit().await.unwrap(), "user1");
+    assert_eq!(through_user2.sit().await.unwrap(), "user2");
+    assert_eq!(through_guest.sit().await.unwrap(), "(anonymous)");
+    assert_eq!(
+        through_guest.seated().await.unwrap(),
+        ["user1", "user2", "(anonymous)"]
+    );
+    assert_eq!(
+        *server.table.seated.lock().unwrap(),
+        ["user1", "user2", "(anonymous)"]
+    );
+}
+
+#[tokio::test]
+async fn a_viewable_for_another_avatar_type_is_not_permitted() {
+    let server = start_portal(false, Config::default()).await;
+    let connection = connect(&server).await;
+    let player: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
+    let panel = player.panel().await.unwrap();
+    match panel.shutdown().await {
+        Err(CallError::NotPermitted { avatar }) => assert!(avatar.ends_with("::Admin")),
+        other => panic!("expected NotPermitted, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_viewable_reached_without_a_login_is_not_permitted() {
+    let (client, _server) = tartine::connect_in_memory(Table {
+        seated: Mutex::new(Vec::new()),
+    })
+    .await
+    .unwrap();
+    let table: Remote<Table> = client.root().unwrap();
+    assert!(matches!(
+        table.sit().await,
+        Err(CallError::NotPermitted { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_log_in_is_closed() {
+    let mut config = Config::default();
+    config.login_timeout = Duration::from_millis(200);
+    let server = start_portal(true, config).await;
+    let idle = connect(&server).await;
+    let active = connect(&server).await;
+    let player: Remote<Player> = active.login(LoginCredentials::anonymous()).await.unwrap();
+    let reason = tokio::time::timeout(Duration::from_secs(5), idle.closed())
+        .await
+        .expect("the idle connection is closed");
+    assert_eq!(reason, CloseReason::PeerClosed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        player.is_anonymous().await.unwrap(),
+        "the logged-in one stays"
+    );
+}
+
+#[tokio::test]
+async fn login_against_a_server_without_portal_is_refused() {
+    let server = common::start_server().await;
+    let connection = tartine::connect(server.addr).await.unwrap();
+    assert_eq!(
+        connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+            .unwrap_err(),
+        LoginError::NoPortal
+    );
+    let _ = Live::default();
+}
