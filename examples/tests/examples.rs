@@ -8,6 +8,30 @@ mod echo;
 #[path = "../callback.rs"]
 mod callback;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../chat.rs"]
+mod chat;
+
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../chat_client.rs"]
+mod chat_client;
+
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../login_one_client.rs"]
+mod login_one_client;
+
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../login_two_clients.rs"]
+mod login_two_clients;
+
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../login_anonymous.rs"]
+mod login_anonymous;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
 #[test]
 fn echo_example_runs() {
     echo::main().expect("the echo example succeeds");
@@ -15,10 +39,74 @@ fn echo_example_runs() {
 
 #[test]
 fn callback_example_hears_every_step() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let heard = runtime
+    let heard = runtime()
         .block_on(callback::run())
         .expect("the callback example succeeds");
     assert_eq!(heard, ["step 1/3", "step 2/3", "step 3/3"]);
     callback::main().expect("and its main succeeds");
+}
+
+#[test]
+fn chat_demo_delivers_through_minds_and_refuses_the_rest() {
+    let screens = runtime()
+        .block_on(chat::demo())
+        .expect("the chat demo succeeds");
+    let expected = [
+        "<alice> says: You can call me Al.",
+        "<bob> says: Hi Al! Bridge on Saturday?",
+        "<carol> says: Only if we find a fourth.",
+    ];
+    for (user, screen) in &screens {
+        assert_eq!(screen, &expected, "{user}'s screen");
+    }
+    assert!(
+        screens
+            .iter()
+            .all(|(_, screen)| screen.iter().all(|line| !line.contains("mattress"))),
+        "the refused message reached nobody"
+    );
+}
+
+#[test]
+fn chat_client_joins_a_running_server() {
+    runtime().block_on(async {
+        let server = tartine::Server::bind_portal("127.0.0.1:0", tartine_examples::chat::portal())
+            .await
+            .expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let handle = server.handle();
+        tokio::spawn(server.run());
+        let screen = chat_client::run(
+            addr,
+            "carol",
+            "fido",
+            "#bridge",
+            ["anyone?".to_owned(), "my mattress is comfy".to_owned()],
+        )
+        .await
+        .expect("the client succeeds");
+        assert_eq!(screen, ["<carol> says: anyone?"]);
+        let refused = chat_client::run(addr, "carol", "wrong", "#bridge", []).await;
+        assert!(refused.is_err(), "a wrong password is refused");
+        handle.shutdown();
+    });
+}
+
+#[test]
+fn login_examples_from_the_howto() {
+    let rt = runtime();
+    assert_eq!(
+        rt.block_on(login_one_client::run()).expect("one client"),
+        "I am user1. foo(12) called."
+    );
+    assert_eq!(
+        rt.block_on(login_two_clients::run()).expect("two clients"),
+        ["I am user1. foo(13) called.", "I am user2. foo(14) called."]
+    );
+    let (anonymous, named) = rt.block_on(login_anonymous::run()).expect("anonymous");
+    assert_eq!(anonymous, "I am (anonymous). foo(13) called.");
+    assert_eq!(named, "I am user1. foo(13) called.");
+    login_one_client::main().expect("main");
+    login_two_clients::main().expect("main");
+    login_anonymous::main().expect("main");
 }

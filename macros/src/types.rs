@@ -150,20 +150,109 @@ pub(crate) enum ReturnShape {
     /// A named type the compiler classifies through `Returns<M>` (serde value, or
     /// referenceable object arriving as `Remote<T>`).
     Inferred,
+    /// `Option<X>` or `Vec<X>` of a named type `X` the compiler classifies.
+    Wrapped { wrapper: Wrapper, inner: Box<Type> },
+}
+
+/// A standard container the macros see through when classifying a returned type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrapper {
+    Option,
+    Vec,
+}
+
+/// The container and element of `Option<X>` / `Vec<X>`.
+fn wrapped(ty: &Type) -> Option<(Wrapper, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let wrapper = if last.ident == "Option" {
+        Wrapper::Option
+    } else if last.ident == "Vec" {
+        Wrapper::Vec
+    } else {
+        return None;
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some((wrapper, inner)),
+        _ => None,
+    }
 }
 
 /// How `ty`, returned by an exposed method, reaches the caller.
 pub(crate) fn return_shape(ty: &Type) -> ReturnShape {
     if contains_reference(ty) {
-        ReturnShape::Direct {
+        return ReturnShape::Direct {
             peer: Box::new(swapped(ty)),
-        }
-    } else if plainly_by_value(ty) {
+        };
+    }
+    if let Some((wrapper, inner)) = wrapped(ty)
+        && matches!(return_shape(inner), ReturnShape::Inferred)
+    {
+        return ReturnShape::Wrapped {
+            wrapper,
+            inner: Box::new(inner.clone()),
+        };
+    }
+    if plainly_by_value(ty) {
         ReturnShape::Direct {
             peer: Box::new(ty.clone()),
         }
     } else {
         ReturnShape::Inferred
+    }
+}
+
+/// Converts the value `expr` of a type of shape `shape` into what is serialized.
+pub(crate) fn to_wire(shape: &ReturnShape, expr: TokenStream) -> TokenStream {
+    match shape {
+        ReturnShape::Direct { .. } => expr,
+        ReturnShape::Inferred => quote!(::tartine::__private::into_wire(#expr)),
+        ReturnShape::Wrapped {
+            wrapper: Wrapper::Option,
+            ..
+        } => quote!(#expr.map(::tartine::__private::into_wire)),
+        ReturnShape::Wrapped {
+            wrapper: Wrapper::Vec,
+            ..
+        } => quote! {
+            ::core::iter::Iterator::collect::<::std::vec::Vec<_>>(
+                ::core::iter::Iterator::map(
+                    ::core::iter::IntoIterator::into_iter(#expr),
+                    ::tartine::__private::into_wire,
+                ),
+            )
+        },
+    }
+}
+
+/// The type the caller receives for a returned `ty`, with the generic marker and bound the
+/// proxy method needs when the compiler must classify it.
+pub(crate) fn peer_type(
+    ty: &Type,
+    marker: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    match return_shape(ty) {
+        ReturnShape::Direct { peer } => (quote!(#peer), quote!(), quote!()),
+        ReturnShape::Inferred => (
+            quote!(<#ty as ::tartine::__private::Returns<#marker>>::Peer),
+            quote!(<#marker>),
+            quote!(where #ty: ::tartine::__private::Returns<#marker>),
+        ),
+        ReturnShape::Wrapped { wrapper, inner } => {
+            let peer = quote!(<#inner as ::tartine::__private::Returns<#marker>>::Peer);
+            let container = match wrapper {
+                Wrapper::Option => quote!(::core::option::Option<#peer>),
+                Wrapper::Vec => quote!(::std::vec::Vec<#peer>),
+            };
+            (
+                container,
+                quote!(<#marker>),
+                quote!(where #inner: ::tartine::__private::Returns<#marker>),
+            )
+        }
     }
 }
 

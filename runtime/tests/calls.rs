@@ -42,6 +42,11 @@ async fn returned_referenceables_arrive_as_remotes() {
     assert_eq!(counter.get().await.unwrap(), 15);
     let shared: Remote<Counter> = echo.shared_counter().await.unwrap();
     assert_eq!(shared.add(1).await.unwrap(), 1);
+    let maybe: Option<Remote<Counter>> = echo.maybe_counter(4).await.unwrap();
+    assert_eq!(maybe.unwrap().get().await.unwrap(), 4);
+    assert!(echo.maybe_counter(0).await.unwrap().is_none());
+    let list: Vec<Remote<Counter>> = echo.counter_list(2).await.unwrap();
+    assert_eq!(list[1].get().await.unwrap(), 1);
     let many: Vec<Remote<Counter>> = echo.counters(3).await.unwrap();
     assert_eq!(many.len(), 3);
     assert_eq!(many[2].get().await.unwrap(), 2);

@@ -2,7 +2,7 @@
 
 use crate::model::{ExposedImpl, ExposedMethod, Output};
 use crate::names::{arg_ident, proxy_ident};
-use crate::types::{ReturnShape, return_shape};
+use crate::types::{ReturnShape, return_shape, to_wire};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -111,25 +111,22 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
 /// Encodes `__tartine_result` according to the method's declared output.
 fn reply(output: &Output) -> TokenStream {
     match output {
-        Output::Value(ty) => match return_shape(ty) {
-            ReturnShape::Direct { .. } => quote! {
-                __tartine_cx.reply_value::<__C, _>(__tartine_result)
-            },
-            ReturnShape::Inferred => quote! {
-                __tartine_cx.reply_value::<__C, _>(
-                    ::tartine::__private::into_wire(__tartine_result),
-                )
-            },
-        },
-        Output::Result { ok, .. } => match return_shape(ok) {
-            ReturnShape::Direct { .. } => quote! {
-                __tartine_cx.reply_result::<__C, _, _>(__tartine_result)
-            },
-            ReturnShape::Inferred => quote! {
-                __tartine_cx.reply_result::<__C, _, _>(
-                    __tartine_result.map(::tartine::__private::into_wire),
-                )
-            },
-        },
+        Output::Value(ty) => {
+            let value = to_wire(&return_shape(ty), quote!(__tartine_result));
+            quote!(__tartine_cx.reply_value::<__C, _>(#value))
+        }
+        Output::Result { ok, .. } => {
+            let shape = return_shape(ok);
+            if matches!(shape, ReturnShape::Direct { .. }) {
+                quote!(__tartine_cx.reply_result::<__C, _, _>(__tartine_result))
+            } else {
+                let value = to_wire(&shape, quote!(__tartine_ok));
+                quote! {
+                    __tartine_cx.reply_result::<__C, _, _>(
+                        __tartine_result.map(|__tartine_ok| #value),
+                    )
+                }
+            }
+        }
     }
 }

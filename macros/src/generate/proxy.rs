@@ -2,7 +2,7 @@
 
 use crate::model::{ExposedImpl, ExposedMethod, Output};
 use crate::names::proxy_ident;
-use crate::types::{ReturnShape, proxy_param, return_shape, swapped};
+use crate::types::{peer_type, proxy_param, swapped};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -88,18 +88,5 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
         pub async fn #ident #generics (&self, #(#params),*) -> #returns #bound {
             self.__tartine_ref.#call(#wire_name, &(#(#values,)*)).await
         }
-    }
-}
-
-/// The type the caller receives for a returned `ty`, with the generic marker and bound the
-/// proxy method needs when the compiler must classify `ty`.
-fn peer_type(ty: &syn::Type, marker: &TokenStream) -> (TokenStream, TokenStream, TokenStream) {
-    match return_shape(ty) {
-        ReturnShape::Direct { peer } => (quote!(#peer), quote!(), quote!()),
-        ReturnShape::Inferred => (
-            quote!(<#ty as ::tartine::__private::Returns<#marker>>::Peer),
-            quote!(<#marker>),
-            quote!(where #ty: ::tartine::__private::Returns<#marker>),
-        ),
     }
 }

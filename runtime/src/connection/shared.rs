@@ -72,9 +72,11 @@ impl Shared {
 
     /// Queues a frame for the writer; a closed connection drops it.
     pub(crate) fn send(&self, frame: Outgoing) {
+        // Count before queueing: the writer may take the frame (and subtract) at once.
         let len = frame.len();
-        if self.outgoing.send(frame).is_ok() {
-            self.queued.fetch_add(len, Ordering::Relaxed);
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.outgoing.send(frame).is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
         }
     }
 

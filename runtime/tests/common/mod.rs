@@ -169,6 +169,14 @@ impl Echo {
         (0..n).map(|i| Local::new(self.make_counter(i))).collect()
     }
 
+    pub fn maybe_counter(&self, start: u64) -> Option<Counter> {
+        (start > 0).then(|| self.make_counter(start))
+    }
+
+    pub fn counter_list(&self, n: u64) -> Vec<Arc<Counter>> {
+        (0..n).map(|i| Arc::new(self.make_counter(i))).collect()
+    }
+
     pub fn group(&self, name: String) -> Group {
         Group { name }
     }

@@ -1,0 +1,110 @@
+//! The chat demo: a chat server on a loopback port, and alice, bob and carol as three clients.
+//! They join `#lookingForFourth`, talk, meet the group's "mattress" rule, and alice tries to
+//! use a reference that was handed to bob; the server refuses it.
+//!
+//! Run it with `cargo run --release --example chat`. With `--serve ADDR` it runs only the
+//! server (try `--serve 127.0.0.1:8800`), which `cargo run --example chat_client` can join.
+
+use std::time::Duration;
+use tartine::{CallError, RemoteError, Server};
+use tartine_examples::chat::{self, ChatError};
+
+const GROUP: &str = "#lookingForFourth";
+
+/// Every line the three screens showed, per user.
+pub type Screens = Vec<(String, Vec<String>)>;
+
+/// Runs the demo on a free loopback port; returns what each client's screen showed.
+pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>> {
+    let server = Server::bind_portal("127.0.0.1:0", chat::portal()).await?;
+    let addr = server.local_addr()?;
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    println!("chat server listening on {addr}");
+
+    let alice = chat::join(addr, "alice", "1234", true).await?;
+    let bob = chat::join(addr, "bob", "secret", true).await?;
+    let carol = chat::join(addr, "carol", "fido", true).await?;
+    println!("alice, bob and carol logged in");
+
+    let alice_group = alice
+        .user
+        .join_group(GROUP.into(), false)
+        .await?
+        .ok_or("alice could not join")?;
+    let bob_group = bob
+        .user
+        .join_group(GROUP.into(), false)
+        .await?
+        .ok_or("bob could not join")?;
+    let carol_group = carol
+        .user
+        .join_group(GROUP.into(), false)
+        .await?
+        .ok_or("carol could not join")?;
+    println!(
+        "members of {GROUP}: {:?}",
+        alice_group.members_names().await?
+    );
+
+    alice_group.send("You can call me Al.".into()).await?;
+    bob_group.send("Hi Al! Bridge on Saturday?".into()).await?;
+    carol_group.send("Only if we find a fourth.".into()).await?;
+
+    match bob_group
+        .send("I'll bring a mattress for the camp.".into())
+        .await
+    {
+        Err(RemoteError::Method(ChatError::ForbiddenWord(word))) => {
+            println!("bob was refused: don't say \"{word}\" in {GROUP}");
+        }
+        other => return Err(format!("the mattress rule did not hold: {other:?}").into()),
+    }
+
+    // Alice got hold of bob's reference to the group (they share a process here) and tries to
+    // hand it to the server over her own connection, to act on bob's membership. References
+    // mean something only on the connection they were handed out on.
+    match alice.user.leave_group(&bob_group).await {
+        Err(CallError::ForeignReference) => {
+            println!("alice tried to use bob's group reference over her connection: refused");
+        }
+        other => return Err(format!("the spoof was not refused: {other:?}").into()),
+    }
+
+    // Give the last deliveries a moment, then show the screens.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let screens = vec![
+        ("alice".to_owned(), alice.screen.screen()),
+        ("bob".to_owned(), bob.screen.screen()),
+        ("carol".to_owned(), carol.screen.screen()),
+    ];
+    drop((alice, bob, carol));
+    handle.shutdown();
+    Ok(screens)
+}
+
+/// Runs the server alone on `addr` until interrupted.
+async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let server = Server::bind_portal(addr, chat::portal()).await?;
+    let handle = server.handle();
+    println!("chat server listening on {}", server.local_addr()?);
+    println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");
+    tokio::spawn(server.run());
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown();
+    Ok(())
+}
+
+/// Runs the demo, or the server alone with `--serve ADDR`.
+#[tokio::main]
+pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => {
+            demo().await?;
+            Ok(())
+        }
+        [flag, addr] if flag == "--serve" => serve(addr).await,
+        _ => Err("usage: chat [--serve ADDR]".into()),
+    }
+}

@@ -1,0 +1,112 @@
+//! Alice against the chat server, through the typed API: she cannot send as anyone else,
+//! cannot use references handed to bob, and her messages reach people through their minds.
+
+use std::time::Duration;
+use tartine::{CallError, RemoteError, Server};
+use tartine_examples::chat::{self, ChatError};
+
+async fn start() -> (std::net::SocketAddr, tartine::ServerHandle) {
+    let server = Server::bind_portal("127.0.0.1:0", chat::portal())
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    (addr, handle)
+}
+
+#[tokio::test]
+async fn alice_can_only_ever_speak_as_alice() {
+    let (addr, _handle) = start().await;
+    let alice = chat::join(addr, "alice", "1234", false)
+        .await
+        .expect("alice");
+    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let group = alice
+        .user
+        .join_group("#g".into(), true)
+        .await
+        .expect("call")
+        .expect("joined");
+    let _bobs = bob.user.join_group("#g".into(), true).await.expect("call");
+    // The proxy's `send` takes the message only: there is no sender to forge.
+    group.send("i like pork".into()).await.expect("sent");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(bob.screen.screen(), ["<alice> says: i like pork"]);
+}
+
+#[tokio::test]
+async fn references_handed_to_bob_are_refused_on_alices_connection() {
+    let (addr, _handle) = start().await;
+    let alice = chat::join(addr, "alice", "1234", false)
+        .await
+        .expect("alice");
+    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let bobs_group = bob
+        .user
+        .join_group("#g".into(), true)
+        .await
+        .expect("call")
+        .expect("joined");
+    assert_eq!(
+        alice.user.leave_group(&bobs_group).await,
+        Err(CallError::ForeignReference)
+    );
+    // Bob's own reference still works for Bob.
+    assert!(bob.user.leave_group(&bobs_group).await.expect("call"));
+}
+
+#[tokio::test]
+async fn the_mattress_rule_raises_to_the_sender_only() {
+    let (addr, _handle) = start().await;
+    let alice = chat::join(addr, "alice", "1234", false)
+        .await
+        .expect("alice");
+    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let group = alice
+        .user
+        .join_group("#strict".into(), false)
+        .await
+        .expect("call")
+        .expect("joined");
+    let _ = bob.user.join_group("#strict".into(), false).await;
+    assert_eq!(
+        group.send("MATTRESS".into()).await,
+        Err(RemoteError::Method(ChatError::ForbiddenWord(
+            "mattress".into()
+        )))
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(bob.screen.screen().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
+    let (addr, handle) = start().await;
+    let alice = chat::join(addr, "alice", "1234", false)
+        .await
+        .expect("alice");
+    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let carol = chat::join(addr, "carol", "fido", false)
+        .await
+        .expect("carol");
+    let group = alice
+        .user
+        .join_group("#g".into(), true)
+        .await
+        .expect("call")
+        .expect("joined");
+    let _ = bob.user.join_group("#g".into(), true).await;
+    let _ = carol.user.join_group("#g".into(), true).await;
+    drop(bob);
+    for _ in 0..100 {
+        if handle.stats().logins == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(handle.stats().logins, 2, "bob's logout ran");
+    assert_eq!(group.send("still here?".into()).await, Ok(2));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(carol.screen.screen(), ["<alice> says: still here?"]);
+}
