@@ -229,6 +229,33 @@ async fn alice_cannot_reach_bobs_objects_by_guessing_or_by_passing_the_wrong_obj
 }
 
 #[tokio::test]
+async fn alice_cannot_pass_a_group_where_a_user_is_expected() {
+    let addr = start().await;
+    let mut alice = Raw::connect_to(addr).await;
+    let avatar = login(&mut alice, "alice", "1234").await;
+    let table = match alice.call(avatar, "table", &()).await {
+        Answer::Return { exports, .. } => exports[0],
+        other => panic!("{other:?}"),
+    };
+    // Her table has a name-like identity too; handed where a player is expected, it is refused.
+    match alice.call_raw(avatar, "greet", &receiver_ref(table)).await {
+        Answer::Failed(Failure::WrongReferenceType { expected, found }) => {
+            assert!(expected.ends_with("::Player"), "{expected}");
+            assert!(found.ends_with("::Table"), "{found}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Her own avatar is accepted.
+    match alice.call_raw(avatar, "greet", &receiver_ref(avatar)).await {
+        Answer::Return { payload, .. } => assert_eq!(
+            postcard::from_bytes::<String>(&payload).unwrap(),
+            "alice greets alice"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn an_anonymous_raw_login_works_and_gets_its_own_avatar() {
     let addr = start().await;
     let mut raw = Raw::connect_to(addr).await;

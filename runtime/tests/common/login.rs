@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 use tartine::cred::{AvatarId, LoggedIn, LoginError, Realm};
-use tartine::{Remote, avatar, referenceable, viewable};
+use tartine::{Local, Remote, avatar, referenceable, viewable};
 
 pub type Log = Arc<Mutex<Vec<String>>>;
 
@@ -43,6 +43,11 @@ impl Player {
 
     pub fn panel(&self) -> Arc<AdminPanel> {
         self.panel.clone()
+    }
+
+    /// Greets another player handed back by the caller.
+    pub fn greet(&self, other: Local<Player>) -> String {
+        format!("{} greets {}", self.id, other.id)
     }
 }
 
