@@ -3,7 +3,7 @@
 //! wave of errors.
 
 use crate::model::ExposedImpl;
-use crate::names::proxy_ident;
+use crate::names::{proxy_ident, proxy_module};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemImpl;
@@ -16,25 +16,16 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
     };
     let self_ident = &model.self_ident;
     let proxy = proxy_ident(self_ident);
+    let proxy_definition = crate::generate::proxy_definition(
+        &proxy,
+        &proxy_module(self_ident),
+        &quote!(#[doc(hidden)]),
+    );
     quote! {
         #item
         #errors
 
-        #[doc(hidden)]
-        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        pub struct #proxy {
-            __tartine_ref: ::tartine::__private::RemoteRef,
-        }
-
-        impl ::tartine::__private::Proxy for #proxy {
-            fn from_remote_ref(reference: ::tartine::__private::RemoteRef) -> Self {
-                #proxy { __tartine_ref: reference }
-            }
-
-            fn remote_ref(&self) -> &::tartine::__private::RemoteRef {
-                &self.__tartine_ref
-            }
-        }
+        #proxy_definition
 
         impl ::tartine::Referenceable for #self_ident {
             const INTERFACE: &'static str =

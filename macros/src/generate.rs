@@ -3,6 +3,8 @@
 mod dispatch;
 mod proxy;
 
+pub(crate) use proxy::proxy_definition;
+
 use crate::model::{ExposedImpl, Kind};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -22,9 +24,9 @@ pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
     });
     quote! {
         #item
-        #proxy_struct
-        #proxy_methods
         #referenceable
         #avatar
+        #proxy_struct
+        #proxy_methods
     }
 }

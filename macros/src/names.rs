@@ -15,6 +15,11 @@ pub(crate) fn proxy_ident(ty: &Ident) -> Ident {
     format_ident!("{}Proxy", ty)
 }
 
+/// The private module that holds the proxy of `ty`, so its field stays out of reach.
+pub(crate) fn proxy_module(ty: &Ident) -> Ident {
+    format_ident!("__tartine_proxy_{}", ty.to_string().to_lowercase())
+}
+
 /// The name a generated local gives to the method's `index`-th argument.
 pub(crate) fn arg_ident(index: usize) -> Ident {
     format_ident!("__tartine_arg{}", index)

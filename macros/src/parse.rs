@@ -5,6 +5,7 @@ use crate::ctxt::Ctxt;
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Viewer};
 use crate::names::{HELPER_ATTR, RENAME, SKIP, arg_ident};
 use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
 use syn::{
     Attribute, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, PathArguments,
     ReturnType, Type, Visibility,
@@ -42,9 +43,18 @@ fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Iden
         && path.qself.is_none()
         && path.path.segments.len() == 1
         && let Some(segment) = path.path.segments.first()
-        && segment.arguments.is_empty()
     {
-        return Some(segment.ident.clone());
+        if segment.arguments.is_empty() {
+            return Some(segment.ident.clone());
+        }
+        cx.error_spanned_by(
+            self_ty,
+            format!(
+                "{} does not support generic types: a remote object has one concrete type; expose a wrapper such as `impl Echo` instead",
+                kind.attribute()
+            ),
+        );
+        return None;
     }
     cx.error_spanned_by(
         self_ty,
@@ -140,7 +150,7 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
     let sig = &function.sig;
     let (wire_name, wire_name_span) = match &options.rename {
         Some(rename) => (rename.value(), rename.span()),
-        None => (sig.ident.to_string(), sig.ident.span()),
+        None => (sig.ident.unraw().to_string(), sig.ident.span()),
     };
     let mut typed_inputs = sig
         .inputs

@@ -1,8 +1,8 @@
 //! How parameter and result types look from the other side: `Local<T>` and `Remote<T>` swap,
 //! serde types stay as they are, and other named types are left to the compiler to classify.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
 use syn::{GenericArgument, PathArguments, Type};
 
 /// The kind of reference a path names, by its last segment.
@@ -206,18 +206,18 @@ pub(crate) fn return_shape(ty: &Type) -> ReturnShape {
 }
 
 /// Converts the value `expr` of a type of shape `shape` into what is serialized.
-pub(crate) fn to_wire(shape: &ReturnShape, expr: TokenStream) -> TokenStream {
+pub(crate) fn to_wire(shape: &ReturnShape, expr: TokenStream, span: Span) -> TokenStream {
     match shape {
         ReturnShape::Direct { .. } => expr,
-        ReturnShape::Inferred => quote!(::tartine::__private::into_wire(#expr)),
+        ReturnShape::Inferred => quote_spanned!(span=> ::tartine::__private::into_wire(#expr)),
         ReturnShape::Wrapped {
             wrapper: Wrapper::Option,
             ..
-        } => quote!(#expr.map(::tartine::__private::into_wire)),
+        } => quote_spanned!(span=> #expr.map(::tartine::__private::into_wire)),
         ReturnShape::Wrapped {
             wrapper: Wrapper::Vec,
             ..
-        } => quote! {
+        } => quote_spanned! {span=>
             ::core::iter::Iterator::collect::<::std::vec::Vec<_>>(
                 ::core::iter::Iterator::map(
                     ::core::iter::IntoIterator::into_iter(#expr),

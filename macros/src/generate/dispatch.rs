@@ -24,7 +24,12 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
             const METHODS: &'static [&'static str] = &[#(#wire_names),*];
             type Proxy = #proxy;
 
-            #[allow(unused_variables, clippy::let_unit_value, clippy::unit_arg)]
+            #[allow(
+                unused_variables,
+                clippy::let_unit_value,
+                clippy::unit_arg,
+                clippy::redundant_closure
+            )]
             fn dispatch<__C: ::tartine::__private::Codec>(
                 self: ::tartine::__private::Arc<Self>,
                 __tartine_method: &str,
@@ -60,6 +65,12 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
         .filter(|(_, param)| !param.injected)
         .collect();
     let args = wire_params.iter().map(|(index, _)| arg_ident(*index));
+    let asserts = wire_params.iter().map(|(_, param)| {
+        let ty = &param.ty;
+        quote_spanned! {ty.span()=>
+            ::tartine::__private::assert_argument::<#ty>();
+        }
+    });
     let tys = wire_params.iter().map(|(_, param)| &param.ty);
     let values = method.params.iter().enumerate().map(|(index, param)| {
         if param.injected {
@@ -81,7 +92,11 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
     } else {
         quote!(#self_ident::#ident(&*self, #viewer_arg #(#values),*))
     };
-    let reply = reply(&method.output);
+    let output_span = match &method.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => method.ident.span(),
+    };
+    let reply = reply(&method.output, output_span);
     let viewer = method.viewer.as_ref().map(|viewer| {
         let ty = &viewer.ty;
         let assert = quote_spanned! {ty.span()=>
@@ -95,6 +110,7 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
     quote! {
         #(#cfgs)*
         #wire_name => {
+            #(#asserts)*
             #viewer
             let (#(#args,)*): (#(#tys,)*) =
                 <__C as ::tartine::__private::Codec>::decode(__tartine_args)
@@ -109,19 +125,19 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
 }
 
 /// Encodes `__tartine_result` according to the method's declared output.
-fn reply(output: &Output) -> TokenStream {
+fn reply(output: &Output, span: proc_macro2::Span) -> TokenStream {
     match output {
         Output::Value(ty) => {
-            let value = to_wire(&return_shape(ty), quote!(__tartine_result));
-            quote!(__tartine_cx.reply_value::<__C, _>(#value))
+            let value = to_wire(&return_shape(ty), quote!(__tartine_result), span);
+            quote_spanned!(span=> __tartine_cx.reply_value::<__C, _>(#value))
         }
         Output::Result { ok, .. } => {
             let shape = return_shape(ok);
             if matches!(shape, ReturnShape::Direct { .. }) {
-                quote!(__tartine_cx.reply_result::<__C, _, _>(__tartine_result))
+                quote_spanned!(span=> __tartine_cx.reply_result::<__C, _, _>(__tartine_result))
             } else {
-                let value = to_wire(&shape, quote!(__tartine_ok));
-                quote! {
+                let value = to_wire(&shape, quote!(__tartine_ok), span);
+                quote_spanned! {span=>
                     __tartine_cx.reply_result::<__C, _, _>(
                         __tartine_result.map(|__tartine_ok| #value),
                     )

@@ -1,7 +1,7 @@
 //! Emits the typed proxy: `{Type}Proxy`, one `async` method per exposed method.
 
 use crate::model::{ExposedImpl, ExposedMethod, Output};
-use crate::names::proxy_ident;
+use crate::names::{proxy_ident, proxy_module};
 use crate::types::{peer_type, proxy_param, swapped};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -15,23 +15,39 @@ pub(crate) fn proxy_struct(model: &ExposedImpl) -> TokenStream {
          method of the same name on the peer's object. Reached through `Remote<{self_ident}>`.",
         model.kind.attribute()
     );
+    proxy_definition(&proxy, &proxy_module(self_ident), &quote!(#[doc = #doc]))
+}
+
+/// The proxy struct, in a module of its own so that its field is private to it, and its
+/// `Proxy` impl. Shared with the fallback.
+pub(crate) fn proxy_definition(
+    proxy: &syn::Ident,
+    module: &syn::Ident,
+    doc: &TokenStream,
+) -> TokenStream {
     quote! {
-        #[doc = #doc]
-        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        pub struct #proxy {
-            __tartine_ref: ::tartine::__private::RemoteRef,
-        }
-
-        #[automatically_derived]
-        impl ::tartine::__private::Proxy for #proxy {
-            fn from_remote_ref(reference: ::tartine::__private::RemoteRef) -> Self {
-                #proxy { __tartine_ref: reference }
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        mod #module {
+            #doc
+            #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+            pub struct #proxy {
+                reference: ::tartine::__private::RemoteRef,
             }
 
-            fn remote_ref(&self) -> &::tartine::__private::RemoteRef {
-                &self.__tartine_ref
+            #[automatically_derived]
+            impl ::tartine::__private::Proxy for #proxy {
+                fn from_remote_ref(reference: ::tartine::__private::RemoteRef) -> Self {
+                    #proxy { reference }
+                }
+
+                fn remote_ref(&self) -> &::tartine::__private::RemoteRef {
+                    &self.reference
+                }
             }
         }
+        #[doc(inline)]
+        pub use #module::#proxy;
     }
 }
 
@@ -86,7 +102,9 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
     quote! {
         #(#attrs)*
         pub async fn #ident #generics (&self, #(#params),*) -> #returns #bound {
-            self.__tartine_ref.#call(#wire_name, &(#(#values,)*)).await
+            ::tartine::__private::Proxy::remote_ref(self)
+                .#call(#wire_name, &(#(#values,)*))
+                .await
         }
     }
 }

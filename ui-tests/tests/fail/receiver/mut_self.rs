@@ -1,16 +1,12 @@
 pub struct Counter {
-    value: u64,
+    value: std::sync::atomic::AtomicU64,
 }
 
 #[tartine::referenceable]
 impl Counter {
-    pub fn bump(&mut self) -> u64 {
-        self.value += 1;
-        self.value
-    }
-
-    pub fn take(self) -> u64 {
-        self.value
+    pub fn bump(&mut self) -> u64 { //~ ERROR exposed methods take `&self`, not `&mut self`
+        *self.value.get_mut() += 1;
+        *self.value.get_mut()
     }
 }
 

@@ -1,0 +1,4 @@
+#[tartine::referenceable] //~ ERROR goes on an `impl` block
+pub struct Echo;
+
+fn main() {}
