@@ -1,0 +1,82 @@
+//! The tartine side: the service every benchmark calls, and a portal for the login benches.
+
+use std::sync::Arc;
+use tartine::cred::{
+    AllowAnonymous, AvatarId, InMemoryPasswords, LoggedIn, LoginError, NoMind, Portal, Realm,
+};
+use tartine::{Bytes, Remote, avatar, referenceable};
+
+/// The root object of the benchmark server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BenchService;
+
+#[referenceable]
+impl BenchService {
+    /// Returns `value`: the small call.
+    pub fn echo(&self, value: u64) -> u64 {
+        value
+    }
+
+    /// Returns `data`: the bulk call.
+    pub fn echo_bytes(&self, data: Bytes) -> Bytes {
+        data
+    }
+
+    /// A new short-lived object: the caller gets a `Remote<Token>`.
+    pub fn token(&self, value: u64) -> Token {
+        Token { value }
+    }
+}
+
+/// A short-lived referenceable.
+#[derive(Debug)]
+pub struct Token {
+    value: u64,
+}
+
+#[referenceable]
+impl Token {
+    /// The token's value.
+    pub fn get(&self) -> u64 {
+        self.value
+    }
+}
+
+/// The avatar of the login benches.
+#[derive(Debug)]
+pub struct Member {
+    id: AvatarId,
+}
+
+#[avatar]
+impl Member {
+    /// Answers `true` for the anonymous member.
+    pub fn anonymous(&self) -> bool {
+        self.id == AvatarId::Anonymous
+    }
+}
+
+/// Makes a `Member` per login.
+#[derive(Debug, Default)]
+pub struct Club;
+
+impl Realm for Club {
+    type Avatar = Member;
+    type Mind = NoMind;
+
+    async fn request_avatar(
+        &self,
+        id: AvatarId,
+        _mind: Option<Remote<NoMind>>,
+    ) -> Result<LoggedIn<Member>, LoginError> {
+        Ok(LoggedIn::new(Arc::new(Member { id })))
+    }
+}
+
+/// The login benches' portal: user `bench` with password `bench` at `iterations`, and
+/// anonymous access.
+pub fn portal(iterations: u32) -> Portal {
+    Portal::new(Club)
+        .with_checker(InMemoryPasswords::with_iterations(iterations).with_user("bench", "bench"))
+        .with_checker(AllowAnonymous)
+}
