@@ -131,12 +131,12 @@ pub mod cred;
 mod dispatch;
 mod error;
 mod lock;
+mod payload;
 mod refs;
 mod server;
 mod session;
 pub mod wire;
 
-pub use bytes::Bytes;
 pub use client::{connect, connect_in_memory, connect_with};
 pub use codec::{Codec, CodecError, Postcard};
 pub use config::Config;
@@ -145,6 +145,7 @@ pub use dispatch::{Avatar, CallContext, Referenceable};
 pub use error::{
     CallError, CloseReason, ConnectError, HandshakeError, ProtocolError, RemoteError, RootError,
 };
+pub use payload::Bytes;
 pub use refs::{ByReference, BySharedReference, ByValue, Local, Proxy, Remote, RemoteRef, Returns};
 pub use server::{Server, ServerHandle, ServerStats};
 

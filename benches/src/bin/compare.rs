@@ -352,6 +352,7 @@ async fn many_clients(addrs: Addrs, plan: Plan) -> Result<Row, Error> {
 async fn bulk(addrs: Addrs, plan: Plan, size: usize) -> Result<Row, Error> {
     let mut c = clients(addrs).await?;
     let payload = Bytes::from(vec![0x5au8; size]);
+    let tartine_payload = tartine::Bytes::from(payload.clone());
     let mib =
         |calls: u64, elapsed: Duration| rate(calls * size as u64, elapsed) / (1024.0 * 1024.0);
     let (mut t, mut r, mut p) = (Vec::new(), Vec::new(), Vec::new());
@@ -366,7 +367,7 @@ async fn bulk(addrs: Addrs, plan: Plan, size: usize) -> Result<Row, Error> {
         let start = Instant::now();
         let mut n = 0u64;
         while start.elapsed() < plan.round {
-            c.tartine.echo_bytes(payload.clone()).await?;
+            c.tartine.echo_bytes(tartine_payload.clone()).await?;
             n += 1;
         }
         let tartine_rate = mib(n, start.elapsed());

@@ -89,7 +89,9 @@ impl std::fmt::Debug for Shared {
 impl Delivered {
     fn decode<C: Codec, T: DeserializeOwned>(&self) -> Result<T, CallError> {
         let payload = self.frame.get(self.offset..).unwrap_or_default();
-        let outcome = scope::run(&self.settle.shared, None, || C::decode::<T>(payload));
+        let outcome = scope::run_decoding(&self.settle.shared, None, Some(&self.frame), || {
+            C::decode::<T>(payload)
+        });
         if let Some(error) = outcome.error {
             return Err(error.into_call_error(false));
         }

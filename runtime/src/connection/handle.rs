@@ -5,14 +5,13 @@ use crate::config::Config;
 use crate::dispatch::{Object, Referenceable};
 use crate::error::{CloseReason, HandshakeError, RootError};
 use crate::refs::{ROOT_ID, Remote, RemoteInner, RemoteRef};
-use crate::wire::{FrameCodec, Message, Outgoing, decode_message, exchange_preamble};
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use crate::wire::{FrameCodec, Message, decode_message, exchange_preamble};
+use futures_util::StreamExt;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 /// One side of an open connection.
@@ -124,28 +123,57 @@ pub(crate) struct Side {
     pub(crate) client: bool,
 }
 
+/// A stream a connection runs on, and how to split it into halves the tasks own.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// The read half.
+    type Read: AsyncRead + Send + Unpin + 'static;
+    /// The write half.
+    type Write: AsyncWrite + Send + Unpin + 'static;
+    /// Splits the stream.
+    fn split(self) -> (Self::Read, Self::Write);
+}
+
+impl Transport for tokio::net::TcpStream {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        self.into_split()
+    }
+}
+
+impl Transport for tokio::io::DuplexStream {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
+/// The read buffer a connection starts with; it grows for larger frames.
+const READ_CAPACITY: usize = 2 * 1024;
+
 /// Runs the handshake on `io` and starts the connection's tasks.
-pub(crate) async fn establish<S>(mut io: S, side: Side) -> Result<Connection, HandshakeError>
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-    S: Unpin,
-{
+pub(crate) async fn establish<S: Transport>(
+    mut io: S,
+    side: Side,
+) -> Result<Connection, HandshakeError> {
     let timeout = side.config.handshake_timeout;
     let max_frame_size = side.config.max_frame_size;
     let root_interface = side.root.as_ref().map(|root| root.interface());
     let handshake = async move {
         exchange_preamble(&mut io).await?;
-        let (read, write) = tokio::io::split(io);
-        let mut frames = FramedRead::new(read, FrameCodec::new(max_frame_size));
-        let mut sink = FramedWrite::new(write, FrameCodec::new(max_frame_size));
-        sink.send(Outgoing {
-            head: Message::Hello {
-                root: root_interface,
-            }
-            .encode(),
-            body: Bytes::new(),
-        })
-        .await?;
+        let hello = Message::Hello {
+            root: root_interface,
+        }
+        .encode();
+        io.write_all(&(hello.len() as u32).to_be_bytes()).await?;
+        io.write_all(&hello).await?;
+        io.flush().await?;
+        let (read, write) = io.split();
+        let mut frames =
+            FramedRead::with_capacity(read, FrameCodec::new(max_frame_size), READ_CAPACITY);
         let first = match frames.next().await {
             None => return Err(HandshakeError::Closed),
             Some(Err(error)) => return Err(HandshakeError::BadHello(error.to_string())),
@@ -158,7 +186,7 @@ where
             }
             Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
         };
-        Ok((frames, sink, peer_root))
+        Ok((frames, write, peer_root))
     };
     let (frames, sink, peer_root) = tokio::time::timeout(timeout, handshake)
         .await

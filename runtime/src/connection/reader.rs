@@ -50,6 +50,7 @@ where
     R: AsyncRead + Unpin,
 {
     let mut calls: FuturesUnordered<InFlight> = FuturesUnordered::new();
+    let mut fresh: Option<InFlight> = None;
     let reason = loop {
         tokio::select! {
             biased;
@@ -70,9 +71,22 @@ where
                     };
                 }
                 Some(Ok(frame)) => {
-                    if let Err(error) = handle_frame(&shared, frame.freeze(), &mut calls) {
+                    let in_flight = calls.len();
+                    if let Err(error) = handle_frame(&shared, frame.freeze(), in_flight, &mut fresh) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
                         break CloseReason::Protocol(error);
+                    }
+                    // Poll a new call once at once: most finish on their first poll, and their
+                    // reply then leaves without a detour through the set of running calls.
+                    if let Some(mut call) = fresh.take() {
+                        let polled = std::future::poll_fn(|cx| {
+                            Poll::Ready(Pin::new(&mut call).poll(cx))
+                        })
+                        .await;
+                        match polled {
+                            Poll::Ready((id, reply)) => send_reply(&shared, id, reply),
+                            Poll::Pending => calls.push(call),
+                        }
                     }
                     if shared.write_queue_full() {
                         break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
@@ -88,7 +102,8 @@ where
 fn handle_frame(
     shared: &Arc<Shared>,
     frame: Bytes,
-    calls: &mut FuturesUnordered<InFlight>,
+    in_flight: usize,
+    fresh: &mut Option<InFlight>,
 ) -> Result<(), ProtocolError> {
     let (message, offset) = decode_message(&frame)?;
     match message {
@@ -100,8 +115,7 @@ fn handle_frame(
             exports,
         } => {
             let settle = announce(shared, exports)?;
-            let args = frame.get(offset..).unwrap_or_default();
-            start_call(shared, call, target, method, args, calls);
+            *fresh = start_call(shared, call, target, method, &frame, offset, in_flight);
             drop(settle);
             Ok(())
         }
@@ -179,30 +193,36 @@ fn start_call(
     call: u64,
     target: u64,
     method: &str,
-    args: &[u8],
-    calls: &mut FuturesUnordered<InFlight>,
-) {
+    frame: &Bytes,
+    offset: usize,
+    in_flight: usize,
+) -> Option<InFlight> {
+    let args = frame.get(offset..).unwrap_or_default();
     tracing::trace!(parent: &shared.span, call, target, method, "call received");
     let exported = shared.exports.lock().exported(target);
     let Some(Exported { object, session }) = exported else {
-        return send_failure(shared, call, Failure::NoSuchObject);
+        send_failure(shared, call, Failure::NoSuchObject);
+        return None;
     };
-    if calls.len() >= shared.config.max_calls_in_flight {
-        return send_failure(shared, call, Failure::Busy);
+    if in_flight >= shared.config.max_calls_in_flight {
+        send_failure(shared, call, Failure::Busy);
+        return None;
     }
     let cx = CallContext {
         shared: Arc::clone(shared),
         perspective: session,
     };
-    let outcome = scope::run(shared, None, || {
+    let outcome = scope::run_decoding(shared, None, Some(frame), || {
         Arc::clone(&object).dispatch_native(method, args, &cx)
     });
     match (outcome.value, outcome.error) {
-        (Ok(future), _) => calls.push(InFlight {
-            call,
-            future,
-            span: tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method),
-        }),
+        (Ok(future), _) => {
+            return Some(InFlight {
+                call,
+                future,
+                span: tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method),
+            });
+        }
         (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
         (Err(DispatchError::NoSuchMethod), None) => send_failure(
             shared,
@@ -220,6 +240,7 @@ fn start_call(
             send_failure(shared, call, Failure::NotPermitted { avatar });
         }
     }
+    None
 }
 
 fn send_failure(shared: &Shared, call: u64, failure: Failure) {

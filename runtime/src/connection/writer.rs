@@ -1,25 +1,35 @@
 //! Provides the writer task: writes queued frames, coalescing every frame that is ready into one
-//! write, and shuts the socket's write side when the connection closes.
+//! write (large payloads are written from their own buffer, never copied), releases its buffer
+//! when idle, and shuts the socket's write side when the connection closes.
 
-use crate::wire::{FrameCodec, Outgoing};
-use futures_util::SinkExt;
+use crate::wire::Outgoing;
+use bytes::BytesMut;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
+
+/// Payloads at least this large are written from their own buffer instead of being copied.
+const LARGE_BODY: usize = 16 * 1024;
+
+/// The coalescing buffer is written out once it holds this much.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// An idle writer keeps at most this much buffer.
+const IDLE_CAPACITY: usize = 1024;
 
 /// Runs until `closing` is cancelled, the queue ends, or a write fails (then returns the error).
 pub(crate) async fn run<W>(
     closing: CancellationToken,
     queued: &AtomicUsize,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
-    mut sink: FramedWrite<W, FrameCodec>,
+    mut io: W,
 ) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
+    let mut buffer = BytesMut::new();
     let result: io::Result<()> = async {
         loop {
             let first = tokio::select! {
@@ -30,38 +40,75 @@ where
             let Some(first) = first else {
                 return Ok(());
             };
-            queued.fetch_sub(first.len(), Ordering::Relaxed);
-            sink.feed(first).await?;
-            while let Ok(next) = queue.try_recv() {
-                queued.fetch_sub(next.len(), Ordering::Relaxed);
-                sink.feed(next).await?;
+            let mut next = Some(first);
+            while let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) {
+                queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                write_frame(&mut io, &mut buffer, frame).await?;
             }
-            sink.flush().await?;
+            if !buffer.is_empty() {
+                io.write_all(&buffer).await?;
+                buffer.clear();
+            }
+            io.flush().await?;
+            if buffer.capacity() > IDLE_CAPACITY {
+                buffer = BytesMut::new();
+            }
         }
     }
     .await;
-    let _ = sink.close().await;
+    let _ = io.shutdown().await;
     result
+}
+
+/// Appends `frame` (length prefix, head, body) to `buffer`, or writes it out if its body is large.
+async fn write_frame<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    buffer: &mut BytesMut,
+    frame: Outgoing,
+) -> io::Result<()> {
+    let len = u32::try_from(frame.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame larger than 4 GiB"))?;
+    buffer.extend_from_slice(&len.to_be_bytes());
+    buffer.extend_from_slice(&frame.head);
+    if frame.body.len() >= LARGE_BODY {
+        io.write_all(buffer).await?;
+        buffer.clear();
+        io.write_all(&frame.body).await?;
+        return Ok(());
+    }
+    buffer.extend_from_slice(&frame.body);
+    if buffer.len() >= FLUSH_AT {
+        io.write_all(buffer).await?;
+        buffer.clear();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::FrameCodec;
     use bytes::Bytes;
+    use futures_util::StreamExt;
     use std::pin::Pin;
     use std::sync::Arc;
     use std::task::{Context, Poll};
+    use tokio_util::codec::FramedRead;
 
-    /// Counts the writes that reach the socket.
-    struct CountingWriter(Arc<AtomicUsize>);
+    /// Counts the writes that reach the socket and keeps the bytes.
+    struct CountingWriter {
+        writes: Arc<AtomicUsize>,
+        bytes: Vec<u8>,
+    }
 
     impl AsyncWrite for CountingWriter {
         fn poll_write(
-            self: Pin<&mut Self>,
+            mut self: Pin<&mut Self>,
             _: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            self.0.fetch_add(1, Ordering::SeqCst);
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.bytes.extend_from_slice(buf);
             Poll::Ready(Ok(buf.len()))
         }
 
@@ -74,28 +121,52 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn ready_frames_leave_in_one_write() {
+    fn frame(i: u8, body: usize) -> Outgoing {
+        Outgoing {
+            head: Bytes::from(vec![i; 8]),
+            body: Bytes::from(vec![i; body]),
+        }
+    }
+
+    async fn write_all_of(frames: Vec<Outgoing>) -> (usize, Vec<u8>) {
         let writes = Arc::new(AtomicUsize::new(0));
-        let sink = FramedWrite::new(CountingWriter(writes.clone()), FrameCodec::new(1 << 20));
+        let mut writer = CountingWriter {
+            writes: writes.clone(),
+            bytes: Vec::new(),
+        };
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-        for i in 0..100u8 {
-            queue_tx
-                .send(Outgoing {
-                    head: Bytes::from(vec![i; 8]),
-                    body: Bytes::from(vec![i; 32]),
-                })
-                .expect("queue open");
+        for frame in frames {
+            queue_tx.send(frame).expect("queue open");
         }
         drop(queue_tx);
         run(
             CancellationToken::new(),
-            &AtomicUsize::new(0),
+            &AtomicUsize::new(1 << 30),
             queue_rx,
-            sink,
+            &mut writer,
         )
         .await
         .expect("writes succeed");
-        assert_eq!(writes.load(Ordering::SeqCst), 1);
+        (writes.load(Ordering::SeqCst), writer.bytes)
+    }
+
+    #[tokio::test]
+    async fn ready_frames_leave_in_one_write() {
+        let (writes, _) = write_all_of((0..100).map(|i| frame(i, 32)).collect()).await;
+        assert_eq!(writes, 1);
+    }
+
+    #[tokio::test]
+    async fn large_bodies_are_written_whole_and_frames_stay_in_order() {
+        let frames = vec![frame(1, 10), frame(2, 100_000), frame(3, 10)];
+        let (writes, bytes) = write_all_of(frames.clone()).await;
+        assert_eq!(writes, 3, "small+prefix, the large body, then the rest");
+        let mut read = FramedRead::new(&bytes[..], FrameCodec::new(1 << 20));
+        for expected in frames {
+            let got = read.next().await.expect("a frame").expect("well formed");
+            assert_eq!(got.len(), expected.len());
+            assert_eq!(&got[..8], &expected.head[..]);
+            assert_eq!(&got[8..], &expected.body[..]);
+        }
     }
 }

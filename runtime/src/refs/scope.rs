@@ -17,6 +17,8 @@ struct Scope {
     shared: Arc<Shared>,
     /// The login our exports are handed out through.
     perspective: Option<Arc<Session>>,
+    /// The frame being decoded, so byte payloads can share its memory.
+    frame: Option<bytes::Bytes>,
     exported: Vec<u64>,
     error: Option<RefError>,
 }
@@ -56,10 +58,21 @@ pub(crate) fn run<R>(
     perspective: Option<&Arc<Session>>,
     f: impl FnOnce() -> R,
 ) -> Outcome<R> {
+    run_decoding(shared, perspective, None, f)
+}
+
+/// Like [`run`], while decoding from `frame`: byte payloads become slices of it.
+pub(crate) fn run_decoding<R>(
+    shared: &Arc<Shared>,
+    perspective: Option<&Arc<Session>>,
+    frame: Option<&bytes::Bytes>,
+    f: impl FnOnce() -> R,
+) -> Outcome<R> {
     SCOPES.with_borrow_mut(|scopes| {
         scopes.push(Scope {
             shared: Arc::clone(shared),
             perspective: perspective.cloned(),
+            frame: frame.cloned(),
             exported: Vec::new(),
             error: None,
         });
@@ -181,6 +194,16 @@ pub(crate) fn import(id: u64) -> Result<Arc<RemoteInner>, RefError> {
 pub(crate) fn record(error: RefError) -> RefError {
     let _ = with_scope(|_| Err::<(), _>(error.clone()));
     error
+}
+
+/// `data` as a slice of the frame being decoded, if it lies within it.
+pub(crate) fn frame_slice(data: &[u8]) -> Option<bytes::Bytes> {
+    SCOPES.with_borrow(|scopes| {
+        let frame = scopes.last()?.frame.as_ref()?;
+        let start = (data.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
+        let end = start.checked_add(data.len())?;
+        (end <= frame.len()).then(|| frame.slice(start..end))
+    })
 }
 
 /// Resolves our export `id`, whatever its type, with the login it was handed out through.
