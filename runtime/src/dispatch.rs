@@ -5,8 +5,7 @@ use crate::codec::{Codec, Postcard};
 use crate::connection::Shared;
 use crate::refs::{Proxy, scope};
 use crate::session::Session;
-use crate::wire::Failure;
-use bytes::{Bytes, BytesMut};
+use crate::wire::{Failure, FrameBuilder};
 use serde::Serialize;
 use std::any::Any;
 use std::fmt;
@@ -115,11 +114,19 @@ pub(crate) enum ReplyKind {
     Failed(Failure),
 }
 
-/// An encoded payload and the ids of our objects it hands over.
-#[derive(Debug)]
+/// An encoded payload, awaiting its header, and the ids of our objects it hands over.
 pub(crate) struct Encoded {
-    pub(crate) body: Bytes,
+    pub(crate) frame: FrameBuilder,
     pub(crate) exports: Vec<u64>,
+}
+
+impl fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoded")
+            .field("payload_len", &self.frame.payload_len())
+            .field("exports", &self.exports)
+            .finish()
+    }
 }
 
 /// Where a call comes from: the connection it arrived on. Generated code uses it to encode the
@@ -192,12 +199,14 @@ impl CallContext {
     }
 
     fn encode<C: Codec, T: Serialize>(&self, value: &T) -> Result<Encoded, Failure> {
-        let mut body = BytesMut::new();
+        let mut frame = FrameBuilder::new();
         let perspective = self.perspective.as_ref();
-        let outcome = scope::run(&self.shared, perspective, || C::encode(value, &mut body));
+        let outcome = scope::run(&self.shared, perspective, || {
+            C::encode(value, frame.payload())
+        });
         if outcome.value.is_ok() && outcome.error.is_none() {
             return Ok(Encoded {
-                body: body.freeze(),
+                frame,
                 exports: outcome.exported,
             });
         }

@@ -12,6 +12,7 @@ mod frame;
 mod handshake;
 mod message;
 
+pub(crate) use frame::FrameBuilder;
 pub(crate) use frame::is_frame_too_large;
 pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};

@@ -87,6 +87,12 @@ fn main() -> Result<(), Error> {
             connections,
         }
     };
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let wants = |name: &str| only.as_deref().is_none_or(|only| only == name);
     raise_fd_limit();
     println!(
         "tartine comparison: {} cores, {} rounds per figure{}",
@@ -100,17 +106,31 @@ fn main() -> Result<(), Error> {
     let client = runtime();
     let mut rows = Vec::new();
     client.block_on(async {
-        rows.extend(latency(addrs, plan).await?);
-        rows.push(pipelined(addrs, plan).await?);
-        rows.push(many_clients(addrs, plan).await?);
-        for size in [64 * 1024, 1024 * 1024] {
-            rows.push(bulk(addrs, plan, size).await?);
+        if wants("latency") {
+            rows.extend(latency(addrs, plan).await?);
         }
-        rows.extend(references(addrs, plan, &tartine_handle).await?);
-        rows.extend(logins(addrs, plan).await?);
+        if wants("pipelined") {
+            rows.push(pipelined(addrs, plan).await?);
+        }
+        if wants("clients") {
+            rows.push(many_clients(addrs, plan).await?);
+        }
+        if wants("bulk") {
+            for size in [64 * 1024, 1024 * 1024] {
+                rows.push(bulk(addrs, plan, size).await?);
+            }
+        }
+        if wants("references") {
+            rows.extend(references(addrs, plan, &tartine_handle).await?);
+        }
+        if wants("logins") {
+            rows.extend(logins(addrs, plan).await?);
+        }
         Ok::<_, Error>(())
     })?;
-    rows.extend(idle_connections(addrs, plan, &portal_handle)?);
+    if wants("idle") {
+        rows.extend(idle_connections(addrs, plan, &portal_handle)?);
+    }
     print_table(&rows);
     Ok(())
 }
@@ -406,9 +426,15 @@ async fn references(addrs: Addrs, plan: Plan, server: &ServerHandle) -> Result<V
             token.get().await
         }
     };
-    // Warm up, let the tables reach their steady size, then measure.
-    for i in 0..1_000 {
-        cycle(i).await?;
+    // Warm up with the same concurrency, so tables and buffers reach their steady size.
+    let mut warm: FuturesUnordered<_> = (0..WORKERS).map(cycle).collect();
+    let mut warmed = 0u64;
+    while let Some(result) = warm.next().await {
+        result?;
+        warmed += 1;
+        if warmed < 5_000 {
+            warm.push(cycle(warmed));
+        }
     }
     settle(server, 1).await;
     let before = live_bytes();

@@ -5,8 +5,8 @@ use super::Shared;
 use crate::codec::Codec;
 use crate::error::{CallError, RemoteError};
 use crate::refs::scope;
-use crate::wire::{Failure, Message, Outgoing};
-use bytes::{Bytes, BytesMut};
+use crate::wire::{Failure, FrameBuilder, Message};
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -150,8 +150,8 @@ impl Shared {
             return Err(CallError::ConnectionLost);
         }
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
-        let mut body = BytesMut::new();
-        let outcome = scope::run(self, None, || C::encode(args, &mut body));
+        let mut builder = FrameBuilder::new();
+        let outcome = scope::run(self, None, || C::encode(args, builder.payload()));
         if outcome.value.is_err() || outcome.error.is_some() {
             scope::rollback(self, &outcome.exported);
             return Err(match (outcome.error, outcome.value) {
@@ -160,16 +160,12 @@ impl Shared {
                 (None, Ok(())) => CallError::Encode("unknown encoding failure".to_owned()),
             });
         }
-        let frame = Outgoing {
-            head: Message::Call {
-                call,
-                target,
-                method,
-                exports: outcome.exported.clone(),
-            }
-            .encode(),
-            body: body.freeze(),
-        };
+        let frame = builder.finish(&Message::Call {
+            call,
+            target,
+            method,
+            exports: outcome.exported.clone(),
+        });
         if frame.len() > self.config.max_frame_size {
             scope::rollback(self, &outcome.exported);
             return Err(CallError::MessageTooLarge {

@@ -214,23 +214,17 @@ pub(crate) async fn establish<S: Transport>(
         shared.set_keepalive(&keepalive);
         keepalive
     });
-    let span = shared.span.clone();
-    tracing::debug!(parent: &span, "connection open");
-    tokio::spawn(tracing::Instrument::instrument(
-        reader::run(Arc::clone(&shared), frames),
-        span.clone(),
-    ));
+    tracing::debug!(parent: &shared.span, "connection open");
+    tokio::spawn(reader::run(Arc::clone(&shared), frames));
     let writer_shared = Arc::clone(&shared);
-    tokio::spawn(tracing::Instrument::instrument(
-        async move {
-            let closing = writer_shared.closing.clone();
-            let queued = &writer_shared.queued;
-            if let Err(error) = writer::run(closing, queued, queue_rx, sink).await {
-                writer_shared.close(CloseReason::Io(error.to_string()));
-            }
-        },
-        span,
-    ));
+    tokio::spawn(async move {
+        let closing = writer_shared.closing.clone();
+        let queued = &writer_shared.queued;
+        if let Err(error) = writer::run(closing, queued, queue_rx, sink).await {
+            tracing::debug!(parent: &writer_shared.span, %error, "write failed");
+            writer_shared.close(CloseReason::Io(error.to_string()));
+        }
+    });
     Ok(Connection {
         shared,
         _keepalive: keepalive,

@@ -51,10 +51,12 @@ where
 {
     let mut calls: FuturesUnordered<InFlight> = FuturesUnordered::new();
     let mut fresh: Option<InFlight> = None;
+    let closed = shared.closing.cancelled();
+    tokio::pin!(closed);
     let reason = loop {
         tokio::select! {
             biased;
-            () = shared.closing.cancelled() => break CloseReason::Local,
+            () = &mut closed => break CloseReason::Local,
             Some((call, reply)) = calls.next(), if !calls.is_empty() => {
                 send_reply(&shared, call, reply);
                 if shared.write_queue_full() {
@@ -256,9 +258,8 @@ fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         ReplyKind::Raised(encoded) => (encoded, true),
         ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
     };
-    let size = encoded.body.len();
     let limit = shared.config.max_frame_size;
-    let head = if raised {
+    let message = if raised {
         Message::Raised {
             call,
             exports: encoded.exports.clone(),
@@ -268,14 +269,12 @@ fn send_reply(shared: &Shared, call: u64, reply: Reply) {
             call,
             exports: encoded.exports.clone(),
         }
-    }
-    .encode();
-    if head.len() + size > limit {
+    };
+    let frame = encoded.frame.finish(&message);
+    let size = frame.len();
+    if size > limit {
         scope::rollback(shared, &encoded.exports);
         return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
     }
-    shared.send(Outgoing {
-        head,
-        body: encoded.body,
-    });
+    shared.send(frame);
 }

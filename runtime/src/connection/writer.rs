@@ -30,12 +30,14 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut buffer = BytesMut::new();
+    let closed = closing.cancelled();
+    tokio::pin!(closed);
     let result: io::Result<()> = async {
         loop {
             let first = tokio::select! {
                 biased;
                 frame = queue.recv() => frame,
-                () = closing.cancelled() => None,
+                () = &mut closed => None,
             };
             let Some(first) = first else {
                 return Ok(());

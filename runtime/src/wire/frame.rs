@@ -5,7 +5,8 @@ use std::io;
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 /// One outgoing frame: an encoded message header and its payload, written back to back after
-/// one length prefix, so the payload is never copied to be joined to its header.
+/// one length prefix. Only their concatenation matters: the runtime usually builds both in
+/// one buffer (`head` empty), tests may pass them apart.
 #[derive(Debug, Clone, Default)]
 pub struct Outgoing {
     /// The postcard-encoded [`Message`](super::Message) header.
@@ -23,6 +24,57 @@ impl Outgoing {
     /// Whether the frame is empty (never true for a well-formed message).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Room kept in front of a payload for its header, so header and payload share one buffer.
+const HEADROOM: usize = 48;
+
+/// Builds one frame in a single buffer: the payload is encoded first, after some headroom,
+/// then the header (whose export list is only known once the payload is encoded) is written
+/// into the headroom just before it.
+pub(crate) struct FrameBuilder {
+    buffer: BytesMut,
+}
+
+impl FrameBuilder {
+    pub(crate) fn new() -> Self {
+        let mut buffer = BytesMut::with_capacity(HEADROOM + 32);
+        buffer.resize(HEADROOM, 0);
+        FrameBuilder { buffer }
+    }
+
+    /// Where the codec appends the payload.
+    pub(crate) fn payload(&mut self) -> &mut BytesMut {
+        &mut self.buffer
+    }
+
+    /// The size of the payload so far.
+    pub(crate) fn payload_len(&self) -> usize {
+        self.buffer.len() - HEADROOM
+    }
+
+    /// The frame: `message` as header, then the payload.
+    pub(crate) fn finish(mut self, message: &super::Message<'_>) -> Outgoing {
+        let mut head = [0u8; HEADROOM];
+        match postcard::to_slice(message, &mut head) {
+            Ok(encoded) => {
+                let start = HEADROOM - encoded.len();
+                self.buffer[start..HEADROOM].copy_from_slice(encoded);
+                bytes::Buf::advance(&mut self.buffer, start);
+                Outgoing {
+                    head: Bytes::new(),
+                    body: self.buffer.freeze(),
+                }
+            }
+            Err(_) => {
+                let body = self.buffer.split_off(HEADROOM).freeze();
+                Outgoing {
+                    head: message.encode(),
+                    body,
+                }
+            }
+        }
     }
 }
 
