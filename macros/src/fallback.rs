@@ -39,7 +39,7 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
                 _: &[u8],
                 _: &::tartine::__private::CallContext,
             ) -> ::core::result::Result<
-                ::tartine::__private::ReplyFuture,
+                ::tartine::__private::Started,
                 ::tartine::__private::DispatchError,
             > {
                 ::core::result::Result::Err(::tartine::__private::DispatchError::NoSuchMethod)

@@ -130,6 +130,7 @@ mod connection;
 pub mod cred;
 mod dispatch;
 mod error;
+mod id_map;
 mod lock;
 mod payload;
 mod refs;

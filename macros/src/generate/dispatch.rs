@@ -36,7 +36,7 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
                 __tartine_args: &[u8],
                 __tartine_cx: &::tartine::__private::CallContext,
             ) -> ::core::result::Result<
-                ::tartine::__private::ReplyFuture,
+                ::tartine::__private::Started,
                 ::tartine::__private::DispatchError,
             > {
                 match __tartine_method {
@@ -87,16 +87,28 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             quote!(&*__tartine_viewer,)
         }
     });
-    let call = if method.is_async {
-        quote!(#self_ident::#ident(&*self, #viewer_arg #(#values),*).await)
-    } else {
-        quote!(#self_ident::#ident(&*self, #viewer_arg #(#values),*))
-    };
     let output_span = match &method.sig.output {
         syn::ReturnType::Type(_, ty) => ty.span(),
         syn::ReturnType::Default => method.ident.span(),
     };
     let reply = reply(&method.output, output_span);
+    let body = if method.is_async {
+        quote! {
+            let __tartine_cx = ::core::clone::Clone::clone(__tartine_cx);
+            ::core::result::Result::Ok(::tartine::__private::Started::Running(
+                ::tartine::__private::Box::pin(async move {
+                    let __tartine_result =
+                        #self_ident::#ident(&*self, #viewer_arg #(#values),*).await;
+                    #reply
+                }),
+            ))
+        }
+    } else {
+        quote! {
+            let __tartine_result = #self_ident::#ident(&*self, #viewer_arg #(#values),*);
+            ::core::result::Result::Ok(::tartine::__private::Started::Ready(#reply))
+        }
+    };
     let viewer = method.viewer.as_ref().map(|viewer| {
         let ty = &viewer.ty;
         let assert = quote_spanned! {ty.span()=>
@@ -115,11 +127,7 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             let (#(#args,)*): (#(#tys,)*) =
                 <__C as ::tartine::__private::Codec>::decode(__tartine_args)
                     .map_err(::tartine::__private::DispatchError::bad_arguments)?;
-            let __tartine_cx = ::core::clone::Clone::clone(__tartine_cx);
-            ::core::result::Result::Ok(::tartine::__private::Box::pin(async move {
-                let __tartine_result = #call;
-                #reply
-            }))
+            #body
         }
     }
 }

@@ -4,12 +4,12 @@
 use super::Shared;
 use crate::codec::Codec;
 use crate::error::{CallError, RemoteError};
+use crate::id_map::IdMap;
 use crate::refs::scope;
 use crate::wire::{Failure, FrameBuilder, Message};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
@@ -17,14 +17,14 @@ use tokio::sync::oneshot;
 /// Calls waiting for their reply, by call id.
 #[derive(Default)]
 pub(crate) struct PendingCalls {
-    calls: HashMap<u64, oneshot::Sender<Incoming>>,
+    calls: IdMap<oneshot::Sender<Incoming>>,
     closed: bool,
 }
 
 impl PendingCalls {
     /// Refuses new calls and returns the waiting ones, whose callers then see the connection
     /// lost when they are dropped.
-    pub(crate) fn close(&mut self) -> HashMap<u64, oneshot::Sender<Incoming>> {
+    pub(crate) fn close(&mut self) -> IdMap<oneshot::Sender<Incoming>> {
         self.closed = true;
         std::mem::take(&mut self.calls)
     }

@@ -3,7 +3,7 @@
 
 use super::Shared;
 use super::calls::{Delivered, Incoming, Settle};
-use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, ReplyKind};
+use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, ReplyKind, Started};
 use crate::error::{CloseReason, ProtocolError};
 use crate::refs::{Exported, scope};
 use crate::wire::{Failure, FrameCodec, Message, Outgoing, decode_message};
@@ -215,10 +215,22 @@ fn start_call(
         perspective: session,
     };
     let outcome = scope::run_decoding(shared, None, Some(frame), || {
-        Arc::clone(&object).dispatch_native(method, args, &cx)
+        // A method that is not `async` runs right here: contain its panics too.
+        catch_unwind(AssertUnwindSafe(|| {
+            Arc::clone(&object).dispatch_native(method, args, &cx)
+        }))
     });
-    match (outcome.value, outcome.error) {
-        (Ok(future), _) => {
+    let started = match outcome.value {
+        Ok(started) => started,
+        Err(_) => {
+            tracing::error!(parent: &shared.span, call, method, "a remote method panicked");
+            send_failure(shared, call, Failure::Panicked);
+            return None;
+        }
+    };
+    match (started, outcome.error) {
+        (Ok(Started::Ready(reply)), _) => send_reply(shared, call, reply),
+        (Ok(Started::Running(future)), _) => {
             return Some(InFlight {
                 call,
                 future,

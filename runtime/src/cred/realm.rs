@@ -2,7 +2,7 @@
 //! avatar and its logout action.
 
 use super::error::LoginError;
-use crate::dispatch::{Avatar, CallContext, DispatchError, Object, Referenceable, ReplyFuture};
+use crate::dispatch::{Avatar, CallContext, DispatchError, Object, Referenceable, Started};
 use crate::refs::{Proxy, Remote, RemoteRef};
 use crate::session::LogoutAction;
 use std::any::Any;
@@ -148,7 +148,7 @@ impl Referenceable for NoMind {
         _: &str,
         _: &[u8],
         _: &CallContext,
-    ) -> Result<ReplyFuture, DispatchError> {
+    ) -> Result<Started, DispatchError> {
         Err(DispatchError::NoSuchMethod)
     }
 }

@@ -7,7 +7,7 @@ use super::error::LoginError;
 use super::portal::PortalInner;
 use super::scram::{self, Key, Nonce, PasswordVerifier};
 use crate::codec::Codec;
-use crate::dispatch::{CallContext, DispatchError, Object, Referenceable, ReplyFuture};
+use crate::dispatch::{CallContext, DispatchError, Object, Referenceable, Started};
 use crate::lock::Lock;
 use crate::refs::{AnyRemote, Exported, Proxy, RefError, RefTag, RemoteRef, scope};
 use crate::session::Session;
@@ -267,38 +267,38 @@ impl Referenceable for PortalRoot {
         name: &str,
         args: &[u8],
         cx: &CallContext,
-    ) -> Result<ReplyFuture, DispatchError> {
+    ) -> Result<Started, DispatchError> {
         let cx = cx.clone();
         match name {
             method::PASSWORD_BEGIN => {
                 let (username, nonce): (String, Nonce) =
                     C::decode(args).map_err(DispatchError::bad_arguments)?;
-                Ok(Box::pin(async move {
+                Ok(Started::Running(Box::pin(async move {
                     let result = self.begin(username, nonce).await;
                     cx.reply_result::<C, _, _>(result)
-                }))
+                })))
             }
             method::PASSWORD_FINISH => {
                 let (challenge, proof, mind): (u64, Key, Option<AnyRemote>) =
                     C::decode(args).map_err(DispatchError::bad_arguments)?;
-                Ok(Box::pin(async move {
+                Ok(Started::Running(Box::pin(async move {
                     let result = self.finish(&cx, challenge, proof, mind).await;
                     cx.reply_result::<C, _, _>(result)
-                }))
+                })))
             }
             method::ANONYMOUS => {
                 let (mind,): (Option<AnyRemote>,) =
                     C::decode(args).map_err(DispatchError::bad_arguments)?;
-                Ok(Box::pin(async move {
+                Ok(Started::Running(Box::pin(async move {
                     let result = self.anonymous(&cx, mind).await;
                     cx.reply_result::<C, _, _>(result)
-                }))
+                })))
             }
             method::LOGOUT => {
                 let (avatar,): (AnyLocal,) =
                     C::decode(args).map_err(DispatchError::bad_arguments)?;
                 let result = self.logout(&cx, avatar);
-                Ok(Box::pin(async move { cx.reply_result::<C, _, _>(result) }))
+                Ok(Started::Ready(cx.reply_result::<C, _, _>(result)))
             }
             _ => Err(DispatchError::NoSuchMethod),
         }

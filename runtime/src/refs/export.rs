@@ -2,6 +2,7 @@
 
 use super::RefError;
 use crate::dispatch::Object;
+use crate::id_map::IdMap;
 use crate::session::Session;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub(crate) struct Exported {
 /// kept alive by the entry, and the login's); the same object handed out through two logins
 /// gets two ids, each carrying its own perspective.
 pub(crate) struct ExportTable {
-    entries: HashMap<u64, ExportEntry>,
+    entries: IdMap<ExportEntry>,
     by_key: HashMap<(usize, usize), u64>,
     next_id: u64,
     limit: usize,
@@ -48,7 +49,7 @@ fn key(object: &Arc<dyn Object>, session: Option<&Arc<Session>>) -> (usize, usiz
 impl ExportTable {
     pub(crate) fn new(limit: usize) -> Self {
         ExportTable {
-            entries: HashMap::new(),
+            entries: IdMap::default(),
             by_key: HashMap::new(),
             next_id: ROOT_ID + 1,
             limit,

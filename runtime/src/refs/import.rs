@@ -15,7 +15,8 @@ struct ImportEntry {
     live: Weak<RemoteInner>,
 }
 
-/// The peer's objects held on one connection.
+/// The peer's objects held on one connection. Its keys come from the peer, so it keeps
+/// std's randomly keyed hasher.
 #[derive(Default)]
 pub(crate) struct ImportTable {
     entries: HashMap<u64, ImportEntry>,
