@@ -111,22 +111,13 @@ fn viewer(ty: &Type) -> Option<Viewer> {
             ty: (*reference.elem).clone(),
             shared: false,
         }),
-        Type::Path(path) => {
-            let last = path.path.segments.last()?;
-            if last.ident != "Arc" {
-                return None;
-            }
-            let PathArguments::AngleBracketed(args) = &last.arguments else {
-                return None;
-            };
-            match args.args.first() {
-                Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(Viewer {
-                    ty: inner.clone(),
-                    shared: true,
-                }),
-                _ => None,
-            }
-        }
+        Type::Path(_) => match crate::types::single_type_argument(ty)? {
+            (name, inner) if name == "Arc" => Some(Viewer {
+                ty: inner.clone(),
+                shared: true,
+            }),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -12,22 +12,27 @@ enum RefKind {
     Remote,
 }
 
-fn ref_kind(ty: &Type) -> Option<(RefKind, &Type)> {
+/// The last segment's name and its one type argument, for types spelled like `Name<T>`.
+pub(crate) fn single_type_argument(ty: &Type) -> Option<(&syn::Ident, &Type)> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    let kind = if last.ident == "Local" {
-        RefKind::Local
-    } else if last.ident == "Remote" {
-        RefKind::Remote
-    } else {
-        return None;
-    };
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
     match args.args.first() {
-        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some((kind, inner)),
+        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some((&last.ident, inner)),
         _ => None,
+    }
+}
+
+fn ref_kind(ty: &Type) -> Option<(RefKind, &Type)> {
+    let (name, inner) = single_type_argument(ty)?;
+    if name == "Local" {
+        Some((RefKind::Local, inner))
+    } else if name == "Remote" {
+        Some((RefKind::Remote, inner))
+    } else {
+        None
     }
 }
 
@@ -163,21 +168,13 @@ pub(crate) enum Wrapper {
 
 /// The container and element of `Option<X>` / `Vec<X>`.
 fn wrapped(ty: &Type) -> Option<(Wrapper, &Type)> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    let wrapper = if last.ident == "Option" {
-        Wrapper::Option
-    } else if last.ident == "Vec" {
-        Wrapper::Vec
+    let (name, inner) = single_type_argument(ty)?;
+    if name == "Option" {
+        Some((Wrapper::Option, inner))
+    } else if name == "Vec" {
+        Some((Wrapper::Vec, inner))
     } else {
-        return None;
-    };
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first() {
-        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some((wrapper, inner)),
-        _ => None,
+        None
     }
 }
 

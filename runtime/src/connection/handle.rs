@@ -60,20 +60,23 @@ impl Connection {
                 found: found.to_owned(),
             });
         }
+        self.root_reference()
+            .map(Remote::from_ref)
+            .ok_or(RootError::ConnectionLost)
+    }
+
+    /// An untyped reference to the peer's root object, unless the connection is closed.
+    pub(crate) fn root_reference(&self) -> Option<RemoteRef> {
         if self.shared.is_closed() {
-            return Err(RootError::ConnectionLost);
+            return None;
         }
-        let inner = {
-            let mut imports = self.shared.imports.lock();
-            imports.announce(ROOT_ID);
-            let inner = imports.attach(ROOT_ID, || {
-                RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
-            });
-            let _ = imports.settle(ROOT_ID);
-            inner
-        };
-        let inner = inner.map_err(|_| RootError::ConnectionLost)?;
-        Ok(Remote::from_ref(RemoteRef { inner }))
+        let mut imports = self.shared.imports.lock();
+        imports.announce(ROOT_ID);
+        let inner = imports.attach(ROOT_ID, || {
+            RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
+        });
+        let _ = imports.settle(ROOT_ID);
+        inner.ok().map(|inner| RemoteRef { inner })
     }
 
     /// The peer's address, as the socket reports it.

@@ -6,9 +6,8 @@ use super::service::{ChallengeMessage, GrantIn, PORTAL_INTERFACE, method};
 use crate::codec::Postcard;
 use crate::connection::Connection;
 use crate::dispatch::{Avatar, Referenceable};
-use crate::refs::{Local, ROOT_ID, Remote, RemoteInner, RemoteRef};
+use crate::refs::{Local, Remote, RemoteRef};
 use std::fmt;
-use std::sync::Arc;
 
 /// What a client logs in with.
 #[derive(Clone)]
@@ -99,15 +98,8 @@ impl Connection {
         if self.shared.peer_root.as_deref() != Some(PORTAL_INTERFACE) {
             return Err(LoginError::NoPortal);
         }
-        let mut imports = self.shared.imports.lock();
-        imports.announce(ROOT_ID);
-        let inner = imports.attach(ROOT_ID, || {
-            RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
-        });
-        let _ = imports.settle(ROOT_ID);
-        inner
-            .map(|inner| RemoteRef { inner })
-            .map_err(|_| LoginError::Call(crate::CallError::ConnectionLost))
+        self.root_reference()
+            .ok_or(LoginError::Call(crate::CallError::ConnectionLost))
     }
 
     async fn login_inner<A: Avatar, M: Referenceable>(
