@@ -270,3 +270,65 @@ async fn an_anonymous_raw_login_works_and_gets_its_own_avatar() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_server_that_does_not_hold_the_verifier_is_caught_by_the_client() {
+    use futures_util::{SinkExt, StreamExt};
+    use tartine::wire::{FrameCodec, Message, PREAMBLE, decode_message};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_util::codec::Framed;
+
+    // A fake portal: it answers the challenge with any salt, and grants an avatar with a
+    // made-up server signature, as an impostor who does not know the password would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut theirs = [0u8; 8];
+        stream.read_exact(&mut theirs).await.unwrap();
+        stream.write_all(&PREAMBLE).await.unwrap();
+        let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
+        framed
+            .send(common::raw::frame(
+                Message::Hello {
+                    root: Some("tartine::Portal"),
+                },
+                &[],
+            ))
+            .await
+            .unwrap();
+        while let Some(Ok(frame)) = framed.next().await {
+            let Ok((Message::Call { call, method, .. }, _)) = decode_message(&frame) else {
+                continue;
+            };
+            let (payload, exports) = match method {
+                BEGIN => (
+                    postcard::to_stdvec(&(1u64, vec![1u8; 16], 512u32, [9u8; NONCE_LEN])).unwrap(),
+                    vec![],
+                ),
+                FINISH => (
+                    postcard::to_stdvec(&(
+                        "attacks::common::login::Player",
+                        (0u8, 5u64),
+                        Some([0u8; 32]),
+                    ))
+                    .unwrap(),
+                    vec![5],
+                ),
+                _ => continue,
+            };
+            let reply = common::raw::frame(Message::Return { call, exports }, &payload);
+            if framed.send(reply).await.is_err() {
+                return;
+            }
+        }
+    });
+    let connection = tartine::connect(addr).await.unwrap();
+    assert_eq!(
+        connection
+            .login::<Player>(tartine::cred::LoginCredentials::password("alice", "1234"))
+            .await
+            .unwrap_err(),
+        LoginError::ServerNotVerified
+    );
+}
