@@ -214,12 +214,15 @@ fn start_call(
         shared: Arc::clone(shared),
         perspective: session,
     };
+    let span = tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method);
+    let entered = span.enter();
     let outcome = scope::run_decoding(shared, None, Some(frame), || {
         // A method that is not `async` runs right here: contain its panics too.
         catch_unwind(AssertUnwindSafe(|| {
             Arc::clone(&object).dispatch_native(method, args, &cx)
         }))
     });
+    drop(entered);
     let started = match outcome.value {
         Ok(started) => started,
         Err(_) => {
@@ -231,11 +234,7 @@ fn start_call(
     match (started, outcome.error) {
         (Ok(Started::Ready(reply)), _) => send_reply(shared, call, reply),
         (Ok(Started::Running(future)), _) => {
-            return Some(InFlight {
-                call,
-                future,
-                span: tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method),
-            });
+            return Some(InFlight { call, future, span });
         }
         (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
         (Err(DispatchError::NoSuchMethod), None) => send_failure(
