@@ -1,21 +1,22 @@
 //! A chat client for a server started with `cargo run --example chat -- --serve ADDR`.
 //!
 //! `cargo run --example chat_client -- ADDR USER PASSWORD [GROUP]` logs in, joins the group
-//! (`#lookingForFourth` by default), then sends each line typed on standard input and prints
-//! what the group says. End with ctrl-d.
+//! (`#lookingForFourth` by default), then sends each line typed on standard input as it comes,
+//! while the group's messages appear on screen. End with ctrl-d.
 
-use tartine::RemoteError;
-use tartine_examples::chat;
+use tartine::{Remote, RemoteError};
+use tartine_examples::chat::{self, Group, Member};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// Logs in to `addr`, joins `group`, sends each of `lines`, and returns the screen.
-pub async fn run(
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Logs `user` in to `addr` and joins `group`.
+pub async fn join(
     addr: std::net::SocketAddr,
     user: &str,
     password: &str,
     group: &str,
-    lines: impl IntoIterator<Item = String>,
-) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(Member, Remote<Group>), Error> {
     let member = chat::join(addr, user, password, true).await?;
     let room = member
         .user
@@ -26,19 +27,39 @@ pub async fn run(
         "joined {group} as {user}; members: {:?}",
         room.members_names().await?
     );
-    for line in lines {
-        match room.send(line).await {
-            Ok(_) => {}
-            Err(RemoteError::Method(refused)) => println!("refused: {refused}"),
-            Err(RemoteError::Call(error)) => return Err(error.into()),
+    Ok((member, room))
+}
+
+/// Sends one line to the group; a refusal is shown, not fatal.
+pub async fn say(room: &Remote<Group>, line: String) -> Result<(), Error> {
+    match room.send(line).await {
+        Ok(_) => Ok(()),
+        Err(RemoteError::Method(refused)) => {
+            println!("refused: {refused}");
+            Ok(())
         }
+        Err(RemoteError::Call(error)) => Err(error.into()),
+    }
+}
+
+/// Joins, sends each of `lines`, and returns what the screen showed.
+pub async fn run(
+    addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    group: &str,
+    lines: impl IntoIterator<Item = String>,
+) -> Result<Vec<String>, Error> {
+    let (member, room) = join(addr, user, password, group).await?;
+    for line in lines {
+        say(&room, line).await?;
     }
     Ok(member.screen.screen())
 }
 
-/// Reads the arguments and chats from standard input.
+/// Reads the arguments, joins, and chats from standard input line by line.
 #[tokio::main]
-pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [addr, user, password, rest @ ..] = args.as_slice() else {
         return Err("usage: chat_client ADDR USER PASSWORD [GROUP]".into());
@@ -48,11 +69,10 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .await?
         .next()
         .ok_or("no such address")?;
+    let (_member, room) = join(addr, user, password, group).await?;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    let mut lines = Vec::new();
     while let Some(line) = stdin.next_line().await? {
-        lines.push(line);
+        say(&room, line).await?;
     }
-    run(addr, user, password, group, lines).await?;
     Ok(())
 }
