@@ -24,6 +24,9 @@ pub struct Config {
     pub max_calls_in_flight: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
+    /// How many connections a server holds at once, handshakes included (default 50,000).
+    /// Past it, new connections are closed as soon as they are accepted.
+    pub max_connections: usize,
     /// How long a connection to a portal may stay without a login before it is closed
     /// (default 30 s).
     pub login_timeout: Duration,
@@ -41,6 +44,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             max_write_queue: 64 * 1024 * 1024,
             login_timeout: Duration::from_secs(30),
+            max_connections: 50_000,
         }
     }
 }

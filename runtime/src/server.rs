@@ -11,6 +11,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,8 @@ impl Root {
 
 struct ServerState {
     connections: Lock<HashMap<u64, Connection>>,
+    /// Connections accepted and not yet closed, handshakes included.
+    open: AtomicUsize,
     shutdown: CancellationToken,
 }
 
@@ -154,6 +157,7 @@ impl Server {
             config,
             state: Arc::new(ServerState {
                 connections: Lock::new(HashMap::new()),
+                open: AtomicUsize::new(0),
                 shutdown: CancellationToken::new(),
             }),
         })
@@ -195,6 +199,11 @@ impl Server {
                     continue;
                 }
             };
+            let Some(slot) = ConnectionSlot::take(&self.state, self.config.max_connections) else {
+                tracing::warn!(%peer_addr, limit = self.config.max_connections, "too many connections; refused");
+                drop(stream);
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let login_timeout =
                 matches!(self.root, Root::Portal(_)).then_some(self.config.login_timeout);
@@ -207,13 +216,9 @@ impl Server {
             };
             let state = Arc::clone(&self.state);
             tokio::spawn(async move {
+                let _slot = slot;
                 match establish(stream, side).await {
-                    Ok(connection) => {
-                        if let Some(timeout) = login_timeout {
-                            tokio::spawn(close_unless_logged_in(connection.clone(), timeout));
-                        }
-                        state.track(connection).await;
-                    }
+                    Ok(connection) => state.track(connection, login_timeout).await,
                     Err(error) => {
                         tracing::info!(%peer_addr, %error, "handshake failed");
                     }
@@ -224,24 +229,48 @@ impl Server {
     }
 }
 
-/// Closes `connection` if no login succeeded on it within `timeout`.
-async fn close_unless_logged_in(connection: Connection, timeout: Duration) {
-    tokio::select! {
-        () = tokio::time::sleep(timeout) => {
-            if !connection.shared.logged_in() {
-                tracing::info!(parent: &connection.shared.span, "no login in time; closing");
-                connection.shared.close(crate::CloseReason::LoginTimeout);
-            }
-        }
-        _ = connection.closed() => {}
+/// One of the server's `max_connections` places, held from accept to close.
+struct ConnectionSlot {
+    state: Arc<ServerState>,
+}
+
+impl ConnectionSlot {
+    fn take(state: &Arc<ServerState>, limit: usize) -> Option<Self> {
+        let taken = state
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < limit).then_some(open + 1)
+            })
+            .is_ok();
+        taken.then(|| ConnectionSlot {
+            state: Arc::clone(state),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.state.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl ServerState {
-    /// Keeps `connection` listed while it is open.
-    async fn track(&self, connection: Connection) {
+    /// Keeps `connection` listed while it is open; closes it if it does not log in within
+    /// `login_timeout`, when one applies.
+    async fn track(&self, connection: Connection, login_timeout: Option<Duration>) {
         let id = connection.shared.id;
         self.connections.lock().insert(id, connection.clone());
+        if let Some(timeout) = login_timeout {
+            tokio::select! {
+                () = tokio::time::sleep(timeout) => {
+                    if !connection.shared.logged_in() {
+                        tracing::info!(parent: &connection.shared.span, "no login in time; closing");
+                        connection.shared.close(crate::CloseReason::LoginTimeout);
+                    }
+                }
+                _ = connection.closed() => {}
+            }
+        }
         connection.closed().await;
         self.connections.lock().remove(&id);
     }

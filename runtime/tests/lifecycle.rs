@@ -75,3 +75,27 @@ async fn a_connection_to_nothing_fails_cleanly() {
         Err(tartine::ConnectError::Io(_))
     ));
 }
+
+#[tokio::test]
+async fn connections_past_the_limit_are_refused() {
+    let mut config = tartine::Config::default();
+    config.max_connections = 2;
+    let server = start_server_with(config).await;
+    let (_a, echo_a) = connect(&server).await;
+    let (b, _echo_b) = connect(&server).await;
+    assert!(matches!(
+        tartine::connect(server.addr).await,
+        Err(tartine::ConnectError::Handshake(_))
+    ));
+    assert_eq!(echo_a.add(1, 1).await.unwrap(), 2, "the others go on");
+    b.close();
+    let mut admitted = None;
+    for _ in 0..100 {
+        if let Ok(connection) = tartine::connect(server.addr).await {
+            admitted = Some(connection);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted.is_some(), "a freed place admits a new connection");
+}
