@@ -226,6 +226,11 @@ pub use tartine_macros::avatar;
 /// anything the caller sent. Reached through no login, or through a login whose avatar is not
 /// of that type, a call fails with [`CallError::NotPermitted`].
 ///
+/// A reference carries the login it was handed out through: a viewable returned by a method of
+/// an avatar (or of anything reached through it) is seen through that avatar. One the server
+/// sends in a call of its own (to a client's mind, say) carries no login, and its viewable
+/// methods answer `NotPermitted`; hand viewables out through the avatar.
+///
 /// ```
 /// # pub struct User { name: String }
 /// # #[tartine::avatar] impl User { pub fn name(&self) -> String { self.name.clone() } }
