@@ -15,6 +15,30 @@ async fn start() -> (std::net::SocketAddr, tartine::ServerHandle) {
     (addr, handle)
 }
 
+/// Alice and Bob, logged in, both in `group`; returns Alice's reference to it.
+async fn alice_and_bob_in(
+    addr: std::net::SocketAddr,
+    group: &str,
+    allow_mattress: bool,
+) -> (chat::Member, chat::Member, tartine::Remote<chat::Group>) {
+    let alice = chat::join(addr, "alice", "1234", false)
+        .await
+        .expect("alice");
+    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let room = alice
+        .user
+        .join_group(group.into(), allow_mattress)
+        .await
+        .expect("call")
+        .expect("joined");
+    let _ = bob
+        .user
+        .join_group(group.into(), allow_mattress)
+        .await
+        .expect("call");
+    (alice, bob, room)
+}
+
 #[tokio::test]
 async fn alice_can_only_ever_speak_as_alice() {
     let (addr, _handle) = start().await;

@@ -41,3 +41,89 @@ pub(crate) fn run(kind: Kind, args: TokenStream, input: TokenStream) -> TokenStr
     }
     output
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn errors_of(kind: Kind, item: TokenStream) -> Vec<String> {
+        let output = run(kind, TokenStream::new(), item).to_string();
+        output
+            .split("compile_error !")
+            .skip(1)
+            .map(|rest| rest.split('"').nth(1).unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_block_expands_without_errors() {
+        let errors = errors_of(
+            Kind::Referenceable,
+            quote! {
+                impl Echo {
+                    pub async fn echo(&self, text: String) -> String { text }
+                    fn helper(&self) {}
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_together() {
+        let errors = errors_of(
+            Kind::Referenceable,
+            quote! {
+                impl Messy {
+                    pub fn one(&mut self) {}
+                    pub fn two<T>(&self, value: T) {}
+                    pub fn three(&self, text: &str) {}
+                    #[tartine(rename = "one")]
+                    pub fn four(&self) {}
+                }
+            },
+        );
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].contains("not `&mut self`"));
+        assert!(errors[1].contains("cannot be generic"));
+        assert!(errors[2].contains("arrive by value"));
+        assert!(errors[3].contains("share the wire name `one`"));
+    }
+
+    #[test]
+    fn viewables_need_the_avatar_first_and_avatars_do_not() {
+        let viewable = errors_of(
+            Kind::Viewable,
+            quote! {
+                impl Group {
+                    pub fn send(&self, message: String) {}
+                    pub fn members(&self, from: &User) -> Vec<String> { Vec::new() }
+                }
+            },
+        );
+        assert_eq!(viewable.len(), 1, "{viewable:?}");
+        assert!(viewable[0].contains("caller's avatar as first parameter"));
+        let avatar = errors_of(
+            Kind::Avatar,
+            quote! {
+                impl User {
+                    pub fn name(&self) -> String { String::new() }
+                }
+            },
+        );
+        assert!(avatar.is_empty(), "{avatar:?}");
+    }
+
+    #[test]
+    fn anything_but_an_impl_block_is_refused() {
+        let errors = errors_of(
+            Kind::Referenceable,
+            quote!(
+                pub struct Echo;
+            ),
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("goes on an `impl` block"));
+    }
+}
