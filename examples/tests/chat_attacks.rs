@@ -42,17 +42,7 @@ async fn alice_and_bob_in(
 #[tokio::test]
 async fn alice_can_only_ever_speak_as_alice() {
     let (addr, _handle) = start().await;
-    let alice = chat::join(addr, "alice", "1234", false)
-        .await
-        .expect("alice");
-    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
-    let group = alice
-        .user
-        .join_group("#g".into(), true)
-        .await
-        .expect("call")
-        .expect("joined");
-    let _bobs = bob.user.join_group("#g".into(), true).await.expect("call");
+    let (_alice, bob, group) = alice_and_bob_in(addr, "#g", true).await;
     // The proxy's `send` takes the message only: there is no sender to forge.
     group.send("i like pork".into()).await.expect("sent");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -83,17 +73,7 @@ async fn references_handed_to_bob_are_refused_on_alices_connection() {
 #[tokio::test]
 async fn the_mattress_rule_raises_to_the_sender_only() {
     let (addr, _handle) = start().await;
-    let alice = chat::join(addr, "alice", "1234", false)
-        .await
-        .expect("alice");
-    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
-    let group = alice
-        .user
-        .join_group("#strict".into(), false)
-        .await
-        .expect("call")
-        .expect("joined");
-    let _ = bob.user.join_group("#strict".into(), false).await;
+    let (_alice, bob, group) = alice_and_bob_in(addr, "#strict", false).await;
     assert_eq!(
         group.send("MATTRESS".into()).await,
         Err(RemoteError::Method(ChatError::ForbiddenWord(
@@ -107,20 +87,10 @@ async fn the_mattress_rule_raises_to_the_sender_only() {
 #[tokio::test]
 async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
     let (addr, handle) = start().await;
-    let alice = chat::join(addr, "alice", "1234", false)
-        .await
-        .expect("alice");
-    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let (_alice, bob, group) = alice_and_bob_in(addr, "#g", true).await;
     let carol = chat::join(addr, "carol", "fido", false)
         .await
         .expect("carol");
-    let group = alice
-        .user
-        .join_group("#g".into(), true)
-        .await
-        .expect("call")
-        .expect("joined");
-    let _ = bob.user.join_group("#g".into(), true).await;
     let _ = carol.user.join_group("#g".into(), true).await;
     drop(bob);
     for _ in 0..100 {
