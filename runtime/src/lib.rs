@@ -249,3 +249,8 @@ pub use tartine_macros::avatar;
 /// }
 /// ```
 pub use tartine_macros::viewable;
+
+/// The README's examples, compiled and run as doctests so the quickstart stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
