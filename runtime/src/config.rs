@@ -24,6 +24,10 @@ pub struct Config {
     pub max_calls_in_flight: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
+    /// How long a call waits for its reply before failing with
+    /// [`CallError::TimedOut`](crate::CallError::TimedOut) (default: no limit). The peer may
+    /// still run the call; its late reply is discarded (and any references in it released).
+    pub call_timeout: Option<Duration>,
     /// How many connections a server holds at once, handshakes included (default 50,000).
     /// Past it, new connections are closed as soon as they are accepted.
     pub max_connections: usize,
@@ -45,6 +49,7 @@ impl Default for Config {
             max_write_queue: 64 * 1024 * 1024,
             login_timeout: Duration::from_secs(30),
             max_connections: 50_000,
+            call_timeout: None,
         }
     }
 }

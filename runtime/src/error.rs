@@ -62,6 +62,9 @@ pub enum CallError {
     /// The reply could not be decoded as the method's result type.
     #[error("bad reply: {0}")]
     BadReply(String),
+    /// No reply came within [`Config::call_timeout`](crate::Config::call_timeout).
+    #[error("no reply within the call timeout")]
+    TimedOut,
     /// The method panicked on the remote side.
     #[error("the remote method panicked")]
     Panicked,

@@ -99,3 +99,23 @@ async fn connections_past_the_limit_are_refused() {
     }
     assert!(admitted.is_some(), "a freed place admits a new connection");
 }
+
+#[tokio::test]
+async fn a_call_timeout_bounds_the_wait_for_a_silent_peer() {
+    let server = start_server().await;
+    let mut config = tartine::Config::default();
+    config.call_timeout = Some(Duration::from_millis(100));
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    assert_eq!(echo.hang().await, Err(CallError::TimedOut));
+    assert_eq!(
+        connection.stats().pending_calls,
+        0,
+        "the abandoned call is forgotten"
+    );
+    assert_eq!(
+        echo.add(2, 3).await.unwrap(),
+        5,
+        "and the connection goes on"
+    );
+}

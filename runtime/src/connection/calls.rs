@@ -190,7 +190,13 @@ impl Shared {
         };
         tracing::trace!(parent: &self.span, call, target, method, "call sent");
         self.send(frame);
-        let reply = reply_rx.await.map_err(|_| CallError::ConnectionLost);
+        let reply = match self.config.call_timeout {
+            None => reply_rx.await.map_err(|_| CallError::ConnectionLost),
+            Some(limit) => match tokio::time::timeout(limit, reply_rx).await {
+                Ok(reply) => reply.map_err(|_| CallError::ConnectionLost),
+                Err(_) => return Err(CallError::TimedOut),
+            },
+        };
         guard.armed = false;
         reply
     }
