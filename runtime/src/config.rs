@@ -28,6 +28,11 @@ pub struct Config {
     /// [`CallError::TimedOut`](crate::CallError::TimedOut) (default: no limit). The peer may
     /// still run the call; its late reply is discarded (and any references in it released).
     pub call_timeout: Option<Duration>,
+    /// How often a silent connection checks that its peer is still there (default 15 s). After
+    /// one period without any frame it sends a ping (which the peer's runtime answers); after
+    /// three, it closes the connection with
+    /// [`CloseReason::PeerVanished`](crate::CloseReason::PeerVanished). `None` never checks.
+    pub keepalive: Option<Duration>,
     /// How many connections a server holds at once, handshakes included (default 50,000).
     /// Past it, new connections are closed as soon as they are accepted.
     pub max_connections: usize,
@@ -50,6 +55,7 @@ impl Default for Config {
             login_timeout: Duration::from_secs(30),
             max_connections: 50_000,
             call_timeout: None,
+            keepalive: Some(Duration::from_secs(15)),
         }
     }
 }

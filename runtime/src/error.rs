@@ -208,6 +208,9 @@ pub enum CloseReason {
     /// The peer did not log in within [`Config::login_timeout`](crate::Config::login_timeout).
     #[error("no login within the allowed time")]
     LoginTimeout,
+    /// Nothing came from the peer for three keepalive periods, pings unanswered.
+    #[error("the peer stopped answering")]
+    PeerVanished,
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),

@@ -305,3 +305,28 @@ async fn a_peer_that_never_reads_its_replies_is_dropped() {
     .await;
     still_serving(&server).await;
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_is_dropped() {
+    let mut config = Config::default();
+    config.keepalive = Some(Duration::from_millis(50));
+    let server = start_server_with(config).await;
+    let mut raw = Raw::connect(&server).await;
+    // The raw client reads (and so sees the pings) but never answers them.
+    let mut pings = 0;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        use futures_util::StreamExt;
+        while let Some(Ok(frame)) = raw.framed.next().await {
+            if matches!(
+                tartine::wire::decode_message(&frame),
+                Ok((Message::Ping, _))
+            ) {
+                pings += 1;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server hangs up");
+    assert_eq!(pings, 2, "after two unanswered pings");
+    still_serving(&server).await;
+}

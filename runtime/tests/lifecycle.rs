@@ -119,3 +119,15 @@ async fn a_call_timeout_bounds_the_wait_for_a_silent_peer() {
         "and the connection goes on"
     );
 }
+
+#[tokio::test]
+async fn an_idle_connection_stays_open_its_runtime_answers_pings() {
+    let mut config = tartine::Config::default();
+    config.keepalive = Some(Duration::from_millis(50));
+    let server = start_server_with(config.clone()).await;
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!connection.is_closed());
+    assert_eq!(echo.add(1, 2).await.unwrap(), 3);
+}

@@ -53,10 +53,32 @@ where
     let mut fresh: Option<InFlight> = None;
     let closed = shared.closing.cancelled();
     tokio::pin!(closed);
+    let mut keepalive = shared.config.keepalive.map(|period| {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    });
+    // Whether a frame came since the last keepalive tick, and how many ticks found none.
+    let mut heard = false;
+    let mut silent_periods = 0u32;
     let reason = loop {
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
+            _ = tick(&mut keepalive), if keepalive.is_some() => {
+                if std::mem::take(&mut heard) {
+                    silent_periods = 0;
+                    continue;
+                }
+                silent_periods += 1;
+                if silent_periods >= 3 {
+                    break CloseReason::PeerVanished;
+                }
+                shared.send(Outgoing {
+                    head: Message::Ping.encode(),
+                    body: Bytes::new(),
+                });
+            }
             Some((call, reply)) = calls.next(), if !calls.is_empty() => {
                 send_reply(&shared, call, reply);
                 if shared.write_queue_full() {
@@ -73,6 +95,7 @@ where
                     };
                 }
                 Some(Ok(frame)) => {
+                    heard = true;
                     let in_flight = calls.len();
                     if let Err(error) = handle_frame(&shared, frame.freeze(), in_flight, &mut fresh) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
@@ -99,6 +122,16 @@ where
     };
     drop(calls);
     shared.close(reason);
+}
+
+/// The next tick of the keepalive timer; never, without one.
+async fn tick(keepalive: &mut Option<tokio::time::Interval>) {
+    match keepalive {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn handle_frame(
@@ -156,6 +189,14 @@ fn handle_frame(
             drop(released);
             Ok(())
         }
+        Message::Ping => {
+            shared.send(Outgoing {
+                head: Message::Pong.encode(),
+                body: Bytes::new(),
+            });
+            Ok(())
+        }
+        Message::Pong => Ok(()),
     }
 }
 

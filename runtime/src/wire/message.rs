@@ -56,10 +56,14 @@ pub enum Message<'a> {
         /// How many times the sender had received it.
         count: u64,
     },
+    /// Are you there? The receiver answers [`Message::Pong`].
+    Ping,
+    /// The answer to a [`Message::Ping`].
+    Pong,
 }
 
 /// The number of message kinds this version knows.
-const MESSAGE_KINDS: u64 = 6;
+const MESSAGE_KINDS: u64 = 8;
 
 /// A framework failure as it crosses the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
