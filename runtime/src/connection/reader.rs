@@ -65,20 +65,6 @@ where
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
-            _ = tick(&mut keepalive), if keepalive.is_some() => {
-                if std::mem::take(&mut heard) {
-                    silent_periods = 0;
-                    continue;
-                }
-                silent_periods += 1;
-                if silent_periods >= 3 {
-                    break CloseReason::PeerVanished;
-                }
-                shared.send(Outgoing {
-                    head: Message::Ping.encode(),
-                    body: Bytes::new(),
-                });
-            }
             Some((call, reply)) = calls.next(), if !calls.is_empty() => {
                 send_reply(&shared, call, reply);
                 if shared.write_queue_full() {
@@ -118,6 +104,21 @@ where
                     }
                 }
             },
+            // Last: a busy connection does not poll its timer on every frame.
+            _ = tick(&mut keepalive), if keepalive.is_some() => {
+                if std::mem::take(&mut heard) {
+                    silent_periods = 0;
+                    continue;
+                }
+                silent_periods += 1;
+                if silent_periods >= 3 {
+                    break CloseReason::PeerVanished;
+                }
+                shared.send(Outgoing {
+                    head: Message::Ping.encode(),
+                    body: Bytes::new(),
+                });
+            }
         }
     };
     drop(calls);
