@@ -131,3 +131,20 @@ async fn an_idle_connection_stays_open_its_runtime_answers_pings() {
     assert!(!connection.is_closed());
     assert_eq!(echo.add(1, 2).await.unwrap(), 3);
 }
+
+#[tokio::test]
+async fn a_call_the_caller_gave_up_on_is_cancelled_on_the_server() {
+    let mut server_config = tartine::Config::default();
+    server_config.max_calls_in_flight = 2;
+    let server = start_server_with(server_config).await;
+    let mut config = tartine::Config::default();
+    config.call_timeout = Some(Duration::from_millis(50));
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    // Without cancellation the two hanging calls would fill the server's slots and the
+    // following ones would be refused as busy.
+    for _ in 0..5 {
+        assert_eq!(echo.hang().await, Err(CallError::TimedOut));
+    }
+    assert_eq!(echo.add(20, 22).await.unwrap(), 42);
+}

@@ -6,7 +6,7 @@ use crate::codec::Codec;
 use crate::error::{CallError, RemoteError};
 use crate::id_map::IdMap;
 use crate::refs::scope;
-use crate::wire::{Failure, FrameBuilder, Message};
+use crate::wire::{Failure, FrameBuilder, Message, Outgoing};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -132,8 +132,16 @@ struct PendingGuard<'a> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            drop(self.shared.pending.lock().take(self.call));
+        if !self.armed {
+            return;
+        }
+        let waiting = self.shared.pending.lock().take(self.call);
+        if waiting.is_some() {
+            // The reply has not come: tell the peer it may stop running the call.
+            self.shared.send(Outgoing {
+                head: Message::Cancel { call: self.call }.encode(),
+                body: Bytes::new(),
+            });
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::refs::{Exported, scope};
 use crate::wire::{Failure, FrameCodec, Message, Outgoing, decode_message};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::FuturesUnordered;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -18,29 +20,37 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncRead;
 use tokio_util::codec::FramedRead;
 
-/// One call of the peer being run; a panic in the method becomes a [`Failure::Panicked`] reply.
-struct InFlight {
+/// One call of the peer being run. Its output is `None` if the method panicked.
+struct InFlight<F> {
     call: u64,
-    future: ReplyFuture,
+    future: F,
     span: tracing::Span,
 }
 
-impl Future for InFlight {
-    type Output = (u64, Reply);
+impl<F: Future + Unpin> Future for InFlight<F> {
+    type Output = (u64, Option<F::Output>);
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(u64, Reply)> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let call = self.call;
         let span = self.span.clone();
         let _entered = span.enter();
-        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
-            Ok(Poll::Ready(reply)) => Poll::Ready((call, reply)),
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.future).poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready((call, Some(output))),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => {
                 tracing::error!(call, "a remote method panicked");
-                Poll::Ready((call, Reply(ReplyKind::Failed(Failure::Panicked))))
+                Poll::Ready((call, None))
             }
         }
     }
+}
+
+/// A call that did not finish on its first poll: it can be cancelled by its caller.
+type Running = InFlight<Abortable<ReplyFuture>>;
+
+/// The reply for a call's outcome; a panic becomes [`Failure::Panicked`].
+fn reply_or_panicked(reply: Option<Reply>) -> Reply {
+    reply.unwrap_or(Reply(ReplyKind::Failed(Failure::Panicked)))
 }
 
 /// Runs until the peer goes away, the connection is closed locally, or the peer breaks the
@@ -49,8 +59,11 @@ pub(crate) async fn run<R>(shared: Arc<Shared>, mut frames: FramedRead<R, FrameC
 where
     R: AsyncRead + Unpin,
 {
-    let mut calls: FuturesUnordered<InFlight> = FuturesUnordered::new();
-    let mut fresh: Option<InFlight> = None;
+    let mut calls: FuturesUnordered<Running> = FuturesUnordered::new();
+    // How to stop each running call, by the caller's call id (keys chosen by the peer: std's
+    // keyed hasher; at most `max_calls_in_flight` of them).
+    let mut cancels: HashMap<u64, AbortHandle> = HashMap::new();
+    let mut fresh: Option<InFlight<ReplyFuture>> = None;
     let closed = shared.closing.cancelled();
     tokio::pin!(closed);
     let mut keepalive = shared.config.keepalive.map(|period| {
@@ -65,8 +78,13 @@ where
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
-            Some((call, reply)) = calls.next(), if !calls.is_empty() => {
-                send_reply(&shared, call, reply);
+            Some((call, outcome)) = calls.next(), if !calls.is_empty() => {
+                cancels.remove(&call);
+                match outcome {
+                    Some(Ok(reply)) => send_reply(&shared, call, reply),
+                    Some(Err(_aborted)) => {}
+                    None => send_reply(&shared, call, reply_or_panicked(None)),
+                }
                 if shared.write_queue_full() {
                     break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
                 }
@@ -83,7 +101,8 @@ where
                 Some(Ok(frame)) => {
                     heard = true;
                     let in_flight = calls.len();
-                    if let Err(error) = handle_frame(&shared, frame.freeze(), in_flight, &mut fresh) {
+                    let frame = frame.freeze();
+                    if let Err(error) = handle_frame(&shared, frame, in_flight, &mut fresh, &mut cancels) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
                         break CloseReason::Protocol(error);
                     }
@@ -95,8 +114,16 @@ where
                         })
                         .await;
                         match polled {
-                            Poll::Ready((id, reply)) => send_reply(&shared, id, reply),
-                            Poll::Pending => calls.push(call),
+                            Poll::Ready((id, reply)) => send_reply(&shared, id, reply_or_panicked(reply)),
+                            Poll::Pending => {
+                                let (handle, registration) = AbortHandle::new_pair();
+                                cancels.insert(call.call, handle);
+                                calls.push(InFlight {
+                                    call: call.call,
+                                    future: Abortable::new(call.future, registration),
+                                    span: call.span,
+                                });
+                            }
                         }
                     }
                     if shared.write_queue_full() {
@@ -139,7 +166,8 @@ fn handle_frame(
     shared: &Arc<Shared>,
     frame: Bytes,
     in_flight: usize,
-    fresh: &mut Option<InFlight>,
+    fresh: &mut Option<InFlight<ReplyFuture>>,
+    cancels: &mut HashMap<u64, AbortHandle>,
 ) -> Result<(), ProtocolError> {
     let (message, offset) = decode_message(&frame)?;
     match message {
@@ -198,6 +226,12 @@ fn handle_frame(
             Ok(())
         }
         Message::Pong => Ok(()),
+        Message::Cancel { call } => {
+            if let Some(handle) = cancels.remove(&call) {
+                handle.abort();
+            }
+            Ok(())
+        }
     }
 }
 
@@ -240,7 +274,7 @@ fn start_call(
     frame: &Bytes,
     offset: usize,
     in_flight: usize,
-) -> Option<InFlight> {
+) -> Option<InFlight<ReplyFuture>> {
     let args = frame.get(offset..).unwrap_or_default();
     tracing::trace!(parent: &shared.span, call, target, method, "call received");
     let exported = shared.exports.lock().exported(target);

@@ -60,10 +60,15 @@ pub enum Message<'a> {
     Ping,
     /// The answer to a [`Message::Ping`].
     Pong,
+    /// The caller stopped waiting for `call`: the receiver may stop running it.
+    Cancel {
+        /// The call to stop.
+        call: u64,
+    },
 }
 
 /// The number of message kinds this version knows.
-const MESSAGE_KINDS: u64 = 8;
+const MESSAGE_KINDS: u64 = 9;
 
 /// A framework failure as it crosses the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
