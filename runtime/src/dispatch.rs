@@ -217,26 +217,14 @@ impl CallContext {
     }
 
     fn encode<C: Codec, T: Serialize>(&self, value: &T) -> Result<Encoded, Failure> {
-        let mut frame = FrameBuilder::new();
-        let perspective = self.perspective.as_ref();
-        let outcome = scope::run(&self.shared, perspective, || {
-            C::encode(value, frame.payload())
-        });
-        if outcome.value.is_ok() && outcome.error.is_none() {
-            return Ok(Encoded {
-                frame,
-                exports: outcome.exported,
-            });
-        }
-        scope::rollback(&self.shared, &outcome.exported);
-        Err(match (outcome.error, outcome.value) {
-            (Some(error), _) => match error.into_failure() {
+        match scope::encode_payload::<C, T>(&self.shared, self.perspective.as_ref(), value) {
+            Ok((frame, exports)) => Ok(Encoded { frame, exports }),
+            Err(scope::EncodeError::Ref(error)) => Err(match error.into_failure() {
                 Failure::BadArguments(reason) => Failure::Encode(reason),
                 other => other,
-            },
-            (None, Err(error)) => Failure::Encode(error.to_string()),
-            (None, Ok(())) => Failure::Encode("unknown encoding failure".to_owned()),
-        })
+            }),
+            Err(scope::EncodeError::Codec(error)) => Err(Failure::Encode(error.to_string())),
+        }
     }
 }
 

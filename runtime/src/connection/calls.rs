@@ -6,7 +6,7 @@ use crate::codec::Codec;
 use crate::error::{CallError, RemoteError};
 use crate::id_map::IdMap;
 use crate::refs::scope;
-use crate::wire::{Failure, FrameBuilder, Message, Outgoing};
+use crate::wire::{Failure, Message, Outgoing};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -138,10 +138,8 @@ impl Drop for PendingGuard<'_> {
         let waiting = self.shared.pending.lock().take(self.call);
         if waiting.is_some() {
             // The reply has not come: tell the peer it may stop running the call.
-            self.shared.send(Outgoing {
-                head: Message::Cancel { call: self.call }.encode(),
-                body: Bytes::new(),
-            });
+            self.shared
+                .send(Outgoing::header(&Message::Cancel { call: self.call }));
         }
     }
 }
@@ -158,24 +156,19 @@ impl Shared {
             return Err(CallError::ConnectionLost);
         }
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
-        let mut builder = FrameBuilder::new();
-        let outcome = scope::run(self, None, || C::encode(args, builder.payload()));
-        if outcome.value.is_err() || outcome.error.is_some() {
-            scope::rollback(self, &outcome.exported);
-            return Err(match (outcome.error, outcome.value) {
-                (Some(error), _) => error.into_call_error(true),
-                (None, Err(error)) => CallError::Encode(error.to_string()),
-                (None, Ok(())) => CallError::Encode("unknown encoding failure".to_owned()),
-            });
-        }
+        let (builder, exported) =
+            scope::encode_payload::<C, A>(self, None, args).map_err(|error| match error {
+                scope::EncodeError::Ref(error) => error.into_call_error(true),
+                scope::EncodeError::Codec(error) => CallError::Encode(error.to_string()),
+            })?;
         let frame = builder.finish(&Message::Call {
             call,
             target,
             method,
-            exports: outcome.exported.clone(),
+            exports: exported.clone(),
         });
         if frame.len() > self.config.max_frame_size {
-            scope::rollback(self, &outcome.exported);
+            scope::rollback(self, &exported);
             return Err(CallError::MessageTooLarge {
                 size: frame.len(),
                 limit: self.config.max_frame_size,
@@ -186,7 +179,7 @@ impl Shared {
             let mut pending = self.pending.lock();
             if pending.closed {
                 drop(pending);
-                scope::rollback(self, &outcome.exported);
+                scope::rollback(self, &exported);
                 return Err(CallError::ConnectionLost);
             }
             pending.calls.insert(call, reply_tx);

@@ -141,10 +141,7 @@ where
                 if silent_periods >= 3 {
                     break CloseReason::PeerVanished;
                 }
-                shared.send(Outgoing {
-                    head: Message::Ping.encode(),
-                    body: Bytes::new(),
-                });
+                shared.send(Outgoing::header(&Message::Ping));
             }
         }
     };
@@ -219,10 +216,7 @@ fn handle_frame(
             Ok(())
         }
         Message::Ping => {
-            shared.send(Outgoing {
-                head: Message::Pong.encode(),
-                body: Bytes::new(),
-            });
+            shared.send(Outgoing::header(&Message::Pong));
             Ok(())
         }
         Message::Pong => Ok(()),
@@ -333,10 +327,7 @@ fn start_call(
 }
 
 fn send_failure(shared: &Shared, call: u64, failure: Failure) {
-    shared.send(Outgoing {
-        head: Message::Failed { call, failure }.encode(),
-        body: Bytes::new(),
-    });
+    shared.send(Outgoing::header(&Message::Failed { call, failure }));
 }
 
 fn send_reply(shared: &Shared, call: u64, reply: Reply) {

@@ -7,7 +7,6 @@ use crate::lock::Lock;
 use crate::refs::{ExportTable, ImportTable};
 use crate::session::Session;
 use crate::wire::{Message, Outgoing};
-use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -93,10 +92,7 @@ impl Shared {
         if self.is_closed() {
             return;
         }
-        self.send(Outgoing {
-            head: Message::Release { target: id, count }.encode(),
-            body: Bytes::new(),
-        });
+        self.send(Outgoing::header(&Message::Release { target: id, count }));
     }
 
     pub(crate) fn is_closed(&self) -> bool {

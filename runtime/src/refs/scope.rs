@@ -94,6 +94,37 @@ pub(crate) fn run_decoding<R>(
     }
 }
 
+/// Why a payload could not be encoded.
+pub(crate) enum EncodeError {
+    /// A reference in it was refused.
+    Ref(RefError),
+    /// The codec failed.
+    Codec(crate::codec::CodecError),
+}
+
+/// Encodes `value` as the payload of a new frame for `shared`, exporting through
+/// `perspective`; returns the frame and the ids it hands over. On failure, what it exported is
+/// taken back.
+pub(crate) fn encode_payload<C: crate::codec::Codec, T: serde::Serialize + ?Sized>(
+    shared: &Arc<Shared>,
+    perspective: Option<&Arc<Session>>,
+    value: &T,
+) -> Result<(crate::wire::FrameBuilder, Vec<u64>), EncodeError> {
+    let mut frame = crate::wire::FrameBuilder::new();
+    let outcome = run(shared, perspective, || C::encode(value, frame.payload()));
+    match (outcome.error, outcome.value) {
+        (None, Ok(())) => Ok((frame, outcome.exported)),
+        (error, value) => {
+            rollback(shared, &outcome.exported);
+            Err(match (error, value) {
+                (Some(error), _) => EncodeError::Ref(error),
+                (None, Err(error)) => EncodeError::Codec(error),
+                (None, Ok(())) => EncodeError::Ref(RefError::NoScope),
+            })
+        }
+    }
+}
+
 /// Takes back one sending of each id, after the message that carried them was not sent.
 pub(crate) fn rollback(shared: &Shared, exported: &[u64]) {
     if exported.is_empty() {

@@ -16,6 +16,14 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
+    /// A frame that is a header alone (a release, a failure, a ping).
+    pub(crate) fn header(message: &super::Message<'_>) -> Self {
+        Outgoing {
+            head: message.encode(),
+            body: Bytes::new(),
+        }
+    }
+
     /// The size of the frame without its length prefix.
     pub fn len(&self) -> usize {
         self.head.len() + self.body.len()
