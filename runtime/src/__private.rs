@@ -1,7 +1,7 @@
 //! Used by code that `#[referenceable]` generates. Not public API: may change in any release.
 
 pub use crate::codec::{Codec, Postcard};
-pub use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, Started, into_wire};
+pub use crate::dispatch::{CallContext, DispatchError, ReplyFuture, Started, into_wire};
 pub use crate::refs::{Proxy, RemoteRef, Returns};
 pub use serde;
 pub use std::boxed::Box;

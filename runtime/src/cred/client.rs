@@ -87,11 +87,7 @@ impl Connection {
     /// # Errors
     /// [`LoginError::NotLoggedIn`] if `avatar` is no (longer a) login's avatar.
     pub async fn logout<A: Avatar>(&self, avatar: &Remote<A>) -> Result<(), LoginError> {
-        let portal = self.portal()?;
-        portal
-            .call_result::<Postcard, _, (), LoginError>(method::LOGOUT, &(avatar,))
-            .await
-            .map_err(LoginError::from)
+        logout_through(&self.portal()?, avatar).await
     }
 
     fn portal(&self) -> Result<RemoteRef, LoginError> {
@@ -118,7 +114,7 @@ impl Connection {
             }
         };
         if grant.interface != A::INTERFACE {
-            let _ = self.logout_untyped(&portal, &grant).await;
+            let _ = logout_through(&portal, &grant.avatar).await;
             return Err(LoginError::WrongAvatarType {
                 expected: A::INTERFACE.to_owned(),
                 found: grant.interface,
@@ -126,13 +122,17 @@ impl Connection {
         }
         Ok(Remote::from_ref(grant.avatar.0))
     }
+}
 
-    async fn logout_untyped(&self, portal: &RemoteRef, grant: &GrantIn) -> Result<(), LoginError> {
-        portal
-            .call_result::<Postcard, _, (), LoginError>(method::LOGOUT, &(&grant.avatar,))
-            .await
-            .map_err(LoginError::from)
-    }
+/// Ends the login whose avatar `avatar` refers to.
+async fn logout_through<R: serde::Serialize>(
+    portal: &RemoteRef,
+    avatar: &R,
+) -> Result<(), LoginError> {
+    portal
+        .call_result::<Postcard, _, (), LoginError>(method::LOGOUT, &(avatar,))
+        .await
+        .map_err(LoginError::from)
 }
 
 async fn password_login<M: Referenceable>(

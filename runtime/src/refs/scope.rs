@@ -157,12 +157,7 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
 
 /// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
-    with_scope(|scope| {
-        let perspective = scope.perspective.clone();
-        let id = scope.shared.exports.lock().export(object, perspective)?;
-        scope.exported.push(id);
-        Ok(id)
-    })
+    export_in_scope(object, None)
 }
 
 /// Exports `object` to the scope's connection through `session` (a login's avatar).
@@ -170,8 +165,17 @@ pub(crate) fn export_through(
     object: Arc<dyn Object>,
     session: Arc<Session>,
 ) -> Result<u64, RefError> {
+    export_in_scope(object, Some(session))
+}
+
+/// Exports `object` through `session`, or the scope's perspective, and records the id.
+fn export_in_scope(
+    object: Arc<dyn Object>,
+    session: Option<Arc<Session>>,
+) -> Result<u64, RefError> {
     with_scope(|scope| {
-        let id = scope.shared.exports.lock().export(object, Some(session))?;
+        let session = session.or_else(|| scope.perspective.clone());
+        let id = scope.shared.exports.lock().export(object, session)?;
         scope.exported.push(id);
         Ok(id)
     })
