@@ -45,10 +45,21 @@ pub(crate) struct ExposedMethod {
     /// For `#[viewable]`: the caller's avatar parameter, which the runtime supplies.
     pub(crate) viewer: Option<Viewer>,
     pub(crate) output: Output,
+    /// How long callers wait for the reply, if the method sets it.
+    pub(crate) timeout: Option<Timeout>,
     /// `#[doc]` and `#[cfg]` attributes, copied onto the proxy method.
     pub(crate) forwarded_attrs: Vec<Attribute>,
     /// The signature as written, for the checks.
     pub(crate) sig: syn::Signature,
+}
+
+/// A method's own call timeout: `#[tartine(timeout = "..")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// `"none"`: callers wait for ever.
+    Never,
+    /// Callers wait at most this many milliseconds.
+    Millis(u64),
 }
 
 /// The avatar parameter of a viewable method.

@@ -3,12 +3,15 @@
 use proc_macro2::Ident;
 use quote::format_ident;
 
-/// The helper attribute on methods: `#[tartine(rename = "..")]`, `#[tartine(skip)]`.
+/// The helper attribute on methods: `#[tartine(rename = "..")]`, `#[tartine(skip)]`,
+/// `#[tartine(timeout = "..")]`.
 pub(crate) const HELPER_ATTR: &str = "tartine";
 /// `#[tartine(rename = "wire_name")]`.
 pub(crate) const RENAME: &str = "rename";
 /// `#[tartine(skip)]`: keep a `pub` method local.
 pub(crate) const SKIP: &str = "skip";
+/// `#[tartine(timeout = "5s")]`: how long callers wait for the method's reply.
+pub(crate) const TIMEOUT: &str = "timeout";
 
 /// The generated proxy of `ty`.
 pub(crate) fn proxy_ident(ty: &Ident) -> Ident {

@@ -2,8 +2,8 @@
 //! return types, and the helper attributes (which it strips from the user's code).
 
 use crate::ctxt::Ctxt;
-use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Viewer};
-use crate::names::{HELPER_ATTR, RENAME, SKIP, arg_ident};
+use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Timeout, Viewer};
+use crate::names::{HELPER_ATTR, RENAME, SKIP, TIMEOUT, arg_ident};
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::{
@@ -71,6 +71,8 @@ fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Iden
 struct MethodOptions {
     rename: Option<LitStr>,
     skip: bool,
+    /// The literal as written (for errors), and the timeout it says.
+    timeout: Option<(LitStr, Timeout)>,
 }
 
 /// Reads and removes `#[tartine(..)]` from `attrs`.
@@ -87,9 +89,19 @@ fn take_options(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> MethodOptions {
             } else if meta.path.is_ident(SKIP) {
                 options.skip = true;
                 Ok(())
+            } else if meta.path.is_ident(TIMEOUT) {
+                let literal: LitStr = meta.value()?.parse()?;
+                let timeout = parse_timeout(&literal.value()).ok_or_else(|| {
+                    syn::Error::new(
+                        literal.span(),
+                        "expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\", or \"none\" to wait for ever",
+                    )
+                })?;
+                options.timeout = Some((literal, timeout));
+                Ok(())
             } else {
                 Err(meta.error(format!(
-                    "unknown tartine option; expected one of: `{RENAME} = \"..\"`, `{SKIP}`"
+                    "unknown tartine option; expected one of: `{RENAME} = \"..\"`, `{SKIP}`, `{TIMEOUT} = \"..\"`"
                 )))
             }
         });
@@ -99,6 +111,24 @@ fn take_options(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> MethodOptions {
         false
     });
     options
+}
+
+/// Reads `"none"`, or a whole number of `ms`, `s`, `m` or `h`.
+fn parse_timeout(text: &str) -> Option<Timeout> {
+    if text == "none" {
+        return Some(Timeout::Never);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let millis_per_unit = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    number.checked_mul(millis_per_unit).map(Timeout::Millis)
 }
 
 /// The avatar a viewable method's first parameter names: `&A` or `Arc<A>`.
@@ -134,6 +164,14 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
             cx.error_spanned_by(
                 rename,
                 "`rename` applies to exposed methods only: `pub` methods taking `&self`",
+            );
+        }
+        if let Some((literal, _)) = &options.timeout
+            && !(is_pub && has_receiver && !options.skip)
+        {
+            cx.error_spanned_by(
+                literal,
+                "`timeout` applies to exposed methods only: `pub` methods taking `&self`",
             );
         }
         return None;
@@ -185,6 +223,7 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
         params,
         viewer,
         output: output(&sig.output),
+        timeout: options.timeout.map(|(_, timeout)| timeout),
         forwarded_attrs,
         sig: sig.clone(),
     })
@@ -231,4 +270,30 @@ fn result_arguments(ty: &Type) -> Option<(Type, Type)> {
     });
     let (ok, err) = (types.next()?, types.next()?);
     types.next().is_none().then_some((ok, err))
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_as_written() {
+        assert_eq!(parse_timeout("none"), Some(Timeout::Never));
+        assert_eq!(parse_timeout("250ms"), Some(Timeout::Millis(250)));
+        assert_eq!(parse_timeout("30s"), Some(Timeout::Millis(30_000)));
+        assert_eq!(parse_timeout("5m"), Some(Timeout::Millis(300_000)));
+        assert_eq!(parse_timeout("1h"), Some(Timeout::Millis(3_600_000)));
+        for bad in [
+            "",
+            "5",
+            "s",
+            "1.5s",
+            "5 s",
+            "-1s",
+            "5d",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(parse_timeout(bad), None, "{bad}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 pub use crate::codec::{Codec, Postcard};
 pub use crate::dispatch::{CallContext, DispatchError, ReplyFuture, Started, into_wire};
-pub use crate::refs::{Proxy, RemoteRef, Returns};
+pub use crate::refs::{MethodTimeout, Proxy, RemoteRef, Returns};
 pub use serde;
 pub use std::boxed::Box;
 pub use std::sync::Arc;

@@ -35,6 +35,8 @@ pub async fn connect_with(
         peer_addr,
         parent: None,
         client: true,
+        pending_budget: None,
+        pending_until_login: false,
     };
     Ok(establish(stream, side).await?)
 }
@@ -75,6 +77,8 @@ pub async fn connect_in_memory<T: Referenceable>(
         peer_addr: None,
         parent: None,
         client: true,
+        pending_budget: None,
+        pending_until_login: false,
     };
     let server = Side {
         config,
@@ -82,6 +86,8 @@ pub async fn connect_in_memory<T: Referenceable>(
         peer_addr: None,
         parent: None,
         client: false,
+        pending_budget: None,
+        pending_until_login: false,
     };
     let (client, server) = tokio::join!(establish(client_io, client), establish(server_io, server));
     Ok((client?, server?))

@@ -5,6 +5,9 @@
 //! References inside values (`Remote<T>`, `Local<T>`) are resolved against the connection's
 //! tables by the runtime around each encode and decode, whatever the codec.
 
+mod budget;
+
+use budget::{Budget, Budgeted};
 use bytes::BytesMut;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -22,11 +25,24 @@ pub trait Codec: Send + Sync + 'static {
     /// When `value` cannot be represented (or a reference in it cannot be sent).
     fn encode<T: Serialize + ?Sized>(value: &T, out: &mut BytesMut) -> Result<(), CodecError>;
 
-    /// Decodes one value that must span all of `bytes`.
+    /// Decodes one value that must span all of `bytes`, within `limits`.
     ///
     /// # Errors
-    /// When `bytes` is not an encoding of a `T`, or has bytes left over.
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
+    /// When `bytes` is not an encoding of a `T`, has bytes left over, or nests deeper or holds
+    /// more items than `limits` allow.
+    fn decode<T: DeserializeOwned>(bytes: &[u8], limits: DecodeLimits) -> Result<T, CodecError>;
+}
+
+/// How much work decoding one payload may take; the runtime fills it from
+/// [`Config`](crate::Config) (`max_decode_depth`, `max_decode_items`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// How deeply values may nest: every sequence, map, struct, tuple, enum, `Some` and newtype
+    /// is one level.
+    pub max_depth: u32,
+    /// How many items (sequence elements, map entries) a payload may hold beyond one per byte
+    /// of its encoding.
+    pub extra_items: usize,
 }
 
 /// The native codec: postcard, compact and fast, not self-describing.
@@ -60,8 +76,15 @@ impl Codec for Postcard {
             .map_err(|error| CodecError(error.to_string()))
     }
 
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        match postcard::take_from_bytes::<T>(bytes) {
+    fn decode<T: DeserializeOwned>(bytes: &[u8], limits: DecodeLimits) -> Result<T, CodecError> {
+        let budget = Budget::new(limits, bytes.len());
+        let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+        let decoded = T::deserialize(Budgeted::new(&mut deserializer, &budget))
+            .and_then(|value| Ok((value, deserializer.finalize()?)));
+        if let Some(exceeded) = budget.exceeded() {
+            return Err(CodecError(exceeded.to_string()));
+        }
+        match decoded {
             Ok((value, [])) => Ok(value),
             Ok((_, rest)) => Err(CodecError(format!(
                 "{} unexpected bytes after the value (too many arguments?)",
@@ -79,11 +102,16 @@ impl Codec for Postcard {
 mod tests {
     use super::*;
 
+    const LIMITS: DecodeLimits = DecodeLimits {
+        max_depth: 8,
+        extra_items: 8,
+    };
+
     #[test]
     fn round_trip() {
         let mut out = BytesMut::new();
         Postcard::encode(&("hi".to_owned(), 5u64), &mut out).expect("encodable");
-        let back: (String, u64) = Postcard::decode(&out).expect("decodable");
+        let back: (String, u64) = Postcard::decode(&out, LIMITS).expect("decodable");
         assert_eq!(back, ("hi".to_owned(), 5));
     }
 
@@ -91,7 +119,7 @@ mod tests {
     fn trailing_and_missing_bytes_are_errors() {
         let mut out = BytesMut::new();
         Postcard::encode(&(1u8, 2u8), &mut out).expect("encodable");
-        assert!(Postcard::decode::<(u8,)>(&out).is_err());
-        assert!(Postcard::decode::<(u8, u8, u8)>(&out).is_err());
+        assert!(Postcard::decode::<(u8,)>(&out, LIMITS).is_err());
+        assert!(Postcard::decode::<(u8, u8, u8)>(&out, LIMITS).is_err());
     }
 }

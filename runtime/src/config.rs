@@ -1,20 +1,34 @@
-//! Provides the limits and timeouts of a connection.
+//! Provides every limit and timeout of a connection, a server and a login, with its default and
+//! what it bounds.
 
 use std::time::Duration;
 
-/// Limits and timeouts of a connection; the defaults suit most servers.
+/// Limits and timeouts of connections, servers and logins; the defaults suit most servers.
+///
+/// Each limit bounds what a peer can make this side spend. The crate docs ("What one peer can
+/// cost") add them up for the defaults.
 ///
 /// ```
 /// let mut config = tartine::Config::default();
 /// config.max_frame_size = 1 << 20;
 /// config.max_exports = 1_000;
+/// config.call_timeout = Some(std::time::Duration::from_secs(5));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The largest frame accepted or sent, in bytes (default 16 MiB). A peer announcing a
-    /// larger frame is disconnected before anything is allocated for it.
+    /// larger frame is disconnected before anything is allocated for it; a frame being
+    /// received holds at most about twice the bytes that arrived so far.
     pub max_frame_size: usize,
+    /// How deeply a decoded value may nest (default 128): every sequence, map, struct, tuple,
+    /// enum, `Some` and newtype is one level. A deeper argument fails its call with
+    /// [`CallError::BadArguments`](crate::CallError::BadArguments), before the stack is at risk.
+    pub max_decode_depth: u32,
+    /// How many items (sequence elements, map entries) a payload may hold beyond one per byte
+    /// of its encoding (default 65,536). This bounds the work of decoding zero-sized elements,
+    /// which take no bytes: decoding is linear in the size of the payload.
+    pub max_decode_items: usize,
     /// How many of our objects one connection's peer may hold references to at once (default
     /// 16,384). Past it, a call whose result would export one more fails with
     /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences).
@@ -24,38 +38,132 @@ pub struct Config {
     pub max_calls_in_flight: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
-    /// How long a call waits for its reply before failing with
-    /// [`CallError::TimedOut`](crate::CallError::TimedOut) (default: no limit). The peer may
-    /// still run the call; its late reply is discarded (and any references in it released).
+    /// How long a call, the calls of a login included, waits for its reply before failing with
+    /// [`CallError::TimedOut`](crate::CallError::TimedOut) (default 30 s; `None` waits for
+    /// ever). The peer is told to stop running the call. A method overrides it with
+    /// `#[tartine(timeout = "..")]`, a caller with [`Remote::with_timeout`](crate::Remote::with_timeout).
     pub call_timeout: Option<Duration>,
     /// How often a silent connection checks that its peer is still there (default 15 s). After
     /// one period without any frame it sends a ping (which the peer's runtime answers); after
     /// three, it closes the connection with
     /// [`CloseReason::PeerVanished`](crate::CloseReason::PeerVanished). `None` never checks.
     pub keepalive: Option<Duration>,
+    /// How many bytes may wait to be written to one peer (default 64 MiB), whoever queues them:
+    /// replies, our own calls, or other connections' code calling this peer's objects. The
+    /// frame that would pass the limit closes the connection with
+    /// [`CloseReason::SlowPeer`](crate::CloseReason::SlowPeer). Each frame counts its bytes
+    /// plus a fixed overhead of 64 bytes, so many tiny frames count too.
+    pub max_write_queue: usize,
     /// How many connections a server holds at once, handshakes included (default 50,000).
     /// Past it, new connections are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// How many connections a server holds from one address at once (default 1,024). IPv6
+    /// addresses count by their /64 prefix.
+    pub max_connections_per_address: usize,
+    /// How many connections may be pending at once on a server (default 1,024): in their
+    /// handshake, or, on a portal, not logged in yet. Pending connections are counted apart
+    /// from logged-in ones, so they cannot crowd real clients out: when the limit is reached,
+    /// the oldest pending connection is closed to make room for the new one.
+    pub max_pending_connections: usize,
+    /// How many pending connections one address may hold at once (default 64); further ones
+    /// are closed as soon as they are accepted. IPv6 addresses count by their /64 prefix.
+    pub max_pending_per_address: usize,
+    /// How many bytes of frames larger than a connection's initial read buffer all pending
+    /// connections of a server may hold together while receiving them (default 16 MiB). A
+    /// pending connection whose frame would pass it is closed with
+    /// [`CloseReason::Busy`](crate::CloseReason::Busy). Logins are small frames, and never
+    /// need any of it.
+    pub max_pending_memory: usize,
+    /// The listen backlog of a server's socket (default 1,024; the system may cap it, on Linux
+    /// at `net.core.somaxconn`): how many connections the kernel queues before the server
+    /// accepts them.
+    pub listen_backlog: u32,
     /// How long a connection to a portal may stay without a login before it is closed
     /// (default 30 s).
     pub login_timeout: Duration,
-    /// How many bytes of replies may wait for a peer that does not read them (default 64 MiB).
-    /// Past it the connection is closed with [`CloseReason::SlowPeer`](crate::CloseReason::SlowPeer).
-    pub max_write_queue: usize,
+    /// How many logins may be open at once on one connection (default 16). Further logins
+    /// fail with [`LoginError::TooManyLogins`](crate::cred::LoginError::TooManyLogins).
+    pub max_logins_per_connection: usize,
+    /// The fewest PBKDF2 iterations a client accepts from a server for a password login
+    /// (default 4,096, SCRAM's minimum). A server asking for fewer would make a captured
+    /// exchange cheap to crack, so the client refuses before sending any proof.
+    pub min_login_iterations: u32,
+    /// The most PBKDF2 iterations a client accepts from a server (default 1,000,000), so a
+    /// hostile server cannot make a client spin.
+    pub max_login_iterations: u32,
+    /// Failed password logins allowed per user name, whatever address they come from (default:
+    /// 10 at once, then one every 6 s). Past it, attempts for that user fail as if the
+    /// password were wrong, even when it is right.
+    pub failed_logins_per_user: RateLimit,
+    /// Failed password logins allowed per peer address, whatever user they name (default: 20
+    /// at once, then one per second). IPv6 addresses count by their /64 prefix.
+    pub failed_logins_per_address: RateLimit,
+    /// How many failed logins one connection may make before it is closed (default 5).
+    pub max_failed_logins_per_connection: u32,
+    /// How long the answer to a failed password login is held back (default 200 ms), the
+    /// same whether the password was wrong, the user unknown, or the attempt throttled.
+    pub failed_login_delay: Duration,
+}
+
+/// A budget of events: `burst` at once, then one more every `refill`.
+///
+/// ```
+/// # use std::time::Duration;
+/// let limit = tartine::RateLimit::new(5, Duration::from_secs(10));
+/// assert_eq!(limit.burst, 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// How many events may come at once.
+    pub burst: u32,
+    /// How long it takes to earn one more event.
+    pub refill: Duration,
+}
+
+impl RateLimit {
+    /// `burst` events at once, then one more every `refill`.
+    pub fn new(burst: u32, refill: Duration) -> Self {
+        RateLimit { burst, refill }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_frame_size: 16 * 1024 * 1024,
+            max_decode_depth: 128,
+            max_decode_items: 65_536,
             max_exports: 16_384,
             max_calls_in_flight: 1_024,
             handshake_timeout: Duration::from_secs(10),
-            max_write_queue: 64 * 1024 * 1024,
-            login_timeout: Duration::from_secs(30),
-            max_connections: 50_000,
-            call_timeout: None,
+            call_timeout: Some(Duration::from_secs(30)),
             keepalive: Some(Duration::from_secs(15)),
+            max_write_queue: 64 * 1024 * 1024,
+            max_connections: 50_000,
+            max_connections_per_address: 1_024,
+            max_pending_connections: 1_024,
+            max_pending_per_address: 64,
+            max_pending_memory: 16 * 1024 * 1024,
+            listen_backlog: 1_024,
+            login_timeout: Duration::from_secs(30),
+            max_logins_per_connection: 16,
+            min_login_iterations: crate::cred::DEFAULT_ITERATIONS,
+            max_login_iterations: 1_000_000,
+            failed_logins_per_user: RateLimit::new(10, Duration::from_secs(6)),
+            failed_logins_per_address: RateLimit::new(20, Duration::from_secs(1)),
+            max_failed_logins_per_connection: 5,
+            failed_login_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+impl Config {
+    /// The decoding limits of payloads.
+    pub(crate) fn decode_limits(&self) -> crate::codec::DecodeLimits {
+        crate::codec::DecodeLimits {
+            max_depth: self.max_decode_depth,
+            extra_items: self.max_decode_items,
         }
     }
 }

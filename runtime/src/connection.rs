@@ -9,4 +9,4 @@ mod writer;
 
 pub use handle::{Connection, ConnectionStats};
 pub(crate) use handle::{Side, establish};
-pub(crate) use shared::{KeepAlive, Shared};
+pub(crate) use shared::{KeepAlive, SessionRefused, Shared};

@@ -19,6 +19,7 @@ mod portal;
 mod realm;
 pub mod scram;
 mod service;
+mod throttle;
 
 pub use checker::{
     AllowAnonymous, CredentialChecker, CredentialKind, Credentials, InMemoryPasswords,
@@ -26,7 +27,7 @@ pub use checker::{
 };
 pub use client::LoginCredentials;
 pub use error::LoginError;
-pub use portal::Portal;
+pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};
 pub use scram::{DEFAULT_ITERATIONS, PasswordVerifier};
 pub(crate) use service::{PORTAL_INTERFACE, PortalRoot};

@@ -188,6 +188,16 @@ impl CallContext {
         })
     }
 
+    /// Decodes a call's arguments within the connection's decoding limits. Used by generated
+    /// code.
+    #[doc(hidden)]
+    pub fn decode_args<C: Codec, T: serde::de::DeserializeOwned>(
+        &self,
+        args: &[u8],
+    ) -> Result<T, DispatchError> {
+        C::decode(args, self.shared.config.decode_limits()).map_err(DispatchError::bad_arguments)
+    }
+
     /// Encodes a plain result. Used by generated code.
     #[doc(hidden)]
     pub fn reply_value<C: Codec, R: Serialize>(&self, value: R) -> Reply {

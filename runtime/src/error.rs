@@ -211,6 +211,18 @@ pub enum CloseReason {
     /// Nothing came from the peer for three keepalive periods, pings unanswered.
     #[error("the peer stopped answering")]
     PeerVanished,
+    /// The server had no room for a pending connection: the budget for long frames of
+    /// pending connections was spent, or the connection was the oldest pending one when the
+    /// pending slots were full (see [`Config::max_pending_connections`](crate::Config::max_pending_connections)).
+    #[error("the server is busy: no room for a connection that has not logged in")]
+    Busy,
+    /// The connection failed to log in too many times
+    /// ([`Config::max_failed_logins_per_connection`](crate::Config::max_failed_logins_per_connection)).
+    #[error("too many failed logins on this connection")]
+    TooManyFailedLogins,
+    /// The tokio runtime that ran the connection's tasks shut down.
+    #[error("the runtime running the connection shut down")]
+    RuntimeGone,
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),

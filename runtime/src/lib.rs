@@ -144,6 +144,7 @@
 
 #[doc(hidden)]
 pub mod __private;
+mod address;
 mod client;
 mod codec;
 mod config;
@@ -160,8 +161,8 @@ mod session;
 pub mod wire;
 
 pub use client::{connect, connect_in_memory, connect_with};
-pub use codec::{Codec, CodecError, Postcard};
-pub use config::Config;
+pub use codec::{Codec, CodecError, DecodeLimits, Postcard};
+pub use config::{Config, RateLimit};
 pub use connection::{Connection, ConnectionStats};
 pub use dispatch::{Avatar, CallContext, Referenceable};
 pub use error::{

@@ -13,7 +13,7 @@ pub(crate) use export::{ExportTable, Exported, ROOT_ID};
 pub(crate) use import::ImportTable;
 pub use local::Local;
 pub(crate) use remote::{AnyRemote, RemoteInner};
-pub use remote::{Proxy, Remote, RemoteRef};
+pub use remote::{MethodTimeout, Proxy, Remote, RemoteRef};
 pub use transfer::{ByReference, BySharedReference, ByValue, Returns};
 
 use serde::{Deserialize, Serialize};

@@ -1,19 +1,24 @@
-//! Provides a TCP server that publishes one root object to every connection.
+//! Provides a TCP server that publishes one root object (or a portal's login) to every
+//! connection, and admits connections within its limits.
+
+mod admission;
 
 use crate::config::Config;
 use crate::connection::Side;
 use crate::connection::{Connection, establish};
 use crate::cred::{Portal, PortalRoot};
 use crate::dispatch::{Object, Referenceable};
+use crate::error::CloseReason;
 use crate::lock::Lock;
+use crate::wire::MemoryBudget;
+use admission::{Admission, Ticket};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 
 /// A bound TCP listener that serves a root object; run it with [`Server::run`].
@@ -67,8 +72,10 @@ impl Root {
 
 struct ServerState {
     connections: Lock<HashMap<u64, Connection>>,
-    /// Connections accepted and not yet closed, handshakes included.
-    open: AtomicUsize,
+    /// Which accepted connections are kept: totals, per address, pending.
+    admission: Arc<Admission>,
+    /// The room long frames of pending connections share.
+    pending_budget: Arc<MemoryBudget>,
     shutdown: CancellationToken,
 }
 
@@ -88,6 +95,12 @@ pub struct ServerStats {
     pub exports: usize,
     /// Logins open, summed over the open connections.
     pub logins: usize,
+    /// Connections accepted and not settled yet: in their handshake, or, on a portal, not
+    /// logged in (counted in `connections` once their handshake is done).
+    pub pending: usize,
+    /// Bytes of long frames pending connections hold together (bounded by
+    /// [`Config::max_pending_memory`]).
+    pub pending_memory: usize,
 }
 
 impl fmt::Debug for Server {
@@ -150,16 +163,17 @@ impl Server {
     }
 
     async fn bind_root(addr: impl ToSocketAddrs, root: Root, config: Config) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = listen(addr, config.listen_backlog).await?;
         Ok(Server {
             listener,
             root,
-            config,
             state: Arc::new(ServerState {
                 connections: Lock::new(HashMap::new()),
-                open: AtomicUsize::new(0),
+                admission: Arc::new(Admission::new(&config)),
+                pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
                 shutdown: CancellationToken::new(),
             }),
+            config,
         })
     }
 
@@ -199,26 +213,37 @@ impl Server {
                     continue;
                 }
             };
-            let Some(slot) = ConnectionSlot::take(&self.state, self.config.max_connections) else {
-                tracing::warn!(%peer_addr, limit = self.config.max_connections, "too many connections; refused");
-                drop(stream);
-                continue;
+            let ticket = match self.state.admission.admit(Some(peer_addr.ip())) {
+                Ok(ticket) => ticket,
+                Err(refusal) => {
+                    tracing::warn!(%peer_addr, ?refusal, "connection refused at accept");
+                    drop(stream);
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
-            let login_timeout =
-                matches!(self.root, Root::Portal(_)).then_some(self.config.login_timeout);
+            let portal = matches!(self.root, Root::Portal(_));
             let side = Side {
                 config: self.config.clone(),
                 root: Some(self.root.for_connection()),
                 peer_addr: Some(peer_addr),
                 parent: Some(shutdown.clone()),
                 client: false,
+                pending_budget: Some(Arc::clone(&self.state.pending_budget)),
+                pending_until_login: portal,
             };
+            let login_timeout = portal.then_some(self.config.login_timeout);
             let state = Arc::clone(&self.state);
             tokio::spawn(async move {
-                let _slot = slot;
-                match establish(stream, side).await {
-                    Ok(connection) => state.track(connection, login_timeout).await,
+                let handshake = tokio::select! {
+                    handshake = establish(stream, side) => handshake,
+                    () = ticket.evicted().cancelled() => {
+                        tracing::info!(%peer_addr, "pending slots full; the oldest handshake is dropped");
+                        return;
+                    }
+                };
+                match handshake {
+                    Ok(connection) => state.track(connection, ticket, login_timeout).await,
                     Err(error) => {
                         tracing::info!(%peer_addr, %error, "handshake failed");
                     }
@@ -229,50 +254,61 @@ impl Server {
     }
 }
 
-/// One of the server's `max_connections` places, held from accept to close.
-struct ConnectionSlot {
-    state: Arc<ServerState>,
-}
-
-impl ConnectionSlot {
-    fn take(state: &Arc<ServerState>, limit: usize) -> Option<Self> {
-        let taken = state
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open < limit).then_some(open + 1)
-            })
-            .is_ok();
-        taken.then(|| ConnectionSlot {
-            state: Arc::clone(state),
-        })
+/// Binds a listening socket on the first address of `addr` that binds, with `backlog`.
+async fn listen(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        // As std's `TcpListener::bind` does on Unix: a restarted server can bind at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
     }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.state.open.fetch_sub(1, Ordering::AcqRel);
-    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
 }
 
 impl ServerState {
-    /// Keeps `connection` listed while it is open; closes it if it does not log in within
-    /// `login_timeout`, when one applies.
-    async fn track(&self, connection: Connection, login_timeout: Option<Duration>) {
+    /// Keeps `connection` listed while it is open. On a portal (`login_timeout` set), it stays
+    /// pending until its first login, and is closed if none comes in time or if it is the
+    /// oldest pending connection when a new one needs the room.
+    async fn track(&self, connection: Connection, ticket: Ticket, login_timeout: Option<Duration>) {
         let id = connection.shared.id;
         self.connections.lock().insert(id, connection.clone());
-        if let Some(timeout) = login_timeout {
-            tokio::select! {
-                () = tokio::time::sleep(timeout) => {
-                    if !connection.shared.logged_in() {
-                        tracing::info!(parent: &connection.shared.span, "no login in time; closing");
-                        connection.shared.close(crate::CloseReason::LoginTimeout);
+        match login_timeout {
+            None => ticket.settled(),
+            Some(timeout) => {
+                tokio::select! {
+                    () = connection.shared.first_login.cancelled() => ticket.settled(),
+                    () = tokio::time::sleep(timeout) => {
+                        if connection.shared.logged_in() {
+                            ticket.settled();
+                        } else {
+                            tracing::info!(parent: &connection.shared.span, "no login in time; closing");
+                            connection.shared.close(CloseReason::LoginTimeout);
+                        }
                     }
+                    () = ticket.evicted().cancelled() => {
+                        tracing::info!(parent: &connection.shared.span, "pending slots full; the oldest pending connection is closed");
+                        connection.shared.close(CloseReason::Busy);
+                    }
+                    _ = connection.closed() => {}
                 }
-                _ = connection.closed() => {}
             }
         }
         connection.closed().await;
         self.connections.lock().remove(&id);
+        drop(ticket);
     }
 }
 
@@ -281,10 +317,13 @@ impl ServerHandle {
     pub fn stats(&self) -> ServerStats {
         let connections: Vec<Connection> =
             self.state.connections.lock().values().cloned().collect();
+        let (_, pending) = self.state.admission.counts();
         ServerStats {
             connections: connections.len(),
             exports: connections.iter().map(|c| c.stats().exports).sum(),
             logins: connections.iter().map(|c| c.shared.session_count()).sum(),
+            pending,
+            pending_memory: self.state.pending_budget.used(),
         }
     }
 

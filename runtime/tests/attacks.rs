@@ -10,12 +10,14 @@ use common::login::*;
 use common::raw::{Answer, Raw, receiver_ref};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use tartine::cred::scram::{self, Key, NONCE_LEN, Nonce};
-use tartine::cred::{AllowAnonymous, InMemoryPasswords, LoginError, Portal};
+use tartine::cred::{AllowAnonymous, InMemoryPasswords, LoginCredentials, LoginError, Portal};
 use tartine::wire::Failure;
 use tartine::{Config, Server};
 
 const BEGIN: &str = "tartine.login.password.begin";
+const PROVE: &str = "tartine.login.password.prove";
 const FINISH: &str = "tartine.login.password.finish";
 const ANONYMOUS: &str = "tartine.login.anonymous";
 
@@ -43,8 +45,8 @@ struct Challenge {
     server_nonce: Nonce,
 }
 
-/// The avatar id of a granted login, as the raw client sees it: (interface, tag, signature).
-type Grant = (String, (u8, u64), Option<Key>);
+/// The avatar id of a granted login, as the raw client sees it: (interface, tag).
+type Grant = (String, (u8, u64));
 
 async fn begin(raw: &mut Raw, user: &str, client_nonce: Nonce) -> Challenge {
     match raw.call(0, BEGIN, &(user, client_nonce)).await {
@@ -64,8 +66,18 @@ fn proof(user: &str, password: &str, client_nonce: &Nonce, challenge: &Challenge
     scram::client_proof(password, &challenge.salt, challenge.iterations, &auth).0
 }
 
-async fn finish(raw: &mut Raw, challenge: u64, proof: Key) -> Result<Grant, LoginError> {
-    match raw.call(0, FINISH, &(challenge, proof, None::<()>)).await {
+/// Sends the proof; the server answers its own signature.
+async fn prove(raw: &mut Raw, challenge: u64, proof: Key) -> Result<Key, LoginError> {
+    match raw.call(0, PROVE, &(challenge, proof)).await {
+        Answer::Return { payload, .. } => Ok(postcard::from_bytes(&payload).unwrap()),
+        Answer::Raised(payload) => Err(postcard::from_bytes(&payload).unwrap()),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Finishes a proved login, with no mind.
+async fn finish(raw: &mut Raw, challenge: u64) -> Result<Grant, LoginError> {
+    match raw.call(0, FINISH, &(challenge, None::<()>)).await {
         Answer::Return { payload, .. } => Ok(postcard::from_bytes(&payload).unwrap()),
         Answer::Raised(payload) => Err(postcard::from_bytes(&payload).unwrap()),
         other => panic!("{other:?}"),
@@ -77,7 +89,8 @@ async fn login(raw: &mut Raw, user: &str, password: &str) -> u64 {
     let nonce = [7u8; NONCE_LEN];
     let challenge = begin(raw, user, nonce).await;
     let proof = proof(user, password, &nonce, &challenge);
-    let (_, (_, id), _) = finish(raw, challenge.challenge, proof).await.unwrap();
+    prove(raw, challenge.challenge, proof).await.unwrap();
+    let (_, (_, id)) = finish(raw, challenge.challenge).await.unwrap();
     id
 }
 
@@ -107,13 +120,18 @@ async fn each_challenge_answers_once_right_or_wrong() {
     let right = proof("alice", "1234", &nonce, &challenge);
     let wrong = proof("alice", "4321", &nonce, &challenge);
     assert_eq!(
-        finish(&mut raw, challenge.challenge, wrong)
+        finish(&mut raw, challenge.challenge).await.unwrap_err(),
+        LoginError::UnknownChallenge,
+        "a login cannot be finished before it is proved"
+    );
+    assert_eq!(
+        prove(&mut raw, challenge.challenge, wrong)
             .await
             .unwrap_err(),
         LoginError::Unauthorized
     );
     assert_eq!(
-        finish(&mut raw, challenge.challenge, right)
+        prove(&mut raw, challenge.challenge, right)
             .await
             .unwrap_err(),
         LoginError::UnknownChallenge,
@@ -121,13 +139,19 @@ async fn each_challenge_answers_once_right_or_wrong() {
     );
     let challenge = begin(&mut raw, "alice", nonce).await;
     let right = proof("alice", "1234", &nonce, &challenge);
-    assert!(finish(&mut raw, challenge.challenge, right).await.is_ok());
+    assert!(prove(&mut raw, challenge.challenge, right).await.is_ok());
     assert_eq!(
-        finish(&mut raw, challenge.challenge, right)
+        prove(&mut raw, challenge.challenge, right)
             .await
             .unwrap_err(),
         LoginError::UnknownChallenge,
         "so does a right one"
+    );
+    assert!(finish(&mut raw, challenge.challenge).await.is_ok());
+    assert_eq!(
+        finish(&mut raw, challenge.challenge).await.unwrap_err(),
+        LoginError::UnknownChallenge,
+        "and a login is finished once"
     );
 }
 
@@ -140,7 +164,7 @@ async fn a_captured_login_cannot_be_replayed() {
     let challenge = begin(&mut alice, "alice", nonce).await;
     let captured = proof("alice", "1234", &nonce, &challenge);
     assert!(
-        finish(&mut alice, challenge.challenge, captured)
+        prove(&mut alice, challenge.challenge, captured)
             .await
             .is_ok()
     );
@@ -152,14 +176,14 @@ async fn a_captured_login_cannot_be_replayed() {
     assert_eq!(fresh.challenge, challenge.challenge);
     assert_ne!(fresh.server_nonce, challenge.server_nonce);
     assert_eq!(
-        finish(&mut eve, fresh.challenge, captured)
+        prove(&mut eve, fresh.challenge, captured)
             .await
             .unwrap_err(),
         LoginError::Unauthorized
     );
     // Replayed on Alice's own connection, the challenge is spent.
     assert_eq!(
-        finish(&mut alice, challenge.challenge, captured)
+        prove(&mut alice, challenge.challenge, captured)
             .await
             .unwrap_err(),
         LoginError::UnknownChallenge
@@ -182,9 +206,7 @@ async fn unknown_users_look_like_known_ones() {
     );
     let guess = proof("mallory", "1234", &nonce, &unknown);
     assert_eq!(
-        finish(&mut raw, unknown.challenge, guess)
-            .await
-            .unwrap_err(),
+        prove(&mut raw, unknown.challenge, guess).await.unwrap_err(),
         LoginError::Unauthorized
     );
 }
@@ -264,24 +286,27 @@ async fn an_anonymous_raw_login_works_and_gets_its_own_avatar() {
         other => panic!("{other:?}"),
     };
     assert!(grant.0.ends_with("::Player"));
-    assert_eq!(grant.2, None, "no password, no server signature");
     match raw.call(grant.1.1, "is_anonymous", &()).await {
         Answer::Return { payload, .. } => assert!(postcard::from_bytes::<bool>(&payload).unwrap()),
         other => panic!("{other:?}"),
     }
 }
 
-#[tokio::test]
-async fn a_server_that_does_not_hold_the_verifier_is_caught_by_the_client() {
+/// A fake portal that answers every challenge with `challenge` and every proof with a made-up
+/// signature, as an impostor who does not know the password would; it records the methods
+/// the client calls.
+async fn fake_portal(
+    challenge: (u64, Vec<u8>, u32, Nonce),
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     use futures_util::{SinkExt, StreamExt};
-    use tartine::wire::{FrameCodec, Message, PREAMBLE, decode_message};
+    use tartine::wire::{FrameCodec, IdList, Message, PREAMBLE, decode_message};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_util::codec::Framed;
 
-    // A fake portal: it answers the challenge with any salt, and grants an avatar with a
-    // made-up server signature, as an impostor who does not know the password would.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let called = Arc::new(Mutex::new(Vec::new()));
+    let log = called.clone();
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut theirs = [0u8; 8];
@@ -301,34 +326,60 @@ async fn a_server_that_does_not_hold_the_verifier_is_caught_by_the_client() {
             let Ok((Message::Call { call, method, .. }, _)) = decode_message(&frame) else {
                 continue;
             };
-            let (payload, exports) = match method {
-                BEGIN => (
-                    postcard::to_stdvec(&(1u64, vec![1u8; 16], 512u32, [9u8; NONCE_LEN])).unwrap(),
-                    vec![],
-                ),
-                FINISH => (
-                    postcard::to_stdvec(&(
-                        "attacks::common::login::Player",
-                        (0u8, 5u64),
-                        Some([0u8; 32]),
-                    ))
-                    .unwrap(),
-                    vec![5],
-                ),
+            log.lock().unwrap().push(method.to_owned());
+            let payload = match method {
+                BEGIN => postcard::to_stdvec(&challenge).unwrap(),
+                PROVE => postcard::to_stdvec(&[0u8; 32]).unwrap(),
                 _ => continue,
             };
-            let reply = common::raw::frame(Message::Return { call, exports }, &payload);
+            let reply = common::raw::frame(
+                Message::Return {
+                    call,
+                    exports: IdList::EMPTY,
+                },
+                &payload,
+            );
             if framed.send(reply).await.is_err() {
                 return;
             }
         }
     });
+    (addr, called)
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_hold_the_verifier_is_caught_before_it_gets_the_mind() {
+    let (addr, called) = fake_portal((1, vec![1u8; 16], 4096, [9u8; NONCE_LEN])).await;
     let connection = tartine::connect(addr).await.unwrap();
+    let screen = Arc::new(Screen {
+        lines: Mutex::new(Vec::new()),
+    });
     assert_eq!(
         connection
-            .login::<Player>(tartine::cred::LoginCredentials::password("alice", "1234"))
+            .login_with_mind::<Player, _>(LoginCredentials::password("alice", "1234"), screen)
             .await
             .unwrap_err(),
         LoginError::ServerNotVerified
     );
+    assert_eq!(
+        *called.lock().unwrap(),
+        [BEGIN, PROVE],
+        "the mind goes with `finish`, which a server that cannot prove itself never sees"
+    );
+}
+
+#[tokio::test]
+async fn a_server_asking_for_a_weak_work_factor_gets_no_proof() {
+    for (iterations, salt) in [(1, 16), (4095, 16), (2_000_000, 16), (4096, 0), (4096, 4)] {
+        let (addr, called) = fake_portal((1, vec![1u8; salt], iterations, [9u8; NONCE_LEN])).await;
+        let connection = tartine::connect(addr).await.unwrap();
+        let refused = connection
+            .login::<Player>(LoginCredentials::password("alice", "1234"))
+            .await;
+        assert!(
+            matches!(refused, Err(LoginError::UnsafeChallenge(_))),
+            "{iterations} iterations, {salt}-byte salt: {refused:?}"
+        );
+        assert_eq!(*called.lock().unwrap(), [BEGIN], "no proof was sent");
+    }
 }

@@ -291,7 +291,7 @@ async fn a_peer_that_never_reads_its_replies_is_dropped() {
                 call,
                 target: 0,
                 method: "echo_bytes",
-                exports: vec![],
+                exports: tartine::wire::IdList::EMPTY,
             };
             if raw.framed.send(frame(message, &payload)).await.is_err() {
                 return;

@@ -125,8 +125,7 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             #(#asserts)*
             #viewer
             let (#(#args,)*): (#(#tys,)*) =
-                <__C as ::tartine::__private::Codec>::decode(__tartine_args)
-                    .map_err(::tartine::__private::DispatchError::bad_arguments)?;
+                __tartine_cx.decode_args::<__C, _>(__tartine_args)?;
             #body
         }
     }

@@ -1,6 +1,6 @@
 //! Emits the typed proxy: `{Type}Proxy`, one `async` method per exposed method.
 
-use crate::model::{ExposedImpl, ExposedMethod, Output};
+use crate::model::{ExposedImpl, ExposedMethod, Output, Timeout};
 use crate::names::{proxy_ident, proxy_module};
 use crate::types::{peer_type, proxy_param, swapped};
 use proc_macro2::TokenStream;
@@ -99,11 +99,18 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
             )
         }
     };
+    let timeout = match method.timeout {
+        None => quote!(::tartine::__private::MethodTimeout::DEFAULT),
+        Some(Timeout::Never) => quote!(::tartine::__private::MethodTimeout::NEVER),
+        Some(Timeout::Millis(millis)) => {
+            quote!(::tartine::__private::MethodTimeout::millis(#millis))
+        }
+    };
     quote! {
         #(#attrs)*
         pub async fn #ident #generics (&self, #(#params),*) -> #returns #bound {
             ::tartine::__private::Proxy::remote_ref(self)
-                .#call(#wire_name, &(#(#values,)*))
+                .#call(#wire_name, #timeout, &(#(#values,)*))
                 .await
         }
     }

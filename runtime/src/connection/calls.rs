@@ -6,12 +6,13 @@ use crate::codec::Codec;
 use crate::error::{CallError, RemoteError};
 use crate::id_map::IdMap;
 use crate::refs::scope;
-use crate::wire::{Failure, Message, Outgoing};
+use crate::wire::{Failure, IdList, Message};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Calls waiting for their reply, by call id.
@@ -90,7 +91,7 @@ impl Delivered {
     fn decode<C: Codec, T: DeserializeOwned>(&self) -> Result<T, CallError> {
         let payload = self.frame.get(self.offset..).unwrap_or_default();
         let outcome = scope::run_decoding(&self.settle.shared, None, Some(&self.frame), || {
-            C::decode::<T>(payload)
+            C::decode::<T>(payload, self.settle.shared.config.decode_limits())
         });
         if let Some(error) = outcome.error {
             return Err(error.into_call_error(false));
@@ -139,18 +140,19 @@ impl Drop for PendingGuard<'_> {
         if waiting.is_some() {
             // The reply has not come: tell the peer it may stop running the call.
             self.shared
-                .send(Outgoing::header(&Message::Cancel { call: self.call }));
+                .send_header(&Message::Cancel { call: self.call });
         }
     }
 }
 
 impl Shared {
-    /// Sends a call to the peer's object `target` and waits for the reply.
+    /// Sends a call to the peer's object `target` and waits for the reply, at most `timeout`.
     pub(crate) async fn call<C: Codec, A: Serialize>(
         self: &Arc<Self>,
         target: u64,
         method: &'static str,
         args: &A,
+        timeout: Option<Duration>,
     ) -> Result<Incoming, CallError> {
         if self.is_closed() {
             return Err(CallError::ConnectionLost);
@@ -161,12 +163,18 @@ impl Shared {
                 scope::EncodeError::Ref(error) => error.into_call_error(true),
                 scope::EncodeError::Codec(error) => CallError::Encode(error.to_string()),
             })?;
-        let frame = builder.finish(&Message::Call {
-            call,
-            target,
-            method,
-            exports: exported.clone(),
-        });
+        let ids = IdList::encode(&exported);
+        let frame = builder
+            .finish(&Message::Call {
+                call,
+                target,
+                method,
+                exports: IdList::from_encoded(&ids),
+            })
+            .map_err(|error| {
+                scope::rollback(self, &exported);
+                CallError::Encode(error.to_string())
+            })?;
         if frame.len() > self.config.max_frame_size {
             scope::rollback(self, &exported);
             return Err(CallError::MessageTooLarge {
@@ -191,7 +199,7 @@ impl Shared {
         };
         tracing::trace!(parent: &self.span, call, target, method, "call sent");
         self.send(frame);
-        let reply = match self.config.call_timeout {
+        let reply = match timeout {
             None => reply_rx.await.map_err(|_| CallError::ConnectionLost),
             Some(limit) => match tokio::time::timeout(limit, reply_rx).await {
                 Ok(reply) => reply.map_err(|_| CallError::ConnectionLost),

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::dispatch::{Object, Referenceable};
 use crate::error::{CloseReason, HandshakeError, RootError};
 use crate::refs::{ROOT_ID, Remote, RemoteInner, RemoteRef};
-use crate::wire::{FrameCodec, Message, decode_message, exchange_preamble};
+use crate::wire::{FrameCodec, MemoryBudget, Message, decode_message, exchange_preamble};
 use futures_util::StreamExt;
 use std::fmt;
 use std::net::SocketAddr;
@@ -34,6 +34,9 @@ pub struct ConnectionStats {
     pub imports: usize,
     /// Our calls waiting for a reply.
     pub pending_calls: usize,
+    /// Bytes waiting to be written to the peer, with a fixed overhead per frame (bounded by
+    /// [`Config::max_write_queue`](crate::Config::max_write_queue)).
+    pub write_queue: usize,
 }
 
 impl fmt::Debug for Connection {
@@ -76,7 +79,7 @@ impl Connection {
             RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
         });
         let _ = imports.settle(ROOT_ID);
-        inner.ok().map(|inner| RemoteRef { inner })
+        inner.ok().map(RemoteRef::from_inner)
     }
 
     /// The peer's address, as the socket reports it.
@@ -95,6 +98,7 @@ impl Connection {
             exports: self.shared.exports.lock().len(),
             imports: self.shared.imports.lock().len(),
             pending_calls: self.shared.pending.lock().len(),
+            write_queue: self.shared.queued_bytes(),
         }
     }
 
@@ -124,6 +128,10 @@ pub(crate) struct Side {
     pub(crate) parent: Option<CancellationToken>,
     /// Whether user handles keep the connection open (client side).
     pub(crate) client: bool,
+    /// The budget long frames draw on while the connection is pending (server side).
+    pub(crate) pending_budget: Option<Arc<MemoryBudget>>,
+    /// Whether the connection stays pending after its handshake, until a login (a portal).
+    pub(crate) pending_until_login: bool,
 }
 
 /// A stream a connection runs on, and how to split it into halves the tasks own.
@@ -154,6 +162,18 @@ impl Transport for tokio::io::DuplexStream {
     }
 }
 
+/// Closes the connection if the task holding it is dropped before it ends: the runtime that
+/// ran it shut down. Calls waiting on it then fail at once, wherever they run.
+struct CloseOnDrop(Arc<Shared>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if !self.0.is_closed() {
+            self.0.close(CloseReason::RuntimeGone);
+        }
+    }
+}
+
 /// The read buffer a connection starts with; it grows for larger frames.
 const READ_CAPACITY: usize = 2 * 1024;
 
@@ -164,19 +184,23 @@ pub(crate) async fn establish<S: Transport>(
 ) -> Result<Connection, HandshakeError> {
     let timeout = side.config.handshake_timeout;
     let max_frame_size = side.config.max_frame_size;
+    let codec = match side.pending_budget.clone() {
+        Some(budget) => FrameCodec::with_budget(max_frame_size, budget),
+        None => FrameCodec::new(max_frame_size),
+    };
     let root_interface = side.root.as_ref().map(|root| root.interface());
     let handshake = async move {
         exchange_preamble(&mut io).await?;
         let hello = Message::Hello {
             root: root_interface,
         }
-        .encode();
+        .encode()
+        .map_err(|error| HandshakeError::BadHello(error.to_string()))?;
         io.write_all(&(hello.len() as u32).to_be_bytes()).await?;
         io.write_all(&hello).await?;
         io.flush().await?;
         let (read, write) = io.split();
-        let mut frames =
-            FramedRead::with_capacity(read, FrameCodec::new(max_frame_size), READ_CAPACITY);
+        let mut frames = FramedRead::with_capacity(read, codec, READ_CAPACITY);
         let first = match frames.next().await {
             None => return Err(HandshakeError::Closed),
             Some(Err(error)) => return Err(HandshakeError::BadHello(error.to_string())),
@@ -191,9 +215,12 @@ pub(crate) async fn establish<S: Transport>(
         };
         Ok((frames, write, peer_root))
     };
-    let (frames, sink, peer_root) = tokio::time::timeout(timeout, handshake)
+    let (mut frames, sink, peer_root) = tokio::time::timeout(timeout, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout)??;
+    if !side.pending_until_login {
+        frames.decoder_mut().leave_budget();
+    }
 
     let closing = match &side.parent {
         Some(parent) => parent.child_token(),
@@ -218,14 +245,18 @@ pub(crate) async fn establish<S: Transport>(
         keepalive
     });
     tracing::debug!(parent: &shared.span, "connection open");
-    tokio::spawn(reader::run(Arc::clone(&shared), frames));
-    let writer_shared = Arc::clone(&shared);
+    let reader_guard = CloseOnDrop(Arc::clone(&shared));
     tokio::spawn(async move {
-        let closing = writer_shared.closing.clone();
-        let queued = &writer_shared.queued;
-        if let Err(error) = writer::run(closing, queued, queue_rx, sink).await {
-            tracing::debug!(parent: &writer_shared.span, %error, "write failed");
-            writer_shared.close(CloseReason::Io(error.to_string()));
+        reader::run(Arc::clone(&reader_guard.0), frames).await;
+        drop(reader_guard);
+    });
+    let writer_guard = CloseOnDrop(Arc::clone(&shared));
+    tokio::spawn(async move {
+        let shared = &writer_guard.0;
+        let closing = shared.closing.clone();
+        if let Err(error) = writer::run(closing, &shared.queued, queue_rx, sink).await {
+            tracing::debug!(parent: &shared.span, %error, "write failed");
+            shared.close(CloseReason::Io(error.to_string()));
         }
     });
     Ok(Connection {

@@ -6,7 +6,7 @@ use super::calls::{Delivered, Incoming, Settle};
 use crate::dispatch::{CallContext, DispatchError, Reply, ReplyFuture, ReplyKind, Started};
 use crate::error::{CloseReason, ProtocolError};
 use crate::refs::{Exported, scope};
-use crate::wire::{Failure, FrameCodec, Message, Outgoing, decode_message};
+use crate::wire::{Failure, FrameCodec, FrameError, IdList, Message, decode_message, frame_error};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -85,17 +85,17 @@ where
                     Some(Err(_aborted)) => {}
                     None => send_reply(&shared, call, reply_or_panicked(None)),
                 }
-                if shared.write_queue_full() {
-                    break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
+                if let Some(reason) = shared.take_close_after_reply() {
+                    break reason;
                 }
             }
             frame = frames.next() => match frame {
                 None => break CloseReason::PeerClosed,
                 Some(Err(error)) => {
-                    break if crate::wire::is_frame_too_large(&error) {
-                        CloseReason::FrameTooLarge { limit: shared.config.max_frame_size }
-                    } else {
-                        CloseReason::Io(error.to_string())
+                    break match frame_error(&error) {
+                        Some(FrameError::TooLarge { limit }) => CloseReason::FrameTooLarge { limit },
+                        Some(FrameError::BudgetExhausted { .. }) => CloseReason::Busy,
+                        None => CloseReason::Io(error.to_string()),
                     };
                 }
                 Some(Ok(frame)) => {
@@ -114,7 +114,12 @@ where
                         })
                         .await;
                         match polled {
-                            Poll::Ready((id, reply)) => send_reply(&shared, id, reply_or_panicked(reply)),
+                            Poll::Ready((id, reply)) => {
+                                send_reply(&shared, id, reply_or_panicked(reply));
+                                if let Some(reason) = shared.take_close_after_reply() {
+                                    break reason;
+                                }
+                            }
                             Poll::Pending => {
                                 let (handle, registration) = AbortHandle::new_pair();
                                 cancels.insert(call.call, handle);
@@ -126,8 +131,10 @@ where
                             }
                         }
                     }
-                    if shared.write_queue_full() {
-                        break CloseReason::SlowPeer { limit: shared.config.max_write_queue };
+                    // A pending connection draws on its server's budget for long frames until
+                    // it logs in.
+                    if frames.decoder().is_budgeted() && shared.logged_in() {
+                        frames.decoder_mut().leave_budget();
                     }
                 }
             },
@@ -141,7 +148,7 @@ where
                 if silent_periods >= 3 {
                     break CloseReason::PeerVanished;
                 }
-                shared.send(Outgoing::header(&Message::Ping));
+                shared.send_header(&Message::Ping);
             }
         }
     };
@@ -216,7 +223,7 @@ fn handle_frame(
             Ok(())
         }
         Message::Ping => {
-            shared.send(Outgoing::header(&Message::Pong));
+            shared.send_header(&Message::Pong);
             Ok(())
         }
         Message::Pong => Ok(()),
@@ -230,13 +237,13 @@ fn handle_frame(
 }
 
 /// Counts the references a message hands over, before its payload is decoded or discarded.
-fn announce(shared: &Arc<Shared>, ids: Vec<u64>) -> Result<Settle, ProtocolError> {
-    if ids.len() > shared.config.max_exports {
-        return Err(ProtocolError::TooManyAnnouncedReferences {
-            count: ids.len(),
-            limit: shared.config.max_exports,
-        });
-    }
+/// The list is checked against the limit before anything is allocated for it.
+fn announce(shared: &Arc<Shared>, exports: IdList<'_>) -> Result<Settle, ProtocolError> {
+    let ids = if exports.is_empty() {
+        Vec::new()
+    } else {
+        exports.decode(shared.config.max_exports)?
+    };
     if !ids.is_empty() {
         let mut imports = shared.imports.lock();
         for &id in &ids {
@@ -327,7 +334,7 @@ fn start_call(
 }
 
 fn send_failure(shared: &Shared, call: u64, failure: Failure) {
-    shared.send(Outgoing::header(&Message::Failed { call, failure }));
+    shared.send_header(&Message::Failed { call, failure });
 }
 
 fn send_reply(shared: &Shared, call: u64, reply: Reply) {
@@ -337,18 +344,20 @@ fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
     };
     let limit = shared.config.max_frame_size;
+    let ids = IdList::encode(&encoded.exports);
+    let exports = IdList::from_encoded(&ids);
     let message = if raised {
-        Message::Raised {
-            call,
-            exports: encoded.exports.clone(),
-        }
+        Message::Raised { call, exports }
     } else {
-        Message::Return {
-            call,
-            exports: encoded.exports.clone(),
+        Message::Return { call, exports }
+    };
+    let frame = match encoded.frame.finish(&message) {
+        Ok(frame) => frame,
+        Err(error) => {
+            scope::rollback(shared, &encoded.exports);
+            return send_failure(shared, call, Failure::Encode(error.to_string()));
         }
     };
-    let frame = encoded.frame.finish(&message);
     let size = frame.len();
     if size > limit {
         scope::rollback(shared, &encoded.exports);

@@ -38,6 +38,11 @@ pub(crate) struct Shared {
     sessions: Lock<Vec<Arc<Session>>>,
     /// Whether a login ever succeeded here.
     logged_in: AtomicBool,
+    /// Cancelled at the first login: a server then stops counting the connection as pending.
+    pub(crate) first_login: CancellationToken,
+    /// Why to close the connection once the reply being prepared is queued, if set.
+    close_after_reply: Lock<Option<CloseReason>>,
+    close_after_reply_set: AtomicBool,
     pub(crate) span: tracing::Span,
 }
 
@@ -68,23 +73,53 @@ impl Shared {
             keepalive: OnceLock::new(),
             sessions: Lock::new(Vec::new()),
             logged_in: AtomicBool::new(false),
+            first_login: CancellationToken::new(),
+            close_after_reply: Lock::new(None),
+            close_after_reply_set: AtomicBool::new(false),
             span,
         }
     }
 
     /// Queues a frame for the writer; a closed connection drops it.
+    ///
+    /// The write queue is bounded here, whoever queues: the frame that would take it past
+    /// [`Config::max_write_queue`] closes the connection as a slow peer instead.
     pub(crate) fn send(&self, frame: Outgoing) {
         // Count before queueing: the writer may take the frame (and subtract) at once.
-        let len = frame.len();
-        self.queued.fetch_add(len, Ordering::Relaxed);
+        let cost = frame.queued_cost();
+        let queued = self
+            .queued
+            .fetch_add(cost, Ordering::AcqRel)
+            .saturating_add(cost);
+        if queued > self.config.max_write_queue {
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            tracing::warn!(parent: &self.span, queued, "the peer does not read; closing");
+            self.close(CloseReason::SlowPeer {
+                limit: self.config.max_write_queue,
+            });
+            return;
+        }
         if self.outgoing.send(frame).is_err() {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
         }
     }
 
-    /// Whether more replies wait for the peer than it may leave unread.
-    pub(crate) fn write_queue_full(&self) -> bool {
-        self.queued.load(Ordering::Relaxed) > self.config.max_write_queue
+    /// Queues a frame that is a header alone.
+    pub(crate) fn send_header(&self, message: &Message<'_>) {
+        match Outgoing::header(message) {
+            Ok(frame) => self.send(frame),
+            Err(error) => {
+                tracing::error!(parent: &self.span, %error, "could not encode a header");
+                self.close(CloseReason::Io(format!(
+                    "could not encode a header: {error}"
+                )));
+            }
+        }
+    }
+
+    /// Bytes waiting for the writer, with each frame's overhead.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
     }
 
     /// Tells the peer we dropped `count` references to its object `id`.
@@ -92,7 +127,7 @@ impl Shared {
         if self.is_closed() {
             return;
         }
-        self.send(Outgoing::header(&Message::Release { target: id, count }));
+        self.send_header(&Message::Release { target: id, count });
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -122,15 +157,36 @@ impl Shared {
         }
     }
 
-    /// Records a login; refuses it (returns false) if the connection is closing.
-    pub(crate) fn add_session(&self, session: Arc<Session>) -> bool {
+    /// Records a login; refuses it if the connection is closing or holds
+    /// [`Config::max_logins_per_connection`] logins already.
+    pub(crate) fn add_session(&self, session: Arc<Session>) -> Result<(), SessionRefused> {
         let mut sessions = self.sessions.lock();
         if self.is_closed() {
-            return false;
+            return Err(SessionRefused::Closed);
+        }
+        let limit = self.config.max_logins_per_connection;
+        if sessions.len() >= limit {
+            return Err(SessionRefused::TooMany { limit });
         }
         sessions.push(session);
         self.logged_in.store(true, Ordering::Release);
-        true
+        self.first_login.cancel();
+        Ok(())
+    }
+
+    /// Asks the reader to close the connection with `reason` once the reply of the call being
+    /// run is queued: the peer gets its answer, then the connection ends.
+    pub(crate) fn close_after_reply(&self, reason: CloseReason) {
+        *self.close_after_reply.lock() = Some(reason);
+        self.close_after_reply_set.store(true, Ordering::Release);
+    }
+
+    /// The reason given to [`close_after_reply`](Self::close_after_reply), once.
+    pub(crate) fn take_close_after_reply(&self) -> Option<CloseReason> {
+        if !self.close_after_reply_set.load(Ordering::Acquire) {
+            return None;
+        }
+        self.close_after_reply.lock().take()
     }
 
     /// Ends one login: runs its logout action and revokes every reference handed out through
@@ -168,6 +224,15 @@ impl Shared {
     pub(crate) fn keepalive(&self) -> Option<Arc<KeepAlive>> {
         self.keepalive.get().and_then(Weak::upgrade)
     }
+}
+
+/// Why a login could not be recorded on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionRefused {
+    /// The connection is closing.
+    Closed,
+    /// The connection holds as many logins as it may.
+    TooMany { limit: usize },
 }
 
 /// Held by every user handle of a client connection; the last one dropped closes it.

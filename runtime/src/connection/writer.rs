@@ -44,7 +44,7 @@ where
             };
             let mut next = Some(first);
             while let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) {
-                queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                queued.fetch_sub(frame.queued_cost(), Ordering::AcqRel);
                 write_frame(&mut io, &mut buffer, frame).await?;
             }
             if !buffer.is_empty() {

@@ -90,6 +90,13 @@ pub trait CredentialChecker: Send + Sync + 'static {
         &self,
         credentials: &Credentials,
     ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send;
+
+    /// The PBKDF2 iterations this checker gives its users (default
+    /// [`DEFAULT_ITERATIONS`](super::DEFAULT_ITERATIONS)). Unknown users are answered with a
+    /// decoy of this work factor, so they cannot be told from real ones by it.
+    fn work_factor(&self) -> u32 {
+        DEFAULT_ITERATIONS
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -105,6 +112,7 @@ pub(crate) trait DynChecker: Send + Sync + 'static {
         &'a self,
         credentials: &'a Credentials,
     ) -> BoxFuture<'a, Result<AvatarId, LoginError>>;
+    fn work_factor(&self) -> u32;
 }
 
 impl<C: CredentialChecker> DynChecker for C {
@@ -124,6 +132,10 @@ impl<C: CredentialChecker> DynChecker for C {
         credentials: &'a Credentials,
     ) -> BoxFuture<'a, Result<AvatarId, LoginError>> {
         Box::pin(CredentialChecker::check(self, credentials))
+    }
+
+    fn work_factor(&self) -> u32 {
+        CredentialChecker::work_factor(self)
     }
 }
 
@@ -209,6 +221,10 @@ impl CredentialChecker for InMemoryPasswords {
             }
             _ => Err(LoginError::Unauthorized),
         })
+    }
+
+    fn work_factor(&self) -> u32 {
+        self.iterations
     }
 }
 

@@ -1,12 +1,13 @@
 //! Provides the client side of a login: credentials, and `Connection::login` / `logout`.
 
 use super::error::LoginError;
-use super::scram::{self, MAX_ITERATIONS};
+use super::scram::{self, Key, MAX_SALT_LEN, MIN_SALT_LEN};
 use super::service::{ChallengeMessage, GrantIn, PORTAL_INTERFACE, method};
 use crate::codec::Postcard;
+use crate::config::Config;
 use crate::connection::Connection;
 use crate::dispatch::{Avatar, Referenceable};
-use crate::refs::{Local, Remote, RemoteRef};
+use crate::refs::{Local, MethodTimeout, Remote, RemoteRef};
 use std::fmt;
 
 /// What a client logs in with.
@@ -106,11 +107,15 @@ impl Connection {
         let portal = self.portal()?;
         let grant = match credentials {
             LoginCredentials::Anonymous => portal
-                .call_result::<Postcard, _, GrantIn, LoginError>(method::ANONYMOUS, &(mind,))
+                .call_result::<Postcard, _, GrantIn, LoginError>(
+                    method::ANONYMOUS,
+                    MethodTimeout::DEFAULT,
+                    &(mind,),
+                )
                 .await
                 .map_err(LoginError::from)?,
             LoginCredentials::Password { username, password } => {
-                password_login(&portal, username, password, mind).await?
+                password_login(&portal, &self.shared.config, username, password, mind).await?
             }
         };
         if grant.interface != A::INTERFACE {
@@ -130,13 +135,18 @@ async fn logout_through<R: serde::Serialize>(
     avatar: &R,
 ) -> Result<(), LoginError> {
     portal
-        .call_result::<Postcard, _, (), LoginError>(method::LOGOUT, &(avatar,))
+        .call_result::<Postcard, _, (), LoginError>(
+            method::LOGOUT,
+            MethodTimeout::DEFAULT,
+            &(avatar,),
+        )
         .await
         .map_err(LoginError::from)
 }
 
 async fn password_login<M: Referenceable>(
     portal: &RemoteRef,
+    config: &Config,
     username: String,
     password: String,
     mind: Option<Local<M>>,
@@ -145,16 +155,12 @@ async fn password_login<M: Referenceable>(
     let challenge: ChallengeMessage = portal
         .call_result::<Postcard, _, ChallengeMessage, LoginError>(
             method::PASSWORD_BEGIN,
+            MethodTimeout::DEFAULT,
             &(&username, client_nonce),
         )
         .await
         .map_err(LoginError::from)?;
-    if challenge.iterations > MAX_ITERATIONS {
-        return Err(LoginError::Refused(format!(
-            "the server asks for {} iterations, more than the {MAX_ITERATIONS} a client accepts",
-            challenge.iterations
-        )));
-    }
+    check_challenge(config, &challenge)?;
     let auth_message = scram::auth_message(
         &username,
         &client_nonce,
@@ -169,15 +175,42 @@ async fn password_login<M: Referenceable>(
     })
     .await
     .map_err(|error| LoginError::Internal(error.to_string()))?;
-    let grant: GrantIn = portal
-        .call_result::<Postcard, _, GrantIn, LoginError>(
-            method::PASSWORD_FINISH,
-            &(challenge.challenge, proof, mind),
+    let signature: Key = portal
+        .call_result::<Postcard, _, Key, LoginError>(
+            method::PASSWORD_PROVE,
+            MethodTimeout::DEFAULT,
+            &(challenge.challenge, proof),
         )
         .await
         .map_err(LoginError::from)?;
-    match &grant.server_signature {
-        Some(signature) if scram::same_signature(signature, &expected) => Ok(grant),
-        _ => Err(LoginError::ServerNotVerified),
+    // The server proves it holds the verifier before it gets the mind.
+    if !scram::same_signature(&signature, &expected) {
+        return Err(LoginError::ServerNotVerified);
     }
+    portal
+        .call_result::<Postcard, _, GrantIn, LoginError>(
+            method::PASSWORD_FINISH,
+            MethodTimeout::DEFAULT,
+            &(challenge.challenge, mind),
+        )
+        .await
+        .map_err(LoginError::from)
+}
+
+/// Refuses a challenge whose parameters would weaken the login or make the client spin.
+fn check_challenge(config: &Config, challenge: &ChallengeMessage) -> Result<(), LoginError> {
+    let (min, max) = (config.min_login_iterations, config.max_login_iterations);
+    if !(min..=max).contains(&challenge.iterations) {
+        return Err(LoginError::UnsafeChallenge(format!(
+            "{} PBKDF2 iterations, outside the {min}..={max} this client accepts",
+            challenge.iterations
+        )));
+    }
+    if !(MIN_SALT_LEN..=MAX_SALT_LEN).contains(&challenge.salt.len()) {
+        return Err(LoginError::UnsafeChallenge(format!(
+            "a salt of {} bytes, outside the {MIN_SALT_LEN}..={MAX_SALT_LEN} this client accepts",
+            challenge.salt.len()
+        )));
+    }
+    Ok(())
 }

@@ -22,6 +22,26 @@ pub enum LoginError {
     /// Too many logins are in progress on this connection.
     #[error("too many logins in progress on this connection")]
     TooManyChallenges,
+    /// The connection holds as many logins as it may
+    /// ([`Config::max_logins_per_connection`](crate::Config::max_logins_per_connection)).
+    #[error("too many logins on this connection (limit {limit})")]
+    TooManyLogins {
+        /// The limit.
+        limit: usize,
+    },
+    /// The connection holds as many references as it may, so the avatar cannot be handed out
+    /// ([`Config::max_exports`](crate::Config::max_exports)); the login was undone.
+    #[error("too many references on this connection to hand out the avatar (limit {limit})")]
+    TooManyReferences {
+        /// The limit.
+        limit: usize,
+    },
+    /// The server asked for login parameters this client refuses: too few or too many PBKDF2
+    /// iterations ([`Config::min_login_iterations`](crate::Config::min_login_iterations)), or
+    /// a salt too short or too long (client side). Nothing was sent that depends on the
+    /// password.
+    #[error("the server's challenge is refused: {0}")]
+    UnsafeChallenge(String),
     /// A checker or the realm refused the login for a reason of its own.
     #[error("login refused: {0}")]
     Refused(String),

@@ -1,11 +1,13 @@
 //! Provides the portal: one realm and its credential checkers.
 
 use super::checker::{CredentialChecker, CredentialKind, DynChecker};
+use super::error::LoginError;
 use super::realm::{DynRealm, Realm};
-use super::scram::{DEFAULT_ITERATIONS, KEY_LEN, Key, PasswordVerifier};
+use super::scram::{KEY_LEN, Key, PasswordVerifier};
+use super::throttle::Throttle;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Joins one [`Realm`] with the [`CredentialChecker`]s that admit users to it (cred's
 /// `Portal`). A login picks the first checker that accepts its kind of credentials.
@@ -36,11 +38,31 @@ pub struct Portal {
 pub(crate) struct PortalInner {
     pub(crate) realm: Box<dyn DynRealm>,
     pub(crate) checkers: Vec<Box<dyn DynChecker>>,
-    /// Keys the decoy verifiers of unknown users.
-    secret: Key,
-    /// The work factor decoys use: the last one a real verifier had, so unknown users look
-    /// like known ones.
-    decoy_iterations: AtomicU32,
+    /// Keys the decoy verifiers of unknown users; drawn at the first login attempt.
+    secret: OnceLock<Key>,
+    /// Failed password logins, per user name and per address.
+    pub(crate) throttle: Throttle,
+    pub(crate) stats: Counters,
+}
+
+/// The counters behind [`LoginStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) succeeded: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+}
+
+/// Password logins a portal has seen, since it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct LoginStats {
+    /// Proofs that matched.
+    pub succeeded: u64,
+    /// Proofs that were checked and failed: wrong passwords and unknown users.
+    pub failed: u64,
+    /// Attempts refused unchecked by the failed-login throttle (answered as failures).
+    pub throttled: u64,
 }
 
 impl fmt::Debug for Portal {
@@ -51,20 +73,6 @@ impl fmt::Debug for Portal {
     }
 }
 
-fn random_secret() -> Key {
-    let mut secret = [0u8; KEY_LEN];
-    if getrandom::fill(&mut secret).is_err() {
-        // The OS has no randomness to give: fall back on std's randomly seeded hasher keys.
-        use std::hash::{BuildHasher, Hasher};
-        for chunk in secret.chunks_mut(8) {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_usize(chunk.as_ptr() as usize);
-            chunk.copy_from_slice(&hasher.finish().to_le_bytes()[..chunk.len()]);
-        }
-    }
-    secret
-}
-
 impl Portal {
     /// A portal to `realm`, with no checkers yet (so no login succeeds).
     pub fn new<R: Realm>(realm: R) -> Self {
@@ -72,8 +80,9 @@ impl Portal {
             inner: Arc::new(PortalInner {
                 realm: Box::new(realm),
                 checkers: Vec::new(),
-                secret: random_secret(),
-                decoy_iterations: AtomicU32::new(DEFAULT_ITERATIONS),
+                secret: OnceLock::new(),
+                throttle: Throttle::new(),
+                stats: Counters::default(),
             }),
         }
     }
@@ -98,6 +107,17 @@ impl Portal {
             .flat_map(|checker| checker.kinds().iter().copied())
             .collect()
     }
+
+    /// The password logins this portal has seen: how many succeeded, failed, or were refused
+    /// unchecked by the failed-login throttle.
+    pub fn stats(&self) -> LoginStats {
+        let counters = &self.inner.stats;
+        LoginStats {
+            succeeded: counters.succeeded.load(Ordering::Relaxed),
+            failed: counters.failed.load(Ordering::Relaxed),
+            throttled: counters.throttled.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl PortalInner {
@@ -110,25 +130,34 @@ impl PortalInner {
             .map(|(index, checker)| (index, &**checker))
     }
 
-    /// The verifier of `username` from `checker`, or a decoy shaped like a real one.
+    /// The verifier of `username` from `checker`, or a decoy shaped like a real one: the same
+    /// salt for the same unknown user every time, and the checker's work factor.
+    ///
+    /// # Errors
+    /// [`LoginError::Internal`] if the operating system has no randomness for the decoys'
+    /// secret: logins then fail rather than fall back on a guessable one.
     pub(crate) async fn verifier(
         &self,
         checker: &dyn DynChecker,
         username: &str,
-    ) -> (PasswordVerifier, bool) {
-        match checker.password_verifier(username).await {
-            Some(verifier) => {
-                self.decoy_iterations
-                    .store(verifier.iterations(), Ordering::Relaxed);
-                (verifier, true)
-            }
-            None => {
-                let iterations = self.decoy_iterations.load(Ordering::Relaxed);
-                (
-                    PasswordVerifier::decoy(&self.secret, username, iterations),
-                    false,
-                )
-            }
+    ) -> Result<(PasswordVerifier, bool), LoginError> {
+        let secret = self.secret()?;
+        Ok(match checker.password_verifier(username).await {
+            Some(verifier) => (verifier, true),
+            None => (
+                PasswordVerifier::decoy(secret, username, checker.work_factor()),
+                false,
+            ),
+        })
+    }
+
+    fn secret(&self) -> Result<&Key, LoginError> {
+        if let Some(secret) = self.secret.get() {
+            return Ok(secret);
         }
+        let mut secret = [0u8; KEY_LEN];
+        getrandom::fill(&mut secret)
+            .map_err(|error| LoginError::Internal(format!("no randomness: {error}")))?;
+        Ok(self.secret.get_or_init(|| secret))
     }
 }

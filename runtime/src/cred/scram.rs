@@ -5,14 +5,20 @@
 //!
 //! 1. The client calls `tartine.login.password.begin(username, client_nonce)` on the root.
 //! 2. The server answers `(challenge, salt, iterations, server_nonce)`; for an unknown user it
-//!    answers alike, with a salt derived from a secret so it does not change between attempts.
+//!    answers alike, with a salt derived from a secret so it does not change between attempts,
+//!    and the checker's work factor. The client refuses an iteration count outside its
+//!    configured bounds, or a salt outside [`MIN_SALT_LEN`]..=[`MAX_SALT_LEN`], before it
+//!    derives anything from the password.
 //! 3. Both build [`auth_message`]. The client derives `SaltedPassword = PBKDF2-HMAC-SHA-256(
 //!    password, salt, iterations)`, `ClientKey = HMAC(SaltedPassword, "Client Key")`,
 //!    `StoredKey = SHA-256(ClientKey)`, and sends `ClientKey XOR HMAC(StoredKey, auth_message)`
-//!    ([`client_proof`]) with `tartine.login.password.finish(challenge, proof, mind)`.
-//! 4. The server recovers `ClientKey`, checks `SHA-256(ClientKey) == StoredKey` in constant
-//!    time, forgets the challenge whatever the outcome, and returns the avatar with
-//!    `HMAC(ServerKey, auth_message)`, which the client checks.
+//!    ([`client_proof`]) with `tartine.login.password.prove(challenge, proof)`.
+//! 4. The server recovers `ClientKey` and checks `SHA-256(ClientKey) == StoredKey` in constant
+//!    time (throttled attempts fail unchecked). It answers `HMAC(ServerKey, auth_message)`,
+//!    which the client checks: only a server holding the verifier can produce it.
+//! 5. Only then does the client call `tartine.login.password.finish(challenge, mind)`, and
+//!    get its avatar: a server that cannot prove itself never sees the client's mind. Each
+//!    challenge is proved once and finished once.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -22,9 +28,11 @@ use subtle::ConstantTimeEq;
 /// The default work factor: PBKDF2-HMAC-SHA-256 iterations (RFC 7677's minimum).
 pub const DEFAULT_ITERATIONS: u32 = 4096;
 
-/// The largest work factor a client accepts from a server, so a hostile server cannot make a
-/// client spin.
-pub const MAX_ITERATIONS: u32 = 10_000_000;
+/// The shortest salt a client accepts from a server, in bytes.
+pub const MIN_SALT_LEN: usize = 8;
+
+/// The longest salt a client accepts from a server, in bytes.
+pub const MAX_SALT_LEN: usize = 256;
 
 /// Length of nonces, in bytes.
 pub const NONCE_LEN: usize = 18;
@@ -171,10 +179,12 @@ pub fn client_proof(
     iterations: u32,
     auth_message: &[u8],
 ) -> (Key, Key) {
-    let verifier = PasswordVerifier::with_salt(password, salt.to_vec(), iterations);
+    // One derivation gives both keys the client needs.
     let salted = salted_password(password, salt, iterations);
     let client_key = hmac(&salted, b"Client Key");
-    let signature = hmac(&verifier.stored_key, auth_message);
+    let stored_key = sha256(&client_key);
+    let server_key = hmac(&salted, b"Server Key");
+    let signature = hmac(&stored_key, auth_message);
     let mut proof = [0u8; KEY_LEN];
     for (out, (key, sig)) in proof
         .iter_mut()
@@ -182,7 +192,7 @@ pub fn client_proof(
     {
         *out = key ^ sig;
     }
-    (proof, hmac(&verifier.server_key, auth_message))
+    (proof, hmac(&server_key, auth_message))
 }
 
 /// Checks `proof` against `verifier` in constant time; returns the server signature if it

@@ -5,9 +5,13 @@
 use super::checker::{CredentialKind, Credentials, VerifiedPassword};
 use super::error::LoginError;
 use super::portal::PortalInner;
+use super::realm::AvatarId;
 use super::scram::{self, Key, Nonce, PasswordVerifier};
+use super::throttle;
+use crate::address::AddressKey;
 use crate::codec::Codec;
-use crate::dispatch::{CallContext, DispatchError, Object, Referenceable, Started};
+use crate::connection::SessionRefused;
+use crate::dispatch::{CallContext, DispatchError, Referenceable, Started};
 use crate::lock::Lock;
 use crate::refs::{AnyRemote, Exported, Proxy, RefError, RefTag, RemoteRef, scope};
 use crate::session::Session;
@@ -16,7 +20,8 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
 
 /// The interface name of the login service.
 pub(crate) const PORTAL_INTERFACE: &str = "tartine::Portal";
@@ -24,6 +29,7 @@ pub(crate) const PORTAL_INTERFACE: &str = "tartine::Portal";
 /// Wire names of the login service's methods.
 pub(crate) mod method {
     pub(crate) const PASSWORD_BEGIN: &str = "tartine.login.password.begin";
+    pub(crate) const PASSWORD_PROVE: &str = "tartine.login.password.prove";
     pub(crate) const PASSWORD_FINISH: &str = "tartine.login.password.finish";
     pub(crate) const ANONYMOUS: &str = "tartine.login.anonymous";
     pub(crate) const LOGOUT: &str = "tartine.logout";
@@ -44,19 +50,17 @@ pub(crate) struct ChallengeMessage {
     pub(crate) server_nonce: Nonce,
 }
 
-/// A granted avatar as the server sends it: exported through the new login's session.
+/// A granted avatar as the server sends it: exported through the new login's session before
+/// the reply is encoded, so a login that cannot hand out its avatar is no login.
 pub(crate) struct GrantOut {
     interface: &'static str,
-    object: Arc<dyn Object>,
-    session: Arc<Session>,
-    server_signature: Option<Key>,
+    id: u64,
 }
 
 impl Serialize for GrantOut {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let id = scope::export_through(Arc::clone(&self.object), Arc::clone(&self.session))
-            .map_err(S::Error::custom)?;
-        (self.interface, RefTag::Sender(id), self.server_signature).serialize(serializer)
+        let id = scope::hand_over(self.id).map_err(S::Error::custom)?;
+        (self.interface, RefTag::Sender(id)).serialize(serializer)
     }
 }
 
@@ -65,7 +69,6 @@ impl Serialize for GrantOut {
 pub(crate) struct GrantIn {
     pub(crate) interface: String,
     pub(crate) avatar: AnyRemote,
-    pub(crate) server_signature: Option<Key>,
 }
 
 /// One of our exports handed back, whatever its type (the avatar of a logout).
@@ -84,13 +87,18 @@ impl<'de> Deserialize<'de> for AnyLocal {
     }
 }
 
-/// A challenge waiting for its answer.
-struct Pending {
-    username: String,
-    checker: usize,
-    verifier: PasswordVerifier,
-    known: bool,
-    auth_message: Vec<u8>,
+/// A password login in progress: challenged, then proved.
+enum Pending {
+    /// The challenge is out; the proof has not come.
+    Challenged {
+        username: String,
+        checker: usize,
+        verifier: PasswordVerifier,
+        known: bool,
+        auth_message: Vec<u8>,
+    },
+    /// The proof matched: the client may finish the login (and only now sends its mind).
+    Proved { id: AvatarId },
 }
 
 /// The login service of one connection.
@@ -98,6 +106,8 @@ pub(crate) struct PortalRoot {
     portal: Arc<PortalInner>,
     challenges: Lock<HashMap<u64, Pending>>,
     next_challenge: AtomicU64,
+    /// Failed logins on this connection.
+    failures: AtomicU32,
 }
 
 impl PortalRoot {
@@ -106,6 +116,7 @@ impl PortalRoot {
             portal,
             challenges: Lock::new(HashMap::new()),
             next_challenge: AtomicU64::new(1),
+            failures: AtomicU32::new(0),
         }
     }
 
@@ -124,7 +135,7 @@ impl PortalRoot {
         if self.challenges.lock().len() >= MAX_CHALLENGES {
             return Err(LoginError::TooManyChallenges);
         }
-        let (verifier, known) = self.portal.verifier(checker, &username).await;
+        let (verifier, known) = self.portal.verifier(checker, &username).await?;
         let server_nonce =
             scram::nonce().map_err(|error| LoginError::Internal(error.to_string()))?;
         let auth_message = scram::auth_message(
@@ -147,7 +158,7 @@ impl PortalRoot {
         }
         challenges.insert(
             challenge,
-            Pending {
+            Pending::Challenged {
                 username,
                 checker: checker_index,
                 verifier,
@@ -158,31 +169,110 @@ impl PortalRoot {
         Ok(message)
     }
 
+    /// Checks the client's proof; answers the server's signature, so the client can tell a
+    /// real server before it finishes the login and sends its mind.
+    ///
+    /// A failed proof, an unknown user and a throttled attempt get the same answer after the
+    /// same delay; a throttled attempt is not checked at all.
+    async fn prove(&self, cx: &CallContext, challenge: u64, proof: Key) -> Result<Key, LoginError> {
+        let pending = {
+            let mut challenges = self.challenges.lock();
+            match challenges.remove(&challenge) {
+                Some(Pending::Challenged {
+                    username,
+                    checker,
+                    verifier,
+                    known,
+                    auth_message,
+                }) => (username, checker, verifier, known, auth_message),
+                // Proved already: each challenge is proved once.
+                Some(proved) => {
+                    challenges.insert(challenge, proved);
+                    return Err(LoginError::UnknownChallenge);
+                }
+                None => return Err(LoginError::UnknownChallenge),
+            }
+        };
+        let (username, checker, verifier, known, auth_message) = pending;
+        let config = &cx.shared.config;
+        let limits = throttle::Limits {
+            per_user: config.failed_logins_per_user,
+            per_address: config.failed_logins_per_address,
+        };
+        let attempt = self.portal.throttle.attempt(
+            &username,
+            cx.peer_addr().map(|addr| AddressKey::of(addr.ip())),
+        );
+        let now = Instant::now();
+        let allowed = self.portal.throttle.allows(attempt, limits, now);
+        // Checked whether or not the attempt is allowed, so both take the same time.
+        let signature = scram::verify(&verifier, &auth_message, &proof);
+        let outcome = match signature {
+            Some(signature) if allowed && known => {
+                let checker = self
+                    .portal
+                    .checkers
+                    .get(checker)
+                    .ok_or_else(|| LoginError::Internal("checker vanished".to_owned()))?;
+                let credentials = Credentials::Password(VerifiedPassword::new(username));
+                checker.check(&credentials).await.map(|id| (id, signature))
+            }
+            _ => Err(LoginError::Unauthorized),
+        };
+        match outcome {
+            Ok((id, signature)) => {
+                self.portal.stats.succeeded.fetch_add(1, Ordering::Relaxed);
+                self.challenges
+                    .lock()
+                    .insert(challenge, Pending::Proved { id });
+                Ok(signature)
+            }
+            Err(error) => {
+                if allowed {
+                    self.portal.throttle.failed(attempt, limits, now);
+                    self.portal.stats.failed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.portal.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                }
+                self.failed(cx).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Holds back the answer to a failed login, and closes the connection once it failed too
+    /// often.
+    async fn failed(&self, cx: &CallContext) {
+        let config = &cx.shared.config;
+        tokio::time::sleep(config.failed_login_delay).await;
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= config.max_failed_logins_per_connection {
+            tracing::info!(parent: &cx.shared.span, failures, "too many failed logins; closing");
+            cx.shared
+                .close_after_reply(crate::CloseReason::TooManyFailedLogins);
+        }
+    }
+
+    /// Ends a proved password login: the realm makes the avatar, with the client's mind.
     async fn finish(
         &self,
         cx: &CallContext,
         challenge: u64,
-        proof: Key,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let pending = self
-            .challenges
-            .lock()
-            .remove(&challenge)
-            .ok_or(LoginError::UnknownChallenge)?;
-        let signature = scram::verify(&pending.verifier, &pending.auth_message, &proof);
-        let signature = match signature {
-            Some(signature) if pending.known => signature,
-            _ => return Err(LoginError::Unauthorized),
+        let id = {
+            let mut challenges = self.challenges.lock();
+            match challenges.remove(&challenge) {
+                Some(Pending::Proved { id }) => id,
+                // Not proved yet: a finish cannot skip the proof.
+                Some(challenged) => {
+                    challenges.insert(challenge, challenged);
+                    return Err(LoginError::UnknownChallenge);
+                }
+                None => return Err(LoginError::UnknownChallenge),
+            }
         };
-        let checker = self
-            .portal
-            .checkers
-            .get(pending.checker)
-            .ok_or_else(|| LoginError::Internal("checker vanished".to_owned()))?;
-        let credentials = Credentials::Password(VerifiedPassword::new(pending.username));
-        let id = checker.check(&credentials).await?;
-        self.grant(cx, id, mind, Some(signature)).await
+        self.grant(cx, id, mind).await
     }
 
     async fn anonymous(
@@ -195,16 +285,19 @@ impl PortalRoot {
             .checker_for(CredentialKind::Anonymous)
             .ok_or(LoginError::NoChecker(CredentialKind::Anonymous))?;
         let id = checker.check(&Credentials::Anonymous).await?;
-        self.grant(cx, id, mind, None).await
+        self.grant(cx, id, mind).await
     }
 
     async fn grant(
         &self,
         cx: &CallContext,
-        id: super::AvatarId,
+        id: AvatarId,
         mind: Option<AnyRemote>,
-        server_signature: Option<Key>,
     ) -> Result<GrantOut, LoginError> {
+        let limit = cx.shared.config.max_logins_per_connection;
+        if cx.shared.session_count() >= limit {
+            return Err(LoginError::TooManyLogins { limit });
+        }
         tracing::debug!(parent: &cx.shared.span, avatar = %id, "login");
         let login = self
             .portal
@@ -212,15 +305,35 @@ impl PortalRoot {
             .request(id, mind.map(|mind| mind.0))
             .await?;
         let session = Session::new(login.avatar, Arc::clone(&login.object), login.logout);
-        if !cx.shared.add_session(Arc::clone(&session)) {
+        // The avatar's reference first: if the connection holds too many, the login fails
+        // whole, and its logout action runs.
+        let exported = cx
+            .shared
+            .exports
+            .lock()
+            .export(login.object, Some(Arc::clone(&session)));
+        let avatar_id = match exported {
+            Ok(avatar_id) => avatar_id,
+            Err(error) => {
+                session.end();
+                return Err(match error {
+                    RefError::TooMany { limit } => LoginError::TooManyReferences { limit },
+                    other => LoginError::Internal(other.to_string()),
+                });
+            }
+        };
+        if let Err(refused) = cx.shared.add_session(Arc::clone(&session)) {
+            let revoked = cx.shared.exports.lock().revoke(&session);
+            drop(revoked);
             session.end();
-            return Err(LoginError::Call(crate::CallError::ConnectionLost));
+            return Err(match refused {
+                SessionRefused::TooMany { limit } => LoginError::TooManyLogins { limit },
+                SessionRefused::Closed => LoginError::Call(crate::CallError::ConnectionLost),
+            });
         }
         Ok(GrantOut {
             interface: login.interface,
-            object: login.object,
-            session,
-            server_signature,
+            id: avatar_id,
         })
     }
 
@@ -256,6 +369,7 @@ impl Referenceable for PortalRoot {
     const INTERFACE: &'static str = PORTAL_INTERFACE;
     const METHODS: &'static [&'static str] = &[
         method::PASSWORD_BEGIN,
+        method::PASSWORD_PROVE,
         method::PASSWORD_FINISH,
         method::ANONYMOUS,
         method::LOGOUT,
@@ -271,32 +385,35 @@ impl Referenceable for PortalRoot {
         let cx = cx.clone();
         match name {
             method::PASSWORD_BEGIN => {
-                let (username, nonce): (String, Nonce) =
-                    C::decode(args).map_err(DispatchError::bad_arguments)?;
+                let (username, nonce): (String, Nonce) = cx.decode_args::<C, _>(args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.begin(username, nonce).await;
                     cx.reply_result::<C, _, _>(result)
                 })))
             }
-            method::PASSWORD_FINISH => {
-                let (challenge, proof, mind): (u64, Key, Option<AnyRemote>) =
-                    C::decode(args).map_err(DispatchError::bad_arguments)?;
+            method::PASSWORD_PROVE => {
+                let (challenge, proof): (u64, Key) = cx.decode_args::<C, _>(args)?;
                 Ok(Started::Running(Box::pin(async move {
-                    let result = self.finish(&cx, challenge, proof, mind).await;
+                    let result = self.prove(&cx, challenge, proof).await;
+                    cx.reply_result::<C, _, _>(result)
+                })))
+            }
+            method::PASSWORD_FINISH => {
+                let (challenge, mind): (u64, Option<AnyRemote>) = cx.decode_args::<C, _>(args)?;
+                Ok(Started::Running(Box::pin(async move {
+                    let result = self.finish(&cx, challenge, mind).await;
                     cx.reply_result::<C, _, _>(result)
                 })))
             }
             method::ANONYMOUS => {
-                let (mind,): (Option<AnyRemote>,) =
-                    C::decode(args).map_err(DispatchError::bad_arguments)?;
+                let (mind,): (Option<AnyRemote>,) = cx.decode_args::<C, _>(args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.anonymous(&cx, mind).await;
                     cx.reply_result::<C, _, _>(result)
                 })))
             }
             method::LOGOUT => {
-                let (avatar,): (AnyLocal,) =
-                    C::decode(args).map_err(DispatchError::bad_arguments)?;
+                let (avatar,): (AnyLocal,) = cx.decode_args::<C, _>(args)?;
                 let result = self.logout(&cx, avatar);
                 Ok(Started::Ready(cx.reply_result::<C, _, _>(result)))
             }

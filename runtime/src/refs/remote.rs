@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A typed handle to an object owned by the peer of one connection.
 ///
@@ -43,6 +44,26 @@ impl<T: Referenceable> Remote<T> {
     /// Whether the connection this reference belongs to is closed.
     pub fn is_disconnected(&self) -> bool {
         self.reference().inner.shared.is_closed()
+    }
+
+    /// A handle to the same object whose calls wait at most `timeout` for their reply (`None`:
+    /// for ever), whatever [`Config::call_timeout`](crate::Config::call_timeout) and the
+    /// method's own `#[tartine(timeout = "..")]` say.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # pub struct Archive;
+    /// # #[tartine::referenceable] impl Archive { pub async fn rebuild(&self) -> u64 { 0 } }
+    /// # async fn run(archive: tartine::Remote<Archive>) -> Result<(), tartine::CallError> {
+    /// let patient = archive.with_timeout(Some(Duration::from_secs(600)));
+    /// let entries = patient.rebuild().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
+        Remote::from_ref(RemoteRef {
+            inner: Arc::clone(&self.reference().inner),
+            timeout: Some(timeout),
+        })
     }
 }
 
@@ -84,7 +105,7 @@ impl<'de, T: Referenceable> Deserialize<'de> for Remote<T> {
         match RefTag::deserialize(deserializer)? {
             RefTag::Sender(id) => {
                 let inner = scope::import(id).map_err(D::Error::custom)?;
-                Ok(Remote::from_ref(RemoteRef { inner }))
+                Ok(Remote::from_ref(RemoteRef::from_inner(inner)))
             }
             RefTag::Receiver(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
                 expected: "sender",
@@ -106,6 +127,25 @@ pub trait Proxy: Clone + Send + Sync + 'static {
 #[derive(Clone)]
 pub struct RemoteRef {
     pub(crate) inner: Arc<RemoteInner>,
+    /// How long calls through this handle wait, if set by [`Remote::with_timeout`].
+    timeout: Option<Option<Duration>>,
+}
+
+/// A method's own call timeout, from `#[tartine(timeout = "..")]`. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodTimeout(Option<Option<Duration>>);
+
+impl MethodTimeout {
+    /// The method sets none: [`Config::call_timeout`](crate::Config::call_timeout) applies.
+    pub const DEFAULT: MethodTimeout = MethodTimeout(None);
+    /// The method's calls wait for ever.
+    pub const NEVER: MethodTimeout = MethodTimeout(Some(None));
+
+    /// The method's calls wait at most `millis` milliseconds.
+    pub const fn millis(millis: u64) -> Self {
+        MethodTimeout(Some(Some(Duration::from_millis(millis))))
+    }
 }
 
 impl fmt::Debug for RemoteRef {
@@ -145,17 +185,36 @@ impl Drop for RemoteInner {
 }
 
 impl RemoteRef {
+    /// The reference every clone of `inner` shares. (Not named `new`: nothing outside the
+    /// runtime may make one.)
+    pub(crate) fn from_inner(inner: Arc<RemoteInner>) -> Self {
+        RemoteRef {
+            inner,
+            timeout: None,
+        }
+    }
+
+    /// How long a call of a method with `method_timeout` waits: this handle's timeout, else
+    /// the method's, else the connection's.
+    fn timeout(&self, method_timeout: MethodTimeout) -> Option<Duration> {
+        self.timeout
+            .or(method_timeout.0)
+            .unwrap_or(self.inner.shared.config.call_timeout)
+    }
+
     /// Calls `method` with `args` on a method that returns a plain value.
     #[doc(hidden)]
     pub async fn call_value<C: Codec, A: Serialize, R: DeserializeOwned>(
         &self,
         method: &'static str,
+        method_timeout: MethodTimeout,
         args: &A,
     ) -> Result<R, CallError> {
+        let timeout = self.timeout(method_timeout);
         let reply = self
             .inner
             .shared
-            .call::<C, A>(self.inner.id, method, args)
+            .call::<C, A>(self.inner.id, method, args, timeout)
             .await?;
         reply.decode_value::<C, R>()
     }
@@ -165,12 +224,14 @@ impl RemoteRef {
     pub async fn call_result<C: Codec, A: Serialize, T: DeserializeOwned, E: DeserializeOwned>(
         &self,
         method: &'static str,
+        method_timeout: MethodTimeout,
         args: &A,
     ) -> Result<T, RemoteError<E>> {
+        let timeout = self.timeout(method_timeout);
         let reply = self
             .inner
             .shared
-            .call::<C, A>(self.inner.id, method, args)
+            .call::<C, A>(self.inner.id, method, args, timeout)
             .await?;
         reply.decode_result::<C, T, E>()
     }
@@ -192,7 +253,7 @@ impl<'de> Deserialize<'de> for AnyRemote {
         match RefTag::deserialize(deserializer)? {
             RefTag::Sender(id) => {
                 let inner = scope::import(id).map_err(D::Error::custom)?;
-                Ok(AnyRemote(RemoteRef { inner }))
+                Ok(AnyRemote(RemoteRef::from_inner(inner)))
             }
             RefTag::Receiver(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
                 expected: "sender",

@@ -157,25 +157,18 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
 
 /// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
-    export_in_scope(object, None)
-}
-
-/// Exports `object` to the scope's connection through `session` (a login's avatar).
-pub(crate) fn export_through(
-    object: Arc<dyn Object>,
-    session: Arc<Session>,
-) -> Result<u64, RefError> {
-    export_in_scope(object, Some(session))
-}
-
-/// Exports `object` through `session`, or the scope's perspective, and records the id.
-fn export_in_scope(
-    object: Arc<dyn Object>,
-    session: Option<Arc<Session>>,
-) -> Result<u64, RefError> {
     with_scope(|scope| {
-        let session = session.or_else(|| scope.perspective.clone());
+        let session = scope.perspective.clone();
         let id = scope.shared.exports.lock().export(object, session)?;
+        scope.exported.push(id);
+        Ok(id)
+    })
+}
+
+/// Records that the payload hands over our export `id`, whose sending its exporter counted
+/// already (a login's avatar, exported before the reply is encoded).
+pub(crate) fn hand_over(id: u64) -> Result<u64, RefError> {
+    with_scope(|scope| {
         scope.exported.push(id);
         Ok(id)
     })

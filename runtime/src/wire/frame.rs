@@ -1,8 +1,11 @@
-//! Provides length-prefixed framing with a size limit checked before any allocation.
+//! Provides length-prefixed framing: a size limit checked before any allocation, room for long
+//! frames made as their bytes arrive, and the memory budget pending connections share.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io;
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio_util::codec::{Decoder, Encoder};
 
 /// One outgoing frame: an encoded message header and its payload, written back to back after
 /// one length prefix. Only their concatenation matters: the runtime usually builds both in
@@ -15,13 +18,22 @@ pub struct Outgoing {
     pub body: Bytes,
 }
 
+/// What one queued frame costs beyond its bytes: its slot in the queue and its buffers'
+/// bookkeeping. Counted so that many tiny frames fill a write queue too.
+pub(crate) const FRAME_OVERHEAD: usize = 64;
+
 impl Outgoing {
     /// A frame that is a header alone (a release, a failure, a ping).
-    pub(crate) fn header(message: &super::Message<'_>) -> Self {
-        Outgoing {
-            head: message.encode(),
+    pub(crate) fn header(message: &super::Message<'_>) -> Result<Self, postcard::Error> {
+        Ok(Outgoing {
+            head: message.encode()?,
             body: Bytes::new(),
-        }
+        })
+    }
+
+    /// What the frame counts against a write queue.
+    pub(crate) fn queued_cost(&self) -> usize {
+        self.len() + FRAME_OVERHEAD
     }
 
     /// The size of the frame without its length prefix.
@@ -63,55 +75,127 @@ impl FrameBuilder {
     }
 
     /// The frame: `message` as header, then the payload.
-    pub(crate) fn finish(mut self, message: &super::Message<'_>) -> Outgoing {
+    ///
+    /// # Errors
+    /// If the header cannot be encoded (see [`Message::encode`](super::Message::encode)).
+    pub(crate) fn finish(
+        mut self,
+        message: &super::Message<'_>,
+    ) -> Result<Outgoing, postcard::Error> {
         let mut head = [0u8; HEADROOM];
         match postcard::to_slice(message, &mut head) {
             Ok(encoded) => {
                 let start = HEADROOM - encoded.len();
                 self.buffer[start..HEADROOM].copy_from_slice(encoded);
-                bytes::Buf::advance(&mut self.buffer, start);
-                Outgoing {
+                self.buffer.advance(start);
+                Ok(Outgoing {
                     head: Bytes::new(),
                     body: self.buffer.freeze(),
-                }
+                })
             }
+            // The header does not fit in the headroom (a long method name, many ids).
             Err(_) => {
                 let body = self.buffer.split_off(HEADROOM).freeze();
-                Outgoing {
-                    head: message.encode(),
+                Ok(Outgoing {
+                    head: message.encode()?,
                     body,
-                }
+                })
             }
         }
     }
 }
 
-/// Length-delimited frames of at most `max_frame_size` bytes, on tokio-util's codec.
+/// Frames as bytes: a 4-byte big-endian length, then that many bytes, of at most
+/// `max_frame_size` bytes.
 ///
 /// Decoding rejects a frame whose announced length is over the limit before reserving memory
-/// for it; encoding rejects an outgoing frame over the limit.
+/// for it, and reserves room for a long frame as its bytes arrive rather than all at once: a
+/// peer that announces a large frame must send it before the receiver holds that much (about
+/// twice what arrived, at most). A codec may also draw the room for long frames from a
+/// [`MemoryBudget`] shared with other connections. Encoding rejects an outgoing frame over the
+/// limit.
 #[derive(Debug)]
 pub struct FrameCodec {
-    inner: LengthDelimitedCodec,
     max_frame_size: usize,
+    /// The length of the frame being received, once its prefix is read.
+    expecting: Option<usize>,
+    /// Where room for long frames comes from, while the connection is pending.
+    budget: Option<Arc<MemoryBudget>>,
+    /// How much of the budget this codec holds.
+    leased: usize,
 }
+
+/// The length prefix of every frame.
+const PREFIX_LEN: usize = 4;
+
+/// A frame being received grows its buffer by at least this much at a time.
+const MIN_GROWTH: usize = 64 * 1024;
+
+/// Read buffers up to this capacity need nothing from a budget: every connection has one.
+pub(crate) const FREE_CAPACITY: usize = 8 * 1024;
 
 impl FrameCodec {
     /// A codec for frames of at most `max_frame_size` bytes.
     pub fn new(max_frame_size: usize) -> Self {
-        let inner = LengthDelimitedCodec::builder()
-            .length_field_length(4)
-            .max_frame_length(max_frame_size)
-            .new_codec();
         FrameCodec {
-            inner,
             max_frame_size,
+            expecting: None,
+            budget: None,
+            leased: 0,
+        }
+    }
+
+    /// A codec that draws the room for frames longer than its first buffer from `budget`.
+    pub(crate) fn with_budget(max_frame_size: usize, budget: Arc<MemoryBudget>) -> Self {
+        FrameCodec {
+            budget: Some(budget),
+            ..Self::new(max_frame_size)
         }
     }
 
     /// The configured limit.
     pub fn max_frame_size(&self) -> usize {
         self.max_frame_size
+    }
+
+    /// Stops drawing from the budget, and gives back what this codec held.
+    pub(crate) fn leave_budget(&mut self) {
+        if let Some(budget) = self.budget.take() {
+            budget.give_back(std::mem::take(&mut self.leased));
+        }
+    }
+
+    /// Whether this codec draws from a budget.
+    pub(crate) fn is_budgeted(&self) -> bool {
+        self.budget.is_some()
+    }
+
+    /// Makes room for `missing` more bytes of the current frame, a step at a time.
+    fn grow(&mut self, src: &mut BytesMut, missing: usize) -> Result<(), io::Error> {
+        let room = src.capacity() - src.len();
+        if room >= missing.min(MIN_GROWTH) {
+            return Ok(());
+        }
+        let step = missing.min(src.len().max(MIN_GROWTH));
+        if let Some(budget) = &self.budget {
+            let needed = (src.len() + step).saturating_sub(FREE_CAPACITY);
+            if needed > self.leased {
+                if !budget.take(needed - self.leased) {
+                    return Err(io::Error::other(FrameError::BudgetExhausted {
+                        limit: budget.limit,
+                    }));
+                }
+                self.leased = needed;
+            }
+        }
+        src.reserve(step);
+        Ok(())
+    }
+}
+
+impl Drop for FrameCodec {
+    fn drop(&mut self) {
+        self.leave_budget();
     }
 }
 
@@ -120,11 +204,34 @@ impl Decoder for FrameCodec {
     type Error = io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, io::Error> {
-        self.inner.decode(src)
-    }
-
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, io::Error> {
-        self.inner.decode_eof(src)
+        let len = match self.expecting {
+            Some(len) => len,
+            None => {
+                let Some(prefix) = src.get(..PREFIX_LEN) else {
+                    return Ok(None);
+                };
+                let mut bytes = [0u8; PREFIX_LEN];
+                bytes.copy_from_slice(prefix);
+                let len = u32::from_be_bytes(bytes) as usize;
+                if len > self.max_frame_size {
+                    return Err(io::Error::other(FrameError::TooLarge {
+                        limit: self.max_frame_size,
+                    }));
+                }
+                src.advance(PREFIX_LEN);
+                self.expecting = Some(len);
+                len
+            }
+        };
+        if src.len() >= len {
+            self.expecting = None;
+            if let Some(budget) = &self.budget {
+                budget.give_back(std::mem::take(&mut self.leased));
+            }
+            return Ok(Some(src.split_to(len)));
+        }
+        self.grow(src, len - src.len())?;
+        Ok(None)
     }
 }
 
@@ -145,7 +252,7 @@ impl Encoder<Outgoing> for FrameCodec {
                 ),
             ));
         };
-        dst.reserve(4 + len);
+        dst.reserve(PREFIX_LEN + len);
         dst.put_u32(prefix);
         dst.extend_from_slice(&frame.head);
         dst.extend_from_slice(&frame.body);
@@ -153,9 +260,124 @@ impl Encoder<Outgoing> for FrameCodec {
     }
 }
 
-/// Whether an i/o error from [`FrameCodec`] means the peer announced an oversized frame.
-pub(crate) fn is_frame_too_large(error: &io::Error) -> bool {
+/// Why a frame could not be received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FrameError {
+    /// The peer announced a frame over the limit.
+    #[error("the peer announced a frame larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The budget shared by pending connections has no room for this frame.
+    #[error("no room left in the {limit}-byte budget of pending connections")]
+    BudgetExhausted { limit: usize },
+}
+
+/// What an i/o error from [`FrameCodec`] means, if it is a framing error.
+pub(crate) fn frame_error(error: &io::Error) -> Option<FrameError> {
     error
         .get_ref()
-        .is_some_and(|inner| inner.is::<tokio_util::codec::LengthDelimitedCodecError>())
+        .and_then(|inner| inner.downcast_ref::<FrameError>())
+        .copied()
+}
+
+/// Bytes that several connections draw on together (the room pending connections may take
+/// for long frames).
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        MemoryBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes `amount` bytes, unless that would pass the limit.
+    fn take(&self, amount: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(amount)
+                    .filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, amount: usize) {
+        self.used.fetch_sub(amount, Ordering::AcqRel);
+    }
+
+    /// Bytes in use.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefixed(len: u32, body: &[u8]) -> BytesMut {
+        let mut bytes = BytesMut::new();
+        bytes.put_u32(len);
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[test]
+    fn frames_split_and_the_limit_is_checked_before_any_room_is_made() {
+        let mut codec = FrameCodec::new(16);
+        let mut src = prefixed(3, b"abcxy");
+        assert_eq!(
+            codec.decode(&mut src).ok().flatten().as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert_eq!(codec.decode(&mut src).ok().flatten(), None);
+        let mut src = prefixed(17, b"");
+        let capacity = src.capacity();
+        let error = codec.decode(&mut src).expect_err("too large");
+        assert_eq!(
+            frame_error(&error),
+            Some(FrameError::TooLarge { limit: 16 })
+        );
+        assert_eq!(src.capacity(), capacity);
+    }
+
+    #[test]
+    fn room_for_a_long_frame_follows_the_bytes_that_arrive() {
+        let mut codec = FrameCodec::new(64 << 20);
+        let mut src = prefixed(60 << 20, &[7; 10]);
+        assert!(codec.decode(&mut src).expect("well formed").is_none());
+        assert!(src.capacity() <= 2 * MIN_GROWTH, "{}", src.capacity());
+    }
+
+    #[test]
+    fn a_budget_bounds_the_room_of_budgeted_codecs_together() {
+        let budget = Arc::new(MemoryBudget::new(300 * 1024));
+        let mut first = FrameCodec::with_budget(1 << 20, Arc::clone(&budget));
+        let mut second = FrameCodec::with_budget(1 << 20, Arc::clone(&budget));
+        let mut a = prefixed(1 << 20, &[0; FREE_CAPACITY]);
+        let mut b = prefixed(1 << 20, &[0; FREE_CAPACITY]);
+        // Each grows by steps, until the shared budget is spent.
+        let mut refused = None;
+        for _ in 0..8 {
+            for (codec, src) in [(&mut first, &mut a), (&mut second, &mut b)] {
+                match codec.decode(src) {
+                    Ok(_) => src.extend_from_slice(&vec![0; src.capacity() - src.len()]),
+                    Err(error) => refused = frame_error(&error),
+                }
+            }
+        }
+        assert_eq!(
+            refused,
+            Some(FrameError::BudgetExhausted { limit: 300 * 1024 })
+        );
+        assert!(budget.used() <= 300 * 1024);
+        // Leaving the budget gives back what was held.
+        first.leave_budget();
+        drop(second);
+        assert_eq!(budget.used(), 0);
+    }
 }

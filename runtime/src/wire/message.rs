@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// to the receiver. The receiver counts them even when it never decodes the payload (a call to
 /// an unknown method, a reply nobody waits for), so each one is released and nothing leaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Message<'a> {
     /// The first frame of each side: names the interface of its root object, if any.
     Hello {
@@ -26,21 +27,24 @@ pub enum Message<'a> {
         #[serde(borrow)]
         method: &'a str,
         /// The sender's objects handed over in the arguments.
-        exports: Vec<u64>,
+        #[serde(borrow)]
+        exports: IdList<'a>,
     },
     /// The call returned; the payload holds the result.
     Return {
         /// The call this answers.
         call: u64,
         /// The sender's objects handed over in the result.
-        exports: Vec<u64>,
+        #[serde(borrow)]
+        exports: IdList<'a>,
     },
     /// The method returned its own error; the payload holds it.
     Raised {
         /// The call this answers.
         call: u64,
         /// The sender's objects handed over in the error.
-        exports: Vec<u64>,
+        #[serde(borrow)]
+        exports: IdList<'a>,
     },
     /// The call failed in the framework.
     Failed {
@@ -65,6 +69,93 @@ pub enum Message<'a> {
         /// The call to stop.
         call: u64,
     },
+}
+
+/// A list of object ids as it lies in a frame: LEB128 varints, one after the other, carried
+/// as one byte string.
+///
+/// Decoding a header does not decode the list: it borrows the bytes, so a header costs no
+/// memory however many ids it claims, and [`IdList::decode`] checks the count against a limit
+/// before it allocates anything.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IdList<'a>(#[serde(borrow)] &'a [u8]);
+
+impl<'a> IdList<'a> {
+    /// The empty list.
+    pub const EMPTY: IdList<'static> = IdList(&[]);
+
+    /// A list over `encoded`, the bytes [`IdList::encode`] produced.
+    pub fn from_encoded(encoded: &'a [u8]) -> Self {
+        IdList(encoded)
+    }
+
+    /// Encodes `ids`, for [`IdList::from_encoded`].
+    pub fn encode(ids: &[u64]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let mut id = id;
+            while id >= 0x80 {
+                out.push((id as u8) | 0x80);
+                id >>= 7;
+            }
+            out.push(id as u8);
+        }
+        out
+    }
+
+    /// Whether the list holds no id.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many ids the list holds (its well-formed ones), counted without decoding them.
+    pub fn count(&self) -> usize {
+        self.0.iter().filter(|&&byte| byte < 0x80).count()
+    }
+
+    /// The ids, if there are at most `limit` of them.
+    ///
+    /// # Errors
+    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` (checked before allocating),
+    /// [`ProtocolError::Malformed`] if a varint is cut short or overflows 64 bits.
+    pub fn decode(&self, limit: usize) -> Result<Vec<u64>, ProtocolError> {
+        let count = self.count();
+        if count > limit {
+            return Err(ProtocolError::TooManyAnnouncedReferences { count, limit });
+        }
+        let mut ids = Vec::with_capacity(count);
+        let mut id = 0u64;
+        let mut shift = 0u32;
+        for &byte in self.0 {
+            let bits = u64::from(byte & 0x7f);
+            if shift >= 64 || (shift == 63 && bits > 1) {
+                return Err(ProtocolError::Malformed(
+                    "an object id overflows 64 bits".into(),
+                ));
+            }
+            id |= bits << shift;
+            if byte < 0x80 {
+                ids.push(id);
+                id = 0;
+                shift = 0;
+            } else {
+                shift += 7;
+            }
+        }
+        if shift != 0 {
+            return Err(ProtocolError::Malformed("an object id is cut short".into()));
+        }
+        Ok(ids)
+    }
+}
+
+impl std::fmt::Debug for IdList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.decode(64) {
+            Ok(ids) => f.debug_list().entries(ids).finish(),
+            Err(_) => write!(f, "IdList({} bytes)", self.0.len()),
+        }
+    }
 }
 
 /// The number of message kinds this version knows.
@@ -140,13 +231,12 @@ impl From<Failure> for CallError {
 
 impl Message<'_> {
     /// Encodes the header.
-    pub fn encode(&self) -> bytes::Bytes {
-        match postcard::to_stdvec(self) {
-            Ok(bytes) => bytes.into(),
-            // Serializing this enum into a vector cannot fail: it holds only integers, strings
-            // and vectors, which postcard always accepts.
-            Err(_) => bytes::Bytes::new(),
-        }
+    ///
+    /// # Errors
+    /// Never in practice: the header holds only integers and byte strings, which postcard
+    /// always accepts; the error is postcard's, should that change.
+    pub fn encode(&self) -> Result<bytes::Bytes, postcard::Error> {
+        postcard::to_stdvec(self).map(bytes::Bytes::from)
     }
 }
 
@@ -175,17 +265,43 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_reports_payload_offset() {
+        let ids = IdList::encode(&[1, 1, 2, u64::MAX, 300]);
         let message = Message::Call {
             call: 7,
             target: 3,
             method: "echo",
-            exports: vec![1, 1, 2],
+            exports: IdList::from_encoded(&ids),
         };
-        let mut frame = message.encode().to_vec();
+        let mut frame = message.encode().expect("encodable").to_vec();
         frame.extend_from_slice(b"payload");
         let (decoded, offset) = decode_message(&frame).expect("valid header");
         assert_eq!(decoded, message);
         assert_eq!(&frame[offset..], b"payload");
+        let Message::Call { exports, .. } = decoded else {
+            unreachable!("decoded as a call")
+        };
+        assert_eq!(exports.decode(5), Ok(vec![1, 1, 2, u64::MAX, 300]));
+        assert_eq!(
+            exports.decode(4),
+            Err(ProtocolError::TooManyAnnouncedReferences { count: 5, limit: 4 })
+        );
+    }
+
+    #[test]
+    fn malformed_id_lists_are_errors() {
+        for bad in [
+            &[0x80u8][..],
+            &[0xff; 11][..],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..],
+        ] {
+            assert!(
+                matches!(
+                    IdList::from_encoded(bad).decode(100),
+                    Err(ProtocolError::Malformed(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
@@ -202,7 +318,8 @@ mod tests {
             target: 300,
             count: 1,
         }
-        .encode();
+        .encode()
+        .expect("encodable");
         let result = decode_message(&frame[..2]);
         assert!(
             matches!(result, Err(ProtocolError::Malformed(_))),

@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tartine::wire::{Failure, FrameCodec, Message, Outgoing, PREAMBLE, decode_message};
+use tartine::wire::{Failure, FrameCodec, IdList, Message, Outgoing, PREAMBLE, decode_message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -62,7 +62,7 @@ impl Raw {
             call,
             target,
             method,
-            exports: vec![],
+            exports: IdList::EMPTY,
         };
         self.framed.send(frame(message, payload)).await.unwrap();
         loop {
@@ -75,7 +75,7 @@ impl Raw {
             match message {
                 Message::Return { call: c, exports } if c == call => {
                     return Answer::Return {
-                        exports,
+                        exports: exports.decode(usize::MAX).unwrap(),
                         payload: reply[offset..].to_vec(),
                     };
                 }
@@ -124,7 +124,7 @@ impl Raw {
 
 pub fn frame(message: Message<'_>, payload: &[u8]) -> Outgoing {
     Outgoing {
-        head: message.encode(),
+        head: message.encode().unwrap(),
         body: Bytes::copy_from_slice(payload),
     }
 }

@@ -1,0 +1,243 @@
+//! Provides the failed-login throttle: how many password logins may fail per user name and per
+//! peer address, as leaky buckets of failures.
+//!
+//! Each key (a user name, an address) has a level of recent failures that drains by one every
+//! `refill`. An attempt is checked only while the level leaves room for one more failure
+//! (`burst` in all); otherwise it is refused without looking at the proof, and answers exactly
+//! as a wrong password does, so a guesser cannot tell a throttled guess from a wrong one.
+//! Refused attempts do not raise the level: the rate of guesses that are really checked is one
+//! per `refill` per key, whatever the guesser sends.
+//!
+//! The tables are bounded: each keeps two generations of at most [`GENERATION`] keys; when the
+//! current one is full it becomes the previous one, and the keys not seen since fall out.
+
+use crate::address::AddressKey;
+use crate::config::RateLimit;
+use crate::lock::Lock;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::time::Instant;
+
+/// Keys per generation of a table.
+pub(crate) const GENERATION: usize = 65_536;
+
+/// The failure level of one key, as of `at`.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    failures: f64,
+    at: Instant,
+}
+
+impl Level {
+    /// The level at `now`, drained by the time elapsed.
+    fn at(self, now: Instant, limit: RateLimit) -> f64 {
+        let refill = limit.refill.as_secs_f64();
+        if refill <= 0.0 {
+            return 0.0;
+        }
+        let drained = now.saturating_duration_since(self.at).as_secs_f64() / refill;
+        (self.failures - drained).max(0.0)
+    }
+}
+
+/// Failure levels by key, in two generations.
+#[derive(Debug)]
+struct Buckets<K> {
+    current: HashMap<K, Level>,
+    previous: HashMap<K, Level>,
+}
+
+impl<K: Hash + Eq + Copy> Buckets<K> {
+    fn new() -> Self {
+        Buckets {
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+
+    fn level(&self, key: K, now: Instant, limit: RateLimit) -> f64 {
+        self.current
+            .get(&key)
+            .or_else(|| self.previous.get(&key))
+            .map_or(0.0, |level| level.at(now, limit))
+    }
+
+    /// Whether `key` has room for one more failure.
+    fn allows(&self, key: K, now: Instant, limit: RateLimit) -> bool {
+        self.level(key, now, limit) + 1.0 <= f64::from(limit.burst) + 1e-9
+    }
+
+    fn record(&mut self, key: K, now: Instant, limit: RateLimit) {
+        let failures = self.level(key, now, limit) + 1.0;
+        if self.current.len() >= GENERATION && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, Level { failures, at: now });
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
+/// The limits one attempt is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) per_user: RateLimit,
+    pub(crate) per_address: RateLimit,
+}
+
+/// Who an attempt is from and for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt {
+    user: u64,
+    address: Option<AddressKey>,
+}
+
+/// Failed password logins, per user name and per peer address.
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    /// User names are kept as keyed hashes: fixed size, whatever a peer sends.
+    names: RandomState,
+    users: Lock<Buckets<u64>>,
+    addresses: Lock<Buckets<AddressKey>>,
+}
+
+impl Throttle {
+    pub(crate) fn new() -> Self {
+        Throttle {
+            names: RandomState::new(),
+            users: Lock::new(Buckets::new()),
+            addresses: Lock::new(Buckets::new()),
+        }
+    }
+
+    /// The keys of an attempt for `username` from `address`.
+    pub(crate) fn attempt(&self, username: &str, address: Option<AddressKey>) -> Attempt {
+        Attempt {
+            user: self.names.hash_one(username),
+            address,
+        }
+    }
+
+    /// Whether `attempt` may be checked now; if not, it fails unchecked.
+    pub(crate) fn allows(&self, attempt: Attempt, limits: Limits, now: Instant) -> bool {
+        let user = self.users.lock().allows(attempt.user, now, limits.per_user);
+        let address = attempt.address.is_none_or(|address| {
+            self.addresses
+                .lock()
+                .allows(address, now, limits.per_address)
+        });
+        user && address
+    }
+
+    /// Counts one checked attempt that failed.
+    pub(crate) fn failed(&self, attempt: Attempt, limits: Limits, now: Instant) {
+        self.users.lock().record(attempt.user, now, limits.per_user);
+        if let Some(address) = attempt.address {
+            self.addresses
+                .lock()
+                .record(address, now, limits.per_address);
+        }
+    }
+
+    /// Keys tracked, users and addresses.
+    #[cfg(test)]
+    fn tracked(&self) -> (usize, usize) {
+        (self.users.lock().len(), self.addresses.lock().len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const LIMITS: Limits = Limits {
+        per_user: RateLimit {
+            burst: 3,
+            refill: Duration::from_secs(10),
+        },
+        per_address: RateLimit {
+            burst: 5,
+            refill: Duration::from_secs(1),
+        },
+    };
+
+    fn address(last: u8) -> Option<AddressKey> {
+        Some(AddressKey::of(std::net::IpAddr::from([10, 0, 0, last])))
+    }
+
+    /// Sends `count` guesses at `throttle`, failing each checked one; returns how many were
+    /// checked.
+    fn guess(throttle: &Throttle, attempt: Attempt, now: Instant, count: usize) -> usize {
+        let mut checked = 0;
+        for _ in 0..count {
+            if throttle.allows(attempt, LIMITS, now) {
+                throttle.failed(attempt, LIMITS, now);
+                checked += 1;
+            }
+        }
+        checked
+    }
+
+    #[test]
+    fn a_user_gets_its_burst_then_one_guess_per_refill() {
+        let throttle = Throttle::new();
+        let start = Instant::now();
+        let alice = throttle.attempt("alice", address(1));
+        assert_eq!(guess(&throttle, alice, start, 100), 3);
+        assert_eq!(
+            guess(&throttle, alice, start + Duration::from_secs(9), 100),
+            0
+        );
+        assert_eq!(
+            guess(&throttle, alice, start + Duration::from_secs(10), 100),
+            1
+        );
+        assert_eq!(
+            guess(&throttle, alice, start + Duration::from_secs(40), 100),
+            3
+        );
+        // Another address does not help: the user's own budget is spent.
+        let elsewhere = throttle.attempt("alice", address(2));
+        assert_eq!(
+            guess(&throttle, elsewhere, start + Duration::from_secs(40), 100),
+            0
+        );
+    }
+
+    #[test]
+    fn an_address_gets_its_burst_whatever_users_it_names() {
+        let throttle = Throttle::new();
+        let now = Instant::now();
+        let checked: usize = (0..20)
+            .map(|i| {
+                guess(
+                    &throttle,
+                    throttle.attempt(&format!("user{i}"), address(1)),
+                    now,
+                    1,
+                )
+            })
+            .sum();
+        assert_eq!(checked, 5);
+        assert_eq!(
+            guess(&throttle, throttle.attempt("bob", address(9)), now, 1),
+            1
+        );
+    }
+
+    #[test]
+    fn the_tables_stay_bounded() {
+        let throttle = Throttle::new();
+        let now = Instant::now();
+        for i in 0..(3 * GENERATION) {
+            let attempt = throttle.attempt(&i.to_string(), None);
+            throttle.failed(attempt, LIMITS, now);
+        }
+        let (users, _) = throttle.tracked();
+        assert!(users <= 2 * GENERATION, "{users}");
+    }
+}
