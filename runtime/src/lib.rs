@@ -136,6 +136,7 @@
 //! warnings)]` (`deny_lints.rs`), honours raw identifiers and `#[cfg]` (`raw_idents.rs`,
 //! `cfg_methods.rs`), and accepts every shape of argument and result (`shapes.rs`).
 
+#![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)

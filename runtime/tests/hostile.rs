@@ -1,13 +1,16 @@
 //! Hostile input, sent raw: bad handshakes, garbage, truncated and oversized frames, unknown
-//! kinds and methods, wrong arguments, forged, guessed, released and foreign ids. Each one gets
-//! a typed answer or closes that one connection; the server goes on serving.
+//! kinds and methods, wrong arguments, forged, guessed, released and foreign ids, a peer that
+//! never reads, deep and huge payloads, a server that never answers a login. Each one gets a
+//! typed answer or closes that one connection; the server goes on serving.
 
 mod common;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::proxy::StallProxy;
 use common::raw::{Answer, Raw, frame, receiver_ref};
 use common::*;
 use futures_util::SinkExt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tartine::wire::{Failure, Message, Outgoing, PREAMBLE};
 use tartine::{CallError, Config};
@@ -223,7 +226,7 @@ async fn the_client_reports_a_version_mismatch() {
     });
     match tartine::connect(addr).await {
         Err(tartine::ConnectError::Handshake(tartine::HandshakeError::VersionMismatch {
-            ours: 1,
+            ours: 2,
             theirs: 7,
         })) => {}
         other => panic!("expected a version mismatch, got {other:?}"),
@@ -287,6 +290,9 @@ async fn a_peer_that_never_reads_its_replies_is_dropped() {
     // Send calls whose replies we never read, until the server hangs up.
     let flood = async {
         for call in 1..=2_000u64 {
+            if server.handle.stats().connections == 0 {
+                return;
+            }
             let message = Message::Call {
                 call,
                 target: 0,
@@ -329,4 +335,147 @@ async fn a_peer_that_stops_answering_is_dropped() {
     assert!(closed.is_ok(), "the server hangs up");
     assert_eq!(pings, 2, "after two unanswered pings");
     still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_peer_that_never_reads_is_dropped_whoever_queues_for_it() {
+    let mut config = Config::default();
+    config.max_write_queue = 1 << 20;
+    let server = start_server_with(config).await;
+    // Alice is a real client behind a relay that, once stalled, stops passing on what the
+    // server writes to her: to the server she is a peer that never reads.
+    let proxy = StallProxy::start(server.addr).await;
+    let alice = tartine::connect(proxy.addr).await.unwrap();
+    let listener = Arc::new(Listener {
+        heard: Mutex::new(Vec::new()),
+    });
+    alice
+        .root::<Echo>()
+        .unwrap()
+        .subscribe(listener)
+        .await
+        .unwrap();
+    proxy.stall();
+    // Bob's calls make the server queue frames for Alice: it is not her own reader that
+    // queues them, so only a bound enforced when queuing can stop them.
+    let (_bob, bob_echo) = connect(&server).await;
+    let chunk = tartine::Bytes::from(vec![7u8; 64 * 1024]);
+    let mut published = 0u64;
+    while server.handle.stats().connections == 2 && published < 2_000 {
+        bob_echo.publish(chunk.clone()).await.unwrap();
+        published += 1;
+        tokio::task::yield_now().await;
+    }
+    eventually("alice is dropped as a slow peer", || {
+        server.handle.stats().connections == 1
+    })
+    .await;
+    // The kernel's socket buffers take a few MiB; past them, 1 MiB of queue.
+    assert!(
+        published * 64 < 32 * 1024,
+        "{published} chunks of 64 KiB went out first"
+    );
+    assert_eq!(bob_echo.add(1, 1).await.unwrap(), 2, "bob is served on");
+}
+
+#[tokio::test]
+async fn a_deeply_nested_argument_fails_its_call_not_the_server() {
+    let server = start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    // `Tree::Node(Tree::Node(..))` nested 100,000 deep: a 100 KB argument that would take
+    // the stack far past its end.
+    let mut payload = vec![1u8; 100_000];
+    payload.push(0);
+    match raw.call_raw(0, "depth", &payload).await {
+        Answer::Failed(Failure::BadArguments(reason)) => {
+            assert!(reason.contains("deeper than the limit of 128"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Depths within the limit decode, through the typed proxy too.
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.depth(Tree::nested(120)).await.unwrap(), 120);
+    assert!(matches!(
+        echo.depth(Tree::nested(200)).await,
+        Err(CallError::BadArguments(_))
+    ));
+    still_serving(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_count_of_zero_sized_items_fails_at_once() {
+    let server = start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    // A `Vec<()>` announcing u64::MAX elements: ten bytes, and no element takes any.
+    let payload = postcard::to_stdvec(&u64::MAX).unwrap();
+    // Two of them, one per worker, used to stop the server answering at all.
+    for _ in 0..2 {
+        match raw.call_raw(0, "units", &payload).await {
+            Answer::Failed(Failure::BadArguments(reason)) => {
+                assert!(reason.contains("budget"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A count the payload can pay for decodes.
+    let (_connection, echo) = connect(&server).await;
+    assert_eq!(echo.units(vec![(); 1_000]).await.unwrap(), 1_000);
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_header_announcing_more_references_than_allowed_closes_before_decoding_them() {
+    let server = start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    // A call whose header lists a million ids: its list is counted, not decoded.
+    let ids = vec![1u8; 1_000_000];
+    let message = Message::Call {
+        call: 1,
+        target: 0,
+        method: "add",
+        exports: tartine::wire::IdList::from_encoded(&ids),
+    };
+    raw.framed.send(frame(message, &[])).await.unwrap();
+    raw.expect_closed().await;
+    still_serving(&server).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_login_the_server_never_answers_times_out_by_default() {
+    use futures_util::StreamExt;
+    use tartine::cred::{LoginCredentials, LoginError};
+    use tartine::wire::{FrameCodec, decode_message};
+    use tokio_util::codec::Framed;
+
+    // A server that speaks the protocol, answers pings, and never answers a login.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(&PREAMBLE).await.unwrap();
+        let mut theirs = [0u8; 8];
+        stream.read_exact(&mut theirs).await.unwrap();
+        let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
+        let hello = Message::Hello {
+            root: Some("tartine::Portal"),
+        };
+        framed.send(frame(hello, &[])).await.unwrap();
+        while let Some(Ok(received)) = framed.next().await {
+            if let Ok((Message::Ping, _)) = decode_message(&received) {
+                framed.send(frame(Message::Pong, &[])).await.unwrap();
+            }
+        }
+    });
+    let connection = tartine::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let login = connection.login::<common::login::Player>(LoginCredentials::anonymous());
+    let outcome = tokio::time::timeout(Duration::from_secs(3600), login)
+        .await
+        .expect("the default configuration gives up within the hour");
+    assert_eq!(outcome.unwrap_err(), LoginError::Call(CallError::TimedOut));
+    assert_eq!(
+        started.elapsed().as_secs(),
+        30,
+        "Config::call_timeout's default"
+    );
 }

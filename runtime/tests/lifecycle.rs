@@ -148,3 +148,41 @@ async fn a_call_the_caller_gave_up_on_is_cancelled_on_the_server() {
     }
     assert_eq!(echo.add(20, 22).await.unwrap(), 42);
 }
+
+#[test]
+fn a_connection_whose_runtime_shuts_down_is_closed_for_its_references_elsewhere() {
+    // A server on a runtime of its own, for the whole test.
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(start_server());
+    // A client connection made on a runtime that then shuts down, with a call in flight.
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (connection, echo) = client_runtime.block_on(connect(&server));
+    let hanging = client_runtime.spawn({
+        let echo = echo.clone();
+        async move { echo.hang().await }
+    });
+    client_runtime.block_on(async {
+        while connection.stats().pending_calls == 0 {
+            tokio::task::yield_now().await;
+        }
+    });
+    drop(hanging);
+    drop(client_runtime);
+    // The references moved to another runtime know their connection is gone, and fail at
+    // once instead of waiting for ever.
+    assert!(echo.is_disconnected());
+    assert!(connection.is_closed());
+    let other_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = other_runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(5), echo.add(1, 1)).await });
+    assert_eq!(outcome, Ok(Err(CallError::ConnectionLost)));
+    let reason = other_runtime.block_on(connection.closed());
+    assert_eq!(reason, tartine::CloseReason::RuntimeGone);
+    drop(server_runtime);
+}

@@ -325,3 +325,72 @@ async fn login_against_a_server_without_portal_is_refused() {
     );
     let _ = Live::default();
 }
+
+#[tokio::test]
+async fn logins_per_connection_are_capped() {
+    let mut config = Config::default();
+    config.max_logins_per_connection = 3;
+    let server = start_portal(true, config).await;
+    let connection = connect(&server).await;
+    let mut players = Vec::new();
+    for _ in 0..3 {
+        players.push(
+            connection
+                .login::<Player>(LoginCredentials::anonymous())
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+            .unwrap_err(),
+        LoginError::TooManyLogins { limit: 3 }
+    );
+    assert_eq!(server.handle.stats().logins, 3);
+    assert_eq!(
+        server.log.lock().unwrap().len(),
+        3,
+        "the realm was not asked"
+    );
+    // A logout frees a place.
+    connection.logout(&players[0]).await.unwrap();
+    assert!(
+        connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_login_whose_avatar_cannot_be_handed_out_is_undone() {
+    let mut config = Config::default();
+    // The login service and one avatar.
+    config.max_exports = 2;
+    let server = start_portal(true, config).await;
+    let connection = connect(&server).await;
+    let first: Remote<Player> = connection
+        .login(LoginCredentials::anonymous())
+        .await
+        .unwrap();
+    assert_eq!(
+        connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+            .unwrap_err(),
+        LoginError::TooManyReferences { limit: 2 }
+    );
+    assert_eq!(server.handle.stats().logins, 1, "no login was kept");
+    assert_eq!(
+        *server.log.lock().unwrap(),
+        [
+            "login (anonymous)",
+            "login (anonymous)",
+            "logout (anonymous)"
+        ],
+        "the realm's avatar was logged out at once"
+    );
+    assert!(first.is_anonymous().await.unwrap());
+}

@@ -1,11 +1,13 @@
 //! Provides the writer task: writes queued frames, coalescing every frame that is ready into one
 //! write (large payloads are written from their own buffer, never copied), releases its buffer
-//! when idle, and shuts the socket's write side when the connection closes.
+//! when idle, and shuts the socket's write side when the connection closes, giving up after a
+//! grace period on a peer that does not read.
 
 use crate::wire::Outgoing;
 use bytes::BytesMut;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +21,13 @@ const FLUSH_AT: usize = 64 * 1024;
 /// An idle writer keeps at most this much buffer.
 const IDLE_CAPACITY: usize = 1024;
 
-/// Runs until `closing` is cancelled, the queue ends, or a write fails (then returns the error).
+/// How long a closed connection's last frames (a final error, say) may take to leave. Past it,
+/// the writer gives up, so a peer that never reads cannot keep a closed connection's socket
+/// and queue alive.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs until `closing` is cancelled and what was queued is written (or [`CLOSE_GRACE`] has
+/// passed), the queue ends, or a write fails (then returns the error).
 pub(crate) async fn run<W>(
     closing: CancellationToken,
     queued: &AtomicUsize,
@@ -30,36 +38,55 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut buffer = BytesMut::new();
+    let writing = write_queued(&closing, queued, &mut queue, &mut io, &mut buffer);
+    let result = tokio::select! {
+        result = writing => result,
+        () = async {
+            closing.cancelled().await;
+            tokio::time::sleep(CLOSE_GRACE).await;
+        } => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer did not take the last frames of a closed connection",
+        )),
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
+    result
+}
+
+/// Writes frames as they are queued, coalescing those that are ready, until `closing` is
+/// cancelled and nothing is left queued, or the queue ends.
+async fn write_queued<W: AsyncWrite + Unpin>(
+    closing: &CancellationToken,
+    queued: &AtomicUsize,
+    queue: &mut mpsc::UnboundedReceiver<Outgoing>,
+    io: &mut W,
+    buffer: &mut BytesMut,
+) -> io::Result<()> {
     let closed = closing.cancelled();
     tokio::pin!(closed);
-    let result: io::Result<()> = async {
-        loop {
-            let first = tokio::select! {
-                biased;
-                frame = queue.recv() => frame,
-                () = &mut closed => None,
-            };
-            let Some(first) = first else {
-                return Ok(());
-            };
-            let mut next = Some(first);
-            while let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) {
-                queued.fetch_sub(frame.queued_cost(), Ordering::AcqRel);
-                write_frame(&mut io, &mut buffer, frame).await?;
-            }
-            if !buffer.is_empty() {
-                io.write_all(&buffer).await?;
-                buffer.clear();
-            }
-            io.flush().await?;
-            if buffer.capacity() > IDLE_CAPACITY {
-                buffer = BytesMut::new();
-            }
+    loop {
+        let first = tokio::select! {
+            biased;
+            frame = queue.recv() => frame,
+            () = &mut closed => None,
+        };
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let mut next = Some(first);
+        while let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) {
+            queued.fetch_sub(frame.queued_cost(), Ordering::AcqRel);
+            write_frame(io, buffer, frame).await?;
+        }
+        if !buffer.is_empty() {
+            io.write_all(buffer).await?;
+            buffer.clear();
+        }
+        io.flush().await?;
+        if buffer.capacity() > IDLE_CAPACITY {
+            *buffer = BytesMut::new();
         }
     }
-    .await;
-    let _ = io.shutdown().await;
-    result
 }
 
 /// Appends `frame` (length prefix, head, body) to `buffer`, or writes it out if its body is large.
@@ -170,5 +197,48 @@ mod tests {
             assert_eq!(&got[..8], &expected.head[..]);
             assert_eq!(&got[8..], &expected.body[..]);
         }
+    }
+
+    /// A socket whose peer never reads: every write waits for ever.
+    struct Stuck;
+
+    impl AsyncWrite for Stuck {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_connection_gives_up_on_a_peer_that_never_reads() {
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        queue_tx.send(frame(1, 100_000)).expect("queue open");
+        let closing = CancellationToken::new();
+        let writer = tokio::spawn({
+            let closing = closing.clone();
+            async move { run(closing, &AtomicUsize::new(1 << 30), queue_rx, Stuck).await }
+        });
+        tokio::task::yield_now().await;
+        let started = tokio::time::Instant::now();
+        closing.cancel();
+        let result = writer.await.expect("the writer ends");
+        assert_eq!(result.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+        assert!(
+            started.elapsed() <= 2 * CLOSE_GRACE,
+            "{:?}",
+            started.elapsed()
+        );
+        drop(queue_tx);
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// The interface name of the login service.
 pub(crate) const PORTAL_INTERFACE: &str = "tartine::Portal";

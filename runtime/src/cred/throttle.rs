@@ -16,7 +16,7 @@ use crate::config::RateLimit;
 use crate::lock::Lock;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// Keys per generation of a table.
 pub(crate) const GENERATION: usize = 65_536;

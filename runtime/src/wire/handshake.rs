@@ -3,11 +3,12 @@
 use crate::error::HandshakeError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this build speaks. Version 2: id lists in headers are byte strings of
+/// varints, and a password login proves both sides before the client sends its mind.
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The eight bytes each side writes first: the magic `TARTINE` and [`PROTOCOL_VERSION`].
-pub const PREAMBLE: [u8; 8] = *b"TARTINE\x01";
+pub const PREAMBLE: [u8; 8] = *b"TARTINE\x02";
 
 /// Writes our preamble and checks the peer's.
 ///

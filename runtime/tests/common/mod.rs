@@ -7,6 +7,7 @@
 )]
 
 pub mod login;
+pub mod proxy;
 pub mod raw;
 
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,34 @@ impl Listener {
         heard.push(message);
         heard.len()
     }
+
+    pub fn hear_bytes(&self, data: Bytes) -> usize {
+        data.len()
+    }
+}
+
+/// A recursive argument, to try nesting limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tree {
+    Leaf,
+    Node(Box<Tree>),
+}
+
+impl Tree {
+    pub fn nested(depth: usize) -> Tree {
+        (0..depth).fold(Tree::Leaf, |tree, _| Tree::Node(Box::new(tree)))
+    }
+
+    /// Its depth, counted without recursion.
+    pub fn depth(&self) -> u64 {
+        let mut depth = 0;
+        let mut tree = self;
+        while let Tree::Node(inner) = tree {
+            depth += 1;
+            tree = inner;
+        }
+        depth
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -88,6 +117,7 @@ pub enum EchoError {
 pub struct Echo {
     pub live: Live,
     pub shared: Arc<Counter>,
+    pub subscribers: std::sync::Mutex<Vec<Remote<Listener>>>,
 }
 
 impl Echo {
@@ -96,7 +126,11 @@ impl Echo {
             value: AtomicU64::new(0),
             _live: live.enter(),
         });
-        Echo { live, shared }
+        Echo {
+            live,
+            shared,
+            subscribers: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     fn make_counter(&self, start: u64) -> Counter {
@@ -195,6 +229,30 @@ impl Echo {
 
     pub async fn notify(&self, listener: Remote<Listener>, message: String) -> usize {
         listener.hear(message).await.unwrap_or(0)
+    }
+
+    pub fn depth(&self, tree: Tree) -> u64 {
+        tree.depth()
+    }
+
+    pub fn units(&self, units: Vec<()>) -> usize {
+        units.len()
+    }
+
+    /// Keeps `listener` to hear what `publish` sends.
+    pub fn subscribe(&self, listener: Remote<Listener>) {
+        self.subscribers.lock().unwrap().push(listener);
+    }
+
+    /// Sends `data` to every subscriber, without waiting for them; returns how many.
+    pub fn publish(&self, data: Bytes) -> usize {
+        let subscribers = self.subscribers.lock().unwrap().clone();
+        for listener in &subscribers {
+            let listener = listener.clone();
+            let data = data.clone();
+            tokio::spawn(async move { listener.hear_bytes(data).await });
+        }
+        subscribers.len()
     }
 
     pub fn panic(&self) -> u64 {

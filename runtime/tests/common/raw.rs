@@ -33,7 +33,20 @@ impl Raw {
     }
 
     pub async fn connect_to(addr: SocketAddr) -> Raw {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        Self::handshake(stream).await
+    }
+
+    /// Connects from `local` (any address of 127.0.0.0/8 is loopback on Linux), so that a
+    /// test can be another peer address.
+    pub async fn connect_from(local: std::net::IpAddr, addr: SocketAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        Self::handshake(stream).await
+    }
+
+    async fn handshake(mut stream: TcpStream) -> Raw {
         stream.write_all(&PREAMBLE).await.unwrap();
         let mut theirs = [0; 8];
         stream.read_exact(&mut theirs).await.unwrap();

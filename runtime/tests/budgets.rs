@@ -1,0 +1,233 @@
+//! Memory a hostile peer can make the other side hold, measured by the allocator of this test
+//! process: a huge reference list in a header, on either side, and long frames from
+//! connections that have not logged in. The tests run one at a time, so each one's peak is its
+//! own.
+
+mod common;
+
+use common::login::Club;
+use common::raw::Raw;
+use futures_util::{SinkExt, StreamExt};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tartine::cred::{AllowAnonymous, LoginCredentials, LoginError, Portal};
+use tartine::wire::{FrameCodec, Message, PREAMBLE, decode_message};
+use tartine::{CallError, Config, Server, ServerHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::codec::Framed;
+
+/// Counts the bytes this process holds, and the most it held.
+struct Counting;
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// The one use of `unsafe` in the tests: a thin wrapper that forwards every call to `System`
+// unchanged and only adjusts two counters.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is to the system allocator.
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            let held = HELD.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(held, Ordering::Relaxed);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded as is to the system allocator.
+        unsafe { System.dealloc(pointer, layout) }
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is to the system allocator.
+        let new = unsafe { System.realloc(pointer, layout, new_size) };
+        if !new.is_null() {
+            HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+            let held = HELD.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(held, Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// One test at a time: the counts are the whole process's.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Starts counting the peak from what is held now; returns the baseline.
+fn reset_peak() -> usize {
+    let held = HELD.load(Ordering::Relaxed);
+    PEAK.store(held, Ordering::Relaxed);
+    held
+}
+
+fn peak_above(baseline: usize) -> usize {
+    PEAK.load(Ordering::Relaxed).saturating_sub(baseline)
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// Zeros to send without allocating.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
+async fn portal_server(config: Config) -> (SocketAddr, ServerHandle) {
+    let portal = Portal::new(Club::new()).with_checker(AllowAnonymous);
+    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    (addr, handle)
+}
+
+/// The bytes of a call header listing `count` references (id 1 each), as both protocol
+/// versions lay it out: kind, call id, target, method, then the list's length and its bytes.
+fn huge_call_header(count: usize) -> Vec<u8> {
+    let mut header = vec![1u8, 1, 0, 1, b'x'];
+    header.extend(postcard::to_stdvec(&(count as u64)).unwrap());
+    header.resize(header.len() + count, 1);
+    header
+}
+
+/// Writes `bytes` as one frame, in pieces.
+async fn send_frame(stream: &mut (impl AsyncWriteExt + Unpin), bytes: &[u8]) {
+    stream
+        .write_all(&(bytes.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
+    for chunk in bytes.chunks(64 * 1024) {
+        if stream.write_all(chunk).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_huge_reference_list_before_login_costs_no_more_than_its_frame() {
+    let _serial = SERIAL.lock().await;
+    let (addr, handle) = portal_server(Config::default()).await;
+    // Built before counting: the attacker's own bytes are not the server's.
+    let header = huge_call_header(16 * MIB - 64);
+    let mut raw = Raw::connect_to(addr).await;
+    let baseline = reset_peak();
+    send_frame(raw.framed.get_mut(), &header).await;
+    raw.expect_closed().await;
+    let peak = peak_above(baseline);
+    eprintln!("server peak: {} KiB", peak / 1024);
+    // The frame itself (grown as it arrives, so up to twice its size), and nothing for the
+    // sixteen million ids it claims.
+    assert!(peak < 40 * MIB, "the server held {} MiB", peak / MIB);
+    drop(header);
+    let connection = tartine::connect(addr).await.unwrap();
+    assert!(
+        connection
+            .login::<common::login::Player>(LoginCredentials::anonymous())
+            .await
+            .is_ok()
+    );
+    assert_eq!(handle.stats().logins, 1);
+}
+
+#[tokio::test]
+async fn a_huge_reference_list_in_a_reply_costs_the_client_no_more_than_its_frame() {
+    let _serial = SERIAL.lock().await;
+    let header = huge_call_header(16 * MIB - 64);
+    // A server that answers the first call with a reply listing sixteen million ids.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(&PREAMBLE).await.unwrap();
+        let mut theirs = [0u8; 8];
+        stream.read_exact(&mut theirs).await.unwrap();
+        let mut framed = Framed::new(stream, FrameCodec::new(MIB));
+        let hello = Message::Hello {
+            root: Some("tartine::Portal"),
+        };
+        framed.send(common::raw::frame(hello, &[])).await.unwrap();
+        while let Some(Ok(received)) = framed.next().await {
+            if let Ok((Message::Call { call, .. }, _)) = decode_message(&received) {
+                // A `Return` (kind 2) for that call, then the list.
+                let mut reply = vec![2u8];
+                reply.extend(postcard::to_stdvec(&call).unwrap());
+                reply.extend_from_slice(&header[5..]);
+                send_frame(framed.get_mut(), &reply).await;
+                return framed;
+            }
+        }
+        framed
+    });
+    let connection = tartine::connect(addr).await.unwrap();
+    let baseline = reset_peak();
+    let login = connection
+        .login::<common::login::Player>(LoginCredentials::anonymous())
+        .await;
+    assert_eq!(
+        login.unwrap_err(),
+        LoginError::Call(CallError::ConnectionLost)
+    );
+    let peak = peak_above(baseline);
+    eprintln!("client peak: {} KiB", peak / 1024);
+    assert!(peak < 40 * MIB, "the client held {} MiB", peak / MIB);
+    drop(server);
+}
+
+#[tokio::test]
+async fn connections_that_have_not_logged_in_share_one_memory_budget() {
+    let _serial = SERIAL.lock().await;
+    let mut config = Config::default();
+    config.max_pending_memory = 4 * MIB;
+    let (addr, handle) = portal_server(config).await;
+    let mut attackers = Vec::new();
+    for _ in 0..16 {
+        attackers.push(Raw::connect_to(addr).await);
+    }
+    let baseline = reset_peak();
+    // Each announces a 4 MiB frame and sends 1 MiB of it, then waits: 16 MiB sent in all.
+    for raw in &mut attackers {
+        let stream = raw.framed.get_mut();
+        let _ = stream.write_all(&(4 * MIB as u32).to_be_bytes()).await;
+        for _ in 0..16 {
+            if stream.write_all(&ZEROS).await.is_err() {
+                break;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = handle.stats();
+    assert!(stats.pending_memory <= 4 * MIB, "{stats:?}");
+    let peak = peak_above(baseline);
+    eprintln!("pending peak: {} KiB, {stats:?}", peak / 1024);
+    assert!(
+        peak < 12 * MIB,
+        "pending connections held {} MiB together",
+        peak / MIB
+    );
+    // Logins are small frames: they need nothing from the budget, spent as it is.
+    let connection = tartine::connect(addr).await.unwrap();
+    assert!(
+        connection
+            .login::<common::login::Player>(LoginCredentials::anonymous())
+            .await
+            .is_ok()
+    );
+    // Those the budget could not hold were closed.
+    let mut closed = 0;
+    for raw in &mut attackers {
+        let read = tokio::time::timeout(Duration::from_millis(100), raw.framed.next()).await;
+        if matches!(read, Ok(None | Some(Err(_)))) {
+            closed += 1;
+        }
+    }
+    eprintln!("{closed} of 16 closed");
+    assert!(closed >= 8, "{closed} of 16 closed");
+}

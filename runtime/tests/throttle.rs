@@ -1,0 +1,192 @@
+//! Password guessing over real connections: failed logins are throttled per user and per
+//! address, a throttled attempt answers as a wrong password does, a connection that keeps
+//! failing is closed, and unknown users get decoys as costly as real users.
+
+mod common;
+
+use common::login::{Club, Player};
+use common::raw::{Answer, Raw};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tartine::cred::scram::{NONCE_LEN, Nonce};
+use tartine::cred::{InMemoryPasswords, LoginCredentials, LoginError, LoginStats, Portal};
+use tartine::{CallError, CloseReason, Config, RateLimit, Server};
+use tokio::time::Instant;
+
+async fn start(config: Config, users: InMemoryPasswords) -> (SocketAddr, Portal) {
+    let portal = Portal::new(Club::new()).with_checker(users);
+    let server = Server::bind_portal_with("127.0.0.1:0", portal.clone(), config)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    (addr, portal)
+}
+
+fn alice() -> InMemoryPasswords {
+    InMemoryPasswords::new().with_user("alice", "1234")
+}
+
+async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<(), LoginError> {
+    let connection = tartine::connect(addr).await.unwrap();
+    connection
+        .login::<Player>(LoginCredentials::password(user, password))
+        .await
+        .map(drop)
+}
+
+fn stats(failed: u64, throttled: u64, succeeded: u64) -> LoginStats {
+    let mut stats = LoginStats::default();
+    stats.failed = failed;
+    stats.throttled = throttled;
+    stats.succeeded = succeeded;
+    stats
+}
+
+#[tokio::test]
+async fn guesses_past_the_per_user_budget_fail_even_with_the_right_password() {
+    let (addr, portal) = start(Config::default(), alice()).await;
+    // Thirty wrong guesses at alice, all at once.
+    let guesses =
+        (0..30).map(|guess| async move { login(addr, "alice", &format!("{guess}")).await });
+    let answers = futures_util::future::join_all(guesses).await;
+    assert!(
+        answers
+            .iter()
+            .all(|answer| *answer == Err(LoginError::Unauthorized))
+    );
+    // By default a user gets ten failures at once; the twenty others were not even checked.
+    assert_eq!(portal.stats(), stats(10, 20, 0));
+    // Now the right password is refused too, exactly as a wrong one.
+    assert_eq!(
+        login(addr, "alice", "1234").await,
+        Err(LoginError::Unauthorized)
+    );
+    assert_eq!(portal.stats(), stats(10, 21, 0));
+}
+
+#[tokio::test]
+async fn the_right_password_works_again_once_the_budget_refills() {
+    let mut config = Config::default();
+    config.failed_logins_per_user = RateLimit::new(2, Duration::from_millis(300));
+    config.failed_login_delay = Duration::from_millis(10);
+    let (addr, portal) = start(config, alice()).await;
+    for guess in ["0000", "0001", "0002"] {
+        assert_eq!(
+            login(addr, "alice", guess).await,
+            Err(LoginError::Unauthorized)
+        );
+    }
+    assert_eq!(
+        login(addr, "alice", "1234").await,
+        Err(LoginError::Unauthorized)
+    );
+    assert_eq!(portal.stats(), stats(2, 2, 0));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(login(addr, "alice", "1234").await, Ok(()));
+    assert_eq!(portal.stats(), stats(2, 2, 1));
+}
+
+#[tokio::test]
+async fn an_address_gets_its_budget_whatever_users_it_names() {
+    let mut config = Config::default();
+    config.failed_logins_per_address = RateLimit::new(5, Duration::from_secs(60));
+    config.failed_login_delay = Duration::from_millis(10);
+    let users = InMemoryPasswords::new().with_user("bob", "secret");
+    let (addr, portal) = start(config, users).await;
+    for user in 0..10 {
+        let answer = login(addr, &format!("user{user}"), "guess").await;
+        assert_eq!(answer, Err(LoginError::Unauthorized));
+    }
+    assert_eq!(portal.stats(), stats(5, 5, 0));
+    // From this address, even bob's right password is refused for now.
+    assert_eq!(
+        login(addr, "bob", "secret").await,
+        Err(LoginError::Unauthorized)
+    );
+}
+
+#[tokio::test]
+async fn throttled_and_wrong_answers_look_and_take_the_same() {
+    let mut config = Config::default();
+    config.failed_logins_per_user = RateLimit::new(1, Duration::from_secs(60));
+    let (addr, portal) = start(config, alice()).await;
+    let timed = |password: &'static str| async move {
+        let started = Instant::now();
+        let answer = login(addr, "alice", password).await;
+        (answer, started.elapsed())
+    };
+    let (wrong, wrong_took) = timed("0000").await;
+    let (throttled, throttled_took) = timed("1234").await;
+    assert_eq!(
+        portal.stats(),
+        stats(1, 1, 0),
+        "the second one was throttled"
+    );
+    assert_eq!(wrong, throttled);
+    assert_eq!(wrong, Err(LoginError::Unauthorized));
+    // Both are held back by the same delay (200 ms by default) after the same work.
+    for took in [wrong_took, throttled_took] {
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_failing_is_closed() {
+    let mut config = Config::default();
+    config.failed_login_delay = Duration::from_millis(10);
+    let (addr, _portal) = start(config, alice()).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    for guess in 0..5 {
+        let answer = connection
+            .login::<Player>(LoginCredentials::password("alice", format!("{guess}")))
+            .await;
+        assert_eq!(answer.unwrap_err(), LoginError::Unauthorized);
+    }
+    // The fifth failure was answered, then the server hung up.
+    let reason = tokio::time::timeout(Duration::from_secs(5), connection.closed())
+        .await
+        .expect("closed");
+    assert_eq!(reason, CloseReason::PeerClosed);
+    assert_eq!(
+        connection
+            .login::<Player>(LoginCredentials::password("alice", "1234"))
+            .await
+            .unwrap_err(),
+        LoginError::Call(CallError::ConnectionLost)
+    );
+}
+
+const BEGIN: &str = "tartine.login.password.begin";
+
+/// Starts a password login by hand; returns the salt and the work factor asked for.
+async fn challenge(raw: &mut Raw, user: &str) -> (Vec<u8>, u32) {
+    let nonce: Nonce = [1; NONCE_LEN];
+    match raw.call(0, BEGIN, &(user, nonce)).await {
+        Answer::Return { payload, .. } => {
+            let (_, salt, iterations, _): (u64, Vec<u8>, u32, Nonce) =
+                postcard::from_bytes(&payload).unwrap();
+            (salt, iterations)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_users_get_stable_decoys_as_costly_as_real_users() {
+    let users = InMemoryPasswords::with_iterations(20_000).with_user("alice", "1234");
+    let (addr, _portal) = start(Config::default(), users).await;
+    let mut first = Raw::connect_to(addr).await;
+    // Asked first, before any real user was looked up.
+    let (mallory_salt, mallory_iterations) = challenge(&mut first, "mallory").await;
+    let (alice_salt, alice_iterations) = challenge(&mut first, "alice").await;
+    assert_eq!(mallory_iterations, 20_000);
+    assert_eq!(alice_iterations, 20_000);
+    assert_eq!(mallory_salt.len(), alice_salt.len());
+    let mut second = Raw::connect_to(addr).await;
+    assert_eq!(
+        challenge(&mut second, "mallory").await,
+        (mallory_salt, 20_000),
+        "the same decoy on every connection"
+    );
+}
