@@ -5,11 +5,14 @@
 //! - `Group` is a viewable shared by its members: `send` receives the caller's avatar from the
 //!   runtime, so the client's proxy has no "from" parameter to lie with. A group may forbid the
 //!   word "mattress".
-//! - `ChatClient` is each client's mind: the server prints through it.
+//! - `ChatClient` is each client's mind: the server prints through it. A group delivers to its
+//!   members at once, each with a deadline, so a member who is slow, silent or gone holds up
+//!   nobody else.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 use tartine::cred::{
     AvatarId, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError, Portal, Realm,
 };
@@ -26,10 +29,23 @@ pub enum ChatError {
     NotAMember(String),
 }
 
+/// How long a group waits for a member's screen to take a message, by default.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Holds the groups; not reachable from the network at all.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChatServer {
     groups: Mutex<HashMap<String, Arc<Group>>>,
+    delivery_timeout: Duration,
+}
+
+impl Default for ChatServer {
+    fn default() -> Self {
+        ChatServer {
+            groups: Mutex::new(HashMap::new()),
+            delivery_timeout: DELIVERY_TIMEOUT,
+        }
+    }
 }
 
 impl ChatServer {
@@ -41,6 +57,7 @@ impl ChatServer {
                     name: name.to_owned(),
                     allow_mattress,
                     members: Mutex::new(Vec::new()),
+                    delivery_timeout: self.delivery_timeout,
                 })
             }))
         };
@@ -69,11 +86,16 @@ impl User {
         self.mind.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
-    /// Prints `message` on the user's screen, if a client is attached.
-    async fn deliver(&self, message: String) -> bool {
+    /// Prints `message` on the user's screen, if a client is attached and its screen takes
+    /// it within `timeout`.
+    async fn deliver(&self, message: String, timeout: Duration) -> bool {
         let mind = self.mind.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match mind {
-            Some(mind) => mind.print(message).await.is_ok(),
+            Some(mind) => mind
+                .with_timeout(Some(timeout))
+                .print(message)
+                .await
+                .is_ok(),
             None => false,
         }
     }
@@ -105,6 +127,7 @@ pub struct Group {
     name: String,
     allow_mattress: bool,
     members: Mutex<Vec<Weak<User>>>,
+    delivery_timeout: Duration,
 }
 
 impl Group {
@@ -129,7 +152,9 @@ impl Group {
 
 #[viewable]
 impl Group {
-    /// Sends `message` to every member, as the caller: the runtime says who that is.
+    /// Sends `message` to every member, as the caller: the runtime says who that is. Returns
+    /// how many members' screens took it; all are tried at once, each for at most the
+    /// group's delivery timeout.
     pub async fn send(&self, from: &User, message: String) -> Result<usize, ChatError> {
         if !self.allow_mattress && message.to_lowercase().contains("mattress") {
             return Err(ChatError::ForbiddenWord("mattress".into()));
@@ -139,9 +164,15 @@ impl Group {
             return Err(ChatError::NotAMember(self.name.clone()));
         }
         let line = format!("<{}> says: {message}", from.name);
-        let mut delivered = 0;
+        let mut deliveries = tokio::task::JoinSet::new();
         for member in members {
-            if member.deliver(line.clone()).await {
+            let line = line.clone();
+            let timeout = self.delivery_timeout;
+            deliveries.spawn(async move { member.deliver(line, timeout).await });
+        }
+        let mut delivered = 0;
+        while let Some(outcome) = deliveries.join_next().await {
+            if matches!(outcome, Ok(true)) {
                 delivered += 1;
             }
         }
@@ -204,6 +235,18 @@ pub struct ChatRealm {
     server: Arc<ChatServer>,
 }
 
+impl ChatRealm {
+    /// A realm whose groups wait at most `timeout` for each member's screen.
+    pub fn with_delivery_timeout(timeout: Duration) -> Self {
+        ChatRealm {
+            server: Arc::new(ChatServer {
+                delivery_timeout: timeout,
+                ..ChatServer::default()
+            }),
+        }
+    }
+}
+
 impl Realm for ChatRealm {
     type Avatar = User;
     type Mind = ChatClient;
@@ -232,11 +275,16 @@ impl Realm for ChatRealm {
 
 /// The bridge club's portal: alice/1234, bob/secret, carol/fido.
 pub fn portal() -> Portal {
+    portal_with(ChatRealm::default())
+}
+
+/// The bridge club's users in front of `realm`.
+pub fn portal_with(realm: ChatRealm) -> Portal {
     let users = InMemoryPasswords::new()
         .with_user("alice", "1234")
         .with_user("bob", "secret")
         .with_user("carol", "fido");
-    Portal::new(ChatRealm::default()).with_checker(users)
+    Portal::new(realm).with_checker(users)
 }
 
 /// One logged-in chat client.

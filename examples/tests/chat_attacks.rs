@@ -104,3 +104,52 @@ async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(carol.screen.screen(), ["<alice> says: still here?"]);
 }
+
+/// A screen that takes the server's call and never answers it.
+pub struct FrozenScreen;
+
+#[tartine::referenceable]
+impl FrozenScreen {
+    /// Never returns.
+    pub async fn print(&self, _message: String) {
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test]
+async fn a_member_whose_screen_never_answers_holds_up_nobody() {
+    let timeout = Duration::from_millis(300);
+    let portal = chat::portal_with(chat::ChatRealm::with_delivery_timeout(timeout));
+    let server = Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    tokio::spawn(server.run());
+    let (_alice, bob, group) = alice_and_bob_in(addr, "#g", true).await;
+    // Carol's client gives a screen that never answers, and joins.
+    let carol = tartine::connect(addr).await.expect("connect");
+    let carol_user: tartine::Remote<chat::User> = carol
+        .login_with_mind(
+            tartine::cred::LoginCredentials::password("carol", "fido"),
+            FrozenScreen,
+        )
+        .await
+        .expect("login");
+    let _ = carol_user
+        .join_group("#g".into(), true)
+        .await
+        .expect("call");
+    for line in ["one", "two"] {
+        let started = tokio::time::Instant::now();
+        let reached = tokio::time::timeout(Duration::from_secs(5), group.send(line.into()))
+            .await
+            .expect("the group is not frozen")
+            .expect("sent");
+        assert_eq!(reached, 2, "alice and bob, not carol");
+        assert!(started.elapsed() < timeout + Duration::from_secs(1));
+    }
+    assert_eq!(
+        bob.screen.screen(),
+        ["<alice> says: one", "<alice> says: two"]
+    );
+}
