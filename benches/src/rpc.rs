@@ -80,3 +80,13 @@ pub fn portal(iterations: u32) -> Portal {
         .with_checker(InMemoryPasswords::with_iterations(iterations).with_user("bench", "bench"))
         .with_checker(AllowAnonymous)
 }
+
+/// The defaults, but for the per-address limits: a load generator on loopback is one address
+/// with thousands of connections, which the defaults would take for an attack.
+pub fn load_config() -> tartine::Config {
+    let mut config = tartine::Config::default();
+    config.max_connections_per_address = usize::MAX;
+    config.max_pending_per_address = usize::MAX;
+    config.max_pending_connections = 100_000;
+    config
+}

@@ -106,6 +106,7 @@ async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
 }
 
 /// A screen that takes the server's call and never answers it.
+#[derive(Debug)]
 pub struct FrozenScreen;
 
 #[tartine::referenceable]

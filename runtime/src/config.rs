@@ -36,6 +36,11 @@ pub struct Config {
     /// How many calls from the peer run at once on one connection (default 1,024). Further calls
     /// are answered [`CallError::Busy`](crate::CallError::Busy).
     pub max_calls_in_flight: usize,
+    /// How many bytes of request frames the calls running on one connection may hold at once
+    /// (default 64 MiB): a running call keeps the frame its arguments came in (a [`Bytes`](crate::Bytes)
+    /// argument is a slice of it). A call that would pass it is answered
+    /// [`CallError::Busy`](crate::CallError::Busy). Calls that answer at once hold nothing.
+    pub max_in_flight_bytes: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
     /// How long a call, the calls of a login included, waits for its reply before failing with
@@ -136,6 +141,7 @@ impl Default for Config {
             max_decode_items: 65_536,
             max_exports: 16_384,
             max_calls_in_flight: 1_024,
+            max_in_flight_bytes: 64 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             call_timeout: Some(Duration::from_secs(30)),
             keepalive: Some(Duration::from_secs(15)),

@@ -7,6 +7,10 @@ mod reader;
 mod shared;
 mod writer;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use calls::{Delivered, Incoming};
 pub use handle::{Connection, ConnectionStats};
 pub(crate) use handle::{Side, establish};
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use reader::announce;
 pub(crate) use shared::{KeepAlive, SessionRefused, Shared};

@@ -13,12 +13,12 @@
 //! checks the server's signature, so a server that does not hold the verifier is caught.
 
 mod checker;
-mod client;
+pub(crate) mod client;
 mod error;
 mod portal;
 mod realm;
 pub mod scram;
-mod service;
+pub(crate) mod service;
 mod throttle;
 
 pub use checker::{

@@ -143,6 +143,14 @@
 )]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables, unused_assignments))))]
 
+// The macros' generated code names the runtime `::tartine`, inside this crate too (the fuzz
+// targets' fixtures).
+#[cfg(any(test, feature = "fuzzing"))]
+extern crate self as tartine;
+
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
 mod address;

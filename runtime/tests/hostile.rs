@@ -266,6 +266,34 @@ async fn calls_past_the_in_flight_limit_are_answered_busy() {
 }
 
 #[tokio::test]
+async fn running_calls_hold_no_more_than_their_byte_budget() {
+    let mut config = Config::default();
+    config.max_in_flight_bytes = 250 * 1024;
+    let server = start_server_with(config).await;
+    let (connection, echo) = connect(&server).await;
+    let data = tartine::Bytes::from(vec![0u8; 100 * 1024]);
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn({
+                let echo = echo.clone();
+                let data = data.clone();
+                async move { echo.hold(data).await }
+            })
+        })
+        .collect();
+    while connection.stats().pending_calls < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Two calls hold 200 KiB of frames; a third would pass 250 KiB.
+    assert_eq!(echo.hold(data).await, Err(CallError::Busy));
+    // Calls that answer at once hold nothing, and go through.
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2);
+    for call in held {
+        call.abort();
+    }
+}
+
+#[tokio::test]
 async fn a_message_larger_than_the_limit_is_refused_on_both_sides() {
     let mut config = Config::default();
     config.max_frame_size = 64 * 1024;

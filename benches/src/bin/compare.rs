@@ -10,6 +10,7 @@ use futures_util::stream::FuturesUnordered;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tartine::cred::LoginCredentials;
 use tartine::{Remote, Server, ServerHandle};
@@ -137,9 +138,13 @@ fn main() -> Result<(), Error> {
 
 async fn start_servers() -> Result<(Addrs, ServerHandle, ServerHandle), Error> {
     let loopback: SocketAddr = "127.0.0.1:0".parse()?;
-    let tartine = Server::bind(loopback, BenchService).await?;
-    let portal =
-        Server::bind_portal(loopback, rpc::portal(tartine::cred::DEFAULT_ITERATIONS)).await?;
+    let tartine = Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
+    let portal = Server::bind_portal_with(
+        loopback,
+        rpc::portal(tartine::cred::DEFAULT_ITERATIONS),
+        rpc::load_config(),
+    )
+    .await?;
     let raw_listener = tokio::net::TcpListener::bind(loopback).await?;
     let (tarpc, tarpc_serve) = tarpc_peer::bind(loopback).await?;
     let addrs = Addrs {

@@ -20,29 +20,41 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncRead;
 use tokio_util::codec::FramedRead;
 
-/// One call of the peer being run. Its output is `None` if the method panicked.
+/// One call of the peer being run, and the size of the frame it came in (which its decoded
+/// arguments may share). Its output is `None` if the method panicked.
 struct InFlight<F> {
     call: u64,
+    bytes: usize,
     future: F,
     span: tracing::Span,
 }
 
+/// A finished call: its id, its frame's size, and its outcome (`None` if it panicked).
+type Finished<T> = (u64, usize, Option<T>);
+
 impl<F: Future + Unpin> Future for InFlight<F> {
-    type Output = (u64, Option<F::Output>);
+    type Output = Finished<F::Output>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let call = self.call;
+        let (call, bytes) = (self.call, self.bytes);
         let span = self.span.clone();
         let _entered = span.enter();
         match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.future).poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready((call, Some(output))),
+            Ok(Poll::Ready(output)) => Poll::Ready((call, bytes, Some(output))),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => {
                 tracing::error!(call, "a remote method panicked");
-                Poll::Ready((call, None))
+                Poll::Ready((call, bytes, None))
             }
         }
     }
+}
+
+/// What the calls running on a connection hold: how many, and their frames' bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load {
+    calls: usize,
+    bytes: usize,
 }
 
 /// A call that did not finish on its first poll: it can be cancelled by its caller.
@@ -64,6 +76,8 @@ where
     // keyed hasher; at most `max_calls_in_flight` of them).
     let mut cancels: HashMap<u64, AbortHandle> = HashMap::new();
     let mut fresh: Option<InFlight<ReplyFuture>> = None;
+    // The bytes of the frames the running calls came in.
+    let mut running_bytes = 0usize;
     let closed = shared.closing.cancelled();
     tokio::pin!(closed);
     let mut keepalive = shared.config.keepalive.map(|period| {
@@ -78,8 +92,9 @@ where
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
-            Some((call, outcome)) = calls.next(), if !calls.is_empty() => {
+            Some((call, bytes, outcome)) = calls.next(), if !calls.is_empty() => {
                 cancels.remove(&call);
+                running_bytes -= bytes;
                 match outcome {
                     Some(Ok(reply)) => send_reply(&shared, call, reply),
                     Some(Err(_aborted)) => {}
@@ -100,9 +115,9 @@ where
                 }
                 Some(Ok(frame)) => {
                     heard = true;
-                    let in_flight = calls.len();
+                    let load = Load { calls: calls.len(), bytes: running_bytes };
                     let frame = frame.freeze();
-                    if let Err(error) = handle_frame(&shared, frame, in_flight, &mut fresh, &mut cancels) {
+                    if let Err(error) = handle_frame(&shared, frame, load, &mut fresh, &mut cancels) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
                         break CloseReason::Protocol(error);
                     }
@@ -114,7 +129,7 @@ where
                         })
                         .await;
                         match polled {
-                            Poll::Ready((id, reply)) => {
+                            Poll::Ready((id, _, reply)) => {
                                 send_reply(&shared, id, reply_or_panicked(reply));
                                 if let Some(reason) = shared.take_close_after_reply() {
                                     break reason;
@@ -123,8 +138,10 @@ where
                             Poll::Pending => {
                                 let (handle, registration) = AbortHandle::new_pair();
                                 cancels.insert(call.call, handle);
+                                running_bytes += call.bytes;
                                 calls.push(InFlight {
                                     call: call.call,
+                                    bytes: call.bytes,
                                     future: Abortable::new(call.future, registration),
                                     span: call.span,
                                 });
@@ -169,7 +186,7 @@ async fn tick(keepalive: &mut Option<tokio::time::Interval>) {
 fn handle_frame(
     shared: &Arc<Shared>,
     frame: Bytes,
-    in_flight: usize,
+    load: Load,
     fresh: &mut Option<InFlight<ReplyFuture>>,
     cancels: &mut HashMap<u64, AbortHandle>,
 ) -> Result<(), ProtocolError> {
@@ -183,7 +200,7 @@ fn handle_frame(
             exports,
         } => {
             let settle = announce(shared, exports)?;
-            *fresh = start_call(shared, call, target, method, &frame, offset, in_flight);
+            *fresh = start_call(shared, call, target, method, &frame, offset, load);
             drop(settle);
             Ok(())
         }
@@ -238,7 +255,7 @@ fn handle_frame(
 
 /// Counts the references a message hands over, before its payload is decoded or discarded.
 /// The list is checked against the limit before anything is allocated for it.
-fn announce(shared: &Arc<Shared>, exports: IdList<'_>) -> Result<Settle, ProtocolError> {
+pub(crate) fn announce(shared: &Arc<Shared>, exports: IdList<'_>) -> Result<Settle, ProtocolError> {
     let ids = if exports.is_empty() {
         Vec::new()
     } else {
@@ -274,7 +291,7 @@ fn start_call(
     method: &str,
     frame: &Bytes,
     offset: usize,
-    in_flight: usize,
+    load: Load,
 ) -> Option<InFlight<ReplyFuture>> {
     let args = frame.get(offset..).unwrap_or_default();
     tracing::trace!(parent: &shared.span, call, target, method, "call received");
@@ -283,7 +300,9 @@ fn start_call(
         send_failure(shared, call, Failure::NoSuchObject);
         return None;
     };
-    if in_flight >= shared.config.max_calls_in_flight {
+    let too_many = load.calls >= shared.config.max_calls_in_flight;
+    let too_large = load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
+    if too_many || too_large {
         send_failure(shared, call, Failure::Busy);
         return None;
     }
@@ -311,7 +330,12 @@ fn start_call(
     match (started, outcome.error) {
         (Ok(Started::Ready(reply)), _) => send_reply(shared, call, reply),
         (Ok(Started::Running(future)), _) => {
-            return Some(InFlight { call, future, span });
+            return Some(InFlight {
+                call,
+                bytes: frame.len(),
+                future,
+                span,
+            });
         }
         (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
         (Err(DispatchError::NoSuchMethod), None) => send_failure(

@@ -1,7 +1,7 @@
 //! Provides the client side of a login: credentials, and `Connection::login` / `logout`.
 
 use super::error::LoginError;
-use super::scram::{self, Key, MAX_SALT_LEN, MIN_SALT_LEN};
+use super::scram::{self, Key, MAX_SALT_LEN, MIN_SALT_LEN, Nonce};
 use super::service::{ChallengeMessage, GrantIn, PORTAL_INTERFACE, method};
 use crate::codec::Postcard;
 use crate::config::Config;
@@ -151,66 +151,132 @@ async fn password_login<M: Referenceable>(
     password: String,
     mind: Option<Local<M>>,
 ) -> Result<GrantIn, LoginError> {
-    let client_nonce = scram::nonce().map_err(|error| LoginError::Internal(error.to_string()))?;
+    let mut exchange = PasswordExchange::new(username, password)?;
     let challenge: ChallengeMessage = portal
         .call_result::<Postcard, _, ChallengeMessage, LoginError>(
             method::PASSWORD_BEGIN,
             MethodTimeout::DEFAULT,
-            &(&username, client_nonce),
+            &exchange.begin_args(),
         )
         .await
         .map_err(LoginError::from)?;
-    check_challenge(config, &challenge)?;
-    let auth_message = scram::auth_message(
-        &username,
-        &client_nonce,
-        &challenge.server_nonce,
-        &challenge.salt,
-        challenge.iterations,
-    );
-    let salt = challenge.salt;
-    let iterations = challenge.iterations;
-    let (proof, expected) = tokio::task::spawn_blocking(move || {
-        scram::client_proof(&password, &salt, iterations, &auth_message)
+    exchange.check(config, &challenge)?;
+    // The key derivation is the slow part: off the runtime's workers.
+    let (exchange, proof) = tokio::task::spawn_blocking(move || {
+        exchange.prove(&challenge).map(|proof| (exchange, proof))
     })
     .await
-    .map_err(|error| LoginError::Internal(error.to_string()))?;
+    .map_err(|error| LoginError::Internal(error.to_string()))??;
     let signature: Key = portal
         .call_result::<Postcard, _, Key, LoginError>(
             method::PASSWORD_PROVE,
             MethodTimeout::DEFAULT,
-            &(challenge.challenge, proof),
+            &proof,
         )
         .await
         .map_err(LoginError::from)?;
     // The server proves it holds the verifier before it gets the mind.
-    if !scram::same_signature(&signature, &expected) {
-        return Err(LoginError::ServerNotVerified);
-    }
+    let challenge = exchange.verify_server(&signature)?;
     portal
         .call_result::<Postcard, _, GrantIn, LoginError>(
             method::PASSWORD_FINISH,
             MethodTimeout::DEFAULT,
-            &(challenge.challenge, mind),
+            &(challenge, mind),
         )
         .await
         .map_err(LoginError::from)
 }
 
-/// Refuses a challenge whose parameters would weaken the login or make the client spin.
-fn check_challenge(config: &Config, challenge: &ChallengeMessage) -> Result<(), LoginError> {
-    let (min, max) = (config.min_login_iterations, config.max_login_iterations);
-    if !(min..=max).contains(&challenge.iterations) {
-        return Err(LoginError::UnsafeChallenge(format!(
-            "{} PBKDF2 iterations, outside the {min}..={max} this client accepts",
-            challenge.iterations
-        )));
+/// The client's side of a password login, step by step, apart from the calls that carry it:
+/// what it sends, and what it makes of each answer of the server.
+pub(crate) struct PasswordExchange {
+    username: String,
+    password: String,
+    client_nonce: Nonce,
+    /// The challenge being answered, and the server signature expected back.
+    proved: Option<(u64, Key)>,
+}
+
+impl PasswordExchange {
+    /// A login of `username` with `password`, with a fresh nonce.
+    pub(crate) fn new(username: String, password: String) -> Result<Self, LoginError> {
+        let client_nonce =
+            scram::nonce().map_err(|error| LoginError::Internal(error.to_string()))?;
+        Ok(PasswordExchange {
+            username,
+            password,
+            client_nonce,
+            proved: None,
+        })
     }
-    if !(MIN_SALT_LEN..=MAX_SALT_LEN).contains(&challenge.salt.len()) {
-        return Err(LoginError::UnsafeChallenge(format!(
-            "a salt of {} bytes, outside the {MIN_SALT_LEN}..={MAX_SALT_LEN} this client accepts",
-            challenge.salt.len()
-        )));
+
+    /// The arguments of `begin`.
+    pub(crate) fn begin_args(&self) -> (&str, Nonce) {
+        (&self.username, self.client_nonce)
     }
-    Ok(())
+
+    /// Refuses a challenge whose parameters would weaken the login or make the client spin,
+    /// before anything is derived from the password.
+    pub(crate) fn check(
+        &self,
+        config: &Config,
+        challenge: &ChallengeMessage,
+    ) -> Result<(), LoginError> {
+        let (min, max) = (config.min_login_iterations, config.max_login_iterations);
+        if !(min..=max).contains(&challenge.iterations) {
+            return Err(LoginError::UnsafeChallenge(format!(
+                "{} PBKDF2 iterations, outside the {min}..={max} this client accepts",
+                challenge.iterations
+            )));
+        }
+        if !(MIN_SALT_LEN..=MAX_SALT_LEN).contains(&challenge.salt.len()) {
+            return Err(LoginError::UnsafeChallenge(format!(
+                "a salt of {} bytes, outside the {MIN_SALT_LEN}..={MAX_SALT_LEN} this client accepts",
+                challenge.salt.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The arguments of `prove` for a [`check`](Self::check)ed challenge: derives the keys.
+    pub(crate) fn prove(&mut self, challenge: &ChallengeMessage) -> Result<(u64, Key), LoginError> {
+        if self.proved.is_some() {
+            return Err(LoginError::Internal(
+                "the challenge is answered already".into(),
+            ));
+        }
+        let auth_message = scram::auth_message(
+            &self.username,
+            &self.client_nonce,
+            &challenge.server_nonce,
+            &challenge.salt,
+            challenge.iterations,
+        );
+        let (proof, expected) = scram::client_proof(
+            &self.password,
+            &challenge.salt,
+            challenge.iterations,
+            &auth_message,
+        );
+        self.proved = Some((challenge.challenge, expected));
+        Ok((challenge.challenge, proof))
+    }
+
+    /// Checks the server's answer to the proof; returns the challenge to finish.
+    pub(crate) fn verify_server(&self, signature: &Key) -> Result<u64, LoginError> {
+        match &self.proved {
+            Some((challenge, expected)) if scram::same_signature(signature, expected) => {
+                Ok(*challenge)
+            }
+            _ => Err(LoginError::ServerNotVerified),
+        }
+    }
+}
+
+impl fmt::Debug for PasswordExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordExchange")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }

@@ -244,7 +244,9 @@ impl PortalRoot {
     /// often.
     async fn failed(&self, cx: &CallContext) {
         let config = &cx.shared.config;
-        tokio::time::sleep(config.failed_login_delay).await;
+        if !config.failed_login_delay.is_zero() {
+            tokio::time::sleep(config.failed_login_delay).await;
+        }
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
         if failures >= config.max_failed_logins_per_connection {
             tracing::info!(parent: &cx.shared.span, failures, "too many failed logins; closing");

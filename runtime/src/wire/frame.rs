@@ -74,6 +74,12 @@ impl FrameBuilder {
         self.buffer.len() - HEADROOM
     }
 
+    /// The payload so far.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn payload_bytes(&self) -> &[u8] {
+        self.buffer.get(HEADROOM..).unwrap_or_default()
+    }
+
     /// The frame: `message` as header, then the payload.
     ///
     /// # Errors

@@ -175,6 +175,12 @@ impl Echo {
         0
     }
 
+    /// Holds `data` for ever.
+    pub async fn hold(&self, data: Bytes) -> usize {
+        std::future::pending::<()>().await;
+        data.len()
+    }
+
     pub fn shout(&self, text: String) -> Result<String, EchoError> {
         if text.is_empty() {
             Err(EchoError::Empty)
