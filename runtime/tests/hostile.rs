@@ -507,3 +507,40 @@ async fn a_login_the_server_never_answers_times_out_by_default() {
         "Config::call_timeout's default"
     );
 }
+
+#[tokio::test]
+async fn a_large_argument_is_decoded_off_the_workers() {
+    // Server and clients share one single-threaded runtime: a decode on it would stop
+    // everything else until it ends.
+    let server = start_server().await;
+    let (_heavy_connection, heavy) = connect(&server).await;
+    let (_light_connection, light) = connect(&server).await;
+    let map: std::collections::BTreeMap<u32, u8> = (0..600_000).map(|key| (key, 0)).collect();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let heavy_call = {
+        let order = order.clone();
+        async move {
+            let entries = heavy.entries(map).await.unwrap();
+            order.lock().unwrap().push("heavy");
+            entries
+        }
+    };
+    let light_calls = {
+        let order = order.clone();
+        async move {
+            // Give the heavy call's frame time to reach the server first.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for _ in 0..10 {
+                assert_eq!(light.add(1, 1).await.unwrap(), 2);
+            }
+            order.lock().unwrap().push("light");
+        }
+    };
+    let (entries, ()) = tokio::join!(heavy_call, light_calls);
+    assert_eq!(entries, 600_000);
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["light", "heavy"],
+        "other calls went on while the large argument was decoded"
+    );
+}

@@ -28,7 +28,13 @@ static ALLOCATOR: Counting = Counting;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), Error> {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, addr, count, mode] = args.as_slice()
+        && flag == "--hold"
+    {
+        return hold(addr.parse()?, count.parse()?, mode);
+    }
+    let quick = args.iter().any(|arg| arg == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -40,44 +46,32 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// Heap held per connection, as the allocator counts it.
+/// Heap a server holds per connection, as the allocator counts it; the clients run in another
+/// process (`costs --hold ADDR COUNT pending|login`).
 async fn memory(quick: bool) -> Result<(), Error> {
     let count = if quick { 200 } else { 1_000 };
-    println!("## Memory\n");
+    println!("## Memory, server side\n");
     println!("| what | heap |");
     println!("| --- | ---: |");
-    // Connections that finished their handshake and did not log in, on a portal.
     let config = rpc::load_config();
     let portal = Server::bind_portal_with("127.0.0.1:0", rpc::portal(4096), config.clone()).await?;
     let portal_addr = portal.local_addr()?;
     let portal_handle = portal.handle();
     tokio::spawn(portal.run());
-    let before = live_bytes();
-    let mut pending = Vec::with_capacity(count);
-    for _ in 0..count {
-        pending.push(tartine::connect(portal_addr).await?);
+    for (what, mode) in [
+        ("a connection pending its login", "pending"),
+        ("a logged-in connection, idle", "login"),
+    ] {
+        let before = live_bytes();
+        let mut holder = Holder::start(portal_addr, count, mode)?;
+        holder.ready()?;
+        wait_until(|| portal_handle.stats().connections == count).await;
+        let per_connection = (live_bytes().saturating_sub(before)) / count;
+        println!("| {what} | {:.1} KiB |", per_connection as f64 / 1024.0);
+        drop(holder);
+        wait_until(|| portal_handle.stats().connections == 0).await;
     }
-    wait_until(|| portal_handle.stats().pending == count).await;
-    let per_pending = (live_bytes() - before) / count;
-    println!(
-        "| a connection pending its login (server and client sides together) | {:.1} KiB |",
-        per_pending as f64 / 1024.0
-    );
-    // The same connections, logged in.
-    let before = live_bytes();
-    let mut members: Vec<Remote<Member>> = Vec::with_capacity(count);
-    for connection in &pending {
-        members.push(connection.login(LoginCredentials::anonymous()).await?);
-    }
-    wait_until(|| portal_handle.stats().pending == 0).await;
-    let per_login = (live_bytes() - before) / count;
-    println!(
-        "| a login on it (avatar, session, reference; both sides) | {:.1} KiB |",
-        per_login as f64 / 1024.0
-    );
-    drop(members);
-    drop(pending);
-    // References exported to one connection.
+    // References exported to one connection (both sides: the client is in this process).
     let server = Server::bind_with("127.0.0.1:0", Arc::new(BenchService), config).await?;
     let addr = server.local_addr()?;
     tokio::spawn(server.run());
@@ -90,7 +84,9 @@ async fn memory(quick: bool) -> Result<(), Error> {
         held.push(service.token(value).await?);
     }
     let per_reference = (live_bytes() - before) / references;
-    println!("| a reference exported (the object, both tables, the proxy) | {per_reference} B |");
+    println!(
+        "| a reference exported (the object, both tables, and the client's proxy) | {per_reference} B |"
+    );
     drop(held);
     let defaults = Config::default();
     println!(
@@ -107,6 +103,69 @@ async fn memory(quick: bool) -> Result<(), Error> {
         defaults.max_pending_connections,
         defaults.max_pending_memory >> 20,
     );
+    Ok(())
+}
+
+/// A child process holding connections open.
+struct Holder {
+    child: std::process::Child,
+}
+
+impl Holder {
+    fn start(addr: SocketAddr, count: usize, mode: &str) -> Result<Self, Error> {
+        let child = std::process::Command::new(std::env::current_exe()?)
+            .args(["--hold", &addr.to_string(), &count.to_string(), mode])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        Ok(Holder { child })
+    }
+
+    /// Waits for the child's "ready".
+    fn ready(&mut self) -> Result<(), Error> {
+        use std::io::BufRead;
+        let stdout = self.child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        if line.trim() == "ready" {
+            Ok(())
+        } else {
+            Err(format!("the holder said {line:?}").into())
+        }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The child: opens `count` connections to `addr`, logs them in if `mode` is `login`, says
+/// "ready", and holds them until its standard input closes.
+fn hold(addr: SocketAddr, count: usize, mode: &str) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let held = runtime.block_on(async {
+        let mut held = Vec::with_capacity(count);
+        for _ in 0..count {
+            let connection = tartine::connect(addr).await?;
+            let member: Option<Remote<Member>> = if mode == "login" {
+                Some(connection.login(LoginCredentials::anonymous()).await?)
+            } else {
+                None
+            };
+            held.push((connection, member));
+        }
+        Ok::<_, Error>(held)
+    })?;
+    println!("ready");
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    drop(held);
     Ok(())
 }
 

@@ -103,6 +103,44 @@ impl Delivered {
 }
 
 impl Incoming {
+    /// Whether decoding this reply should leave the runtime's workers: its payload is larger
+    /// than [`Config::max_inline_decode`](crate::Config::max_inline_decode).
+    fn is_large(&self) -> bool {
+        match self {
+            Incoming::Value(delivered) | Incoming::Raised(delivered) => {
+                delivered.frame.len() > delivered.settle.shared.config.max_inline_decode
+            }
+            Incoming::Failed(_) => false,
+        }
+    }
+
+    /// Decodes a plain result; a large one on the blocking pool.
+    pub(crate) async fn into_value<C: Codec, R: DeserializeOwned + Send + 'static>(
+        self,
+    ) -> Result<R, CallError> {
+        if !self.is_large() {
+            return self.decode_value::<C, R>();
+        }
+        tokio::task::spawn_blocking(move || self.decode_value::<C, R>())
+            .await
+            .unwrap_or(Err(CallError::ConnectionLost))
+    }
+
+    /// Decodes a `Result`; a large one on the blocking pool.
+    pub(crate) async fn into_result<C, T, E>(self) -> Result<T, RemoteError<E>>
+    where
+        C: Codec,
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
+        if !self.is_large() {
+            return self.decode_result::<C, T, E>();
+        }
+        tokio::task::spawn_blocking(move || self.decode_result::<C, T, E>())
+            .await
+            .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
+    }
+
     pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(self) -> Result<R, CallError> {
         match self {
             Incoming::Value(delivered) => delivered.decode::<C, R>(),

@@ -117,9 +117,13 @@ where
                     heard = true;
                     let load = Load { calls: calls.len(), bytes: running_bytes };
                     let frame = frame.freeze();
-                    if let Err(error) = handle_frame(&shared, frame, load, &mut fresh, &mut cancels) {
+                    let mut large = None;
+                    if let Err(error) = handle_frame(&shared, frame, load, &mut fresh, &mut large, &mut cancels) {
                         tracing::warn!(parent: &shared.span, %error, "closing the connection");
                         break CloseReason::Protocol(error);
+                    }
+                    if let Some(large) = large {
+                        fresh = large.start(&shared).await;
                     }
                     // Poll a new call once at once: most finish on their first poll, and their
                     // reply then leaves without a detour through the set of running calls.
@@ -183,11 +187,46 @@ async fn tick(keepalive: &mut Option<tokio::time::Interval>) {
     }
 }
 
+/// A call whose arguments are too large to decode on a worker: it is started on the blocking
+/// pool, holding the ids its message handed over until then.
+struct LargeCall {
+    call: u64,
+    target: u64,
+    method: String,
+    frame: Bytes,
+    offset: usize,
+    load: Load,
+    settle: Settle,
+}
+
+impl LargeCall {
+    /// Starts the call on the blocking pool; the reader waits for it (one at a time).
+    async fn start(self, shared: &Arc<Shared>) -> Option<InFlight<ReplyFuture>> {
+        let shared = Arc::clone(shared);
+        let started = tokio::task::spawn_blocking(move || {
+            let LargeCall {
+                call,
+                target,
+                method,
+                frame,
+                offset,
+                load,
+                settle,
+            } = self;
+            let started = start_call(&shared, call, target, &method, &frame, offset, load);
+            drop(settle);
+            started
+        });
+        started.await.ok().flatten()
+    }
+}
+
 fn handle_frame(
     shared: &Arc<Shared>,
     frame: Bytes,
     load: Load,
     fresh: &mut Option<InFlight<ReplyFuture>>,
+    large: &mut Option<LargeCall>,
     cancels: &mut HashMap<u64, AbortHandle>,
 ) -> Result<(), ProtocolError> {
     let (message, offset) = decode_message(&frame)?;
@@ -200,6 +239,18 @@ fn handle_frame(
             exports,
         } => {
             let settle = announce(shared, exports)?;
+            if frame.len() > shared.config.max_inline_decode {
+                *large = Some(LargeCall {
+                    call,
+                    target,
+                    method: method.to_owned(),
+                    frame: frame.clone(),
+                    offset,
+                    load,
+                    settle,
+                });
+                return Ok(());
+            }
             *fresh = start_call(shared, call, target, method, &frame, offset, load);
             drop(settle);
             Ok(())

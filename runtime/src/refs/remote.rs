@@ -204,7 +204,7 @@ impl RemoteRef {
 
     /// Calls `method` with `args` on a method that returns a plain value.
     #[doc(hidden)]
-    pub async fn call_value<C: Codec, A: Serialize, R: DeserializeOwned>(
+    pub async fn call_value<C: Codec, A: Serialize, R: DeserializeOwned + Send + 'static>(
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
@@ -216,24 +216,30 @@ impl RemoteRef {
             .shared
             .call::<C, A>(self.inner.id, method, args, timeout)
             .await?;
-        reply.decode_value::<C, R>()
+        reply.into_value::<C, R>().await
     }
 
     /// Calls `method` with `args` on a method that returns `Result<T, E>`.
     #[doc(hidden)]
-    pub async fn call_result<C: Codec, A: Serialize, T: DeserializeOwned, E: DeserializeOwned>(
+    pub async fn call_result<C, A, T, E>(
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
         args: &A,
-    ) -> Result<T, RemoteError<E>> {
+    ) -> Result<T, RemoteError<E>>
+    where
+        C: Codec,
+        A: Serialize,
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
         let timeout = self.timeout(method_timeout);
         let reply = self
             .inner
             .shared
             .call::<C, A>(self.inner.id, method, args, timeout)
             .await?;
-        reply.decode_result::<C, T, E>()
+        reply.into_result::<C, T, E>().await
     }
 }
 

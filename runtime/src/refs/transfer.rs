@@ -27,7 +27,7 @@ pub enum BySharedReference {}
 )]
 pub trait Returns<M>: Send + 'static {
     /// What the caller receives.
-    type Peer: DeserializeOwned;
+    type Peer: DeserializeOwned + Send + 'static;
     /// What is serialized.
     type Wire: Serialize;
     /// Converts the value into what is serialized.

@@ -245,6 +245,11 @@ impl Echo {
         units.len()
     }
 
+    /// A payload whose every entry allocates: the slowest to decode.
+    pub fn entries(&self, map: std::collections::BTreeMap<u32, u8>) -> usize {
+        map.len()
+    }
+
     /// Keeps `listener` to hear what `publish` sends.
     pub fn subscribe(&self, listener: Remote<Listener>) {
         self.subscribers.lock().unwrap().push(listener);
