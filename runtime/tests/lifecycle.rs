@@ -186,3 +186,25 @@ fn a_connection_whose_runtime_shuts_down_is_closed_for_its_references_elsewhere(
     assert_eq!(reason, tartine::CloseReason::RuntimeGone);
     drop(server_runtime);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_method_and_a_caller_may_set_their_own_deadline() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    // The method's own deadline, 100 ms, rather than the connection's 30 s.
+    let started = tokio::time::Instant::now();
+    assert_eq!(echo.hang_briefly().await, Err(CallError::TimedOut));
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+    // A caller's deadline wins over both.
+    let started = tokio::time::Instant::now();
+    let hurried = echo.with_timeout(Some(Duration::from_millis(20)));
+    assert_eq!(hurried.hang().await, Err(CallError::TimedOut));
+    assert_eq!(hurried.hang_briefly().await, Err(CallError::TimedOut));
+    assert_eq!(started.elapsed(), Duration::from_millis(40));
+    let patient = echo.with_timeout(Some(Duration::from_secs(60)));
+    assert_eq!(patient.delayed(1_000, 7).await, Ok(7));
+    // And the connection's default applies to the others.
+    let started = tokio::time::Instant::now();
+    assert_eq!(echo.hang().await, Err(CallError::TimedOut));
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
+}

@@ -117,8 +117,8 @@ impl FrameBuilder {
 /// Decoding rejects a frame whose announced length is over the limit before reserving memory
 /// for it, and reserves room for a long frame as its bytes arrive rather than all at once: a
 /// peer that announces a large frame must send it before the receiver holds that much (about
-/// twice what arrived, at most). A codec may also draw the room for long frames from a
-/// [`MemoryBudget`] shared with other connections. Encoding rejects an outgoing frame over the
+/// twice what arrived, at most). A server's codecs also draw the room for long frames of
+/// connections that have not logged in from one budget they share. Encoding rejects an outgoing frame over the
 /// limit.
 #[derive(Debug)]
 pub struct FrameCodec {

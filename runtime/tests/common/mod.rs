@@ -175,6 +175,13 @@ impl Echo {
         0
     }
 
+    /// Never answers, and its callers wait 100 ms at most.
+    #[tartine(timeout = "100ms")]
+    pub async fn hang_briefly(&self) -> u64 {
+        std::future::pending::<()>().await;
+        0
+    }
+
     /// Holds `data` for ever.
     pub async fn hold(&self, data: Bytes) -> usize {
         std::future::pending::<()>().await;
