@@ -258,6 +258,7 @@ pub fn dispatch(data: &[u8]) {
         let cx = CallContext {
             shared: Arc::clone(&shared),
             perspective: None,
+            inline: selector % 2 == 0,
         };
         let object: Arc<dyn Object> = Arc::new(Fixture);
         let outcome = scope::run_decoding(&shared, None, Some(&frame), || {
@@ -409,6 +410,7 @@ pub fn login_server(data: &[u8]) {
             let cx = CallContext {
                 shared: Arc::clone(&shared),
                 perspective: None,
+                inline: true,
             };
             let outcome = scope::run_decoding(&shared, None, Some(&frame), || {
                 Arc::clone(&root).dispatch_native(name, &frame, &cx)

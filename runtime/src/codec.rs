@@ -11,10 +11,24 @@ use budget::{Budget, Budgeted};
 use bytes::BytesMut;
 use serde::{Serialize, de::DeserializeOwned};
 
+use budget::Exceeded;
+
 /// Why a value could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CodecError(pub String);
+#[non_exhaustive]
+pub enum CodecError {
+    /// The bytes are not an encoding of the type, or the value cannot be encoded.
+    #[error("{0}")]
+    Invalid(String),
+    /// The value nests deeper or holds more items than the limits allow.
+    #[error("{0}")]
+    Limit(String),
+    /// The decode passed the items a worker thread decodes inline
+    /// ([`Config::max_inline_decode_items`](crate::Config::max_inline_decode_items)): the
+    /// runtime decodes it again off the workers.
+    #[error("the value is too costly to decode inline")]
+    Costly,
+}
 
 /// A serialization format for payloads: arguments (a tuple of the parameters), results and
 /// method errors.
@@ -34,8 +48,10 @@ pub trait Codec: Send + Sync + 'static {
 }
 
 /// How much work decoding one payload may take; the runtime fills it from
-/// [`Config`](crate::Config) (`max_decode_depth`, `max_decode_items`).
+/// [`Config`](crate::Config) (`max_decode_depth`, `max_decode_items`,
+/// `max_inline_decode_items`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeLimits {
     /// How deeply values may nest: every sequence, map, struct, tuple, enum, `Some` and newtype
     /// is one level.
@@ -43,6 +59,28 @@ pub struct DecodeLimits {
     /// How many items (sequence elements, map entries) a payload may hold beyond one per byte
     /// of its encoding.
     pub extra_items: usize,
+    /// For a decode on a worker thread: how many items it may decode before it stops with
+    /// [`CodecError::Costly`], to be done again off the workers.
+    pub inline_items: Option<usize>,
+}
+
+impl DecodeLimits {
+    /// Limits of `max_depth` levels and `extra_items` items beyond one per byte.
+    pub fn new(max_depth: u32, extra_items: usize) -> Self {
+        DecodeLimits {
+            max_depth,
+            extra_items,
+            inline_items: None,
+        }
+    }
+
+    /// The same limits, for a decode on a worker thread that stops after `items` items.
+    pub fn inline(self, items: usize) -> Self {
+        DecodeLimits {
+            inline_items: Some(items),
+            ..self
+        }
+    }
 }
 
 /// The native codec: postcard, compact and fast, not self-describing.
@@ -73,7 +111,7 @@ impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
 impl Codec for Postcard {
     fn encode<T: Serialize + ?Sized>(value: &T, out: &mut BytesMut) -> Result<(), CodecError> {
         postcard::serialize_with_flavor(value, BytesMutFlavor(out))
-            .map_err(|error| CodecError(error.to_string()))
+            .map_err(|error| CodecError::Invalid(error.to_string()))
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8], limits: DecodeLimits) -> Result<T, CodecError> {
@@ -81,19 +119,21 @@ impl Codec for Postcard {
         let mut deserializer = postcard::Deserializer::from_bytes(bytes);
         let decoded = T::deserialize(Budgeted::new(&mut deserializer, &budget))
             .and_then(|value| Ok((value, deserializer.finalize()?)));
-        if let Some(exceeded) = budget.exceeded() {
-            return Err(CodecError(exceeded.to_string()));
+        match budget.exceeded() {
+            Some(Exceeded::Inline) => return Err(CodecError::Costly),
+            Some(exceeded) => return Err(CodecError::Limit(exceeded.to_string())),
+            None => {}
         }
         match decoded {
             Ok((value, [])) => Ok(value),
-            Ok((_, rest)) => Err(CodecError(format!(
+            Ok((_, rest)) => Err(CodecError::Invalid(format!(
                 "{} unexpected bytes after the value (too many arguments?)",
                 rest.len()
             ))),
-            Err(postcard::Error::DeserializeUnexpectedEnd) => Err(CodecError(
+            Err(postcard::Error::DeserializeUnexpectedEnd) => Err(CodecError::Invalid(
                 "the value ends early (too few arguments?)".to_owned(),
             )),
-            Err(error) => Err(CodecError(error.to_string())),
+            Err(error) => Err(CodecError::Invalid(error.to_string())),
         }
     }
 }
@@ -105,6 +145,7 @@ mod tests {
     const LIMITS: DecodeLimits = DecodeLimits {
         max_depth: 8,
         extra_items: 8,
+        inline_items: None,
     };
 
     #[test]

@@ -18,8 +18,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct Config {
     /// The largest frame accepted or sent, in bytes (default 16 MiB). A peer announcing a
-    /// larger frame is disconnected before anything is allocated for it; a frame being
-    /// received holds at most about twice the bytes that arrived so far.
+    /// larger frame is disconnected before anything is allocated for it. Room for a frame is
+    /// reserved when its length arrives and touched as its bytes do; for connections that have
+    /// not logged in, it is made as the bytes arrive, from [`max_pending_memory`](Self::max_pending_memory).
     pub max_frame_size: usize,
     /// How deeply a decoded value may nest (default 128): every sequence, map, struct, tuple,
     /// enum, `Some` and newtype is one level. A deeper argument fails its call with
@@ -29,11 +30,15 @@ pub struct Config {
     /// of its encoding (default 65,536). This bounds the work of decoding zero-sized elements,
     /// which take no bytes: decoding is linear in the size of the payload.
     pub max_decode_items: usize,
-    /// The largest payload decoded on the runtime's worker threads (default 256 KiB); larger
-    /// ones, arguments and replies alike, are decoded on tokio's blocking pool, so that no
-    /// decode of more than a few milliseconds holds up a worker (the costliest shapes decode at
-    /// about 36 MB/s). A connection decodes one such call at a time.
+    /// The largest payload decoded on the runtime's worker threads (default 4 MiB); larger
+    /// ones, arguments and replies alike, are decoded on tokio's blocking pool. A connection
+    /// decodes one such call at a time.
     pub max_inline_decode: usize,
+    /// How many items (sequence elements, map entries) a decode on a worker thread may take
+    /// (default 16,384, a few milliseconds at most): a payload that holds more is decoded
+    /// again on tokio's blocking pool, so that no costly decode holds up a worker. Payloads
+    /// of few items (a `Bytes`, a long string) stay on the worker whatever their size.
+    pub max_inline_decode_items: usize,
     /// How many of our objects one connection's peer may hold references to at once (default
     /// 16,384). Past it, a call whose result would export one more fails with
     /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences).
@@ -144,7 +149,8 @@ impl Default for Config {
             max_frame_size: 16 * 1024 * 1024,
             max_decode_depth: 128,
             max_decode_items: 65_536,
-            max_inline_decode: 256 * 1024,
+            max_inline_decode: 4 * 1024 * 1024,
+            max_inline_decode_items: 16_384,
             max_exports: 16_384,
             max_calls_in_flight: 1_024,
             max_in_flight_bytes: 64 * 1024 * 1024,
@@ -173,9 +179,11 @@ impl Default for Config {
 impl Config {
     /// The decoding limits of payloads.
     pub(crate) fn decode_limits(&self) -> crate::codec::DecodeLimits {
-        crate::codec::DecodeLimits {
-            max_depth: self.max_decode_depth,
-            extra_items: self.max_decode_items,
-        }
+        crate::codec::DecodeLimits::new(self.max_decode_depth, self.max_decode_items)
+    }
+
+    /// The decoding limits of payloads decoded on a worker thread.
+    pub(crate) fn inline_decode_limits(&self) -> crate::codec::DecodeLimits {
+        self.decode_limits().inline(self.max_inline_decode_items)
     }
 }

@@ -112,6 +112,9 @@ pub enum DispatchError {
         /// The avatar interface the method expects.
         avatar: &'static str,
     },
+    /// The arguments hold more items than a worker thread decodes: the runtime starts the
+    /// call again off the workers.
+    Costly,
 }
 
 impl DispatchError {
@@ -154,6 +157,8 @@ pub struct CallContext {
     pub(crate) shared: Arc<Shared>,
     /// The login the target reference was handed out through.
     pub(crate) perspective: Option<Arc<Session>>,
+    /// Whether the call is started on a worker thread, where decoding is capped.
+    pub(crate) inline: bool,
 }
 
 impl fmt::Debug for CallContext {
@@ -195,7 +200,16 @@ impl CallContext {
         &self,
         args: &[u8],
     ) -> Result<T, DispatchError> {
-        C::decode(args, self.shared.config.decode_limits()).map_err(DispatchError::bad_arguments)
+        let config = &self.shared.config;
+        let limits = if self.inline {
+            config.inline_decode_limits()
+        } else {
+            config.decode_limits()
+        };
+        C::decode(args, limits).map_err(|error| match error {
+            crate::codec::CodecError::Costly => DispatchError::Costly,
+            other => DispatchError::bad_arguments(other),
+        })
     }
 
     /// Encodes a plain result. Used by generated code.

@@ -101,14 +101,14 @@
 //!
 //! | resource | at most | limit |
 //! | --- | --- | --- |
-//! | a frame being received | 16 MiB, holding about twice the bytes that arrived | `max_frame_size` |
+//! | a frame being received | 16 MiB (reserved when its length arrives, touched as its bytes do) | `max_frame_size` |
 //! | bytes queued for one peer, whoever queues them | 64 MiB; past it the peer is dropped as slow | `max_write_queue` |
 //! | calls running for one connection | 1,024, holding 64 MiB of request frames | `max_calls_in_flight`, `max_in_flight_bytes` |
 //! | references exported to one connection | 16,384 (about 300 bytes each) | `max_exports` |
 //! | logins on one connection | 16, and 16 logins in progress | `max_logins_per_connection` |
 //! | nesting of a decoded value | 128 levels | `max_decode_depth` |
 //! | items decoded from a payload | one per byte, plus 65,536 | `max_decode_items` |
-//! | a decode on a worker thread | a 256 KiB payload (about 9 ms for the costliest shapes); larger ones go to the blocking pool, one at a time per connection | `max_inline_decode` |
+//! | a decode on a worker thread | 16,384 items (a few milliseconds) of a payload of 4 MiB at most; larger or costlier ones are decoded on the blocking pool, one at a time per connection | `max_inline_decode_items`, `max_inline_decode` |
 //! | connections | 50,000 in all, 1,024 per address | `max_connections`, `max_connections_per_address` |
 //! | connections not logged in yet (or in their handshake) | 1,024 in all, the oldest dropped for a new one; 64 per address; 16 MiB of long frames among them all; 10 s to finish the handshake, 30 s to log in | `max_pending_connections`, `max_pending_per_address`, `max_pending_memory`, `handshake_timeout`, `login_timeout` |
 //! | password guesses at one user | 10, then one every 6 s, from any number of connections and addresses | `failed_logins_per_user` |
@@ -125,9 +125,9 @@
 //!
 //! - **wire**: after a preamble (magic and version), each message is one length-prefixed frame:
 //!   a postcard header ([`wire::Message`]) then the payload. The frame size is checked before
-//!   anything is allocated for it, and room for a long frame is made as its bytes arrive. A
-//!   header's list of references ([`wire::IdList`]) is counted against the limit before it is
-//!   decoded.
+//!   anything is allocated for it; for connections that have not logged in, room for a long
+//!   frame is made as its bytes arrive, from a budget they share. A header's list of
+//!   references ([`wire::IdList`]) is counted against the limit before it is decoded.
 //! - **codec seam**: payloads go through [`Codec`]; generated dispatch is generic over it and
 //!   looks methods up by name, so another wire format can drive the same tables. Every decode
 //!   runs on a budget ([`DecodeLimits`]): nesting depth, and items against the payload's size.

@@ -90,8 +90,9 @@ async fn memory(quick: bool) -> Result<(), Error> {
     drop(held);
     let defaults = Config::default();
     println!(
-        "\nBounds per connection at the defaults: a frame being received holds at most about \
-         twice its bytes, up to {} MiB; the write queue {} MiB; running calls' frames {} MiB; \
+        "\nBounds per connection at the defaults: a frame being received, {} MiB (reserved when \
+         its length arrives, touched as its bytes do); the write queue {} MiB; running calls' \
+         frames {} MiB; \
          {} references; {} logins. Pending connections: {} per address, {} per server, and \
          {} MiB of long frames among them all.\n",
         defaults.max_frame_size >> 20,
@@ -179,10 +180,7 @@ async fn wait_until(mut condition: impl FnMut() -> bool) {
 fn decoding(quick: bool) -> Result<(), Error> {
     let limits = {
         let defaults = Config::default();
-        DecodeLimits {
-            max_depth: defaults.max_decode_depth,
-            extra_items: defaults.max_decode_items,
-        }
+        DecodeLimits::new(defaults.max_decode_depth, defaults.max_decode_items)
     };
     let size = if quick { 1 << 20 } else { 16 << 20 };
     let runs = if quick { 3 } else { 9 };

@@ -25,6 +25,8 @@ use std::fmt;
 pub(crate) struct Budget {
     depth_left: Cell<u32>,
     items_left: Cell<usize>,
+    /// Items left before a decode on a worker thread stops, to be done again off the workers.
+    inline_items_left: Cell<Option<usize>>,
     max_depth: u32,
     /// Why the budget stopped the decode, if it did. Kept here because some formats (postcard
     /// among them) drop the text of custom errors.
@@ -38,6 +40,8 @@ pub(crate) enum Exceeded {
     Depth(u32),
     /// The value holds more items than its size allows.
     Items,
+    /// The value holds more items than a worker thread decodes inline.
+    Inline,
 }
 
 impl fmt::Display for Exceeded {
@@ -49,6 +53,7 @@ impl fmt::Display for Exceeded {
             Exceeded::Items => f.write_str(
                 "the value holds more items than its size allows (decode budget exhausted)",
             ),
+            Exceeded::Inline => f.write_str("the value is too costly to decode inline"),
         }
     }
 }
@@ -59,6 +64,7 @@ impl Budget {
         Budget {
             depth_left: Cell::new(limits.max_depth),
             items_left: Cell::new(input_len.saturating_add(limits.extra_items)),
+            inline_items_left: Cell::new(limits.inline_items),
             max_depth: limits.max_depth,
             exceeded: Cell::new(None),
         }
@@ -91,6 +97,12 @@ impl Budget {
 
     /// Counts one decoded item, or fails once the allowance is spent.
     fn take_item<E: de::Error>(&self) -> Result<(), E> {
+        if let Some(inline) = self.inline_items_left.get() {
+            match inline.checked_sub(1) {
+                Some(left) => self.inline_items_left.set(Some(left)),
+                None => return Err(self.fail(Exceeded::Inline)),
+            }
+        }
         match self.items_left.get().checked_sub(1) {
             Some(left) => {
                 self.items_left.set(left);
@@ -399,6 +411,7 @@ mod tests {
     const LIMITS: DecodeLimits = DecodeLimits {
         max_depth: 16,
         extra_items: 100,
+        inline_items: None,
     };
 
     fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], limits: DecodeLimits) -> Result<T, String> {
@@ -463,5 +476,24 @@ mod tests {
         let value: Vec<u8> = vec![7; 10_000];
         let bytes = postcard::to_stdvec(&value).expect("encodable");
         assert_eq!(decode::<Vec<u8>>(&bytes, LIMITS).ok(), Some(value));
+    }
+
+    #[test]
+    fn an_inline_decode_stops_after_its_items_and_says_so() {
+        let value: Vec<u8> = vec![7; 1_000];
+        let bytes = postcard::to_stdvec(&value).expect("encodable");
+        let inline = DecodeLimits {
+            inline_items: Some(999),
+            ..LIMITS
+        };
+        let budget = Budget::new(inline, bytes.len());
+        let mut deserializer = postcard::Deserializer::from_bytes(&bytes);
+        assert!(Vec::<u8>::deserialize(Budgeted::new(&mut deserializer, &budget)).is_err());
+        assert_eq!(budget.exceeded(), Some(Exceeded::Inline));
+        let enough = DecodeLimits {
+            inline_items: Some(1_000),
+            ..LIMITS
+        };
+        assert_eq!(decode::<Vec<u8>>(&bytes, enough).ok(), Some(value));
     }
 }

@@ -2,7 +2,7 @@
 //! it, plus the table of calls waiting for a reply.
 
 use super::Shared;
-use crate::codec::Codec;
+use crate::codec::{Codec, CodecError, DecodeLimits};
 use crate::error::{CallError, RemoteError};
 use crate::id_map::IdMap;
 use crate::refs::scope;
@@ -87,77 +87,145 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// Why a reply could not be decoded.
+enum DecodeFailure {
+    /// It holds more items than a worker decodes: decode it again off the workers.
+    Costly,
+    /// It is not what the method returns.
+    Failed(CallError),
+}
+
+impl From<CallError> for DecodeFailure {
+    fn from(error: CallError) -> Self {
+        DecodeFailure::Failed(error)
+    }
+}
+
 impl Delivered {
-    fn decode<C: Codec, T: DeserializeOwned>(&self) -> Result<T, CallError> {
+    fn decode<C: Codec, T: DeserializeOwned>(
+        &self,
+        limits: DecodeLimits,
+    ) -> Result<T, DecodeFailure> {
         let payload = self.frame.get(self.offset..).unwrap_or_default();
         let outcome = scope::run_decoding(&self.settle.shared, None, Some(&self.frame), || {
-            C::decode::<T>(payload, self.settle.shared.config.decode_limits())
+            C::decode::<T>(payload, limits)
         });
         if let Some(error) = outcome.error {
-            return Err(error.into_call_error(false));
+            return Err(error.into_call_error(false).into());
         }
-        outcome
-            .value
-            .map_err(|error| CallError::BadReply(error.to_string()))
+        outcome.value.map_err(|error| match error {
+            CodecError::Costly => DecodeFailure::Costly,
+            other => CallError::BadReply(other.to_string()).into(),
+        })
     }
 }
 
 impl Incoming {
-    /// Whether decoding this reply should leave the runtime's workers: its payload is larger
-    /// than [`Config::max_inline_decode`](crate::Config::max_inline_decode).
-    fn is_large(&self) -> bool {
+    /// The limits of a decode on a worker, or `None` if the payload is too large for one.
+    fn inline_limits(&self) -> Option<DecodeLimits> {
         match self {
             Incoming::Value(delivered) | Incoming::Raised(delivered) => {
-                delivered.frame.len() > delivered.settle.shared.config.max_inline_decode
+                let config = &delivered.settle.shared.config;
+                (delivered.frame.len() <= config.max_inline_decode)
+                    .then(|| config.inline_decode_limits())
             }
-            Incoming::Failed(_) => false,
+            Incoming::Failed(_) => None,
         }
     }
 
-    /// Decodes a plain result; a large one on the blocking pool.
+    /// The limits of a decode off the workers.
+    fn limits(&self) -> DecodeLimits {
+        match self {
+            Incoming::Value(delivered) | Incoming::Raised(delivered) => {
+                delivered.settle.shared.config.decode_limits()
+            }
+            Incoming::Failed(_) => crate::Config::default().decode_limits(),
+        }
+    }
+
+    /// Decodes a plain result: on this worker if it is cheap, else on the blocking pool.
     pub(crate) async fn into_value<C: Codec, R: DeserializeOwned + Send + 'static>(
         self,
     ) -> Result<R, CallError> {
-        if !self.is_large() {
-            return self.decode_value::<C, R>();
+        if let Some(limits) = self.inline_limits() {
+            match self.value_within::<C, R>(limits) {
+                Err(DecodeFailure::Costly) => {}
+                Err(DecodeFailure::Failed(error)) => return Err(error),
+                Ok(value) => return Ok(value),
+            }
         }
         tokio::task::spawn_blocking(move || self.decode_value::<C, R>())
             .await
             .unwrap_or(Err(CallError::ConnectionLost))
     }
 
-    /// Decodes a `Result`; a large one on the blocking pool.
+    /// Decodes a `Result`: on this worker if it is cheap, else on the blocking pool.
     pub(crate) async fn into_result<C, T, E>(self) -> Result<T, RemoteError<E>>
     where
         C: Codec,
         T: DeserializeOwned + Send + 'static,
         E: DeserializeOwned + Send + 'static,
     {
-        if !self.is_large() {
-            return self.decode_result::<C, T, E>();
+        if let Some(limits) = self.inline_limits() {
+            match self.result_within::<C, T, E>(limits) {
+                Err(DecodeFailure::Costly) => {}
+                Err(DecodeFailure::Failed(error)) => return Err(RemoteError::Call(error)),
+                Ok(result) => return result,
+            }
         }
         tokio::task::spawn_blocking(move || self.decode_result::<C, T, E>())
             .await
             .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
     }
 
-    pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(self) -> Result<R, CallError> {
-        match self {
-            Incoming::Value(delivered) => delivered.decode::<C, R>(),
-            Incoming::Raised(_) => Err(CallError::BadReply(
-                "the peer raised an error from a method that declares none".to_owned(),
-            )),
-            Incoming::Failed(failure) => Err(failure.into()),
+    /// Decodes a plain result, wherever the caller runs.
+    pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(&self) -> Result<R, CallError> {
+        match self.value_within::<C, R>(self.limits()) {
+            Ok(value) => Ok(value),
+            Err(DecodeFailure::Failed(error)) => Err(error),
+            Err(DecodeFailure::Costly) => Err(CallError::BadReply("too costly".into())),
         }
     }
 
+    /// Decodes a `Result`, wherever the caller runs.
     pub(crate) fn decode_result<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
-        self,
+        &self,
     ) -> Result<T, RemoteError<E>> {
+        match self.result_within::<C, T, E>(self.limits()) {
+            Ok(result) => result,
+            Err(DecodeFailure::Failed(error)) => Err(RemoteError::Call(error)),
+            Err(DecodeFailure::Costly) => {
+                Err(RemoteError::Call(CallError::BadReply("too costly".into())))
+            }
+        }
+    }
+
+    fn value_within<C: Codec, R: DeserializeOwned>(
+        &self,
+        limits: DecodeLimits,
+    ) -> Result<R, DecodeFailure> {
         match self {
-            Incoming::Value(delivered) => Ok(delivered.decode::<C, T>()?),
-            Incoming::Raised(delivered) => Err(RemoteError::Method(delivered.decode::<C, E>()?)),
-            Incoming::Failed(failure) => Err(RemoteError::Call(failure.into())),
+            Incoming::Value(delivered) => delivered.decode::<C, R>(limits),
+            Incoming::Raised(_) => Err(CallError::BadReply(
+                "the peer raised an error from a method that declares none".to_owned(),
+            )
+            .into()),
+            Incoming::Failed(failure) => Err(CallError::from(failure.clone()).into()),
+        }
+    }
+
+    /// The outer `Result` fails to decode; the inner one is the call's outcome.
+    #[allow(clippy::type_complexity)]
+    fn result_within<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+        limits: DecodeLimits,
+    ) -> Result<Result<T, RemoteError<E>>, DecodeFailure> {
+        match self {
+            Incoming::Value(delivered) => Ok(Ok(delivered.decode::<C, T>(limits)?)),
+            Incoming::Raised(delivered) => {
+                Ok(Err(RemoteError::Method(delivered.decode::<C, E>(limits)?)))
+            }
+            Incoming::Failed(failure) => Ok(Err(RemoteError::Call(failure.clone().into()))),
         }
     }
 }

@@ -187,8 +187,28 @@ async fn tick(keepalive: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// A call whose arguments are too large to decode on a worker: it is started on the blocking
-/// pool, holding the ids its message handed over until then.
+/// One call the peer asked for, as its frame says.
+struct Request<'a> {
+    call: u64,
+    target: u64,
+    method: &'a str,
+    frame: &'a Bytes,
+    /// Where the arguments start in the frame.
+    offset: usize,
+}
+
+/// What starting a call came to.
+enum Start {
+    /// Answered at once, or refused.
+    Done,
+    /// Still running.
+    Running(InFlight<ReplyFuture>),
+    /// Its arguments hold more items than a worker decodes: start it again off the workers.
+    Costly,
+}
+
+/// A call whose arguments are too large or too costly to decode on a worker: it is started on
+/// the blocking pool, holding the ids its message handed over until then.
 struct LargeCall {
     call: u64,
     target: u64,
@@ -204,18 +224,19 @@ impl LargeCall {
     async fn start(self, shared: &Arc<Shared>) -> Option<InFlight<ReplyFuture>> {
         let shared = Arc::clone(shared);
         let started = tokio::task::spawn_blocking(move || {
-            let LargeCall {
-                call,
-                target,
-                method,
-                frame,
-                offset,
-                load,
-                settle,
-            } = self;
-            let started = start_call(&shared, call, target, &method, &frame, offset, load);
-            drop(settle);
-            started
+            let request = Request {
+                call: self.call,
+                target: self.target,
+                method: &self.method,
+                frame: &self.frame,
+                offset: self.offset,
+            };
+            let started = start_call(&shared, &request, self.load, false);
+            drop(self.settle);
+            match started {
+                Start::Running(call) => Some(call),
+                Start::Done | Start::Costly => None,
+            }
         });
         started.await.ok().flatten()
     }
@@ -239,20 +260,34 @@ fn handle_frame(
             exports,
         } => {
             let settle = announce(shared, exports)?;
-            if frame.len() > shared.config.max_inline_decode {
-                *large = Some(LargeCall {
-                    call,
-                    target,
-                    method: method.to_owned(),
-                    frame: frame.clone(),
-                    offset,
-                    load,
-                    settle,
-                });
-                return Ok(());
+            let request = Request {
+                call,
+                target,
+                method,
+                frame: &frame,
+                offset,
+            };
+            // On this worker first, unless the frame is large; a decode that turns out costly
+            // stops early and goes to the blocking pool.
+            if frame.len() <= shared.config.max_inline_decode {
+                match start_call(shared, &request, load, true) {
+                    Start::Done => return Ok(()),
+                    Start::Running(call) => {
+                        *fresh = Some(call);
+                        return Ok(());
+                    }
+                    Start::Costly => {}
+                }
             }
-            *fresh = start_call(shared, call, target, method, &frame, offset, load);
-            drop(settle);
+            *large = Some(LargeCall {
+                call,
+                target,
+                method: method.to_owned(),
+                frame: frame.clone(),
+                offset,
+                load,
+                settle,
+            });
             Ok(())
         }
         Message::Return { call, exports } => {
@@ -335,31 +370,33 @@ fn deliver(shared: &Shared, call: u64, incoming: Incoming) {
     }
 }
 
-fn start_call(
-    shared: &Arc<Shared>,
-    call: u64,
-    target: u64,
-    method: &str,
-    frame: &Bytes,
-    offset: usize,
-    load: Load,
-) -> Option<InFlight<ReplyFuture>> {
+/// Decodes the arguments of `request` and starts its method; `inline` caps the decode at what
+/// a worker thread may take.
+fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: bool) -> Start {
+    let Request {
+        call,
+        target,
+        method,
+        frame,
+        offset,
+    } = *request;
     let args = frame.get(offset..).unwrap_or_default();
     tracing::trace!(parent: &shared.span, call, target, method, "call received");
     let exported = shared.exports.lock().exported(target);
     let Some(Exported { object, session }) = exported else {
         send_failure(shared, call, Failure::NoSuchObject);
-        return None;
+        return Start::Done;
     };
     let too_many = load.calls >= shared.config.max_calls_in_flight;
     let too_large = load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
     if too_many || too_large {
         send_failure(shared, call, Failure::Busy);
-        return None;
+        return Start::Done;
     }
     let cx = CallContext {
         shared: Arc::clone(shared),
         perspective: session,
+        inline,
     };
     let span = tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method);
     let entered = span.enter();
@@ -375,13 +412,13 @@ fn start_call(
         Err(_) => {
             tracing::error!(parent: &shared.span, call, method, "a remote method panicked");
             send_failure(shared, call, Failure::Panicked);
-            return None;
+            return Start::Done;
         }
     };
     match (started, outcome.error) {
         (Ok(Started::Ready(reply)), _) => send_reply(shared, call, reply),
         (Ok(Started::Running(future)), _) => {
-            return Some(InFlight {
+            return Start::Running(InFlight {
                 call,
                 bytes: frame.len(),
                 future,
@@ -389,6 +426,7 @@ fn start_call(
             });
         }
         (Err(_), Some(error)) => send_failure(shared, call, error.into_failure()),
+        (Err(DispatchError::Costly), None) => return Start::Costly,
         (Err(DispatchError::NoSuchMethod), None) => send_failure(
             shared,
             call,
@@ -405,7 +443,7 @@ fn start_call(
             send_failure(shared, call, Failure::NotPermitted { avatar });
         }
     }
-    None
+    Start::Done
 }
 
 fn send_failure(shared: &Shared, call: u64, failure: Failure) {

@@ -115,11 +115,10 @@ impl FrameBuilder {
 /// `max_frame_size` bytes.
 ///
 /// Decoding rejects a frame whose announced length is over the limit before reserving memory
-/// for it, and reserves room for a long frame as its bytes arrive rather than all at once: a
-/// peer that announces a large frame must send it before the receiver holds that much (about
-/// twice what arrived, at most). A server's codecs also draw the room for long frames of
-/// connections that have not logged in from one budget they share. Encoding rejects an outgoing frame over the
-/// limit.
+/// for it. A codec that draws on a budget (a server's, for connections that have not logged
+/// in) makes room for a long frame as its bytes arrive, about twice what arrived at most, and
+/// counts it against the budget; the others reserve the whole frame when its length arrives.
+/// Encoding rejects an outgoing frame over the limit.
 #[derive(Debug)]
 pub struct FrameCodec {
     max_frame_size: usize,
@@ -176,9 +175,17 @@ impl FrameCodec {
         self.budget.is_some()
     }
 
-    /// Makes room for `missing` more bytes of the current frame, a step at a time.
+    /// Makes room for `missing` more bytes of the current frame: all at once, or, drawing on a
+    /// budget, a step at a time as the bytes arrive.
     fn grow(&mut self, src: &mut BytesMut, missing: usize) -> Result<(), io::Error> {
         let room = src.capacity() - src.len();
+        if self.budget.is_none() {
+            // Address space only: the memory is touched as the bytes arrive.
+            if room < missing {
+                src.reserve(missing);
+            }
+            return Ok(());
+        }
         if room >= missing.min(MIN_GROWTH) {
             return Ok(());
         }
@@ -352,11 +359,17 @@ mod tests {
     }
 
     #[test]
-    fn room_for_a_long_frame_follows_the_bytes_that_arrive() {
-        let mut codec = FrameCodec::new(64 << 20);
+    fn on_a_budget_room_for_a_long_frame_follows_the_bytes_that_arrive() {
+        let budget = Arc::new(MemoryBudget::new(64 << 20));
+        let mut codec = FrameCodec::with_budget(64 << 20, budget);
         let mut src = prefixed(60 << 20, &[7; 10]);
         assert!(codec.decode(&mut src).expect("well formed").is_none());
         assert!(src.capacity() <= 2 * MIN_GROWTH, "{}", src.capacity());
+        // Off a budget, the whole frame is reserved at once (and touched as it arrives).
+        let mut codec = FrameCodec::new(64 << 20);
+        let mut src = prefixed(1 << 20, &[7; 10]);
+        assert!(codec.decode(&mut src).expect("well formed").is_none());
+        assert!(src.capacity() >= 1 << 20);
     }
 
     #[test]
