@@ -35,7 +35,7 @@ pub struct Config {
     /// decodes one such call at a time.
     pub max_inline_decode: usize,
     /// How many items (sequence elements, map entries) a decode on a worker thread may take
-    /// (default 16,384, a few milliseconds at most): a payload that holds more is decoded
+    /// (default 16,384, about a millisecond at most): a payload that holds more is decoded
     /// again on tokio's blocking pool, so that no costly decode holds up a worker. Payloads
     /// of few items (a `Bytes`, a long string) stay on the worker whatever their size.
     pub max_inline_decode_items: usize,

@@ -245,13 +245,8 @@ pub(crate) async fn establish<S: Transport>(
         keepalive
     });
     tracing::debug!(parent: &shared.span, "connection open");
-    let reader_guard = CloseOnDrop(Arc::clone(&shared));
-    tokio::spawn(async move {
-        reader::run(Arc::clone(&reader_guard.0), frames).await;
-        drop(reader_guard);
-    });
     let writer_guard = CloseOnDrop(Arc::clone(&shared));
-    tokio::spawn(async move {
+    let writer = tokio::spawn(async move {
         let shared = &writer_guard.0;
         let closing = shared.closing.clone();
         if let Err(error) = writer::run(closing, &shared.queued, queue_rx, sink).await {
@@ -259,8 +254,75 @@ pub(crate) async fn establish<S: Transport>(
             shared.close(CloseReason::Io(error.to_string()));
         }
     });
+    let reader_guard = CloseOnDrop(Arc::clone(&shared));
+    tokio::spawn(async move {
+        reader::run(Arc::clone(&reader_guard.0), frames).await;
+        // Closed: the writer gets a grace period for the last frames, then is stopped, so a
+        // peer that never reads cannot keep the socket and the queue alive.
+        let stop = writer.abort_handle();
+        if tokio::time::timeout(writer::CLOSE_GRACE, writer)
+            .await
+            .is_err()
+        {
+            stop.abort();
+        }
+        drop(reader_guard);
+    });
     Ok(Connection {
         shared,
         _keepalive: keepalive,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::PREAMBLE;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_connection_stops_writing_to_a_peer_that_never_reads() {
+        let (ours, mut theirs) = tokio::io::duplex(256);
+        // The peer says hello, then never reads again.
+        let peer = async move {
+            theirs.write_all(&PREAMBLE).await.expect("written");
+            let hello = Message::Hello { root: None }.encode().expect("encodable");
+            theirs
+                .write_all(&(hello.len() as u32).to_be_bytes())
+                .await
+                .expect("written");
+            theirs.write_all(&hello).await.expect("written");
+            let mut their_preamble = [0u8; 8];
+            theirs.read_exact(&mut their_preamble).await.expect("read");
+            theirs
+        };
+        let side = Side {
+            config: Config::default(),
+            root: None,
+            peer_addr: None,
+            parent: None,
+            client: false,
+            pending_budget: None,
+            pending_until_login: false,
+        };
+        let (connection, _theirs) = tokio::join!(establish(ours, side), peer);
+        let connection = connection.expect("handshake");
+        let shared = Arc::downgrade(&connection.shared);
+        // A frame the peer will never take: the writer blocks on it.
+        connection.shared.send(crate::wire::Outgoing {
+            head: bytes::Bytes::new(),
+            body: bytes::Bytes::from(vec![0u8; 1 << 20]),
+        });
+        tokio::task::yield_now().await;
+        connection.close();
+        drop(connection);
+        tokio::time::sleep(writer::CLOSE_GRACE * 2).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            shared.upgrade().is_none(),
+            "the connection's tasks ended, its queue and socket with them"
+        );
+    }
 }

@@ -1,7 +1,6 @@
 //! Provides the writer task: writes queued frames, coalescing every frame that is ready into one
 //! write (large payloads are written from their own buffer, never copied), releases its buffer
-//! when idle, and shuts the socket's write side when the connection closes, giving up after a
-//! grace period on a peer that does not read.
+//! when idle, and shuts the socket's write side when the connection closes.
 
 use crate::wire::Outgoing;
 use bytes::BytesMut;
@@ -22,12 +21,12 @@ const FLUSH_AT: usize = 64 * 1024;
 const IDLE_CAPACITY: usize = 1024;
 
 /// How long a closed connection's last frames (a final error, say) may take to leave. Past it,
-/// the writer gives up, so a peer that never reads cannot keep a closed connection's socket
-/// and queue alive.
+/// the writer is stopped (see `handle.rs`), so a peer that never reads cannot keep a closed
+/// connection's socket and queue alive.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Runs until `closing` is cancelled and what was queued is written (or [`CLOSE_GRACE`] has
-/// passed), the queue ends, or a write fails (then returns the error).
+/// Runs until `closing` is cancelled and what was queued is written, the queue ends, or a write
+/// fails (then returns the error); then shuts the write side, waiting [`CLOSE_GRACE`] at most.
 pub(crate) async fn run<W>(
     closing: CancellationToken,
     queued: &AtomicUsize,
@@ -38,17 +37,7 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut buffer = BytesMut::new();
-    let writing = write_queued(&closing, queued, &mut queue, &mut io, &mut buffer);
-    let result = tokio::select! {
-        result = writing => result,
-        () = async {
-            closing.cancelled().await;
-            tokio::time::sleep(CLOSE_GRACE).await;
-        } => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the peer did not take the last frames of a closed connection",
-        )),
-    };
+    let result = write_queued(&closing, queued, &mut queue, &mut io, &mut buffer).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
     result
 }
@@ -197,48 +186,5 @@ mod tests {
             assert_eq!(&got[..8], &expected.head[..]);
             assert_eq!(&got[8..], &expected.body[..]);
         }
-    }
-
-    /// A socket whose peer never reads: every write waits for ever.
-    struct Stuck;
-
-    impl AsyncWrite for Stuck {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            _: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            Poll::Pending
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Pending
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Pending
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_closed_connection_gives_up_on_a_peer_that_never_reads() {
-        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-        queue_tx.send(frame(1, 100_000)).expect("queue open");
-        let closing = CancellationToken::new();
-        let writer = tokio::spawn({
-            let closing = closing.clone();
-            async move { run(closing, &AtomicUsize::new(1 << 30), queue_rx, Stuck).await }
-        });
-        tokio::task::yield_now().await;
-        let started = tokio::time::Instant::now();
-        closing.cancel();
-        let result = writer.await.expect("the writer ends");
-        assert_eq!(result.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
-        assert!(
-            started.elapsed() <= 2 * CLOSE_GRACE,
-            "{:?}",
-            started.elapsed()
-        );
-        drop(queue_tx);
     }
 }
