@@ -695,28 +695,17 @@ mod replay {
         );
     }
 
-    #[test]
-    fn frame_corpus() {
-        replay("frame", super::frame);
+    /// A test replaying each target's corpus.
+    macro_rules! replays {
+        ($($target:ident),*) => {
+            $(
+                #[test]
+                fn $target() {
+                    replay(stringify!($target), super::$target);
+                }
+            )*
+        };
     }
 
-    #[test]
-    fn message_corpus() {
-        replay("message", super::message);
-    }
-
-    #[test]
-    fn dispatch_corpus() {
-        replay("dispatch", super::dispatch);
-    }
-
-    #[test]
-    fn login_server_corpus() {
-        replay("login_server", super::login_server);
-    }
-
-    #[test]
-    fn login_client_corpus() {
-        replay("login_client", super::login_client);
-    }
+    replays!(frame, message, dispatch, login_server, login_client);
 }

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tartine::cred::{AllowAnonymous, LoginCredentials, Portal};
+use tartine::cred::LoginCredentials;
 use tartine::wire::PREAMBLE;
 use tartine::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -67,13 +67,7 @@ async fn the_oldest_pending_connection_makes_room_for_a_new_one() {
     let mut config = Config::default();
     config.max_pending_connections = 50;
     config.max_pending_per_address = 10_000;
-    let portal = Portal::new(common::login::Club::new()).with_checker(AllowAnonymous);
-    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    let handle = server.handle();
-    tokio::spawn(server.run());
+    let (addr, handle) = common::login::anonymous_club(config).await;
     // A hundred sockets that finish no handshake, then one that does and logs in.
     let mut silent = silent_sockets(addr, 100).await;
     let connection = tartine::connect(addr).await.unwrap();

@@ -5,16 +5,15 @@
 
 mod common;
 
-use common::login::Club;
+use common::login::{anonymous_club, anonymous_login_works};
 use common::raw::Raw;
 use futures_util::{SinkExt, StreamExt};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tartine::cred::{AllowAnonymous, LoginCredentials, LoginError, Portal};
+use tartine::cred::{LoginCredentials, LoginError};
 use tartine::wire::{FrameCodec, Message, PREAMBLE, decode_message};
-use tartine::{CallError, Config, Server, ServerHandle};
+use tartine::{CallError, Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Framed;
 
@@ -78,17 +77,6 @@ const MIB: usize = 1024 * 1024;
 /// Zeros to send without allocating.
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
-async fn portal_server(config: Config) -> (SocketAddr, ServerHandle) {
-    let portal = Portal::new(Club::new()).with_checker(AllowAnonymous);
-    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    let handle = server.handle();
-    tokio::spawn(server.run());
-    (addr, handle)
-}
-
 /// The bytes of a call header listing `count` references (id 1 each), as both protocol
 /// versions lay it out: kind, call id, target, method, then the list's length and its bytes.
 fn huge_call_header(count: usize) -> Vec<u8> {
@@ -114,7 +102,7 @@ async fn send_frame(stream: &mut (impl AsyncWriteExt + Unpin), bytes: &[u8]) {
 #[tokio::test]
 async fn a_huge_reference_list_before_login_costs_no_more_than_its_frame() {
     let _serial = SERIAL.lock().await;
-    let (addr, handle) = portal_server(Config::default()).await;
+    let (addr, handle) = anonymous_club(Config::default()).await;
     // Built before counting: the attacker's own bytes are not the server's.
     let header = huge_call_header(16 * MIB - 64);
     let mut raw = Raw::connect_to(addr).await;
@@ -127,13 +115,7 @@ async fn a_huge_reference_list_before_login_costs_no_more_than_its_frame() {
     // sixteen million ids it claims.
     assert!(peak < 40 * MIB, "the server held {} MiB", peak / MIB);
     drop(header);
-    let connection = tartine::connect(addr).await.unwrap();
-    assert!(
-        connection
-            .login::<common::login::Player>(LoginCredentials::anonymous())
-            .await
-            .is_ok()
-    );
+    assert!(anonymous_login_works(addr).await);
     assert_eq!(handle.stats().logins, 1);
 }
 
@@ -186,7 +168,7 @@ async fn connections_that_have_not_logged_in_share_one_memory_budget() {
     let _serial = SERIAL.lock().await;
     let mut config = Config::default();
     config.max_pending_memory = 4 * MIB;
-    let (addr, handle) = portal_server(config).await;
+    let (addr, handle) = anonymous_club(config).await;
     let mut attackers = Vec::new();
     for _ in 0..16 {
         attackers.push(Raw::connect_to(addr).await);
@@ -213,13 +195,7 @@ async fn connections_that_have_not_logged_in_share_one_memory_budget() {
         peak / MIB
     );
     // Logins are small frames: they need nothing from the budget, spent as it is.
-    let connection = tartine::connect(addr).await.unwrap();
-    assert!(
-        connection
-            .login::<common::login::Player>(LoginCredentials::anonymous())
-            .await
-            .is_ok()
-    );
+    assert!(anonymous_login_works(addr).await);
     // Those the budget could not hold were closed.
     let mut closed = 0;
     for raw in &mut attackers {

@@ -4,22 +4,18 @@
 
 mod common;
 
-use common::login::{Club, Player};
+use common::login::{Club, Player, serve_portal};
 use common::raw::{Answer, Raw};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tartine::cred::scram::{NONCE_LEN, Nonce};
 use tartine::cred::{InMemoryPasswords, LoginCredentials, LoginError, LoginStats, Portal};
-use tartine::{CallError, CloseReason, Config, RateLimit, Server};
+use tartine::{CallError, CloseReason, Config, RateLimit};
 use tokio::time::Instant;
 
 async fn start(config: Config, users: InMemoryPasswords) -> (SocketAddr, Portal) {
     let portal = Portal::new(Club::new()).with_checker(users);
-    let server = Server::bind_portal_with("127.0.0.1:0", portal.clone(), config)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(server.run());
+    let (addr, _) = serve_portal(portal.clone(), config).await;
     (addr, portal)
 }
 

@@ -2,9 +2,12 @@
 //! client's mind).
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tartine::cred::{AvatarId, LoggedIn, LoginError, Realm};
-use tartine::{Local, Remote, avatar, referenceable, viewable};
+use tartine::cred::{
+    AllowAnonymous, AvatarId, LoggedIn, LoginCredentials, LoginError, Portal, Realm,
+};
+use tartine::{Config, Local, Remote, Server, ServerHandle, avatar, referenceable, viewable};
 
 pub type Log = Arc<Mutex<Vec<String>>>;
 
@@ -144,4 +147,33 @@ impl Realm for Club {
             log.lock().unwrap().push(format!("logout {name}"));
         }))
     }
+}
+
+/// Serves `portal` with `config` on a loopback port.
+pub async fn serve_portal(portal: Portal, config: Config) -> (SocketAddr, ServerHandle) {
+    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    (addr, handle)
+}
+
+/// A club that lets anyone in anonymously, served with `config`.
+pub async fn anonymous_club(config: Config) -> (SocketAddr, ServerHandle) {
+    serve_portal(
+        Portal::new(Club::new()).with_checker(AllowAnonymous),
+        config,
+    )
+    .await
+}
+
+/// Connects to `addr` and logs in anonymously; whether it worked.
+pub async fn anonymous_login_works(addr: SocketAddr) -> bool {
+    let connection = tartine::connect(addr).await.unwrap();
+    connection
+        .login::<Player>(LoginCredentials::anonymous())
+        .await
+        .is_ok()
 }
