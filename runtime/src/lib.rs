@@ -116,7 +116,10 @@
 //! | failed logins on one connection | 5, then it is closed | `max_failed_logins_per_connection` |
 //!
 //! A connection that does nothing holds about 11 KiB of server heap, logged in or not (see
-//! `cargo run --release -p tartine-benches --bin costs`). Checking a password proof costs the
+//! `cargo run --release -p tartine-benches --bin costs`). A decoded value can take more memory
+//! than its bytes: each of its items (at most one per byte, plus 65,536) takes the size of its
+//! type, so keep large fixed-size types (`[u64; 1000]`, an enum with one large variant) out of
+//! the collections your methods take, or box them. Checking a password proof costs the
 //! server a few microseconds of hashing: the key derivation (4,096 PBKDF2 iterations or more)
 //! is the client's. The same limits protect a client from its server: replies are decoded on
 //! the same budget, and a client refuses a weak or costly login challenge.
