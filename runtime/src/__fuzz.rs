@@ -5,14 +5,14 @@
 
 use crate::codec::{Codec, Postcard};
 use crate::config::Config;
-use crate::connection::{Delivered, Incoming, Shared, announce};
+use crate::connection::{Delivered, Incoming, Settle, Shared, announce};
 use crate::cred::client::PasswordExchange;
 use crate::cred::service::{ChallengeMessage, GrantIn, PortalRoot, method};
 use crate::cred::{
     AllowAnonymous, AvatarId, InMemoryPasswords, LoggedIn, LoginError, PasswordVerifier, Portal,
     Realm,
 };
-use crate::dispatch::{CallContext, Object, Reply, ReplyKind, Started};
+use crate::dispatch::{CallContext, DispatchError, Object, Reply, ReplyKind, Started};
 use crate::refs::scope;
 use crate::wire::{FrameCodec, IdList, MemoryBudget, Message, decode_message};
 use crate::{Bytes, Local, Remote};
@@ -95,6 +95,33 @@ fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
     future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Counts the ids a message hands over, the first `most` bytes of `ids` each one id, as the
+/// reader does; `None` if the list is refused.
+fn announced(shared: &Arc<Shared>, ids: &[u8], most: usize) -> Option<Settle> {
+    let ids: Vec<u64> = ids.iter().take(most).map(|&id| u64::from(id)).collect();
+    let encoded = IdList::encode(&ids);
+    announce(shared, IdList::from_encoded(&encoded)).ok()
+}
+
+/// Dispatches a call of `method` on `object` with the arguments `frame`, as the reader does.
+fn dispatch_on(
+    shared: &Arc<Shared>,
+    object: &Arc<dyn Object>,
+    method: &str,
+    frame: &bytes::Bytes,
+    inline: bool,
+) -> Result<Started, DispatchError> {
+    let cx = CallContext {
+        shared: Arc::clone(shared),
+        perspective: None,
+        inline,
+    };
+    scope::run_decoding(shared, None, Some(frame), || {
+        Arc::clone(object).dispatch_native(method, frame, &cx)
+    })
+    .value
 }
 
 /// The frame decoder: the input is cut into reads (each a length byte and that many bytes),
@@ -232,7 +259,7 @@ impl Fixture {
 /// message hands over, a method (one of the fixture's, or any name), and the arguments.
 pub fn dispatch(data: &[u8]) {
     let mut input = Input(data);
-    let Some(announced) = input.piece() else {
+    let Some(announced_ids) = input.piece() else {
         return;
     };
     let Some(selector) = input.byte() else {
@@ -244,27 +271,11 @@ pub fn dispatch(data: &[u8]) {
     };
     let frame = bytes::Bytes::copy_from_slice(input.0);
     let shared = connection(Some(Arc::new(Fixture)));
-    {
-        let ids = IdList::encode(
-            &announced
-                .iter()
-                .take(3)
-                .map(|&id| u64::from(id))
-                .collect::<Vec<_>>(),
-        );
-        let Ok(settle) = announce(&shared, IdList::from_encoded(&ids)) else {
-            return;
-        };
-        let cx = CallContext {
-            shared: Arc::clone(&shared),
-            perspective: None,
-            inline: selector % 2 == 0,
-        };
+    if let Some(settle) = announced(&shared, announced_ids, 3) {
         let object: Arc<dyn Object> = Arc::new(Fixture);
-        let outcome = scope::run_decoding(&shared, None, Some(&frame), || {
-            Arc::clone(&object).dispatch_native(&method, &frame, &cx)
-        });
-        if let Ok(Started::Running(call)) = outcome.value {
+        if let Ok(Started::Running(call)) =
+            dispatch_on(&shared, &object, &method, &frame, selector % 2 == 0)
+        {
             let _ = poll_once(call);
         }
         drop(settle);
@@ -395,28 +406,13 @@ pub fn login_server(data: &[u8]) {
                     input.piece().unwrap_or_default().to_vec(),
                 ),
             };
-            let announced = input.piece().unwrap_or_default();
-            let ids = IdList::encode(
-                &announced
-                    .iter()
-                    .take(2)
-                    .map(|&id| u64::from(id))
-                    .collect::<Vec<_>>(),
-            );
-            let Ok(settle) = announce(&shared, IdList::from_encoded(&ids)) else {
+            let Some(settle) = announced(&shared, input.piece().unwrap_or_default(), 2) else {
                 continue;
             };
             let frame = bytes::Bytes::from(args);
-            let cx = CallContext {
-                shared: Arc::clone(&shared),
-                perspective: None,
-                inline: true,
-            };
-            let outcome = scope::run_decoding(&shared, None, Some(&frame), || {
-                Arc::clone(&root).dispatch_native(name, &frame, &cx)
-            });
+            let outcome = dispatch_on(&shared, &root, name, &frame, true);
             drop(settle);
-            let reply = match outcome.value {
+            let reply = match outcome {
                 Ok(Started::Ready(reply)) => reply,
                 Ok(Started::Running(call)) => call.await,
                 Err(_) => continue,
@@ -441,16 +437,9 @@ fn answer<T: serde::de::DeserializeOwned>(
     input: &mut Input<'_>,
 ) -> Option<Result<T, crate::RemoteError<LoginError>>> {
     let kind = input.byte()?;
-    let announced = input.piece()?;
+    let ids = input.piece()?;
     let body = input.long_piece()?;
-    let ids = IdList::encode(
-        &announced
-            .iter()
-            .take(2)
-            .map(|&id| u64::from(id))
-            .collect::<Vec<_>>(),
-    );
-    let settle = announce(shared, IdList::from_encoded(&ids)).ok()?;
+    let settle = announced(shared, ids, 2)?;
     let delivered = Delivered {
         frame: bytes::Bytes::copy_from_slice(body),
         offset: 0,

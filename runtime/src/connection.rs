@@ -8,7 +8,7 @@ mod shared;
 mod writer;
 
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use calls::{Delivered, Incoming};
+pub(crate) use calls::{Delivered, Incoming, Settle};
 pub use handle::{Connection, ConnectionStats};
 pub(crate) use handle::{Side, establish};
 #[cfg(any(test, feature = "fuzzing"))]

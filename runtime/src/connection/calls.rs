@@ -101,6 +101,16 @@ impl From<CallError> for DecodeFailure {
     }
 }
 
+impl From<DecodeFailure> for CallError {
+    /// Off the workers nothing is too costly: `Costly` only comes from a capped decode.
+    fn from(failure: DecodeFailure) -> Self {
+        match failure {
+            DecodeFailure::Failed(error) => error,
+            DecodeFailure::Costly => CallError::BadReply("too costly to decode".to_owned()),
+        }
+    }
+}
+
 impl Delivered {
     fn decode<C: Codec, T: DeserializeOwned>(
         &self,
@@ -180,24 +190,15 @@ impl Incoming {
 
     /// Decodes a plain result, wherever the caller runs.
     pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(&self) -> Result<R, CallError> {
-        match self.value_within::<C, R>(self.limits()) {
-            Ok(value) => Ok(value),
-            Err(DecodeFailure::Failed(error)) => Err(error),
-            Err(DecodeFailure::Costly) => Err(CallError::BadReply("too costly".into())),
-        }
+        Ok(self.value_within::<C, R>(self.limits())?)
     }
 
     /// Decodes a `Result`, wherever the caller runs.
     pub(crate) fn decode_result<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
         &self,
     ) -> Result<T, RemoteError<E>> {
-        match self.result_within::<C, T, E>(self.limits()) {
-            Ok(result) => result,
-            Err(DecodeFailure::Failed(error)) => Err(RemoteError::Call(error)),
-            Err(DecodeFailure::Costly) => {
-                Err(RemoteError::Call(CallError::BadReply("too costly".into())))
-            }
-        }
+        self.result_within::<C, T, E>(self.limits())
+            .unwrap_or_else(|failure| Err(RemoteError::Call(failure.into())))
     }
 
     fn value_within<C: Codec, R: DeserializeOwned>(

@@ -175,7 +175,7 @@ impl PortalRoot {
     /// A failed proof, an unknown user and a throttled attempt get the same answer after the
     /// same delay; a throttled attempt is not checked at all.
     async fn prove(&self, cx: &CallContext, challenge: u64, proof: Key) -> Result<Key, LoginError> {
-        let pending = {
+        let (username, checker, verifier, known, auth_message) = {
             let mut challenges = self.challenges.lock();
             match challenges.remove(&challenge) {
                 Some(Pending::Challenged {
@@ -193,7 +193,6 @@ impl PortalRoot {
                 None => return Err(LoginError::UnknownChallenge),
             }
         };
-        let (username, checker, verifier, known, auth_message) = pending;
         let config = &cx.shared.config;
         let limits = throttle::Limits {
             per_user: config.failed_logins_per_user,

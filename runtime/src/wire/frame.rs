@@ -179,27 +179,25 @@ impl FrameCodec {
     /// budget, a step at a time as the bytes arrive.
     fn grow(&mut self, src: &mut BytesMut, missing: usize) -> Result<(), io::Error> {
         let room = src.capacity() - src.len();
-        if self.budget.is_none() {
+        let Some(budget) = &self.budget else {
             // Address space only: the memory is touched as the bytes arrive.
             if room < missing {
                 src.reserve(missing);
             }
             return Ok(());
-        }
+        };
         if room >= missing.min(MIN_GROWTH) {
             return Ok(());
         }
         let step = missing.min(src.len().max(MIN_GROWTH));
-        if let Some(budget) = &self.budget {
-            let needed = (src.len() + step).saturating_sub(FREE_CAPACITY);
-            if needed > self.leased {
-                if !budget.take(needed - self.leased) {
-                    return Err(io::Error::other(FrameError::BudgetExhausted {
-                        limit: budget.limit,
-                    }));
-                }
-                self.leased = needed;
+        let needed = (src.len() + step).saturating_sub(FREE_CAPACITY);
+        if needed > self.leased {
+            if !budget.take(needed - self.leased) {
+                return Err(io::Error::other(FrameError::BudgetExhausted {
+                    limit: budget.limit,
+                }));
             }
+            self.leased = needed;
         }
         src.reserve(step);
         Ok(())
