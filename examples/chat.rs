@@ -16,7 +16,7 @@ pub type Screens = Vec<(String, Vec<String>)>;
 
 /// Runs the demo on a free loopback port; returns what each client's screen showed.
 pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>> {
-    let server = Server::bind_portal("127.0.0.1:0", chat::portal()).await?;
+    let server = Server::bind_portal("127.0.0.1:0", chat::portal()?).await?;
     let addr = server.local_addr()?;
     let handle = server.handle();
     tokio::spawn(server.run());
@@ -85,7 +85,7 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
 
 /// Runs the server alone on `addr` until interrupted.
 async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let server = Server::bind_portal(addr, chat::portal()).await?;
+    let server = Server::bind_portal(addr, chat::portal()?).await?;
     let handle = server.handle();
     println!("chat server listening on {}", server.local_addr()?);
     println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");

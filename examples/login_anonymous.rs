@@ -9,8 +9,11 @@ use tartine_examples::perspective::{self, MyPerspective, MyRealm};
 
 /// Starts the server, logs in both ways on one connection; returns both answers.
 pub async fn run() -> Result<(String, String), Box<dyn std::error::Error + Send + Sync>> {
-    let server =
-        Server::bind_portal("127.0.0.1:0", perspective::portal(MyRealm::default(), true)).await?;
+    let server = Server::bind_portal(
+        "127.0.0.1:0",
+        perspective::portal(MyRealm::default(), true)?,
+    )
+    .await?;
     let addr = server.local_addr()?;
     let handle = server.handle();
     tokio::spawn(server.run());

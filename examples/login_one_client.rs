@@ -11,7 +11,7 @@ use tartine_examples::perspective::{self, MyPerspective, MyRealm};
 pub async fn run() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let server = Server::bind_portal(
         "127.0.0.1:0",
-        perspective::portal(MyRealm::default(), false),
+        perspective::portal(MyRealm::default(), false)?,
     )
     .await?;
     let addr = server.local_addr()?;

@@ -11,7 +11,7 @@ use tartine_examples::perspective::{self, MyPerspective, MyRealm};
 pub async fn run() -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
     let realm = MyRealm::default();
     let seen = realm.calls.clone();
-    let server = Server::bind_portal("127.0.0.1:0", perspective::portal(realm, false)).await?;
+    let server = Server::bind_portal("127.0.0.1:0", perspective::portal(realm, false)?).await?;
     let addr = server.local_addr()?;
     let handle = server.handle();
     tokio::spawn(server.run());

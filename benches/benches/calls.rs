@@ -21,9 +21,12 @@ fn benches(c: &mut Criterion) {
             .expect("bind");
         let addr = server.local_addr().expect("addr");
         tokio::spawn(server.run());
-        let portal = Server::bind_portal("127.0.0.1:0", rpc::portal(4096))
-            .await
-            .expect("bind");
+        let portal = Server::bind_portal(
+            "127.0.0.1:0",
+            rpc::portal(4096).expect("randomness for the salts"),
+        )
+        .await
+        .expect("bind");
         let portal_addr = portal.local_addr().expect("addr");
         tokio::spawn(portal.run());
         (addr, portal_addr)

@@ -75,10 +75,14 @@ impl Realm for Club {
 
 /// The login benches' portal: user `bench` with password `bench` at `iterations`, and
 /// anonymous access.
-pub fn portal(iterations: u32) -> Portal {
-    Portal::new(Club)
-        .with_checker(InMemoryPasswords::with_iterations(iterations).with_user("bench", "bench"))
-        .with_checker(AllowAnonymous)
+///
+/// # Errors
+/// If the operating system gives no randomness for the salt.
+pub fn portal(iterations: u32) -> std::io::Result<Portal> {
+    let users = InMemoryPasswords::with_iterations(iterations).with_user("bench", "bench")?;
+    Ok(Portal::new(Club)
+        .with_checker(users)
+        .with_checker(AllowAnonymous))
 }
 
 /// The defaults, but for the per-address limits: a load generator on loopback is one address

@@ -274,17 +274,23 @@ impl Realm for ChatRealm {
 }
 
 /// The bridge club's portal: alice/1234, bob/secret, carol/fido.
-pub fn portal() -> Portal {
+///
+/// # Errors
+/// If the operating system gives no randomness for the passwords' salts.
+pub fn portal() -> std::io::Result<Portal> {
     portal_with(ChatRealm::default())
 }
 
 /// The bridge club's users in front of `realm`.
-pub fn portal_with(realm: ChatRealm) -> Portal {
+///
+/// # Errors
+/// As [`portal`].
+pub fn portal_with(realm: ChatRealm) -> std::io::Result<Portal> {
     let users = InMemoryPasswords::new()
-        .with_user("alice", "1234")
-        .with_user("bob", "secret")
-        .with_user("carol", "fido");
-    Portal::new(realm).with_checker(users)
+        .with_user("alice", "1234")?
+        .with_user("bob", "secret")?
+        .with_user("carol", "fido")?;
+    Ok(Portal::new(realm).with_checker(users))
 }
 
 /// One logged-in chat client.

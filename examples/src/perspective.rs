@@ -51,14 +51,17 @@ impl Realm for MyRealm {
 }
 
 /// A portal with `user1`/`pass1` and `user2`/`pass2`, and anonymous access if asked for.
-pub fn portal(realm: MyRealm, anonymous: bool) -> Portal {
+///
+/// # Errors
+/// If the operating system gives no randomness for the passwords' salts.
+pub fn portal(realm: MyRealm, anonymous: bool) -> std::io::Result<Portal> {
     let users = InMemoryPasswords::new()
-        .with_user("user1", "pass1")
-        .with_user("user2", "pass2");
+        .with_user("user1", "pass1")?
+        .with_user("user2", "pass2")?;
     let portal = Portal::new(realm).with_checker(users);
-    if anonymous {
+    Ok(if anonymous {
         portal.with_checker(AllowAnonymous)
     } else {
         portal
-    }
+    })
 }

@@ -6,9 +6,12 @@ use tartine::{CallError, RemoteError, Server};
 use tartine_examples::chat::{self, ChatError};
 
 async fn start() -> (std::net::SocketAddr, tartine::ServerHandle) {
-    let server = Server::bind_portal("127.0.0.1:0", chat::portal())
-        .await
-        .expect("bind");
+    let server = Server::bind_portal(
+        "127.0.0.1:0",
+        chat::portal().expect("randomness for the salts"),
+    )
+    .await
+    .expect("bind");
     let addr = server.local_addr().expect("addr");
     let handle = server.handle();
     tokio::spawn(server.run());
@@ -120,7 +123,8 @@ impl FrozenScreen {
 #[tokio::test]
 async fn a_member_whose_screen_never_answers_holds_up_nobody() {
     let timeout = Duration::from_millis(300);
-    let portal = chat::portal_with(chat::ChatRealm::with_delivery_timeout(timeout));
+    let portal = chat::portal_with(chat::ChatRealm::with_delivery_timeout(timeout))
+        .expect("randomness for the salts");
     let server = Server::bind_portal("127.0.0.1:0", portal)
         .await
         .expect("bind");

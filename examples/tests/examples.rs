@@ -70,9 +70,12 @@ fn chat_demo_delivers_through_minds_and_refuses_the_rest() {
 #[test]
 fn chat_client_joins_a_running_server() {
     runtime().block_on(async {
-        let server = tartine::Server::bind_portal("127.0.0.1:0", tartine_examples::chat::portal())
-            .await
-            .expect("bind");
+        let server = tartine::Server::bind_portal(
+            "127.0.0.1:0",
+            tartine_examples::chat::portal().expect("randomness for the salts"),
+        )
+        .await
+        .expect("bind");
         let addr = server.local_addr().expect("addr");
         let handle = server.handle();
         tokio::spawn(server.run());

@@ -26,7 +26,8 @@ async fn start() -> SocketAddr {
         .with_checker(
             InMemoryPasswords::with_iterations(512)
                 .with_user("alice", "1234")
-                .with_user("bob", "secret"),
+                .and_then(|users| users.with_user("bob", "secret"))
+                .expect("randomness for the salts"),
         )
         .with_checker(AllowAnonymous);
     let server = Server::bind_portal_with("127.0.0.1:0", portal, Config::default())

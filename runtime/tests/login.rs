@@ -25,9 +25,10 @@ async fn start_portal(anonymous: bool, config: Config) -> PortalServer {
     let table = club.table.clone();
     let passwords = InMemoryPasswords::new()
         .with_user("user1", "pass1")
-        .with_user("user2", "pass2")
-        .with_user("Anonymous", "not-really")
-        .with_user("banned", "x");
+        .and_then(|users| users.with_user("user2", "pass2"))
+        .and_then(|users| users.with_user("Anonymous", "not-really"))
+        .and_then(|users| users.with_user("banned", "x"))
+        .expect("randomness for the salts");
     let mut portal = Portal::new(club).with_checker(passwords);
     if anonymous {
         portal = portal.with_checker(AllowAnonymous);
@@ -200,8 +201,8 @@ async fn logout_runs_exactly_once_whichever_comes_first() {
     connection.logout(&player).await.unwrap();
     assert_eq!(
         connection.logout(&player).await.unwrap_err(),
-        LoginError::Call(CallError::NoSuchObject),
-        "the avatar reference is revoked"
+        LoginError::NotLoggedIn,
+        "a second logout finds no login (its avatar reference is revoked)"
     );
     assert_eq!(
         table.sit().await,

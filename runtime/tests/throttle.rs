@@ -20,7 +20,9 @@ async fn start(config: Config, users: InMemoryPasswords) -> (SocketAddr, Portal)
 }
 
 fn alice() -> InMemoryPasswords {
-    InMemoryPasswords::new().with_user("alice", "1234")
+    InMemoryPasswords::new()
+        .with_user("alice", "1234")
+        .expect("randomness for the salts")
 }
 
 async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<(), LoginError> {
@@ -88,7 +90,9 @@ async fn an_address_gets_its_budget_whatever_users_it_names() {
     let mut config = Config::default();
     config.failed_logins_per_address = RateLimit::new(5, Duration::from_secs(60));
     config.failed_login_delay = Duration::from_millis(10);
-    let users = InMemoryPasswords::new().with_user("bob", "secret");
+    let users = InMemoryPasswords::new()
+        .with_user("bob", "secret")
+        .expect("randomness for the salts");
     let (addr, portal) = start(config, users).await;
     for user in 0..10 {
         let answer = login(addr, &format!("user{user}"), "guess").await;
@@ -170,7 +174,9 @@ async fn challenge(raw: &mut Raw, user: &str) -> (Vec<u8>, u32) {
 
 #[tokio::test]
 async fn unknown_users_get_stable_decoys_as_costly_as_real_users() {
-    let users = InMemoryPasswords::with_iterations(20_000).with_user("alice", "1234");
+    let users = InMemoryPasswords::with_iterations(20_000)
+        .with_user("alice", "1234")
+        .expect("randomness for the salts");
     let (addr, _portal) = start(Config::default(), users).await;
     let mut first = Raw::connect_to(addr).await;
     // Asked first, before any real user was looked up.

@@ -141,7 +141,7 @@ async fn start_servers() -> Result<(Addrs, ServerHandle, ServerHandle), Error> {
     let tartine = Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
     let portal = Server::bind_portal_with(
         loopback,
-        rpc::portal(tartine::cred::DEFAULT_ITERATIONS),
+        rpc::portal(tartine::cred::DEFAULT_ITERATIONS)?,
         rpc::load_config(),
     )
     .await?;

@@ -66,7 +66,8 @@ async fn memory(quick: bool) -> Result<(), Error> {
     println!("| what | heap |");
     println!("| --- | ---: |");
     let config = rpc::load_config();
-    let portal = Server::bind_portal_with("127.0.0.1:0", rpc::portal(4096), config.clone()).await?;
+    let portal =
+        Server::bind_portal_with("127.0.0.1:0", rpc::portal(4096)?, config.clone()).await?;
     let portal_addr = portal.local_addr()?;
     let portal_handle = portal.handle();
     tokio::spawn(portal.run());
@@ -293,7 +294,7 @@ async fn guessing(quick: bool) -> Result<(), Error> {
         ("100 connections from 100 addresses", 100, 100),
     ] {
         let portal =
-            Portal::new(Club).with_checker(InMemoryPasswords::new().with_user(USER, "1234"));
+            Portal::new(Club).with_checker(InMemoryPasswords::new().with_user(USER, "1234")?);
         let server =
             Server::bind_portal_with("127.0.0.1:0", portal.clone(), Config::default()).await?;
         let addr = server.local_addr()?;

@@ -143,9 +143,10 @@ impl<C: CredentialChecker> DynChecker for C {
 ///
 /// ```
 /// let checker = tartine::cred::InMemoryPasswords::new()
-///     .with_user("alice", "1234")
-///     .with_user("bob", "secret");
+///     .with_user("alice", "1234")?
+///     .with_user("bob", "secret")?;
 /// # let _ = checker;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct InMemoryPasswords {
@@ -173,13 +174,15 @@ impl InMemoryPasswords {
         }
     }
 
-    /// Adds (or replaces) a user, deriving the verifier from `password`.
-    pub fn add_user(&mut self, username: &str, password: &str) {
-        let salt = PasswordVerifier::new(password, 1)
-            .map(|verifier| verifier.salt().to_vec())
-            .unwrap_or_else(|_| username.as_bytes().to_vec());
-        let verifier = PasswordVerifier::with_salt(password, salt, self.iterations);
+    /// Adds (or replaces) a user, deriving the verifier from `password` with a fresh random
+    /// salt.
+    ///
+    /// # Errors
+    /// If the operating system gives no randomness for the salt: the user is not added.
+    pub fn add_user(&mut self, username: &str, password: &str) -> Result<(), std::io::Error> {
+        let verifier = PasswordVerifier::new(password, self.iterations)?;
         self.users.insert(username.to_owned(), verifier);
+        Ok(())
     }
 
     /// Adds (or replaces) a user from a stored verifier.
@@ -188,9 +191,12 @@ impl InMemoryPasswords {
     }
 
     /// Adds a user, builder style.
-    pub fn with_user(mut self, username: &str, password: &str) -> Self {
-        self.add_user(username, password);
-        self
+    ///
+    /// # Errors
+    /// As [`add_user`](Self::add_user).
+    pub fn with_user(mut self, username: &str, password: &str) -> Result<Self, std::io::Error> {
+        self.add_user(username, password)?;
+        Ok(self)
     }
 
     /// The work factor new users get.
@@ -245,5 +251,23 @@ impl CredentialChecker for AllowAnonymous {
             Credentials::Anonymous => Ok(AvatarId::Anonymous),
             _ => Err(LoginError::Unauthorized),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_user_gets_a_random_salt_of_its_own() {
+        let users = InMemoryPasswords::with_iterations(16)
+            .with_user("alice", "same")
+            .and_then(|users| users.with_user("bob", "same"))
+            .expect("randomness");
+        let (alice, bob) = (&users.users["alice"], &users.users["bob"]);
+        assert_eq!(alice.salt().len(), 16);
+        assert_ne!(alice.salt(), bob.salt(), "same password, different salts");
+        assert_ne!(alice.salt(), b"alice", "never the user name");
+        assert_ne!(alice.stored_key(), bob.stored_key());
     }
 }

@@ -26,9 +26,10 @@ use std::sync::{Arc, OnceLock};
 /// #         -> Result<LoggedIn<Guest>, LoginError> { Ok(LoggedIn::new(Guest)) }
 /// # }
 /// let portal = Portal::new(Lobby)
-///     .with_checker(InMemoryPasswords::new().with_user("alice", "1234"))
+///     .with_checker(InMemoryPasswords::new().with_user("alice", "1234")?)
 ///     .with_checker(AllowAnonymous);
 /// # let _ = portal;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Portal {

@@ -136,12 +136,12 @@ fn salted_password(password: &str, salt: &[u8], iterations: u32) -> Key {
     out
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Key {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0u8; KEY_LEN],
-    };
+/// HMAC-SHA-256 under a 32-byte key. HMAC pads a key shorter than its block with zeros, so
+/// the key is padded here and the infallible constructor applies.
+fn hmac(key: &Key, data: &[u8]) -> Key {
+    let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
+    block[..KEY_LEN].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block);
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -256,6 +256,15 @@ mod tests {
             decoy.salt(),
             PasswordVerifier::decoy(&[9; KEY_LEN], "alice", 64).salt()
         );
+    }
+
+    #[test]
+    fn the_padded_key_gives_the_standard_hmac() {
+        let key: Key = std::array::from_fn(|i| i as u8);
+        let mut reference = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("any length");
+        reference.update(b"data");
+        let expected: Key = reference.finalize().into_bytes().into();
+        assert_eq!(hmac(&key, b"data"), expected);
     }
 
     #[test]

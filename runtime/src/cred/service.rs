@@ -71,13 +71,14 @@ pub(crate) struct GrantIn {
     pub(crate) avatar: AnyRemote,
 }
 
-/// One of our exports handed back, whatever its type (the avatar of a logout).
-struct AnyLocal(Exported);
+/// One of our exports handed back, whatever its type (the avatar of a logout), or `None` if it
+/// is gone: a logout of a login that ended already is `NotLoggedIn`, not a bad argument.
+struct AnyLocal(Option<Exported>);
 
 impl<'de> Deserialize<'de> for AnyLocal {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match RefTag::deserialize(deserializer)? {
-            RefTag::Receiver(id) => scope::resolve_exported(id)
+            RefTag::Receiver(id) => scope::find_exported(id)
                 .map(AnyLocal)
                 .map_err(D::Error::custom),
             RefTag::Sender(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
@@ -339,9 +340,10 @@ impl PortalRoot {
     }
 
     fn logout(&self, cx: &CallContext, avatar: AnyLocal) -> Result<(), LoginError> {
-        let session = avatar.0.session.ok_or(LoginError::NotLoggedIn)?;
+        let avatar = avatar.0.ok_or(LoginError::NotLoggedIn)?;
+        let session = avatar.session.ok_or(LoginError::NotLoggedIn)?;
         let same =
-            Arc::as_ptr(&session.object).cast::<()>() == Arc::as_ptr(&avatar.0.object).cast::<()>();
+            Arc::as_ptr(&session.object).cast::<()>() == Arc::as_ptr(&avatar.object).cast::<()>();
         if !same {
             return Err(LoginError::NotLoggedIn);
         }

@@ -234,14 +234,8 @@ pub(crate) fn frame_slice(data: &[u8]) -> Option<bytes::Bytes> {
     })
 }
 
-/// Resolves our export `id`, whatever its type, with the login it was handed out through.
-pub(crate) fn resolve_exported(id: u64) -> Result<super::Exported, RefError> {
-    with_scope(|scope| {
-        scope
-            .shared
-            .exports
-            .lock()
-            .exported(id)
-            .ok_or(RefError::NoSuchObject)
-    })
+/// Our export `id`, whatever its type, with the login it was handed out through; `None` if
+/// the table does not hold it (which is not a refusal: the caller decides).
+pub(crate) fn find_exported(id: u64) -> Result<Option<super::Exported>, RefError> {
+    with_scope(|scope| Ok(scope.shared.exports.lock().exported(id)))
 }
