@@ -5,17 +5,23 @@
 
 use crate::codec::{Codec, Postcard};
 use crate::config::Config;
-use crate::connection::{Delivered, Incoming, Settle, Shared, announce};
+use crate::connection::outgoing::Received;
 use crate::cred::client::PasswordExchange;
 use crate::cred::service::{ChallengeMessage, GrantIn, PortalRoot, method};
 use crate::cred::{
     AllowAnonymous, AvatarId, InMemoryPasswords, LoggedIn, LoginError, PasswordVerifier, Portal,
     Realm,
 };
-use crate::dispatch::{CallContext, DispatchError, Object, Reply, ReplyKind, Started};
-use crate::refs::scope;
+use crate::dispatch::Referenceable;
+use crate::error::{CloseReason, RemoteError};
+use crate::link::replies::{Delivered, Incoming};
+use crate::link::shared::{CallSite, Object, Shared};
+use crate::payload::Bytes;
+use crate::refs::handover::{Handover, announce};
+use crate::refs::local::Local;
+use crate::refs::remote::Remote;
+use crate::reply::{DispatchError, Reply, ReplyKind, Started};
 use crate::wire::{FrameCodec, IdList, MemoryBudget, Message, decode_message};
-use crate::{Bytes, Local, Remote};
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -75,16 +81,10 @@ fn config() -> Config {
 
 /// A connection's state with no socket under it: its frames go to a queue nobody reads.
 fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
-    let (queue, _) = tokio::sync::mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(
-        config(),
-        queue,
-        None,
-        None,
-        CancellationToken::new(),
-    ));
+    let (shared, _writer) = Shared::new(config(), None, None, CancellationToken::new());
+    let shared = Arc::new(shared);
     if let Some(root) = root {
-        shared.exports.lock().set_root(root);
+        shared.tables.exports.lock().set_root(root);
     }
     shared
 }
@@ -99,7 +99,7 @@ fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
 
 /// Counts the ids a message hands over, the first `most` bytes of `ids` each one id, as the
 /// reader does; `None` if the list is refused.
-fn announced(shared: &Arc<Shared>, ids: &[u8], most: usize) -> Option<Settle> {
+fn announced(shared: &Arc<Shared>, ids: &[u8], most: usize) -> Option<Vec<u64>> {
     let ids: Vec<u64> = ids.iter().take(most).map(|&id| u64::from(id)).collect();
     let encoded = IdList::encode(&ids);
     announce(shared, IdList::from_encoded(&encoded)).ok()
@@ -113,15 +113,13 @@ fn dispatch_on(
     frame: &bytes::Bytes,
     inline: bool,
 ) -> Result<Started, DispatchError> {
-    let cx = CallContext {
+    let site = CallSite {
         shared: Arc::clone(shared),
         perspective: None,
+        frame: frame.clone(),
         inline,
     };
-    scope::run_decoding(shared, None, Some(frame), || {
-        Arc::clone(object).dispatch_native(method, frame, &cx)
-    })
-    .value
+    Arc::clone(object).dispatch_native(method, frame, site)
 }
 
 /// The frame decoder: the input is cut into reads (each a length byte and that many bytes),
@@ -265,13 +263,14 @@ pub fn dispatch(data: &[u8]) {
     let Some(selector) = input.byte() else {
         return;
     };
-    let method = match <Fixture as crate::Referenceable>::METHODS.get(usize::from(selector)) {
+    let method = match <Fixture as Referenceable>::METHODS.get(usize::from(selector)) {
         Some(name) => (*name).to_owned(),
         None => String::from_utf8_lossy(input.piece().unwrap_or_default()).into_owned(),
     };
     let frame = bytes::Bytes::copy_from_slice(input.0);
     let shared = connection(Some(Arc::new(Fixture)));
-    if let Some(settle) = announced(&shared, announced_ids, 3) {
+    if let Some(ids) = announced(&shared, announced_ids, 3) {
+        let settle = Handover::new(&shared, ids);
         let object: Arc<dyn Object> = Arc::new(Fixture);
         if let Ok(Started::Running(call)) =
             dispatch_on(&shared, &object, &method, &frame, selector % 2 == 0)
@@ -280,8 +279,8 @@ pub fn dispatch(data: &[u8]) {
         }
         drop(settle);
     }
-    shared.close(crate::CloseReason::Local);
-    assert_eq!(shared.exports.lock().len(), 0);
+    shared.close(CloseReason::Local);
+    assert_eq!(shared.tables.exports.lock().len(), 0);
 }
 
 /// The avatar of the login targets.
@@ -406,9 +405,10 @@ pub fn login_server(data: &[u8]) {
                     input.piece().unwrap_or_default().to_vec(),
                 ),
             };
-            let Some(settle) = announced(&shared, input.piece().unwrap_or_default(), 2) else {
+            let Some(ids) = announced(&shared, input.piece().unwrap_or_default(), 2) else {
                 continue;
             };
+            let settle = Handover::new(&shared, ids);
             let frame = bytes::Bytes::from(args);
             let outcome = dispatch_on(&shared, &root, name, &frame, true);
             drop(settle);
@@ -425,9 +425,9 @@ pub fn login_server(data: &[u8]) {
             drop(reply);
         }
     });
-    shared.close(crate::CloseReason::Local);
-    assert_eq!(shared.exports.lock().len(), 0);
-    assert_eq!(shared.session_count(), 0);
+    shared.close(CloseReason::Local);
+    assert_eq!(shared.tables.exports.lock().len(), 0);
+    assert_eq!(shared.lifecycle.logins(), 0);
 }
 
 /// Decodes one answer of a hostile server to a login call the way the client does: a value,
@@ -435,22 +435,22 @@ pub fn login_server(data: &[u8]) {
 fn answer<T: serde::de::DeserializeOwned>(
     shared: &Arc<Shared>,
     input: &mut Input<'_>,
-) -> Option<Result<T, crate::RemoteError<LoginError>>> {
+) -> Option<Result<T, RemoteError<LoginError>>> {
     let kind = input.byte()?;
     let ids = input.piece()?;
     let body = input.long_piece()?;
-    let settle = announced(shared, ids, 2)?;
+    let ids = announced(shared, ids, 2)?;
     let delivered = Delivered {
         frame: bytes::Bytes::copy_from_slice(body),
         offset: 0,
-        settle,
+        ids,
     };
     let incoming = match kind % 3 {
         0 => Incoming::Value(delivered),
         1 => Incoming::Raised(delivered),
         _ => Incoming::Failed(Postcard::decode(body, config().decode_limits()).ok()?),
     };
-    Some(incoming.decode_result::<Postcard, T, LoginError>())
+    Some(Received::new(shared, incoming).decode_result::<Postcard, T, LoginError>())
 }
 
 /// The client's side of the login exchange: the answers of a hostile server to `begin`,
@@ -473,8 +473,8 @@ pub fn login_client(data: &[u8]) {
         let _: GrantIn = answer(&shared, &mut input)?.ok()?;
         Some(())
     })();
-    shared.close(crate::CloseReason::Local);
-    assert_eq!(shared.imports.lock().len(), 0);
+    shared.close(CloseReason::Local);
+    assert_eq!(shared.tables.imports.lock().len(), 0);
 }
 
 #[cfg(test)]
@@ -612,7 +612,11 @@ mod replay {
             vec![
                 call(&[], 0, to(&(Tree::Node(Box::new(Tree::Leaf(3)), None),))),
                 call(&[], 1, to(&(vec![(); 3], vec![[(); 0]; 2]))),
-                call(&[], 2, to(&(map, crate::Bytes::from_static(b"xy")))),
+                call(
+                    &[],
+                    2,
+                    to(&(map, crate::payload::Bytes::from_static(b"xy"))),
+                ),
                 call(
                     &[],
                     3,

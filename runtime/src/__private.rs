@@ -1,8 +1,10 @@
 //! Used by code that `#[referenceable]` generates. Not public API: may change in any release.
 
-pub use crate::codec::{Codec, Postcard};
-pub use crate::dispatch::{CallContext, DispatchError, ReplyFuture, Started, into_wire};
-pub use crate::refs::{MethodTimeout, Proxy, RemoteRef, Returns};
+pub use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
+pub use crate::dispatch::{CallContext, decode_args, perspective, reply_result, reply_value};
+pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
+pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
+pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};
 pub use serde;
 pub use std::boxed::Box;
 pub use std::sync::Arc;
@@ -20,4 +22,4 @@ impl<T: serde::de::DeserializeOwned + Send + 'static> Argument for T {}
 pub fn assert_argument<T: Argument>() {}
 
 /// Fails to compile unless `A` is an avatar: generated for the avatar parameter of viewables.
-pub fn assert_avatar<A: crate::Avatar>() {}
+pub fn assert_avatar<A: crate::dispatch::Avatar>() {}

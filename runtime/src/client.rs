@@ -2,9 +2,8 @@
 //! examples.
 
 use crate::config::Config;
-use crate::connection::Connection;
-use crate::connection::Side;
-use crate::connection::establish;
+use crate::connection::establish::{Side, establish};
+use crate::connection::handle::Connection;
 use crate::dispatch::Referenceable;
 use crate::error::ConnectError;
 use std::sync::Arc;

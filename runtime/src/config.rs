@@ -166,7 +166,7 @@ impl Default for Config {
             listen_backlog: 1_024,
             login_timeout: Duration::from_secs(30),
             max_logins_per_connection: 16,
-            min_login_iterations: crate::cred::DEFAULT_ITERATIONS,
+            min_login_iterations: crate::cred::scram::DEFAULT_ITERATIONS,
             max_login_iterations: 1_000_000,
             failed_logins_per_user: RateLimit::new(10, Duration::from_secs(6)),
             failed_logins_per_address: RateLimit::new(20, Duration::from_secs(1)),

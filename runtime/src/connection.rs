@@ -1,16 +1,11 @@
-//! Provides a connection: the handshake, one reader task that dispatches the peer's calls and
-//! routes replies, one writer task that coalesces frames, and the handle users hold.
+//! Provides connections: opening one (`establish.rs`), the reader task (`reader.rs`) that runs
+//! the peer's calls (`incoming.rs`) and routes the replies to ours (`outgoing.rs`), the writer
+//! task that coalesces frames (`writer.rs`), and the `Connection` handle users hold
+//! (`handle.rs`).
 
-mod calls;
-mod handle;
+pub(crate) mod establish;
+pub(crate) mod handle;
+pub(crate) mod incoming;
+pub(crate) mod outgoing;
 mod reader;
-mod shared;
 mod writer;
-
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use calls::{Delivered, Incoming, Settle};
-pub use handle::{Connection, ConnectionStats};
-pub(crate) use handle::{Side, establish};
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use reader::announce;
-pub(crate) use shared::{KeepAlive, SessionRefused, Shared};

@@ -14,6 +14,7 @@
 
 mod checker;
 pub(crate) mod client;
+mod credentials;
 mod error;
 mod portal;
 mod realm;
@@ -21,13 +22,10 @@ pub mod scram;
 pub(crate) mod service;
 mod throttle;
 
-pub use checker::{
-    AllowAnonymous, CredentialChecker, CredentialKind, Credentials, InMemoryPasswords,
-    VerifiedPassword,
-};
+pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::LoginCredentials;
+pub use credentials::{CredentialKind, Credentials, VerifiedPassword};
 pub use error::LoginError;
 pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};
 pub use scram::{DEFAULT_ITERATIONS, PasswordVerifier};
-pub(crate) use service::{PORTAL_INTERFACE, PortalRoot};

@@ -4,11 +4,13 @@
 mod admission;
 
 use crate::config::Config;
-use crate::connection::Side;
-use crate::connection::{Connection, establish};
-use crate::cred::{Portal, PortalRoot};
-use crate::dispatch::{Object, Referenceable};
+use crate::connection::establish::{Side, establish};
+use crate::connection::handle::Connection;
+use crate::cred::Portal;
+use crate::cred::service::{PORTAL_INTERFACE, PortalRoot};
+use crate::dispatch::Referenceable;
 use crate::error::CloseReason;
+use crate::link::shared::Object;
 use crate::lock::Lock;
 use crate::wire::MemoryBudget;
 use admission::{Admission, Ticket};
@@ -65,7 +67,7 @@ impl Root {
     fn interface(&self) -> &'static str {
         match self {
             Root::Shared(object) => object.interface(),
-            Root::Portal(_) => crate::cred::PORTAL_INTERFACE,
+            Root::Portal(_) => PORTAL_INTERFACE,
         }
     }
 }
@@ -289,9 +291,9 @@ impl ServerState {
             None => ticket.settled(),
             Some(timeout) => {
                 tokio::select! {
-                    () = connection.shared.first_login.cancelled() => ticket.settled(),
+                    () = connection.shared.lifecycle.first_login.cancelled() => ticket.settled(),
                     () = tokio::time::sleep(timeout) => {
-                        if connection.shared.logged_in() {
+                        if connection.shared.lifecycle.logged_in() {
                             ticket.settled();
                         } else {
                             tracing::info!(parent: &connection.shared.span, "no login in time; closing");
@@ -321,7 +323,10 @@ impl ServerHandle {
         ServerStats {
             connections: connections.len(),
             exports: connections.iter().map(|c| c.stats().exports).sum(),
-            logins: connections.iter().map(|c| c.shared.session_count()).sum(),
+            logins: connections
+                .iter()
+                .map(|c| c.shared.lifecycle.logins())
+                .sum(),
             pending,
             pending_memory: self.state.pending_budget.used(),
         }

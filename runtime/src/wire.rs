@@ -4,7 +4,7 @@
 //! A connection starts with both sides writing [`PREAMBLE`] (magic and protocol version). From
 //! then on every message is one frame: a 4-byte big-endian length, then a postcard-encoded
 //! [`Message`] header, then the payload the header describes (call arguments, a result or a
-//! method's error), encoded by a [`Codec`](crate::Codec).
+//! method's error), encoded by the runtime's codec (postcard).
 //!
 //! The module is public so that tests and other implementations can speak the protocol by hand.
 

@@ -116,7 +116,7 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
         };
         quote! {
             #assert
-            let __tartine_viewer = __tartine_cx.viewer::<#ty>()?;
+            let __tartine_viewer = ::tartine::__private::perspective::<#ty>(__tartine_cx)?;
         }
     });
     quote! {
@@ -125,7 +125,7 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             #(#asserts)*
             #viewer
             let (#(#args,)*): (#(#tys,)*) =
-                __tartine_cx.decode_args::<__C, _>(__tartine_args)?;
+                ::tartine::__private::decode_args::<__C, _>(__tartine_cx, __tartine_args)?;
             #body
         }
     }
@@ -136,16 +136,17 @@ fn reply(output: &Output, span: proc_macro2::Span) -> TokenStream {
     match output {
         Output::Value(ty) => {
             let value = to_wire(&return_shape(ty), quote!(__tartine_result), span);
-            quote_spanned!(span=> __tartine_cx.reply_value::<__C, _>(#value))
+            quote_spanned!(span=> ::tartine::__private::reply_value::<__C, _>(&__tartine_cx, #value))
         }
         Output::Result { ok, .. } => {
             let shape = return_shape(ok);
             if matches!(shape, ReturnShape::Direct { .. }) {
-                quote_spanned!(span=> __tartine_cx.reply_result::<__C, _, _>(__tartine_result))
+                quote_spanned!(span=> ::tartine::__private::reply_result::<__C, _, _>(&__tartine_cx, __tartine_result))
             } else {
                 let value = to_wire(&shape, quote!(__tartine_ok), span);
                 quote_spanned! {span=>
-                    __tartine_cx.reply_result::<__C, _, _>(
+                    ::tartine::__private::reply_result::<__C, _, _>(
+                        &__tartine_cx,
                         __tartine_result.map(|__tartine_ok| #value),
                     )
                 }

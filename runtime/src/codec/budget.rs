@@ -15,7 +15,7 @@
 //! size of the payload. It also caps the length hint a sequence reports, so a collection never
 //! reserves room for more items than the budget has left.
 
-use super::DecodeLimits;
+use super::seam::DecodeLimits;
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
 use std::fmt;

@@ -2,13 +2,12 @@
 //! write (large payloads are written from their own buffer, never copied), releases its buffer
 //! when idle, and shuts the socket's write side when the connection closes.
 
+use crate::link::outbox::{Inbox, Outbox};
 use crate::wire::Outgoing;
 use bytes::BytesMut;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Payloads at least this large are written from their own buffer instead of being copied.
@@ -29,15 +28,15 @@ pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// fails (then returns the error); then shuts the write side, waiting [`CLOSE_GRACE`] at most.
 pub(crate) async fn run<W>(
     closing: CancellationToken,
-    queued: &AtomicUsize,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    outbox: &Outbox,
+    mut queue: Inbox,
     mut io: W,
 ) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
     let mut buffer = BytesMut::new();
-    let result = write_queued(&closing, queued, &mut queue, &mut io, &mut buffer).await;
+    let result = write_queued(&closing, outbox, &mut queue, &mut io, &mut buffer).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
     result
 }
@@ -46,8 +45,8 @@ where
 /// cancelled and nothing is left queued, or the queue ends.
 async fn write_queued<W: AsyncWrite + Unpin>(
     closing: &CancellationToken,
-    queued: &AtomicUsize,
-    queue: &mut mpsc::UnboundedReceiver<Outgoing>,
+    outbox: &Outbox,
+    queue: &mut Inbox,
     io: &mut W,
     buffer: &mut BytesMut,
 ) -> io::Result<()> {
@@ -63,8 +62,8 @@ async fn write_queued<W: AsyncWrite + Unpin>(
             return Ok(());
         };
         let mut next = Some(first);
-        while let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) {
-            queued.fetch_sub(frame.queued_cost(), Ordering::AcqRel);
+        while let Some(frame) = next.take().or_else(|| queue.try_recv()) {
+            outbox.taken(&frame);
             write_frame(io, buffer, frame).await?;
         }
         if !buffer.is_empty() {
@@ -84,10 +83,7 @@ async fn write_frame<W: AsyncWrite + Unpin>(
     buffer: &mut BytesMut,
     frame: Outgoing,
 ) -> io::Result<()> {
-    let len = u32::try_from(frame.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame larger than 4 GiB"))?;
-    buffer.extend_from_slice(&len.to_be_bytes());
-    buffer.extend_from_slice(&frame.head);
+    frame.put_head(buffer)?;
     if frame.body.len() >= LARGE_BODY {
         io.write_all(buffer).await?;
         buffer.clear();
@@ -110,6 +106,7 @@ mod tests {
     use futures_util::StreamExt;
     use std::pin::Pin;
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Poll};
     use tokio_util::codec::FramedRead;
 
@@ -152,19 +149,15 @@ mod tests {
             writes: writes.clone(),
             bytes: Vec::new(),
         };
-        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let (outbox, inbox) = Outbox::new(1 << 30);
         for frame in frames {
-            queue_tx.send(frame).expect("queue open");
+            outbox.push(frame).expect("room");
         }
-        drop(queue_tx);
-        run(
-            CancellationToken::new(),
-            &AtomicUsize::new(1 << 30),
-            queue_rx,
-            &mut writer,
-        )
-        .await
-        .expect("writes succeed");
+        let closing = CancellationToken::new();
+        closing.cancel();
+        run(closing, &outbox, inbox, &mut writer)
+            .await
+            .expect("writes succeed");
         (writes.load(Ordering::SeqCst), writer.bytes)
     }
 

@@ -1,71 +1,13 @@
 //! Provides credential checkers: the trait, and the ready ones (in-memory passwords,
 //! anonymous access).
 
+use super::credentials::{CredentialKind, Credentials};
 use super::error::LoginError;
 use super::realm::AvatarId;
 use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-
-/// A kind of credentials a client can present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum CredentialKind {
-    /// No credentials: anonymous access.
-    Anonymous,
-    /// A username and a password, proved by challenge-response.
-    Password,
-}
-
-impl fmt::Display for CredentialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CredentialKind::Anonymous => "anonymous",
-            CredentialKind::Password => "password",
-        })
-    }
-}
-
-/// Credentials as a checker receives them, already proved where a proof applies.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Credentials {
-    /// An anonymous login.
-    Anonymous,
-    /// A user who proved they know the password of `username`.
-    Password(VerifiedPassword),
-}
-
-impl Credentials {
-    /// The kind of these credentials.
-    pub fn kind(&self) -> CredentialKind {
-        match self {
-            Credentials::Anonymous => CredentialKind::Anonymous,
-            Credentials::Password(_) => CredentialKind::Password,
-        }
-    }
-}
-
-/// A username whose password the client proved it knows. Only the runtime makes one, after
-/// checking the client's proof against the checker's [`PasswordVerifier`].
-#[derive(Debug)]
-pub struct VerifiedPassword {
-    username: String,
-}
-
-impl VerifiedPassword {
-    pub(crate) fn new(username: String) -> Self {
-        VerifiedPassword { username }
-    }
-
-    /// The user who logged in.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-}
 
 /// Verifies credentials and yields the avatar id they stand for (cred's `ICredentialsChecker`).
 ///

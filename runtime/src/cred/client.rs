@@ -5,9 +5,12 @@ use super::scram::{self, Key, MAX_SALT_LEN, MIN_SALT_LEN, Nonce};
 use super::service::{ChallengeMessage, GrantIn, PORTAL_INTERFACE, method};
 use crate::codec::Postcard;
 use crate::config::Config;
-use crate::connection::Connection;
+use crate::connection::handle::Connection;
 use crate::dispatch::{Avatar, Referenceable};
-use crate::refs::{Local, MethodTimeout, Remote, RemoteRef};
+use crate::error::CallError;
+use crate::refs::handle::{MethodTimeout, RemoteRef};
+use crate::refs::local::Local;
+use crate::refs::remote::Remote;
 use std::fmt;
 
 /// What a client logs in with.
@@ -96,7 +99,7 @@ impl Connection {
             return Err(LoginError::NoPortal);
         }
         self.root_reference()
-            .ok_or(LoginError::Call(crate::CallError::ConnectionLost))
+            .ok_or(LoginError::Call(CallError::ConnectionLost))
     }
 
     async fn login_inner<A: Avatar, M: Referenceable>(

@@ -1,7 +1,7 @@
 //! Provides the error of a failed login or logout.
 
-use super::checker::CredentialKind;
-use crate::error::CallError;
+use super::credentials::CredentialKind;
+use crate::error::{CallError, RemoteError};
 use serde::{Deserialize, Serialize};
 
 /// Why a login or logout failed.
@@ -77,11 +77,11 @@ impl From<CallError> for LoginError {
     }
 }
 
-impl From<crate::RemoteError<LoginError>> for LoginError {
-    fn from(error: crate::RemoteError<LoginError>) -> Self {
+impl From<RemoteError<LoginError>> for LoginError {
+    fn from(error: RemoteError<LoginError>) -> Self {
         match error {
-            crate::RemoteError::Method(error) => error,
-            crate::RemoteError::Call(error) => LoginError::Call(error),
+            RemoteError::Method(error) => error,
+            RemoteError::Call(error) => LoginError::Call(error),
         }
     }
 }

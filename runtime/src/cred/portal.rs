@@ -1,6 +1,7 @@
 //! Provides the portal: one realm and its credential checkers.
 
-use super::checker::{CredentialChecker, CredentialKind, DynChecker};
+use super::checker::{CredentialChecker, DynChecker};
+use super::credentials::CredentialKind;
 use super::error::LoginError;
 use super::realm::{DynRealm, Realm};
 use super::scram::{KEY_LEN, Key, PasswordVerifier};

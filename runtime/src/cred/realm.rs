@@ -2,9 +2,13 @@
 //! avatar and its logout action.
 
 use super::error::LoginError;
-use crate::dispatch::{Avatar, CallContext, DispatchError, Object, Referenceable, Started};
-use crate::refs::{Proxy, Remote, RemoteRef};
-use crate::session::LogoutAction;
+use crate::codec::Codec;
+use crate::dispatch::{Avatar, CallContext, Referenceable};
+use crate::link::shared::Object;
+use crate::perspective::LogoutAction;
+use crate::refs::handle::{Proxy, RemoteRef};
+use crate::refs::remote::Remote;
+use crate::reply::{DispatchError, Started};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -16,6 +20,7 @@ use std::sync::Arc;
 /// Anonymous access is its own variant: it can never be confused with a user who happens to be
 /// called "Anonymous".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AvatarId {
     /// An anonymous login.
     Anonymous,
@@ -143,7 +148,7 @@ impl Referenceable for NoMind {
     const METHODS: &'static [&'static str] = &[];
     type Proxy = NoMindProxy;
 
-    fn dispatch<C: crate::Codec>(
+    fn dispatch<C: Codec>(
         self: Arc<Self>,
         _: &str,
         _: &[u8],

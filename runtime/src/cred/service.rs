@@ -2,7 +2,7 @@
 //! object reachable before a login. Its methods run the challenge-response, ask the realm for
 //! the avatar, and end logins.
 
-use super::checker::{CredentialKind, Credentials, VerifiedPassword};
+use super::credentials::{CredentialKind, Credentials, VerifiedPassword};
 use super::error::LoginError;
 use super::portal::PortalInner;
 use super::realm::AvatarId;
@@ -10,11 +10,17 @@ use super::scram::{self, Key, Nonce, PasswordVerifier};
 use super::throttle;
 use crate::address::AddressKey;
 use crate::codec::Codec;
-use crate::connection::SessionRefused;
-use crate::dispatch::{CallContext, DispatchError, Referenceable, Started};
+use crate::dispatch::{CallContext, Referenceable, decode_args, reply_result};
+use crate::error::{CallError, CloseReason};
+use crate::link::lifecycle::LoginRefused;
+use crate::link::shared::Object;
 use crate::lock::Lock;
-use crate::refs::{AnyRemote, Exported, Proxy, RefError, RefTag, RemoteRef, scope};
-use crate::session::Session;
+use crate::perspective::Perspective;
+use crate::refs::error::{RefError, RefTag};
+use crate::refs::handle::{AnyRemote, Proxy, RemoteRef};
+use crate::refs::scope;
+use crate::refs::table::Exported;
+use crate::reply::{DispatchError, Started};
 use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -73,7 +79,7 @@ pub(crate) struct GrantIn {
 
 /// One of our exports handed back, whatever its type (the avatar of a logout), or `None` if it
 /// is gone: a logout of a login that ended already is `NotLoggedIn`, not a bad argument.
-struct AnyLocal(Option<Exported>);
+struct AnyLocal(Option<Exported<dyn Object>>);
 
 impl<'de> Deserialize<'de> for AnyLocal {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -81,7 +87,7 @@ impl<'de> Deserialize<'de> for AnyLocal {
             RefTag::Receiver(id) => scope::find_exported(id)
                 .map(AnyLocal)
                 .map_err(D::Error::custom),
-            RefTag::Sender(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
+            RefTag::Sender(_) => Err(D::Error::custom(scope::refuse(RefError::WrongDirection {
                 expected: "receiver",
             }))),
         }
@@ -194,7 +200,7 @@ impl PortalRoot {
                 None => return Err(LoginError::UnknownChallenge),
             }
         };
-        let config = &cx.shared.config;
+        let config = &cx.site.shared.config;
         let limits = throttle::Limits {
             per_user: config.failed_logins_per_user,
             per_address: config.failed_logins_per_address,
@@ -243,15 +249,17 @@ impl PortalRoot {
     /// Holds back the answer to a failed login, and closes the connection once it failed too
     /// often.
     async fn failed(&self, cx: &CallContext) {
-        let config = &cx.shared.config;
+        let shared = &cx.site.shared;
+        let config = &shared.config;
         if !config.failed_login_delay.is_zero() {
             tokio::time::sleep(config.failed_login_delay).await;
         }
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
         if failures >= config.max_failed_logins_per_connection {
-            tracing::info!(parent: &cx.shared.span, failures, "too many failed logins; closing");
-            cx.shared
-                .close_after_reply(crate::CloseReason::TooManyFailedLogins);
+            tracing::info!(parent: &shared.span, failures, "too many failed logins; closing");
+            shared
+                .lifecycle
+                .close_after_reply(CloseReason::TooManyFailedLogins);
         }
     }
 
@@ -296,41 +304,42 @@ impl PortalRoot {
         id: AvatarId,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let limit = cx.shared.config.max_logins_per_connection;
-        if cx.shared.session_count() >= limit {
+        let shared = &cx.site.shared;
+        let limit = shared.config.max_logins_per_connection;
+        if shared.lifecycle.logins() >= limit {
             return Err(LoginError::TooManyLogins { limit });
         }
-        tracing::debug!(parent: &cx.shared.span, avatar = %id, "login");
+        tracing::debug!(parent: &shared.span, avatar = %id, "login");
         let login = self
             .portal
             .realm
             .request(id, mind.map(|mind| mind.0))
             .await?;
-        let session = Session::new(login.avatar, Arc::clone(&login.object), login.logout);
+        let perspective = Perspective::new(login.avatar, login.interface, login.logout);
         // The avatar's reference first: if the connection holds too many, the login fails
         // whole, and its logout action runs.
-        let exported = cx
-            .shared
+        let exported = shared
+            .tables
             .exports
             .lock()
-            .export(login.object, Some(Arc::clone(&session)));
+            .export(login.object, Some(Arc::clone(&perspective)));
         let avatar_id = match exported {
             Ok(avatar_id) => avatar_id,
             Err(error) => {
-                session.end();
+                perspective.end();
                 return Err(match error {
                     RefError::TooMany { limit } => LoginError::TooManyReferences { limit },
                     other => LoginError::Internal(other.to_string()),
                 });
             }
         };
-        if let Err(refused) = cx.shared.add_session(Arc::clone(&session)) {
-            let revoked = cx.shared.exports.lock().revoke(&session);
+        if let Err(refused) = shared.add_login(Arc::clone(&perspective)) {
+            let revoked = shared.tables.exports.lock().revoke(&perspective);
             drop(revoked);
-            session.end();
+            perspective.end();
             return Err(match refused {
-                SessionRefused::TooMany { limit } => LoginError::TooManyLogins { limit },
-                SessionRefused::Closed => LoginError::Call(crate::CallError::ConnectionLost),
+                LoginRefused::TooMany { limit } => LoginError::TooManyLogins { limit },
+                LoginRefused::Closed => LoginError::Call(CallError::ConnectionLost),
             });
         }
         Ok(GrantOut {
@@ -341,13 +350,11 @@ impl PortalRoot {
 
     fn logout(&self, cx: &CallContext, avatar: AnyLocal) -> Result<(), LoginError> {
         let avatar = avatar.0.ok_or(LoginError::NotLoggedIn)?;
-        let session = avatar.session.ok_or(LoginError::NotLoggedIn)?;
-        let same =
-            Arc::as_ptr(&session.object).cast::<()>() == Arc::as_ptr(&avatar.object).cast::<()>();
-        if !same {
+        let perspective = avatar.perspective.ok_or(LoginError::NotLoggedIn)?;
+        if !perspective.is_avatar(&avatar.object) {
             return Err(LoginError::NotLoggedIn);
         }
-        cx.shared.end_session(&session);
+        cx.site.shared.end_login(&perspective);
         Ok(())
     }
 }
@@ -388,37 +395,37 @@ impl Referenceable for PortalRoot {
         let cx = cx.clone();
         match name {
             method::PASSWORD_BEGIN => {
-                let (username, nonce): (String, Nonce) = cx.decode_args::<C, _>(args)?;
+                let (username, nonce): (String, Nonce) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.begin(username, nonce).await;
-                    cx.reply_result::<C, _, _>(result)
+                    reply_result::<C, _, _>(&cx, result)
                 })))
             }
             method::PASSWORD_PROVE => {
-                let (challenge, proof): (u64, Key) = cx.decode_args::<C, _>(args)?;
+                let (challenge, proof): (u64, Key) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.prove(&cx, challenge, proof).await;
-                    cx.reply_result::<C, _, _>(result)
+                    reply_result::<C, _, _>(&cx, result)
                 })))
             }
             method::PASSWORD_FINISH => {
-                let (challenge, mind): (u64, Option<AnyRemote>) = cx.decode_args::<C, _>(args)?;
+                let (challenge, mind): (u64, Option<AnyRemote>) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.finish(&cx, challenge, mind).await;
-                    cx.reply_result::<C, _, _>(result)
+                    reply_result::<C, _, _>(&cx, result)
                 })))
             }
             method::ANONYMOUS => {
-                let (mind,): (Option<AnyRemote>,) = cx.decode_args::<C, _>(args)?;
+                let (mind,): (Option<AnyRemote>,) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.anonymous(&cx, mind).await;
-                    cx.reply_result::<C, _, _>(result)
+                    reply_result::<C, _, _>(&cx, result)
                 })))
             }
             method::LOGOUT => {
-                let (avatar,): (AnyLocal,) = cx.decode_args::<C, _>(args)?;
+                let (avatar,): (AnyLocal,) = decode_args::<C, _>(&cx, args)?;
                 let result = self.logout(&cx, avatar);
-                Ok(Started::Ready(cx.reply_result::<C, _, _>(result)))
+                Ok(Started::Ready(reply_result::<C, _, _>(&cx, result)))
             }
             _ => Err(DispatchError::NoSuchMethod),
         }

@@ -1,8 +1,10 @@
 //! Provides `Local<T>`, a shared handle to one of our own referenceable objects, which crosses
 //! the wire by reference.
 
-use super::{RefError, RefTag, scope};
-use crate::dispatch::{Object, Referenceable};
+use super::error::{RefError, RefTag};
+use super::scope;
+use crate::dispatch::Referenceable;
+use crate::link::shared::Object;
 use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -95,10 +97,21 @@ impl<T: Referenceable> Serialize for Local<T> {
 impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match RefTag::deserialize(deserializer)? {
-            RefTag::Receiver(id) => scope::resolve::<T>(id)
-                .map(Local::from_arc)
-                .map_err(D::Error::custom),
-            RefTag::Sender(_) => Err(D::Error::custom(scope::record(RefError::WrongDirection {
+            RefTag::Receiver(id) => {
+                let object = scope::resolve(id, T::INTERFACE).map_err(D::Error::custom)?;
+                // The interface matched, so the type does, unless two types share a name.
+                object
+                    .into_any()
+                    .downcast::<T>()
+                    .map(Local::from_arc)
+                    .map_err(|_| {
+                        D::Error::custom(scope::refuse(RefError::WrongType {
+                            expected: T::INTERFACE.to_owned(),
+                            found: T::INTERFACE.to_owned(),
+                        }))
+                    })
+            }
+            RefTag::Sender(_) => Err(D::Error::custom(scope::refuse(RefError::WrongDirection {
                 expected: "receiver",
             }))),
         }

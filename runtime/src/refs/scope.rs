@@ -1,154 +1,136 @@
-//! Provides the per-message scope that lets `Remote<T>` and `Local<T>` reach the tables of the
-//! connection a payload is being encoded for or decoded from.
+//! Provides the per-message scope through which `Remote<T>` and `Local<T>` reach the tables of
+//! the connection a payload is encoded for or decoded from, and the two entry points that open
+//! it: [`encode`] and [`decode`].
 //!
-//! serde gives (de)serializers no room for context, so the runtime sets the connection in a
-//! thread-local stack for the duration of one synchronous encode or decode. The scope also
-//! records which of our objects the payload hands over (for the message header, and to roll
-//! them back if encoding fails) and the typed reason a reference was refused.
+//! serde gives (de)serializers no room for context, so the scope is a thread-local stack, set
+//! for the duration of one synchronous encode or decode. For the same reason a reference that
+//! is refused can only fail its (de)serialization with a text error (and postcard drops even
+//! the text), so the scope keeps the first typed refusal beside what the payload exported, and
+//! [`encode`] and [`decode`] return it as their error. Nothing else reads it.
 
-use super::{RefError, RemoteInner};
-use crate::connection::Shared;
-use crate::dispatch::Object;
-use crate::session::Session;
+use super::error::{DecodeError, EncodeError, RefError};
+use super::table::Exported;
+use crate::codec::{Codec, DecodeLimits};
+use crate::link::shared::{Object, RemoteInner, Shared};
+use crate::perspective::Perspective;
+use crate::wire::FrameBuilder;
+use bytes::Bytes;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 struct Scope {
     shared: Arc<Shared>,
-    /// The login our exports are handed out through.
-    perspective: Option<Arc<Session>>,
+    /// The perspective our exports are handed out through.
+    perspective: Option<Arc<Perspective>>,
     /// The frame being decoded, so byte payloads can share its memory.
-    frame: Option<bytes::Bytes>,
+    frame: Option<Bytes>,
     exported: Vec<u64>,
-    error: Option<RefError>,
+    refusal: Option<RefError>,
 }
 
 thread_local! {
     static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
 }
 
-/// What a scope saw while it was open.
-pub(crate) struct Outcome<R> {
-    pub(crate) value: R,
-    /// Ids of our objects handed over, once per occurrence.
-    pub(crate) exported: Vec<u64>,
-    /// Why a reference was refused, if one was.
-    pub(crate) error: Option<RefError>,
-}
+/// Pops the scope when `run` ends; if it ends by unwinding, takes back what it exported.
+struct Opened;
 
-/// Pops the scope if `run` unwinds, rolling back what it exported.
-struct PopOnUnwind {
-    armed: bool,
-}
-
-impl Drop for PopOnUnwind {
+impl Drop for Opened {
     fn drop(&mut self) {
-        if self.armed
-            && let Some(scope) = SCOPES.with_borrow_mut(Vec::pop)
+        if let Some(scope) = SCOPES.with_borrow_mut(Vec::pop)
+            && std::thread::panicking()
         {
-            rollback(&scope.shared, &scope.exported);
+            scope.shared.rollback(&scope.exported);
         }
     }
 }
 
-/// Runs `f` with `shared` as the connection for references, and `perspective` as the login our
-/// exports are handed out through.
-pub(crate) fn run<R>(
-    shared: &Arc<Shared>,
-    perspective: Option<&Arc<Session>>,
-    f: impl FnOnce() -> R,
-) -> Outcome<R> {
-    run_decoding(shared, perspective, None, f)
+/// What a scope saw: the ids of our objects the payload hands over, and the first refusal.
+struct Seen {
+    exported: Vec<u64>,
+    refusal: Option<RefError>,
 }
 
-/// Like [`run`], while decoding from `frame`: byte payloads become slices of it.
-pub(crate) fn run_decoding<R>(
+fn run<R>(
     shared: &Arc<Shared>,
-    perspective: Option<&Arc<Session>>,
-    frame: Option<&bytes::Bytes>,
+    perspective: Option<&Arc<Perspective>>,
+    frame: Option<&Bytes>,
     f: impl FnOnce() -> R,
-) -> Outcome<R> {
+) -> (R, Seen) {
     SCOPES.with_borrow_mut(|scopes| {
         scopes.push(Scope {
             shared: Arc::clone(shared),
             perspective: perspective.cloned(),
             frame: frame.cloned(),
             exported: Vec::new(),
-            error: None,
+            refusal: None,
         });
     });
-    let mut guard = PopOnUnwind { armed: true };
+    let opened = Opened;
     let value = f();
-    guard.armed = false;
-    match SCOPES.with_borrow_mut(Vec::pop) {
-        Some(scope) => Outcome {
-            value,
-            exported: scope.exported,
-            error: scope.error,
+    let seen = SCOPES.with_borrow_mut(|scopes| match scopes.last_mut() {
+        Some(scope) => Seen {
+            exported: std::mem::take(&mut scope.exported),
+            refusal: scope.refusal.take(),
         },
-        None => Outcome {
-            value,
+        None => Seen {
             exported: Vec::new(),
-            error: Some(RefError::NoScope),
+            refusal: Some(RefError::NoScope),
         },
-    }
+    });
+    drop(opened);
+    (value, seen)
 }
 
-/// Why a payload could not be encoded.
-pub(crate) enum EncodeError {
-    /// A reference in it was refused.
-    Ref(RefError),
-    /// The codec failed.
-    Codec(crate::codec::CodecError),
-}
-
-/// Encodes `value` as the payload of a new frame for `shared`, exporting through
-/// `perspective`; returns the frame and the ids it hands over. On failure, what it exported is
-/// taken back.
-pub(crate) fn encode_payload<C: crate::codec::Codec, T: serde::Serialize + ?Sized>(
+/// Encodes `value` as the payload of a new frame for `shared`, exporting our objects in it
+/// through `perspective`; returns the frame and the ids it hands over. On failure, what it
+/// exported is taken back.
+pub(crate) fn encode<C: Codec, T: serde::Serialize + ?Sized>(
     shared: &Arc<Shared>,
-    perspective: Option<&Arc<Session>>,
+    perspective: Option<&Arc<Perspective>>,
     value: &T,
-) -> Result<(crate::wire::FrameBuilder, Vec<u64>), EncodeError> {
-    let mut frame = crate::wire::FrameBuilder::new();
-    let outcome = run(shared, perspective, || C::encode(value, frame.payload()));
-    match (outcome.error, outcome.value) {
-        (None, Ok(())) => Ok((frame, outcome.exported)),
-        (error, value) => {
-            rollback(shared, &outcome.exported);
-            Err(match (error, value) {
-                (Some(error), _) => EncodeError::Ref(error),
-                (None, Err(error)) => EncodeError::Codec(error),
-                (None, Ok(())) => EncodeError::Ref(RefError::NoScope),
-            })
-        }
-    }
-}
-
-/// Takes back one sending of each id, after the message that carried them was not sent.
-pub(crate) fn rollback(shared: &Shared, exported: &[u64]) {
-    if exported.is_empty() {
-        return;
-    }
-    let dropped: Vec<_> = {
-        let mut exports = shared.exports.lock();
-        exported
-            .iter()
-            .filter_map(|&id| exports.release(id, 1))
-            .collect()
+) -> Result<(FrameBuilder, Vec<u64>), EncodeError> {
+    let mut frame = FrameBuilder::new();
+    let (encoded, seen) = run(shared, perspective, None, || {
+        C::encode(value, frame.payload())
+    });
+    let error = match (seen.refusal, encoded) {
+        (None, Ok(())) => return Ok((frame, seen.exported)),
+        (Some(refusal), _) => EncodeError::Refused(refusal),
+        (None, Err(error)) => EncodeError::Codec(error),
     };
-    drop(dropped);
+    shared.rollback(&seen.exported);
+    Err(error)
 }
 
+/// Decodes `payload`, which lies in `frame`, as a `T` received on `shared`, within `limits`.
+pub(crate) fn decode<C: Codec, T: serde::de::DeserializeOwned>(
+    shared: &Arc<Shared>,
+    frame: &Bytes,
+    payload: &[u8],
+    limits: DecodeLimits,
+) -> Result<T, DecodeError> {
+    let (decoded, seen) = run(shared, None, Some(frame), || {
+        C::decode::<T>(payload, limits)
+    });
+    match (seen.refusal, decoded) {
+        (None, Ok(value)) => Ok(value),
+        (Some(refusal), _) => Err(DecodeError::Refused(refusal)),
+        (None, Err(error)) => Err(DecodeError::Codec(error)),
+    }
+}
+
+/// Runs `f` on the innermost scope; a refusal it returns is kept as the payload's (the first
+/// one only).
 fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R, RefError> {
     SCOPES.with_borrow_mut(|scopes| match scopes.last_mut() {
         None => Err(RefError::NoScope),
         Some(scope) => {
             let result = f(scope);
             if let Err(error) = &result
-                && scope.error.is_none()
+                && scope.refusal.is_none()
             {
-                scope.error = Some(error.clone());
+                scope.refusal = Some(error.clone());
             }
             result
         }
@@ -158,8 +140,13 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
 /// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
     with_scope(|scope| {
-        let session = scope.perspective.clone();
-        let id = scope.shared.exports.lock().export(object, session)?;
+        let perspective = scope.perspective.clone();
+        let id = scope
+            .shared
+            .tables
+            .exports
+            .lock()
+            .export(object, perspective)?;
         scope.exported.push(id);
         Ok(id)
     })
@@ -174,26 +161,25 @@ pub(crate) fn hand_over(id: u64) -> Result<u64, RefError> {
     })
 }
 
-/// Resolves our export `id` to the object, checking it is a `T`.
-pub(crate) fn resolve<T: crate::Referenceable>(id: u64) -> Result<Arc<T>, RefError> {
-    let object = with_scope(|scope| {
-        let exports = scope.shared.exports.lock();
+/// Resolves our export `id`, checking its interface is `interface`.
+pub(crate) fn resolve(id: u64, interface: &'static str) -> Result<Arc<dyn Object>, RefError> {
+    with_scope(|scope| {
+        let exports = scope.shared.tables.exports.lock();
         let object = exports.get(id).ok_or(RefError::NoSuchObject)?;
-        if object.interface() != T::INTERFACE {
+        if object.interface() != interface {
             return Err(RefError::WrongType {
-                expected: T::INTERFACE.to_owned(),
+                expected: interface.to_owned(),
                 found: object.interface().to_owned(),
             });
         }
         Ok(Arc::clone(object))
-    })?;
-    let found = object.interface();
-    object.into_any().downcast::<T>().map_err(|_| {
-        record(RefError::WrongType {
-            expected: T::INTERFACE.to_owned(),
-            found: found.to_owned(),
-        })
     })
+}
+
+/// Our export `id`, whatever its type, with its perspective; `None` if the table does not
+/// hold it (which is no refusal: the caller decides).
+pub(crate) fn find_exported(id: u64) -> Result<Option<Exported<dyn Object>>, RefError> {
+    with_scope(|scope| Ok(scope.shared.tables.exports.lock().exported(id)))
 }
 
 /// The id under which `remote` may be sent back to its owner on the scope's connection.
@@ -207,35 +193,30 @@ pub(crate) fn send_back(remote: &RemoteInner) -> Result<u64, RefError> {
     })
 }
 
-/// The inner of a `Remote` for the peer's object `id`, announced by the message being decoded.
+/// What every handle to the peer's object `id` shares; the message being decoded announced it.
 pub(crate) fn import(id: u64) -> Result<Arc<RemoteInner>, RefError> {
     with_scope(|scope| {
         let shared = &scope.shared;
         shared
+            .tables
             .imports
             .lock()
             .attach(id, || RemoteInner::new(id, Arc::clone(shared)))
     })
 }
 
-/// Records `error` as the reason the current payload failed, and returns it.
-pub(crate) fn record(error: RefError) -> RefError {
-    let _ = with_scope(|_| Err::<(), _>(error.clone()));
-    error
+/// Refuses a reference for `refusal` (it points the wrong way, say); returns the refusal.
+pub(crate) fn refuse(refusal: RefError) -> RefError {
+    let _ = with_scope(|_| Err::<(), _>(refusal.clone()));
+    refusal
 }
 
 /// `data` as a slice of the frame being decoded, if it lies within it.
-pub(crate) fn frame_slice(data: &[u8]) -> Option<bytes::Bytes> {
+pub(crate) fn frame_slice(data: &[u8]) -> Option<Bytes> {
     SCOPES.with_borrow(|scopes| {
         let frame = scopes.last()?.frame.as_ref()?;
         let start = (data.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
         let end = start.checked_add(data.len())?;
         (end <= frame.len()).then(|| frame.slice(start..end))
     })
-}
-
-/// Our export `id`, whatever its type, with the login it was handed out through; `None` if
-/// the table does not hold it (which is not a refusal: the caller decides).
-pub(crate) fn find_exported(id: u64) -> Result<Option<super::Exported>, RefError> {
-    with_scope(|scope| Ok(scope.shared.exports.lock().exported(id)))
 }

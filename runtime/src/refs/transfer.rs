@@ -1,7 +1,8 @@
 //! Provides how a method's return value crosses the wire: by value (serde) or by reference (a
 //! referenceable object, returned as `T` or `Arc<T>`, arrives as `Remote<T>`).
 
-use super::{Local, Remote};
+use super::local::Local;
+use super::remote::Remote;
 use crate::dispatch::Referenceable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,4 +57,9 @@ impl<T: Referenceable> Returns<BySharedReference> for Arc<T> {
     fn into_wire(self) -> Local<T> {
         Local::from_arc(self)
     }
+}
+
+/// Converts a returned value to what crosses the wire. Used by generated code.
+pub fn into_wire<M, R: Returns<M>>(value: R) -> R::Wire {
+    value.into_wire()
 }

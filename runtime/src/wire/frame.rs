@@ -45,6 +45,20 @@ impl Outgoing {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Appends the frame's length prefix and header to `dst`; its body follows, appended or
+    /// written apart. The one place where a frame's bytes are laid out.
+    ///
+    /// # Errors
+    /// If the frame is 4 GiB or more.
+    pub(crate) fn put_head(&self, dst: &mut BytesMut) -> io::Result<()> {
+        let len = u32::try_from(self.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame of 4 GiB or more"))?;
+        dst.reserve(PREFIX_LEN + self.head.len());
+        dst.put_u32(len);
+        dst.extend_from_slice(&self.head);
+        Ok(())
+    }
 }
 
 /// Room kept in front of a payload for its header, so header and payload share one buffer.
@@ -251,10 +265,7 @@ impl Encoder<Outgoing> for FrameCodec {
 
     fn encode(&mut self, frame: Outgoing, dst: &mut BytesMut) -> Result<(), io::Error> {
         let len = frame.len();
-        let Some(prefix) = u32::try_from(len)
-            .ok()
-            .filter(|_| len <= self.max_frame_size)
-        else {
+        if len > self.max_frame_size {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -262,10 +273,8 @@ impl Encoder<Outgoing> for FrameCodec {
                     self.max_frame_size
                 ),
             ));
-        };
-        dst.reserve(PREFIX_LEN + len);
-        dst.put_u32(prefix);
-        dst.extend_from_slice(&frame.head);
+        }
+        frame.put_head(dst)?;
         dst.extend_from_slice(&frame.body);
         Ok(())
     }

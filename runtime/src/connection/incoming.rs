@@ -1,0 +1,248 @@
+//! Provides the peer's calls to us: finding the target in the export table, checking the
+//! connection's load, decoding the arguments and starting the method (on this worker, or on
+//! the blocking pool when the arguments are large or costly), and sending the reply.
+
+use crate::link::shared::{CallSite, Shared};
+use crate::refs::handover::Handover;
+use crate::refs::table::Exported;
+use crate::reply::{DispatchError, Reply, ReplyFuture, ReplyKind, Started};
+use crate::wire::{Failure, IdList, Message};
+use bytes::Bytes;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// One call of the peer being run, and the size of the frame it came in (which its decoded
+/// arguments may share).
+pub(crate) struct InFlight<F> {
+    pub(crate) call: u64,
+    pub(crate) bytes: usize,
+    pub(crate) future: F,
+    pub(crate) span: tracing::Span,
+}
+
+/// A finished call: its id, its frame's size, and its outcome (`None` if it panicked).
+pub(crate) type Finished<T> = (u64, usize, Option<T>);
+
+impl<F: Future + Unpin> Future for InFlight<F> {
+    type Output = Finished<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (call, bytes) = (self.call, self.bytes);
+        let span = self.span.clone();
+        let _entered = span.enter();
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.future).poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready((call, bytes, Some(output))),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => {
+                tracing::error!(call, "a remote method panicked");
+                Poll::Ready((call, bytes, None))
+            }
+        }
+    }
+}
+
+/// What the calls running on a connection hold: how many, and their frames' bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Load {
+    pub(crate) calls: usize,
+    pub(crate) bytes: usize,
+}
+
+/// One call the peer asked for, as its frame says.
+pub(crate) struct Request<'a> {
+    pub(crate) call: u64,
+    pub(crate) target: u64,
+    pub(crate) method: &'a str,
+    pub(crate) frame: &'a Bytes,
+    /// Where the arguments start in the frame.
+    pub(crate) offset: usize,
+}
+
+/// What starting a call came to.
+pub(crate) enum Start {
+    /// Answered at once, or refused.
+    Done,
+    /// Still running.
+    Running(InFlight<ReplyFuture>),
+    /// Its arguments hold more items than a worker decodes: start it again off the workers.
+    Costly,
+    /// Its arguments are to be decoded off the workers: the reader starts it on the blocking
+    /// pool.
+    Large(LargeCall),
+}
+
+/// A call whose arguments are too large or too costly to decode on a worker: it is started on
+/// the blocking pool, holding the ids its message handed over until then.
+pub(crate) struct LargeCall {
+    call: u64,
+    target: u64,
+    method: String,
+    frame: Bytes,
+    offset: usize,
+    load: Load,
+    handover: Handover,
+}
+
+impl LargeCall {
+    /// Starts the call on the blocking pool; the reader waits for it (one at a time).
+    pub(crate) async fn start(self, shared: &Arc<Shared>) -> Option<InFlight<ReplyFuture>> {
+        let shared = Arc::clone(shared);
+        let started = tokio::task::spawn_blocking(move || {
+            let request = Request {
+                call: self.call,
+                target: self.target,
+                method: &self.method,
+                frame: &self.frame,
+                offset: self.offset,
+            };
+            let started = start_call(&shared, &request, self.load, false);
+            drop(self.handover);
+            match started {
+                Start::Running(call) => Some(call),
+                Start::Done | Start::Costly | Start::Large(_) => None,
+            }
+        });
+        started.await.ok().flatten()
+    }
+}
+
+/// Receives a call of the peer whose message handed over `ids`: starts it on this worker
+/// unless its frame is large or its decode turns out costly; then it is returned as a
+/// [`Start::Large`], for the blocking pool.
+pub(crate) fn receive(
+    shared: &Arc<Shared>,
+    request: &Request<'_>,
+    ids: Vec<u64>,
+    load: Load,
+) -> Start {
+    let handover = Handover::new(shared, ids);
+    if request.frame.len() <= shared.config.max_inline_decode {
+        match start_call(shared, request, load, true) {
+            Start::Costly => {}
+            started => return started,
+        }
+    }
+    Start::Large(LargeCall {
+        call: request.call,
+        target: request.target,
+        method: request.method.to_owned(),
+        frame: request.frame.clone(),
+        offset: request.offset,
+        load,
+        handover,
+    })
+}
+
+/// Decodes the arguments of `request` and starts its method; `inline` caps the decode at what
+/// a worker thread may take.
+fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: bool) -> Start {
+    let Request {
+        call,
+        target,
+        method,
+        frame,
+        offset,
+    } = *request;
+    let args = frame.get(offset..).unwrap_or_default();
+    tracing::trace!(parent: &shared.span, call, target, method, "call received");
+    let exported = shared.tables.exports.lock().exported(target);
+    let Some(Exported {
+        object,
+        perspective,
+    }) = exported
+    else {
+        send_failure(shared, call, Failure::NoSuchObject);
+        return Start::Done;
+    };
+    let too_many = load.calls >= shared.config.max_calls_in_flight;
+    let too_large = load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
+    if too_many || too_large {
+        send_failure(shared, call, Failure::Busy);
+        return Start::Done;
+    }
+    let site = CallSite {
+        shared: Arc::clone(shared),
+        perspective,
+        frame: frame.clone(),
+        inline,
+    };
+    let span = tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method);
+    let entered = span.enter();
+    let interface = object.interface();
+    // A method that is not `async` runs right here: contain its panics too.
+    let started = catch_unwind(AssertUnwindSafe(|| {
+        object.dispatch_native(method, args, site)
+    }));
+    drop(entered);
+    let failure = match started {
+        Err(_) => {
+            tracing::error!(parent: &shared.span, call, method, "a remote method panicked");
+            Failure::Panicked
+        }
+        Ok(Ok(Started::Ready(reply))) => {
+            send_reply(shared, call, reply);
+            return Start::Done;
+        }
+        Ok(Ok(Started::Running(future))) => {
+            return Start::Running(InFlight {
+                call,
+                bytes: frame.len(),
+                future,
+                span,
+            });
+        }
+        Ok(Err(DispatchError::Costly)) => return Start::Costly,
+        Ok(Err(DispatchError::NoSuchMethod)) => Failure::NoSuchMethod {
+            interface: interface.to_owned(),
+            method: method.to_owned(),
+        },
+        Ok(Err(DispatchError::Arguments(failure))) => failure,
+        Ok(Err(DispatchError::NotPermitted { avatar })) => Failure::NotPermitted {
+            avatar: avatar.to_owned(),
+        },
+    };
+    send_failure(shared, call, failure);
+    Start::Done
+}
+
+/// The reply for a call's outcome; a panic becomes [`Failure::Panicked`].
+pub(crate) fn reply_or_panicked(reply: Option<Reply>) -> Reply {
+    reply.unwrap_or(Reply::failed(Failure::Panicked))
+}
+
+fn send_failure(shared: &Shared, call: u64, failure: Failure) {
+    shared.send_header(&Message::Failed { call, failure });
+}
+
+/// Sends the reply of `call`.
+pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
+    let (encoded, raised) = match reply.0 {
+        ReplyKind::Value(encoded) => (encoded, false),
+        ReplyKind::Raised(encoded) => (encoded, true),
+        ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
+    };
+    let limit = shared.config.max_frame_size;
+    let ids = IdList::encode(&encoded.exports);
+    let exports = IdList::from_encoded(&ids);
+    let message = if raised {
+        Message::Raised { call, exports }
+    } else {
+        Message::Return { call, exports }
+    };
+    let frame = match encoded.frame.finish(&message) {
+        Ok(frame) => frame,
+        Err(error) => {
+            shared.rollback(&encoded.exports);
+            return send_failure(shared, call, Failure::Encode(error.to_string()));
+        }
+    };
+    let size = frame.len();
+    if size > limit {
+        shared.rollback(&encoded.exports);
+        return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
+    }
+    shared.send(frame);
+}

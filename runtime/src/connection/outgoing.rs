@@ -1,0 +1,303 @@
+//! Provides our calls to the peer: encoding the arguments, waiting in a reply slot for the
+//! matching reply, routing each reply the reader receives to its slot, and decoding it.
+
+use crate::codec::{Codec, DecodeLimits};
+use crate::error::{CallError, RemoteError};
+use crate::link::replies::{Abandoned, Delivered, Delivery, Incoming};
+use crate::link::shared::Shared;
+use crate::refs::error::DecodeError;
+use crate::refs::handle::{MethodTimeout, RemoteRef};
+use crate::refs::scope;
+use crate::wire::{IdList, Message};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+impl RemoteRef {
+    /// Calls `method` with `args` on a method that returns a plain value. Used by generated
+    /// proxies.
+    pub async fn call_value<C: Codec, A: Serialize, R: DeserializeOwned + Send + 'static>(
+        &self,
+        method: &'static str,
+        method_timeout: MethodTimeout,
+        args: &A,
+    ) -> Result<R, CallError> {
+        let timeout = self.timeout(method_timeout);
+        let reply = call::<C, A>(&self.inner.shared, self.inner.id, method, args, timeout).await?;
+        reply.into_value::<C, R>().await
+    }
+
+    /// Calls `method` with `args` on a method that returns `Result<T, E>`. Used by generated
+    /// proxies.
+    pub async fn call_result<C, A, T, E>(
+        &self,
+        method: &'static str,
+        method_timeout: MethodTimeout,
+        args: &A,
+    ) -> Result<T, RemoteError<E>>
+    where
+        C: Codec,
+        A: Serialize,
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
+        let timeout = self.timeout(method_timeout);
+        let reply = call::<C, A>(&self.inner.shared, self.inner.id, method, args, timeout).await?;
+        reply.into_result::<C, T, E>().await
+    }
+}
+
+/// Sends a call to the peer's object `target` and waits for the reply, at most `timeout`.
+pub(crate) async fn call<C: Codec, A: Serialize>(
+    shared: &Arc<Shared>,
+    target: u64,
+    method: &'static str,
+    args: &A,
+    timeout: Option<Duration>,
+) -> Result<Received, CallError> {
+    if shared.is_closed() {
+        return Err(CallError::ConnectionLost);
+    }
+    let (builder, exported) = scope::encode::<C, A>(shared, None, args)?;
+    let Some(call) = shared.replies.lock().open() else {
+        shared.rollback(&exported);
+        return Err(CallError::ConnectionLost);
+    };
+    // From here, dropping `waiting` frees the slot (and cancels the call once it is sent).
+    let mut waiting = Waiting {
+        shared,
+        call,
+        sent: false,
+    };
+    let ids = IdList::encode(&exported);
+    let message = Message::Call {
+        call,
+        target,
+        method,
+        exports: IdList::from_encoded(&ids),
+    };
+    let frame = builder.finish(&message).map_err(|error| {
+        shared.rollback(&exported);
+        CallError::Encode(error.to_string())
+    })?;
+    if frame.len() > shared.config.max_frame_size {
+        shared.rollback(&exported);
+        return Err(CallError::MessageTooLarge {
+            size: frame.len(),
+            limit: shared.config.max_frame_size,
+        });
+    }
+    tracing::trace!(parent: &shared.span, call, target, method, "call sent");
+    shared.send(frame);
+    waiting.sent = true;
+    let incoming = match timeout {
+        None => waiting.await?,
+        Some(limit) => tokio::time::timeout(limit, waiting)
+            .await
+            .map_err(|_| CallError::TimedOut)??,
+    };
+    Ok(Received::new(shared, incoming))
+}
+
+/// Waits in the reply slot of one call; dropped early, it frees the slot and tells the peer
+/// it may stop running the call.
+struct Waiting<'a> {
+    shared: &'a Arc<Shared>,
+    call: u64,
+    /// Whether the call left: only then is the peer told of a cancellation.
+    sent: bool,
+}
+
+impl Future for Waiting<'_> {
+    type Output = Result<Incoming, CallError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let polled = self.shared.replies.lock().poll(self.call, cx);
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(reply) => {
+                // Taken (or gone): nothing left to free.
+                self.sent = false;
+                self.call = 0;
+                Poll::Ready(reply.ok_or(CallError::ConnectionLost))
+            }
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.call == 0 {
+            return;
+        }
+        let abandoned = self.shared.replies.lock().abandon(self.call);
+        match abandoned {
+            Abandoned::Waiting if self.sent => {
+                self.shared
+                    .send_header(&Message::Cancel { call: self.call });
+            }
+            Abandoned::Replied(incoming) => self.shared.settle(&incoming.into_ids()),
+            Abandoned::Waiting | Abandoned::Gone => {}
+        }
+    }
+}
+
+/// Hands a reply the reader received to its caller's slot; a reply nobody waits for is
+/// discarded, settling its references.
+pub(crate) fn deliver(shared: &Shared, call: u64, incoming: Incoming) {
+    let delivery = shared.replies.lock().deliver(call, incoming);
+    match delivery {
+        Delivery::Placed(waker) => {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+        Delivery::Unclaimed(incoming) => {
+            tracing::trace!(parent: &shared.span, call, "reply for a call nobody waits for");
+            shared.settle(&incoming.into_ids());
+        }
+    }
+}
+
+/// A reply taken from its slot, to be decoded; once dropped, the references its message
+/// handed over are settled.
+pub(crate) struct Received {
+    shared: Arc<Shared>,
+    incoming: Incoming,
+    ids: Vec<u64>,
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        self.shared.settle(&self.ids);
+    }
+}
+
+impl Received {
+    pub(crate) fn new(shared: &Arc<Shared>, mut incoming: Incoming) -> Self {
+        let ids = match &mut incoming {
+            Incoming::Value(delivered) | Incoming::Raised(delivered) => {
+                std::mem::take(&mut delivered.ids)
+            }
+            Incoming::Failed(_) => Vec::new(),
+        };
+        Received {
+            shared: Arc::clone(shared),
+            incoming,
+            ids,
+        }
+    }
+
+    /// The limits of a decode on a worker, or `None` if the payload is too large for one.
+    fn inline_limits(&self) -> Option<DecodeLimits> {
+        let config = &self.shared.config;
+        match &self.incoming {
+            Incoming::Value(delivered) | Incoming::Raised(delivered) => (delivered.frame.len()
+                <= config.max_inline_decode)
+                .then(|| config.inline_decode_limits()),
+            Incoming::Failed(_) => Some(config.inline_decode_limits()),
+        }
+    }
+
+    fn decode<T: DeserializeOwned, C: Codec>(
+        &self,
+        delivered: &Delivered,
+        limits: DecodeLimits,
+    ) -> Result<T, DecodeError> {
+        let payload = delivered.frame.get(delivered.offset..).unwrap_or_default();
+        scope::decode::<C, T>(&self.shared, &delivered.frame, payload, limits)
+    }
+
+    /// Decodes a plain result: on this worker if it is cheap, else on the blocking pool.
+    pub(crate) async fn into_value<C: Codec, R: DeserializeOwned + Send + 'static>(
+        self,
+    ) -> Result<R, CallError> {
+        if let Some(limits) = self.inline_limits() {
+            match self.value_within::<C, R>(limits) {
+                Err(Some(error)) if error.is_costly() => {}
+                Err(Some(error)) => return Err(error.into()),
+                Err(None) => return Err(self.not_a_value()),
+                Ok(value) => return Ok(value),
+            }
+        }
+        tokio::task::spawn_blocking(move || self.decode_value::<C, R>())
+            .await
+            .unwrap_or(Err(CallError::ConnectionLost))
+    }
+
+    /// Decodes a `Result`: on this worker if it is cheap, else on the blocking pool.
+    pub(crate) async fn into_result<C, T, E>(self) -> Result<T, RemoteError<E>>
+    where
+        C: Codec,
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
+        if let Some(limits) = self.inline_limits() {
+            match self.result_within::<C, T, E>(limits) {
+                Err(error) if error.is_costly() => {}
+                Err(error) => return Err(RemoteError::Call(error.into())),
+                Ok(result) => return result,
+            }
+        }
+        tokio::task::spawn_blocking(move || self.decode_result::<C, T, E>())
+            .await
+            .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
+    }
+
+    /// Decodes a plain result, wherever the caller runs.
+    pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(&self) -> Result<R, CallError> {
+        match self.value_within::<C, R>(self.shared.config.decode_limits()) {
+            Ok(value) => Ok(value),
+            Err(Some(error)) => Err(error.into()),
+            Err(None) => Err(self.not_a_value()),
+        }
+    }
+
+    /// Decodes a `Result`, wherever the caller runs.
+    pub(crate) fn decode_result<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+    ) -> Result<T, RemoteError<E>> {
+        self.result_within::<C, T, E>(self.shared.config.decode_limits())
+            .unwrap_or_else(|error| Err(RemoteError::Call(error.into())))
+    }
+
+    /// The value, or why it did not decode (`None`: the reply is no value at all).
+    fn value_within<C: Codec, R: DeserializeOwned>(
+        &self,
+        limits: DecodeLimits,
+    ) -> Result<R, Option<DecodeError>> {
+        match &self.incoming {
+            Incoming::Value(delivered) => self.decode::<R, C>(delivered, limits).map_err(Some),
+            Incoming::Raised(_) | Incoming::Failed(_) => Err(None),
+        }
+    }
+
+    /// What a reply that is no value means to a caller that expects one.
+    fn not_a_value(&self) -> CallError {
+        match &self.incoming {
+            Incoming::Failed(failure) => CallError::from(failure.clone()),
+            _ => CallError::BadReply(
+                "the peer raised an error from a method that declares none".to_owned(),
+            ),
+        }
+    }
+
+    /// The outer `Result` fails to decode; the inner one is the call's outcome.
+    #[allow(clippy::type_complexity)]
+    fn result_within<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+        limits: DecodeLimits,
+    ) -> Result<Result<T, RemoteError<E>>, DecodeError> {
+        match &self.incoming {
+            Incoming::Value(delivered) => Ok(Ok(self.decode::<T, C>(delivered, limits)?)),
+            Incoming::Raised(delivered) => Ok(Err(RemoteError::Method(
+                self.decode::<E, C>(delivered, limits)?,
+            ))),
+            Incoming::Failed(failure) => Ok(Err(RemoteError::Call(failure.clone().into()))),
+        }
+    }
+}

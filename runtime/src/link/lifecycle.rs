@@ -1,0 +1,129 @@
+//! Provides a connection's lifecycle: open, then closed once with a reason; the logins
+//! (perspectives) made on it; and a close requested for after the current reply.
+
+use crate::error::CloseReason;
+use crate::lock::Lock;
+use crate::perspective::Perspective;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
+
+/// Why a login could not be recorded on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginRefused {
+    /// The connection is closing.
+    Closed,
+    /// The connection holds as many logins as it may.
+    TooMany { limit: usize },
+}
+
+/// Whether a connection is open, why it closed, and the logins made on it.
+#[derive(Debug)]
+pub(crate) struct Lifecycle {
+    /// Cancelled when the connection closes: its tasks stop.
+    pub(crate) closing: CancellationToken,
+    /// Set once the connection closed: cheaper to read than the token on every call.
+    closed: AtomicBool,
+    reason: Lock<Option<CloseReason>>,
+    /// The logins open on this connection.
+    perspectives: Lock<Vec<Arc<Perspective>>>,
+    /// Whether a login ever succeeded here.
+    logged_in: AtomicBool,
+    /// Cancelled at the first login: a server then stops counting the connection as pending.
+    pub(crate) first_login: CancellationToken,
+    /// Why to close once the reply being prepared is queued, if set.
+    close_after_reply: Lock<Option<CloseReason>>,
+    close_after_reply_set: AtomicBool,
+}
+
+impl Lifecycle {
+    /// An open connection, closed when `closing` is cancelled.
+    pub(crate) fn new(closing: CancellationToken) -> Self {
+        Lifecycle {
+            closing,
+            closed: AtomicBool::new(false),
+            reason: Lock::new(None),
+            perspectives: Lock::new(Vec::new()),
+            logged_in: AtomicBool::new(false),
+            first_login: CancellationToken::new(),
+            close_after_reply: Lock::new(None),
+            close_after_reply_set: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the connection closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Records `reason` and stops the tasks, the first time only; returns whether it was the
+    /// first time, and the logins to end.
+    pub(crate) fn close(&self, reason: CloseReason) -> Option<Vec<Arc<Perspective>>> {
+        {
+            let mut slot = self.reason.lock();
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(reason);
+        }
+        self.closed.store(true, Ordering::Release);
+        self.closing.cancel();
+        Some(std::mem::take(&mut *self.perspectives.lock()))
+    }
+
+    /// Why the connection closed, once it has.
+    pub(crate) fn reason(&self) -> Option<CloseReason> {
+        self.reason.lock().clone()
+    }
+
+    /// Records a login; refuses it if the connection is closing or holds `limit` already.
+    pub(crate) fn add_login(
+        &self,
+        perspective: Arc<Perspective>,
+        limit: usize,
+    ) -> Result<(), LoginRefused> {
+        let mut perspectives = self.perspectives.lock();
+        if self.is_closed() {
+            return Err(LoginRefused::Closed);
+        }
+        if perspectives.len() >= limit {
+            return Err(LoginRefused::TooMany { limit });
+        }
+        perspectives.push(perspective);
+        self.logged_in.store(true, Ordering::Release);
+        self.first_login.cancel();
+        Ok(())
+    }
+
+    /// Forgets a login (it ended).
+    pub(crate) fn remove_login(&self, perspective: &Arc<Perspective>) {
+        self.perspectives
+            .lock()
+            .retain(|other| !Arc::ptr_eq(other, perspective));
+    }
+
+    /// How many logins are open.
+    pub(crate) fn logins(&self) -> usize {
+        self.perspectives.lock().len()
+    }
+
+    /// Whether a login ever succeeded.
+    pub(crate) fn logged_in(&self) -> bool {
+        self.logged_in.load(Ordering::Acquire)
+    }
+
+    /// Asks the reader to close with `reason` once the reply of the call being run is queued:
+    /// the peer gets its answer, then the connection ends.
+    pub(crate) fn close_after_reply(&self, reason: CloseReason) {
+        *self.close_after_reply.lock() = Some(reason);
+        self.close_after_reply_set.store(true, Ordering::Release);
+    }
+
+    /// The reason given to [`close_after_reply`](Self::close_after_reply), once.
+    pub(crate) fn take_close_after_reply(&self) -> Option<CloseReason> {
+        if !self.close_after_reply_set.load(Ordering::Acquire) {
+            return None;
+        }
+        self.close_after_reply.lock().take()
+    }
+}

@@ -1,0 +1,274 @@
+//! Provides `Shared`, the state of one connection that its tasks, its handles and its
+//! references share, split by job: the reference tables, the reply slots of our calls, the
+//! outbox the writer drains, the limits (`Config`) and the lifecycle.
+//!
+//! Three kinds of values point back at a connection, and the connection holds them in turn, so
+//! their types are defined here, beside it, and their behaviour in the layers that use them:
+//! - [`Object`], our objects in the export table, which a call reaches with a [`CallSite`]
+//!   naming this connection (dispatch, in `dispatch.rs`);
+//! - [`RemoteInner`], what every handle to one of the peer's objects shares (in
+//!   `refs/handle.rs`), held weakly by the import table;
+//! - [`KeepAlive`], which keeps a client connection open while a user handle lives.
+
+use super::lifecycle::{Lifecycle, LoginRefused};
+use super::outbox::{Inbox, Outbox};
+use super::replies::ReplySlots;
+use crate::config::Config;
+use crate::error::CloseReason;
+use crate::lock::Lock;
+use crate::perspective::Perspective;
+use crate::refs::table::{ExportTable, ImportTable};
+use crate::reply::{DispatchError, Started};
+use crate::wire::{Message, Outgoing};
+use bytes::Bytes;
+use std::any::Any;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use tokio_util::sync::CancellationToken;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One of our objects as the export table holds it: a referenceable, type-erased.
+pub(crate) trait Object: Send + Sync + 'static {
+    /// Its interface name.
+    fn interface(&self) -> &'static str;
+    /// The object, for a typed downcast.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// Decodes the arguments of `method` and starts it.
+    fn dispatch_native(
+        self: Arc<Self>,
+        method: &str,
+        args: &[u8],
+        site: CallSite,
+    ) -> Result<Started, DispatchError>;
+}
+
+/// Where a call arrived: what a method's `CallContext` is made of.
+#[derive(Clone)]
+pub(crate) struct CallSite {
+    pub(crate) shared: Arc<Shared>,
+    /// The perspective of the reference the call came through.
+    pub(crate) perspective: Option<Arc<Perspective>>,
+    /// The frame the arguments lie in, so byte payloads can share it.
+    pub(crate) frame: Bytes,
+    /// Whether the call starts on a worker thread, where decoding is capped.
+    pub(crate) inline: bool,
+}
+
+/// The reference tables of one connection.
+pub(crate) struct Tables {
+    /// Our objects the peer may call.
+    pub(crate) exports: Lock<ExportTable<dyn Object>>,
+    /// The peer's objects we hold.
+    pub(crate) imports: Lock<ImportTable<RemoteInner>>,
+}
+
+/// The state of one connection.
+pub(crate) struct Shared {
+    /// A process-unique id, for logs and to tell connections apart.
+    pub(crate) id: u64,
+    /// The limits.
+    pub(crate) config: Config,
+    pub(crate) tables: Tables,
+    /// The slots of our calls waiting for a reply.
+    pub(crate) replies: Lock<ReplySlots>,
+    pub(crate) outbox: Outbox,
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) peer_addr: Option<SocketAddr>,
+    /// The interface of the peer's root object, if it publishes one.
+    pub(crate) peer_root: Option<String>,
+    keepalive: OnceLock<Weak<KeepAlive>>,
+    pub(crate) span: tracing::Span,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection").field("id", &self.id).finish()
+    }
+}
+
+impl Shared {
+    /// A new open connection, and the writer's end of its outbox.
+    pub(crate) fn new(
+        config: Config,
+        peer_addr: Option<SocketAddr>,
+        peer_root: Option<String>,
+        closing: CancellationToken,
+    ) -> (Self, Inbox) {
+        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
+        let (outbox, inbox) = Outbox::new(config.max_write_queue);
+        let shared = Shared {
+            id,
+            tables: Tables {
+                exports: Lock::new(ExportTable::new(config.max_exports)),
+                imports: Lock::new(ImportTable::default()),
+            },
+            replies: Lock::new(ReplySlots::default()),
+            outbox,
+            lifecycle: Lifecycle::new(closing),
+            config,
+            peer_addr,
+            peer_root,
+            keepalive: OnceLock::new(),
+            span,
+        };
+        (shared, inbox)
+    }
+
+    /// Queues a frame for the writer; a closed connection drops it. The frame that would take
+    /// the queue past [`Config::max_write_queue`] closes the connection as a slow peer instead.
+    pub(crate) fn send(&self, frame: Outgoing) {
+        if let Err(overflow) = self.outbox.push(frame) {
+            let queued = self.outbox.queued();
+            tracing::warn!(parent: &self.span, queued, "the peer does not read; closing");
+            self.close(CloseReason::SlowPeer {
+                limit: overflow.limit,
+            });
+        }
+    }
+
+    /// Queues a frame that is a header alone.
+    pub(crate) fn send_header(&self, message: &Message<'_>) {
+        match Outgoing::header(message) {
+            Ok(frame) => self.send(frame),
+            Err(error) => {
+                tracing::error!(parent: &self.span, %error, "could not encode a header");
+                self.close(CloseReason::Io(format!(
+                    "could not encode a header: {error}"
+                )));
+            }
+        }
+    }
+
+    /// Tells the peer we dropped `count` references to its object `id`.
+    pub(crate) fn send_release(&self, id: u64, count: u64) {
+        if self.is_closed() {
+            return;
+        }
+        self.send_header(&Message::Release { target: id, count });
+    }
+
+    /// Ends the holds a message put on the peer's ids it handed over (it was decoded or
+    /// discarded); ids no handle holds are released to the peer.
+    pub(crate) fn settle(&self, ids: &[u64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let releases: Vec<(u64, u64)> = {
+            let mut imports = self.tables.imports.lock();
+            ids.iter()
+                .filter_map(|&id| imports.settle(id).map(|count| (id, count)))
+                .collect()
+        };
+        for (id, count) in releases {
+            self.send_release(id, count);
+        }
+    }
+
+    /// Takes back one sending of each of our ids, after the message that carried them was
+    /// not sent.
+    pub(crate) fn rollback(&self, exported: &[u64]) {
+        if exported.is_empty() {
+            return;
+        }
+        let dropped: Vec<_> = {
+            let mut exports = self.tables.exports.lock();
+            exported
+                .iter()
+                .filter_map(|&id| exports.release(id, 1))
+                .collect()
+        };
+        drop(dropped);
+    }
+
+    /// Whether the connection is closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lifecycle.is_closed()
+    }
+
+    /// Closes the connection once: fails our calls waiting for a reply, frees every export,
+    /// ends every login, stops the tasks.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        tracing::debug!(parent: &self.span, %reason, "connection closing");
+        let Some(perspectives) = self.lifecycle.close(reason) else {
+            return;
+        };
+        let waiting = self.replies.lock().close();
+        for waker in waiting {
+            waker.wake();
+        }
+        let objects = self.tables.exports.lock().drain();
+        drop(objects);
+        self.tables.imports.lock().clear();
+        for perspective in perspectives {
+            perspective.end();
+        }
+    }
+
+    /// Records a login, within [`Config::max_logins_per_connection`].
+    pub(crate) fn add_login(&self, perspective: Arc<Perspective>) -> Result<(), LoginRefused> {
+        self.lifecycle
+            .add_login(perspective, self.config.max_logins_per_connection)
+    }
+
+    /// Ends one login: revokes every reference handed out through it, and runs its logout
+    /// action.
+    pub(crate) fn end_login(&self, perspective: &Arc<Perspective>) {
+        self.lifecycle.remove_login(perspective);
+        let revoked = self.tables.exports.lock().revoke(perspective);
+        drop(revoked);
+        perspective.end();
+    }
+
+    /// Makes handles keep the connection open; only client-side connections do.
+    pub(crate) fn set_keepalive(&self, keepalive: &Arc<KeepAlive>) {
+        let _ = self.keepalive.set(Arc::downgrade(keepalive));
+    }
+
+    /// The keep-alive token new references hold, if this side has one.
+    pub(crate) fn keepalive(&self) -> Option<Arc<KeepAlive>> {
+        self.keepalive.get().and_then(Weak::upgrade)
+    }
+}
+
+/// Held by every user handle of a client connection; the last one dropped closes it.
+pub(crate) struct KeepAlive {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.shared.close(CloseReason::Local);
+    }
+}
+
+/// What every handle to one of the peer's objects shares; its drop releases the object.
+pub(crate) struct RemoteInner {
+    pub(crate) id: u64,
+    pub(crate) shared: Arc<Shared>,
+    _keepalive: Option<Arc<KeepAlive>>,
+}
+
+impl RemoteInner {
+    /// The shared part of the handles to the peer's object `id`.
+    pub(crate) fn new(id: u64, shared: Arc<Shared>) -> Arc<Self> {
+        let keepalive = shared.keepalive();
+        Arc::new(RemoteInner {
+            id,
+            shared,
+            _keepalive: keepalive,
+        })
+    }
+}
+
+impl Drop for RemoteInner {
+    fn drop(&mut self) {
+        let released = self.shared.tables.imports.lock().dropped(self.id, self);
+        if let Some(count) = released {
+            self.shared.send_release(self.id, count);
+        }
+    }
+}

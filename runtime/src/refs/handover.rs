@@ -1,0 +1,48 @@
+//! Provides the handing-over of references by a message: the ids of the peer's objects a
+//! message lists are counted in the import table before its payload is decoded (or
+//! discarded), and settled after.
+
+use crate::error::ProtocolError;
+use crate::link::shared::Shared;
+use crate::wire::IdList;
+use std::sync::Arc;
+
+/// Counts the references a message hands over. The list is checked against
+/// [`Config::max_exports`](crate::Config::max_exports) before anything is allocated for it.
+///
+/// # Errors
+/// [`ProtocolError::Malformed`] if the list is malformed or too long.
+pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>, ProtocolError> {
+    if exports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = exports.decode(shared.config.max_exports)?;
+    let mut imports = shared.tables.imports.lock();
+    for &id in &ids {
+        imports.announce(id);
+    }
+    Ok(ids)
+}
+
+/// Settles the ids a message handed over when it is dropped: once its payload is decoded or
+/// discarded, ids no handle holds are released to the peer.
+pub(crate) struct Handover {
+    shared: Arc<Shared>,
+    ids: Vec<u64>,
+}
+
+impl Handover {
+    /// Holds `ids`, announced on `shared`, until dropped.
+    pub(crate) fn new(shared: &Arc<Shared>, ids: Vec<u64>) -> Self {
+        Handover {
+            shared: Arc::clone(shared),
+            ids,
+        }
+    }
+}
+
+impl Drop for Handover {
+    fn drop(&mut self) {
+        self.shared.settle(&self.ids);
+    }
+}
