@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use tartine::{Bytes, CallError, Local, Remote, RemoteError};
 
 #[tokio::test]
@@ -132,7 +131,6 @@ async fn proxies_and_remotes_are_send() {
         .unwrap()
         .unwrap();
     assert_eq!(heard, 1);
-    let _ = Arc::new(echo);
 }
 
 #[tokio::test]

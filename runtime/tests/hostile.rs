@@ -222,7 +222,9 @@ async fn the_client_reports_a_version_mismatch() {
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         stream.write_all(b"TARTINE\x07").await.unwrap();
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Keeps the socket open until the test ends.
+        std::future::pending::<()>().await;
+        drop(stream);
     });
     match tartine::connect(addr).await {
         Err(tartine::ConnectError::Handshake(tartine::HandshakeError::VersionMismatch {
@@ -258,7 +260,7 @@ async fn calls_past_the_in_flight_limit_are_answered_busy() {
             tokio::spawn(async move { echo.hang().await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.hanging(4).await;
     assert_eq!(echo.add(1, 1).await, Err(CallError::Busy));
     for task in hanging {
         task.abort();
@@ -519,12 +521,12 @@ async fn a_large_argument_is_decoded_off_the_workers() {
     let server = start_server().await;
     let (_heavy_connection, heavy) = connect(&server).await;
     let (_light_connection, light) = connect(&server).await;
-    let map: std::collections::BTreeMap<u32, u8> = (0..600_000).map(|key| (key, 0)).collect();
+    let map = Heavy((0..600_000).map(|key| (key, 0)).collect());
     let order = Arc::new(Mutex::new(Vec::new()));
     let heavy_call = {
         let order = order.clone();
         async move {
-            let entries = heavy.entries(map).await.unwrap();
+            let entries = heavy.heavy(map).await.unwrap();
             order.lock().unwrap().push("heavy");
             entries
         }
@@ -532,8 +534,8 @@ async fn a_large_argument_is_decoded_off_the_workers() {
     let light_calls = {
         let order = order.clone();
         async move {
-            // Give the heavy call's frame time to reach the server first.
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Once the server is decoding the heavy argument.
+            HEAVY_DECODING.notified().await;
             for _ in 0..10 {
                 assert_eq!(light.add(1, 1).await.unwrap(), 2);
             }

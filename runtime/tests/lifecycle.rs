@@ -15,7 +15,7 @@ async fn pending_calls_fail_when_the_server_goes_away() {
         let echo = echo.clone();
         async move { echo.hang().await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.hanging(1).await;
     assert_eq!(connection.stats().pending_calls, 1);
     server.handle.shutdown();
     let result = tokio::time::timeout(Duration::from_secs(5), hanging)
@@ -39,7 +39,7 @@ async fn the_server_keeps_serving_other_connections() {
         let echo = first_echo.clone();
         async move { echo.hang().await }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    server.hanging(1).await;
     first.close();
     assert_eq!(hanging.await.unwrap(), Err(CallError::ConnectionLost));
     assert_eq!(second_echo.add(20, 22).await.unwrap(), 42);

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::eventually;
 use common::login::*;
-use common::{Live, eventually};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tartine::cred::{
@@ -219,7 +219,11 @@ async fn logout_runs_exactly_once_whichever_comes_first() {
         server.log.lock().unwrap().len() == 4
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Once the server dropped the connection, every logout it could run has run.
+    eventually("the server drops the connection", || {
+        server.handle.stats().connections == 0
+    })
+    .await;
     assert_eq!(
         *server.log.lock().unwrap(),
         [
@@ -306,7 +310,11 @@ async fn a_connection_that_does_not_log_in_is_closed() {
         .await
         .expect("the idle connection is closed");
     assert_eq!(reason, CloseReason::PeerClosed);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Logged in, the active connection is no longer pending: no login timeout applies to it.
+    eventually("the logged-in connection is settled", || {
+        server.handle.stats().pending == 0
+    })
+    .await;
     assert!(
         player.is_anonymous().await.unwrap(),
         "the logged-in one stays"
@@ -324,7 +332,6 @@ async fn login_against_a_server_without_portal_is_refused() {
             .unwrap_err(),
         LoginError::NoPortal
     );
-    let _ = Live::default();
 }
 
 #[tokio::test]

@@ -84,6 +84,20 @@ impl Listener {
     }
 }
 
+/// Told when the server starts decoding a [`Heavy`] argument.
+pub static HEAVY_DECODING: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// A map whose decoding the server announces on [`HEAVY_DECODING`] as it starts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Heavy(pub std::collections::BTreeMap<u32, u8>);
+
+impl<'de> Deserialize<'de> for Heavy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        HEAVY_DECODING.notify_one();
+        std::collections::BTreeMap::deserialize(deserializer).map(Heavy)
+    }
+}
+
 /// A recursive argument, to try nesting limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tree {
@@ -118,6 +132,13 @@ pub struct Echo {
     pub live: Live,
     pub shared: Arc<Counter>,
     pub subscribers: std::sync::Mutex<Vec<Remote<Listener>>>,
+    /// How many calls entered `hang`, `hang_briefly` or `hold`: tests wait on it.
+    pub hanging: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+/// Counts one more call into a method that never answers.
+fn entered(hanging: &tokio::sync::watch::Sender<usize>) {
+    hanging.send_modify(|count| *count += 1);
 }
 
 impl Echo {
@@ -130,6 +151,7 @@ impl Echo {
             live,
             shared,
             subscribers: std::sync::Mutex::new(Vec::new()),
+            hanging: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -171,6 +193,7 @@ impl Echo {
     }
 
     pub async fn hang(&self) -> u64 {
+        entered(&self.hanging);
         std::future::pending::<()>().await;
         0
     }
@@ -178,12 +201,14 @@ impl Echo {
     /// Never answers, and its callers wait 100 ms at most.
     #[tartine(timeout = "100ms")]
     pub async fn hang_briefly(&self) -> u64 {
+        entered(&self.hanging);
         std::future::pending::<()>().await;
         0
     }
 
     /// Holds `data` for ever.
     pub async fn hold(&self, data: Bytes) -> usize {
+        entered(&self.hanging);
         std::future::pending::<()>().await;
         data.len()
     }
@@ -257,6 +282,11 @@ impl Echo {
         map.len()
     }
 
+    /// Like `entries`, announcing its decode on [`HEAVY_DECODING`].
+    pub fn heavy(&self, map: Heavy) -> usize {
+        map.0.len()
+    }
+
     /// Keeps `listener` to hear what `publish` sends.
     pub fn subscribe(&self, listener: Remote<Listener>) {
         self.subscribers.lock().unwrap().push(listener);
@@ -296,6 +326,20 @@ pub struct TestServer {
     pub addr: std::net::SocketAddr,
     pub handle: ServerHandle,
     pub live: Live,
+    /// How many calls entered a method that never answers.
+    pub hanging: tokio::sync::watch::Receiver<usize>,
+}
+
+impl TestServer {
+    /// Waits until `count` calls in all entered a method that never answers (`hang`,
+    /// `hang_briefly`, `hold`): they are running on the server.
+    pub async fn hanging(&self, count: usize) {
+        let mut hanging = self.hanging.clone();
+        tokio::time::timeout(Duration::from_secs(10), hanging.wait_for(|&n| n >= count))
+            .await
+            .expect("the calls reach the server")
+            .expect("the server lives");
+    }
 }
 
 pub async fn start_server() -> TestServer {
@@ -304,13 +348,20 @@ pub async fn start_server() -> TestServer {
 
 pub async fn start_server_with(config: tartine::Config) -> TestServer {
     let live = Live::default();
-    let server = Server::bind_with("127.0.0.1:0", Arc::new(Echo::new(live.clone())), config)
+    let echo = Echo::new(live.clone());
+    let hanging = echo.hanging.subscribe();
+    let server = Server::bind_with("127.0.0.1:0", Arc::new(echo), config)
         .await
         .expect("bind");
     let addr = server.local_addr().expect("local addr");
     let handle = server.handle();
     tokio::spawn(server.run());
-    TestServer { addr, handle, live }
+    TestServer {
+        addr,
+        handle,
+        live,
+        hanging,
+    }
 }
 
 pub async fn connect(server: &TestServer) -> (Connection, Remote<Echo>) {
