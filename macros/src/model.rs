@@ -47,6 +47,8 @@ pub(crate) struct ExposedMethod {
     pub(crate) output: Output,
     /// How long callers wait for the reply, if the method sets it.
     pub(crate) timeout: Option<Timeout>,
+    /// Whether each call runs as a task of its own: `#[tartine(spawn)]`.
+    pub(crate) spawn: bool,
     /// `#[doc]` and `#[cfg]` attributes, copied onto the proxy method.
     pub(crate) forwarded_attrs: Vec<Attribute>,
     /// The signature as written, for the checks.

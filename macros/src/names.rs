@@ -4,7 +4,7 @@ use proc_macro2::Ident;
 use quote::format_ident;
 
 /// The helper attribute on methods: `#[tartine(rename = "..")]`, `#[tartine(skip)]`,
-/// `#[tartine(timeout = "..")]`.
+/// `#[tartine(timeout = "..")]`, `#[tartine(spawn)]`.
 pub(crate) const HELPER_ATTR: &str = "tartine";
 /// `#[tartine(rename = "wire_name")]`.
 pub(crate) const RENAME: &str = "rename";
@@ -12,6 +12,8 @@ pub(crate) const RENAME: &str = "rename";
 pub(crate) const SKIP: &str = "skip";
 /// `#[tartine(timeout = "5s")]`: how long callers wait for the method's reply.
 pub(crate) const TIMEOUT: &str = "timeout";
+/// `#[tartine(spawn)]`: each call runs as a task of its own, off the connection's reader.
+pub(crate) const SPAWN: &str = "spawn";
 
 /// The generated proxy of `ty`.
 pub(crate) fn proxy_ident(ty: &Ident) -> Ident {

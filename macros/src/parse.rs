@@ -3,9 +3,10 @@
 
 use crate::ctxt::Ctxt;
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Timeout, Viewer};
-use crate::names::{HELPER_ATTR, RENAME, SKIP, TIMEOUT, arg_ident};
+use crate::names::{HELPER_ATTR, RENAME, SKIP, SPAWN, TIMEOUT, arg_ident};
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 use syn::{
     Attribute, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, PathArguments,
     ReturnType, Type, Visibility,
@@ -73,6 +74,8 @@ struct MethodOptions {
     skip: bool,
     /// The literal as written (for errors), and the timeout it says.
     timeout: Option<(LitStr, Timeout)>,
+    /// Where `spawn` is written, if it is.
+    spawn: Option<proc_macro2::Span>,
 }
 
 /// Reads and removes `#[tartine(..)]` from `attrs`.
@@ -99,9 +102,12 @@ fn take_options(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> MethodOptions {
                 })?;
                 options.timeout = Some((literal, timeout));
                 Ok(())
+            } else if meta.path.is_ident(SPAWN) {
+                options.spawn = Some(meta.path.span());
+                Ok(())
             } else {
                 Err(meta.error(format!(
-                    "unknown tartine option; expected one of: `{RENAME} = \"..\"`, `{SKIP}`, `{TIMEOUT} = \"..\"`"
+                    "unknown tartine option; expected one of: `{RENAME} = \"..\"`, `{SKIP}`, `{TIMEOUT} = \"..\"`, `{SPAWN}`"
                 )))
             }
         });
@@ -174,6 +180,14 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
                 "`timeout` applies to exposed methods only: `pub` methods taking `&self`",
             );
         }
+        if let Some(span) = options.spawn
+            && !(is_pub && has_receiver && !options.skip)
+        {
+            cx.push(syn::Error::new(
+                span,
+                "`spawn` applies to exposed methods only: `pub` methods taking `&self`",
+            ));
+        }
         return None;
     }
     let sig = &function.sig;
@@ -224,6 +238,7 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
         viewer,
         output: output(&sig.output),
         timeout: options.timeout.map(|(_, timeout)| timeout),
+        spawn: options.spawn.is_some(),
         forwarded_attrs,
         sig: sig.clone(),
     })

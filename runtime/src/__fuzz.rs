@@ -414,7 +414,7 @@ pub fn login_server(data: &[u8]) {
             drop(settle);
             let reply = match outcome {
                 Ok(Started::Ready(reply)) => reply,
-                Ok(Started::Running(call)) => call.await,
+                Ok(Started::Running(call) | Started::Spawn(call)) => call.await,
                 Err(_) => continue,
             };
             if name == method::PASSWORD_BEGIN

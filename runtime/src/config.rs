@@ -46,6 +46,12 @@ pub struct Config {
     /// How many calls from the peer run at once on one connection (default 1,024). Further calls
     /// are answered [`CallError::Busy`](crate::CallError::Busy).
     pub max_calls_in_flight: usize,
+    /// Whether each call of an `async` method runs as a tokio task of its own (default
+    /// `false`). Calls otherwise run in their connection's reader task: cheapest, but the calls
+    /// of one connection then share one worker thread at a time, and a method that computes
+    /// for long delays that connection's other replies. A method marked
+    /// `#[tartine(spawn)]` runs as a task of its own whatever this says, `async` or not.
+    pub spawn_calls: bool,
     /// How many bytes of request frames the calls running on one connection may hold at once
     /// (default 64 MiB): a running call keeps the frame its arguments came in (a [`Bytes`](crate::Bytes)
     /// argument is a slice of it). A call that would pass it is answered
@@ -153,6 +159,7 @@ impl Default for Config {
             max_inline_decode_items: 16_384,
             max_exports: 16_384,
             max_calls_in_flight: 1_024,
+            spawn_calls: false,
             max_in_flight_bytes: 64 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             call_timeout: Some(Duration::from_secs(30)),

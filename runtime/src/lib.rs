@@ -156,7 +156,7 @@
 //! - **dispatch** (`dispatch.rs`, `reply.rs`): the traits the macros implement, the
 //!   [`CallContext`] a call runs in, and what a dispatched call produces. A method that is not
 //!   `async` answers at once; an `async` one runs in the connection's reader task (no task per
-//!   call).
+//!   call), unless it is marked `#[tartine(spawn)]` or [`Config::spawn_calls`] is set.
 //! - **connection** (`connection/`): the handshake and tasks (`establish.rs`); one reader task
 //!   (`reader.rs`) that runs the peer's calls (`incoming.rs`) and routes replies to ours
 //!   (`outgoing.rs`); one writer task (`writer.rs`) that coalesces every ready frame into one
@@ -186,7 +186,7 @@
 //! | every broken rule of a block is reported at once, each at its tokens | macro | `signature/all_errors_at_once.rs` |
 //! | after an error, uses of the type elsewhere raise nothing more | macro | `fallback/fallback_raises_no_second_wave.rs` |
 //! | wire names are unique in a block | macro | `naming/duplicate_wire_name.rs` |
-//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]` and `#[tartine(timeout = "..")]`, on exposed methods; the macros take no arguments | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/macro_arguments.rs` |
+//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take no arguments | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
 //! | `#[viewable]` methods take the avatar first, and it is an avatar | macro, rustc | `viewable/missing_avatar.rs`, `viewable/avatar_not_first.rs`, `viewable/avatar_not_an_avatar.rs` |
 //! | a viewable's proxy has no avatar parameter: a caller cannot name itself | rustc | `viewable/passing_the_avatar.rs` |
 //! | arguments and results cross the wire (serde, or referenceable) | rustc | `wire_types/argument_not_serde.rs`, `wire_types/result_not_serde.rs`, `wire_types/local_of_non_referenceable.rs` |
@@ -255,8 +255,19 @@ pub use server::{Server, ServerHandle, ServerStats};
 ///   method per exposed method.
 ///
 /// Exposed methods are the `pub` ones, `async` or not, taking `&self`. Other methods stay
-/// local. A proxy method takes the same arguments (with `Local<T>` and `Remote<T>` swapped, see
-/// the crate docs) and returns `Result<R, CallError>`, or `Result<T, RemoteError<E>>` when the
+/// local. Options on a method: `#[tartine(rename = "name")]` (its name on the wire),
+/// `#[tartine(skip)]` (keep a `pub` method local), `#[tartine(timeout = "5s")]` (how long
+/// callers wait, `"none"` for ever) and `#[tartine(spawn)]`.
+///
+/// A call runs in its connection's reader task: a method that is not `async` answers at once,
+/// and an `async` one is polled there. That is the cheapest, but the calls of one connection
+/// then use one worker thread at a time. Mark a method that computes for long (more than some
+/// tens of microseconds) `#[tartine(spawn)]`: each of its calls runs as a task of its own, so
+/// one connection's calls use every worker, and the connection's other replies are not held
+/// up. [`Config::spawn_calls`] does the same for every `async` method.
+///
+/// A proxy method takes the same arguments (with `Local<T>` and `Remote<T>` swapped, see the
+/// crate docs) and returns `Result<R, CallError>`, or `Result<T, RemoteError<E>>` when the
 /// method returns `Result<T, E>`.
 ///
 /// ```
@@ -271,6 +282,23 @@ pub use server::{Server, ServerHandle, ServerStats};
 /// impl Calculator {
 ///     pub fn divide(&self, a: i64, b: i64) -> Result<i64, MathError> {
 ///         if b == 0 { Err(MathError::DivisionByZero) } else { Ok(a / b) }
+///     }
+///
+///     /// Computes for a while: its calls run on any worker, not in the connection's reader.
+///     #[tartine(spawn)]
+///     pub fn factor(&self, n: u64) -> Vec<u64> {
+///         let (mut n, mut factors, mut d) = (n, Vec::new(), 2);
+///         while d * d <= n {
+///             while n % d == 0 {
+///                 factors.push(d);
+///                 n /= d;
+///             }
+///             d += 1;
+///         }
+///         if n > 1 {
+///             factors.push(n);
+///         }
+///         factors
 ///     }
 ///
 ///     fn not_exposed(&self) {}

@@ -13,8 +13,10 @@ pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
 pub enum Started {
     /// The reply, ready.
     Ready(Reply),
-    /// The call, still running.
+    /// The call, still running: the connection's reader polls it.
     Running(ReplyFuture),
+    /// The call, to run as a task of its own (`#[tartine(spawn)]`), on any worker thread.
+    Spawn(ReplyFuture),
 }
 
 impl fmt::Debug for Started {
@@ -22,6 +24,7 @@ impl fmt::Debug for Started {
         match self {
             Started::Ready(reply) => f.debug_tuple("Ready").field(reply).finish(),
             Started::Running(_) => f.write_str("Running"),
+            Started::Spawn(_) => f.write_str("Spawn"),
         }
     }
 }

@@ -141,3 +141,31 @@ async fn a_handler_learns_the_caller_address_from_the_runtime() {
     assert!(seen.ip().is_loopback());
     assert_ne!(seen.port(), server.addr.port());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn calls_of_a_spawn_method_run_at_once_on_different_workers() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    // Each call blocks its thread until the other arrives: run in the connection's reader,
+    // the first would hold the reader, the second would never start, and both would fail.
+    let (first, second) = tokio::join!(echo.meet(2), echo.meet(2));
+    assert_eq!((first, second), (Ok(true), Ok(true)));
+}
+
+#[tokio::test]
+async fn spawned_calls_are_cancelled_like_the_others() {
+    let mut server_config = tartine::Config::default();
+    server_config.max_calls_in_flight = 2;
+    server_config.spawn_calls = true;
+    let server = start_server_with(server_config).await;
+    let mut config = tartine::Config::default();
+    config.call_timeout = Some(std::time::Duration::from_millis(20));
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    // Without cancellation the two hanging tasks would fill the server's slots.
+    for _ in 0..5 {
+        assert_eq!(echo.hang().await, Err(CallError::TimedOut));
+    }
+    assert_eq!(echo.add(20, 22).await.unwrap(), 42);
+    assert_eq!(echo.echo("spawned".into()).await.unwrap(), "spawned");
+}

@@ -92,13 +92,19 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
         syn::ReturnType::Default => method.ident.span(),
     };
     let reply = reply(&method.output, output_span);
-    let body = if method.is_async {
+    let awaited = method.is_async.then(|| quote!(.await));
+    let body = if method.is_async || method.spawn {
+        let started = if method.spawn {
+            quote!(Spawn)
+        } else {
+            quote!(Running)
+        };
         quote! {
             let __tartine_cx = ::core::clone::Clone::clone(__tartine_cx);
-            ::core::result::Result::Ok(::tartine::__private::Started::Running(
+            ::core::result::Result::Ok(::tartine::__private::Started::#started(
                 ::tartine::__private::Box::pin(async move {
                     let __tartine_result =
-                        #self_ident::#ident(&*self, #viewer_arg #(#values),*).await;
+                        #self_ident::#ident(&*self, #viewer_arg #(#values),*) #awaited;
                     #reply
                 }),
             ))

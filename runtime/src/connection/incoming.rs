@@ -13,6 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tracing::Instrument;
 
 /// One call of the peer being run, and the size of the frame it came in (which its decoded
 /// arguments may share).
@@ -187,10 +188,23 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
             return Start::Done;
         }
         Ok(Ok(Started::Running(future))) => {
+            let future = if shared.config.spawn_calls {
+                spawn(future, &span)
+            } else {
+                future
+            };
             return Start::Running(InFlight {
                 call,
                 bytes: frame.len(),
                 future,
+                span,
+            });
+        }
+        Ok(Ok(Started::Spawn(future))) => {
+            return Start::Running(InFlight {
+                call,
+                bytes: frame.len(),
+                future: spawn(future, &span),
                 span,
             });
         }
@@ -206,6 +220,33 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
     };
     send_failure(shared, call, failure);
     Start::Done
+}
+
+/// Runs `future` as a task of its own, on any worker; returns the future of its reply, which
+/// aborts the task if dropped first (the call was cancelled, or the connection closed).
+fn spawn(future: ReplyFuture, span: &tracing::Span) -> ReplyFuture {
+    let task = AbortOnDrop(tokio::spawn(future.instrument(span.clone())));
+    Box::pin(async move {
+        let mut task = task;
+        match (&mut task.0).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                if error.is_panic() {
+                    tracing::error!("a remote method panicked");
+                }
+                Reply::failed(Failure::Panicked)
+            }
+        }
+    })
+}
+
+/// Aborts a spawned call when its reply is no longer awaited.
+struct AbortOnDrop(tokio::task::JoinHandle<Reply>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The reply for a call's outcome; a panic becomes [`Failure::Panicked`].

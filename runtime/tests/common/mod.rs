@@ -134,6 +134,8 @@ pub struct Echo {
     pub subscribers: std::sync::Mutex<Vec<Remote<Listener>>>,
     /// How many calls entered `hang`, `hang_briefly` or `hold`: tests wait on it.
     pub hanging: Arc<tokio::sync::watch::Sender<usize>>,
+    /// How many calls are inside `meet`.
+    pub meeting: (std::sync::Mutex<usize>, std::sync::Condvar),
 }
 
 /// Counts one more call into a method that never answers.
@@ -152,6 +154,7 @@ impl Echo {
             shared,
             subscribers: std::sync::Mutex::new(Vec::new()),
             hanging: Arc::new(tokio::sync::watch::Sender::new(0)),
+            meeting: Default::default(),
         }
     }
 
@@ -280,6 +283,21 @@ impl Echo {
     /// A payload whose every entry allocates: the slowest to decode.
     pub fn entries(&self, map: std::collections::BTreeMap<u32, u8>) -> usize {
         map.len()
+    }
+
+    /// Waits (blocking its thread) until `count` calls of `meet` are inside it at once, for at
+    /// most five seconds; returns whether they met. Each call is a task of its own, so calls
+    /// of one connection can meet on different worker threads.
+    #[tartine(spawn)]
+    pub fn meet(&self, count: usize) -> bool {
+        let (lock, arrived) = &self.meeting;
+        let mut inside = lock.lock().unwrap();
+        *inside += 1;
+        arrived.notify_all();
+        let (inside, _) = arrived
+            .wait_timeout_while(inside, Duration::from_secs(5), |inside| *inside < count)
+            .unwrap();
+        *inside >= count
     }
 
     /// Like `entries`, announcing its decode on [`HEAVY_DECODING`].
