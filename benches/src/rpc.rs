@@ -22,10 +22,31 @@ impl BenchService {
         data
     }
 
+    /// Computes for `micros` microseconds in the connection's reader: a CPU-bound method.
+    pub fn burn(&self, micros: u64) -> u64 {
+        spin(micros)
+    }
+
+    /// The same method, each call a task of its own.
+    #[tartine(spawn)]
+    pub fn burn_spawned(&self, micros: u64) -> u64 {
+        spin(micros)
+    }
+
     /// A new short-lived object: the caller gets a `Remote<Token>`.
     pub fn token(&self, value: u64) -> Token {
         Token { value }
     }
+}
+
+/// Keeps the thread busy for `micros` microseconds; returns how many rounds it spun.
+fn spin(micros: u64) -> u64 {
+    let until = std::time::Instant::now() + std::time::Duration::from_micros(micros);
+    let mut rounds = 0u64;
+    while std::time::Instant::now() < until {
+        rounds = std::hint::black_box(rounds + 1);
+    }
+    rounds
 }
 
 /// A short-lived referenceable.

@@ -5,12 +5,14 @@ use std::future::Future;
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::oneshot;
 
-/// A runtime on a thread of its own, running until dropped.
+/// A runtime on a thread of its own (or a multi-thread runtime), running until dropped.
 #[derive(Debug)]
 pub struct Side {
     handle: Handle,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// A multi-thread runtime, kept here.
+    pool: Option<Runtime>,
 }
 
 impl Side {
@@ -36,6 +38,26 @@ impl Side {
             handle,
             stop: Some(stop),
             thread: Some(thread),
+            pool: None,
+        }
+    }
+
+    /// Starts a multi-thread runtime with `workers` worker threads named `name`.
+    ///
+    /// # Panics
+    /// If the runtime cannot be built.
+    pub fn multi_thread(name: &str, workers: usize) -> Side {
+        let pool = Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .expect("a multi-thread tokio runtime");
+        Side {
+            handle: pool.handle().clone(),
+            stop: None,
+            thread: None,
+            pool: Some(pool),
         }
     }
 
@@ -69,6 +91,9 @@ impl Drop for Side {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(pool) = self.pool.take() {
+            pool.shutdown_background();
         }
     }
 }

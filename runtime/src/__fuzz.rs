@@ -29,7 +29,6 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use tokio_util::codec::Decoder;
-use tokio_util::sync::CancellationToken;
 
 /// The largest frame the targets accept: small, so that a run stays fast.
 const MAX_FRAME: usize = 64 * 1024;
@@ -81,8 +80,7 @@ fn config() -> Config {
 
 /// A connection's state with no socket under it: its frames go to a queue nobody reads.
 fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
-    let (shared, _writer) = Shared::new(config(), None, None, CancellationToken::new());
-    let shared = Arc::new(shared);
+    let shared = Arc::new(Shared::new(config(), None, None));
     if let Some(root) = root {
         shared.tables.exports.lock().set_root(root);
     }

@@ -8,4 +8,5 @@ pub(crate) mod handle;
 pub(crate) mod incoming;
 pub(crate) mod outgoing;
 mod reader;
+mod timer;
 mod writer;

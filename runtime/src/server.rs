@@ -229,7 +229,6 @@ impl Server {
                 config: self.config.clone(),
                 root: Some(self.root.for_connection()),
                 peer_addr: Some(peer_addr),
-                parent: Some(shutdown.clone()),
                 client: false,
                 pending_budget: Some(Arc::clone(&self.state.pending_budget)),
                 pending_until_login: portal,
@@ -243,6 +242,7 @@ impl Server {
                         tracing::info!(%peer_addr, "pending slots full; the oldest handshake is dropped");
                         return;
                     }
+                    () = state.shutdown.cancelled() => return,
                 };
                 match handshake {
                     Ok(connection) => state.track(connection, ticket, login_timeout).await,
@@ -305,10 +305,14 @@ impl ServerState {
                         connection.shared.close(CloseReason::Busy);
                     }
                     _ = connection.closed() => {}
+                    () = self.shutdown.cancelled() => connection.shared.close(CloseReason::Local),
                 }
             }
         }
-        connection.closed().await;
+        tokio::select! {
+            _ = connection.closed() => {}
+            () = self.shutdown.cancelled() => connection.shared.close(CloseReason::Local),
+        }
         self.connections.lock().remove(&id);
         drop(ticket);
     }

@@ -132,6 +132,18 @@ fn main() -> Result<(), Error> {
     if wants("idle") {
         rows.extend(idle_connections(addrs, plan, &portal_handle)?);
     }
+    if wants("embedded") {
+        rows.extend(embedded(plan)?);
+    }
+    if wants("workers") {
+        rows.extend(two_workers(plan)?);
+    }
+    if wants("fanin") {
+        rows.push(fan_in(plan)?);
+    }
+    if wants("cpu") {
+        rows.extend(cpu_bound(plan)?);
+    }
     print_table(&rows);
     Ok(())
 }
@@ -539,7 +551,233 @@ async fn logins(addrs: Addrs, plan: Plan) -> Result<Vec<Row>, Error> {
             higher_is_better: true,
         });
     }
+    // The floor of a password login: its one key derivation, 8 at once on the same pool.
+    let mut rates = Vec::new();
+    for round in 0..=plan.rounds.min(3) {
+        let deadline = Instant::now() + plan.round;
+        let start = Instant::now();
+        let counts = futures_util::future::join_all((0..8).map(|_| async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let derived = tokio::task::spawn_blocking(|| {
+                    tartine::cred::scram::client_proof(
+                        "bench",
+                        b"a-salt-of-16-byt",
+                        tartine::cred::DEFAULT_ITERATIONS,
+                        b"transcript",
+                    )
+                })
+                .await;
+                if derived.is_err() {
+                    break;
+                }
+                n += 1;
+            }
+            n
+        }))
+        .await;
+        if round > 0 {
+            rates.push(rate(counts.iter().sum(), start.elapsed()));
+        }
+    }
+    let floor = median(&mut rates);
+    let logins = rows.last().map_or(0.0, |row| row.tartine);
+    rows.push(Row {
+        what: format!(
+            "PBKDF2 alone (4096 iterations), 8 at once: password logins reach {:.2} of it",
+            logins / floor
+        ),
+        tartine: floor,
+        raw: None,
+        tarpc: None,
+        unit: "derivations/s",
+        higher_is_better: true,
+    });
     Ok(rows)
+}
+
+/// Names each row as measured in `setup`.
+fn in_setup(setup: &str, rows: Vec<Row>) -> Vec<Row> {
+    rows.into_iter()
+        .map(|row| Row {
+            what: format!("{setup}: {}", row.what),
+            ..row
+        })
+        .collect()
+}
+
+/// Client and servers on one current-thread runtime in one process, as a test or an embedded
+/// user runs them: the small call, 64 in flight, a 64 KiB echo.
+fn embedded(plan: Plan) -> Result<Vec<Row>, Error> {
+    let runtime = runtime();
+    let rows = runtime.block_on(async {
+        let (addrs, _portal, _tartine) = start_servers().await?;
+        let mut rows = latency(addrs, plan).await?;
+        rows.truncate(1);
+        rows.push(pipelined(addrs, plan).await?);
+        rows.push(bulk(addrs, plan, 64 * 1024).await?);
+        Ok::<_, Error>(rows)
+    })?;
+    Ok(in_setup("one runtime for client and server", rows))
+}
+
+/// The servers on a multi-thread runtime with 2 workers, the client on a thread of its own.
+fn two_workers(plan: Plan) -> Result<Vec<Row>, Error> {
+    let server = Side::multi_thread("server-2w", 2);
+    let (addrs, _portal, _tartine) = server.run(start_servers())?;
+    let rows = runtime().block_on(async {
+        let mut rows = latency(addrs, plan).await?;
+        rows.truncate(1);
+        rows.push(pipelined(addrs, plan).await?);
+        rows.push(many_clients(addrs, plan).await?);
+        Ok::<_, Error>(rows)
+    })?;
+    Ok(in_setup("server on 2 workers", rows))
+}
+
+/// 1,000 connections with 8 calls in flight each, client and server on one multi-thread
+/// runtime with 2 workers: the spread of the call latencies.
+fn fan_in(plan: Plan) -> Result<Row, Error> {
+    const CONNECTIONS: usize = 1_000;
+    const WINDOW: usize = 8;
+    let pool = Side::multi_thread("fan-in", 2);
+    let round = plan.round * 2;
+    let mut latencies = pool.run(async move {
+        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+        let server =
+            Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
+        let addr = server.local_addr()?;
+        tokio::spawn(server.run());
+        let mut services = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let connection = tartine::connect(addr).await?;
+            services.push((connection.root::<BenchService>()?, connection));
+        }
+        // Warm up, then measure.
+        let mut all = Vec::new();
+        for (phase, length) in [(0, round / 4), (1, round)] {
+            let deadline = Instant::now() + length;
+            let tasks: Vec<_> = services
+                .iter()
+                .map(|(service, _)| {
+                    let service = service.clone();
+                    tokio::spawn(async move {
+                        let mut latencies = Vec::new();
+                        let call = |n: u64| {
+                            let service = service.clone();
+                            async move {
+                                let start = Instant::now();
+                                service.echo(n).await.map(|_| start.elapsed())
+                            }
+                        };
+                        let mut in_flight: FuturesUnordered<_> =
+                            (0..WINDOW as u64).map(call).collect();
+                        let mut n = WINDOW as u64;
+                        while let Some(latency) = in_flight.next().await {
+                            latencies.push(latency?);
+                            if Instant::now() < deadline {
+                                n += 1;
+                                in_flight.push(call(n));
+                            }
+                        }
+                        Ok::<_, tartine::CallError>(latencies)
+                    })
+                })
+                .collect();
+            for task in tasks {
+                let latencies = task.await??;
+                if phase == 1 {
+                    all.extend(latencies);
+                }
+            }
+        }
+        Ok::<_, Error>(all)
+    })?;
+    let p50 = quantile(&mut latencies, 0.5);
+    let p99 = quantile(&mut latencies, 0.99);
+    Ok(Row {
+        what: format!(
+            "1000 connections x 8 in flight, one runtime with 2 workers: p99 {:.2} ms, p99 / p50 {:.1}",
+            p99.as_secs_f64() * 1e3,
+            p99.as_secs_f64() / p50.as_secs_f64().max(1e-9)
+        ),
+        tartine: p50.as_secs_f64() * 1e3,
+        raw: None,
+        tarpc: None,
+        unit: "ms (p50)",
+        higher_is_better: false,
+    })
+}
+
+/// A method that computes for 200 µs, 16 calls in flight on one connection to a server on 2
+/// workers: in the connection's reader, then `#[tartine(spawn)]`.
+fn cpu_bound(plan: Plan) -> Result<Vec<Row>, Error> {
+    const MICROS: u64 = 200;
+    const WINDOW: u64 = 16;
+    let server = Side::multi_thread("server-cpu", 2);
+    let addr = server.run(async {
+        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+        let server =
+            Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
+        let addr = server.local_addr()?;
+        tokio::spawn(server.run());
+        Ok::<_, Error>(addr)
+    })?;
+    let (inline, spawned) = runtime().block_on(async {
+        let connection = tartine::connect(addr).await?;
+        let service: Remote<BenchService> = connection.root()?;
+        let (mut inline, mut spawned) = (Vec::new(), Vec::new());
+        for round in 0..=plan.rounds {
+            for spawn in [false, true] {
+                let start = Instant::now();
+                let call = |service: Remote<BenchService>| async move {
+                    if spawn {
+                        service.burn_spawned(MICROS).await
+                    } else {
+                        service.burn(MICROS).await
+                    }
+                };
+                let mut in_flight: FuturesUnordered<_> =
+                    (0..WINDOW).map(|_| call(service.clone())).collect();
+                let mut calls = 0u64;
+                while let Some(result) = in_flight.next().await {
+                    result?;
+                    calls += 1;
+                    if start.elapsed() < plan.round {
+                        in_flight.push(call(service.clone()));
+                    }
+                }
+                if round > 0 {
+                    let rates = if spawn { &mut spawned } else { &mut inline };
+                    rates.push(rate(calls, start.elapsed()));
+                }
+            }
+        }
+        Ok::<_, Error>((median(&mut inline), median(&mut spawned)))
+    })?;
+    Ok(vec![
+        Row {
+            what:
+                "200 µs method, 16 in flight on one connection, server on 2 workers: in the reader"
+                    .into(),
+            tartine: inline,
+            raw: None,
+            tarpc: None,
+            unit: "calls/s",
+            higher_is_better: true,
+        },
+        Row {
+            what: format!(
+                "200 µs method, 16 in flight on one connection, server on 2 workers: #[tartine(spawn)], {:.2}x the reader",
+                spawned / inline
+            ),
+            tartine: spawned,
+            raw: None,
+            tarpc: None,
+            unit: "calls/s",
+            higher_is_better: true,
+        },
+    ])
 }
 
 /// Opens `plan.connections` logged-in connections from a child process and measures this

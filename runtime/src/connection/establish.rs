@@ -12,15 +12,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Encoder, FramedRead};
-use tokio_util::sync::CancellationToken;
 
 /// What one side brings to a connection.
 pub(crate) struct Side {
     pub(crate) config: Config,
     pub(crate) root: Option<Arc<dyn Object>>,
     pub(crate) peer_addr: Option<SocketAddr>,
-    /// Cancelled when the owner (a server) shuts down.
-    pub(crate) parent: Option<CancellationToken>,
     /// Whether user handles keep the connection open (client side).
     pub(crate) client: bool,
     /// The budget long frames draw on while the connection is pending (server side).
@@ -118,12 +115,7 @@ pub(crate) async fn establish<S: Transport>(
         frames.decoder_mut().leave_budget();
     }
 
-    let closing = match &side.parent {
-        Some(parent) => parent.child_token(),
-        None => CancellationToken::new(),
-    };
-    let (shared, inbox) = Shared::new(side.config, side.peer_addr, peer_root, closing);
-    let shared = Arc::new(shared);
+    let shared = Arc::new(Shared::new(side.config, side.peer_addr, peer_root));
     if let Some(root) = side.root {
         shared.tables.exports.lock().set_root(root);
     }
@@ -138,8 +130,7 @@ pub(crate) async fn establish<S: Transport>(
     let writer_guard = CloseOnDrop(Arc::clone(&shared));
     let writer = tokio::spawn(async move {
         let shared = &writer_guard.0;
-        let closing = shared.lifecycle.closing.clone();
-        if let Err(error) = writer::run(closing, &shared.outbox, inbox, sink).await {
+        if let Err(error) = writer::run(&shared.outbox, sink).await {
             tracing::debug!(parent: &shared.span, %error, "write failed");
             shared.close(CloseReason::Io(error.to_string()));
         }
@@ -190,7 +181,6 @@ mod tests {
             config: Config::default(),
             root: None,
             peer_addr: None,
-            parent: None,
             client: false,
             pending_budget: None,
             pending_until_login: false,

@@ -3,7 +3,7 @@
 
 use crate::codec::{Codec, DecodeLimits};
 use crate::error::{CallError, RemoteError};
-use crate::link::replies::{Abandoned, Delivered, Delivery, Incoming};
+use crate::link::replies::{Abandoned, Delivered, Delivery, Incoming, Outcome};
 use crate::link::shared::Shared;
 use crate::refs::error::DecodeError;
 use crate::refs::handle::{MethodTimeout, RemoteRef};
@@ -14,8 +14,10 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::time::Instant;
 
 impl RemoteRef {
     /// Calls `method` with `args` on a method that returns a plain value. Used by generated
@@ -63,10 +65,17 @@ pub(crate) async fn call<C: Codec, A: Serialize>(
         return Err(CallError::ConnectionLost);
     }
     let (builder, exported) = scope::encode::<C, A>(shared, None, args)?;
-    let Some(call) = shared.replies.lock().open() else {
+    let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+    let Some(opened) = shared.replies.lock().open(deadline) else {
         shared.rollback(&exported);
         return Err(CallError::ConnectionLost);
     };
+    if opened.earliest {
+        // The reader's timer must wake earlier.
+        shared.earlier_deadline.store(true, Ordering::Release);
+        shared.lifecycle.wake_reader();
+    }
+    let call = opened.call;
     // From here, dropping `waiting` frees the slot (and cancels the call once it is sent).
     let mut waiting = Waiting {
         shared,
@@ -94,17 +103,12 @@ pub(crate) async fn call<C: Codec, A: Serialize>(
     tracing::trace!(parent: &shared.span, call, target, method, "call sent");
     shared.send(frame);
     waiting.sent = true;
-    let incoming = match timeout {
-        None => waiting.await?,
-        Some(limit) => tokio::time::timeout(limit, waiting)
-            .await
-            .map_err(|_| CallError::TimedOut)??,
-    };
+    let incoming = waiting.await?;
     Ok(Received::new(shared, incoming))
 }
 
-/// Waits in the reply slot of one call; dropped early, it frees the slot and tells the peer
-/// it may stop running the call.
+/// Waits in the reply slot of one call, until the reply comes or the reader's timer expires
+/// the slot; dropped early, it frees the slot and tells the peer it may stop running the call.
 struct Waiting<'a> {
     shared: &'a Arc<Shared>,
     call: u64,
@@ -117,15 +121,17 @@ impl Future for Waiting<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let polled = self.shared.replies.lock().poll(self.call, cx);
-        match polled {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(reply) => {
-                // Taken (or gone): nothing left to free.
-                self.sent = false;
-                self.call = 0;
-                Poll::Ready(reply.ok_or(CallError::ConnectionLost))
-            }
-        }
+        let Poll::Ready(outcome) = polled else {
+            return Poll::Pending;
+        };
+        // Taken, expired or gone: nothing left to free.
+        self.sent = false;
+        self.call = 0;
+        Poll::Ready(match outcome {
+            Outcome::Reply(incoming) => Ok(incoming),
+            Outcome::TimedOut => Err(CallError::TimedOut),
+            Outcome::Gone => Err(CallError::ConnectionLost),
+        })
     }
 }
 

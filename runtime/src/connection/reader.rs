@@ -4,6 +4,7 @@
 
 use super::incoming::{self, InFlight, LargeCall, Load, Request, Start, reply_or_panicked};
 use super::outgoing;
+use super::timer::{Alarm, ConnectionTimer, FRAMES_PER_LOOK};
 use crate::error::{CloseReason, ProtocolError};
 use crate::link::replies::{Delivered, Incoming};
 use crate::link::shared::Shared;
@@ -11,9 +12,9 @@ use crate::refs::handover::announce;
 use crate::reply::ReplyFuture;
 use crate::wire::{FrameCodec, FrameError, Message, decode_message, frame_error};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::Poll;
@@ -36,17 +37,21 @@ where
     let mut fresh: Option<InFlight<ReplyFuture>> = None;
     // The bytes of the frames the running calls came in.
     let mut running_bytes = 0usize;
-    let closed = shared.lifecycle.closing.cancelled();
+    let closed = shared.lifecycle.closed_for_reader();
     tokio::pin!(closed);
-    let mut keepalive = shared.config.keepalive.map(|period| {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks
-    });
-    // Whether a frame came since the last keepalive tick, and how many ticks found none.
-    let mut heard = false;
-    let mut silent_periods = 0u32;
+    let mut timer = ConnectionTimer::new(shared.config.keepalive);
+    // Frames handled since the timer was last looked at: a peer that keeps sending does not
+    // hold off our deadlines.
+    let mut frames_unlooked = 0u32;
     let reason = loop {
+        frames_unlooked += 1;
+        if frames_unlooked >= FRAMES_PER_LOOK {
+            frames_unlooked = 0;
+            let alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)).now_or_never();
+            if alarm == Some(Alarm::Vanished) {
+                break CloseReason::PeerVanished;
+            }
+        }
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
@@ -72,7 +77,7 @@ where
                     };
                 }
                 Some(Ok(frame)) => {
-                    heard = true;
+                    timer.heard();
                     let load = Load { calls: calls.len(), bytes: running_bytes };
                     let frame = frame.freeze();
                     let mut large = None;
@@ -118,31 +123,16 @@ where
                 }
             },
             // Last: a busy connection does not poll its timer on every frame.
-            _ = tick(&mut keepalive), if keepalive.is_some() => {
-                if std::mem::take(&mut heard) {
-                    silent_periods = 0;
-                    continue;
-                }
-                silent_periods += 1;
-                if silent_periods >= 3 {
+            alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)) => {
+                frames_unlooked = 0;
+                if alarm == Alarm::Vanished {
                     break CloseReason::PeerVanished;
                 }
-                shared.send_header(&Message::Ping);
             }
         }
     };
     drop(calls);
     shared.close(reason);
-}
-
-/// The next tick of the keepalive timer; never, without one.
-async fn tick(keepalive: &mut Option<tokio::time::Interval>) {
-    match keepalive {
-        Some(ticks) => {
-            ticks.tick().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// Handles one frame; a call that is to start off the workers is put in `large`.

@@ -2,13 +2,13 @@
 //! write (large payloads are written from their own buffer, never copied), releases its buffer
 //! when idle, and shuts the socket's write side when the connection closes.
 
-use crate::link::outbox::{Inbox, Outbox};
+use crate::link::outbox::Outbox;
 use crate::wire::Outgoing;
 use bytes::BytesMut;
+use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 
 /// Payloads at least this large are written from their own buffer instead of being copied.
 const LARGE_BODY: usize = 16 * 1024;
@@ -17,53 +17,35 @@ const LARGE_BODY: usize = 16 * 1024;
 const FLUSH_AT: usize = 64 * 1024;
 
 /// An idle writer keeps at most this much buffer.
-const IDLE_CAPACITY: usize = 1024;
+const IDLE_CAPACITY: usize = 512;
 
 /// How long a closed connection's last frames (a final error, say) may take to leave. Past it,
-/// the writer is stopped (see `handle.rs`), so a peer that never reads cannot keep a closed
+/// the writer is stopped (see `establish.rs`), so a peer that never reads cannot keep a closed
 /// connection's socket and queue alive.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Runs until `closing` is cancelled and what was queued is written, the queue ends, or a write
-/// fails (then returns the error); then shuts the write side, waiting [`CLOSE_GRACE`] at most.
-pub(crate) async fn run<W>(
-    closing: CancellationToken,
-    outbox: &Outbox,
-    mut queue: Inbox,
-    mut io: W,
-) -> io::Result<()>
+/// Runs until the outbox ends and what was queued is written, or a write fails (then returns
+/// the error); then shuts the write side, waiting [`CLOSE_GRACE`] at most.
+pub(crate) async fn run<W>(outbox: &Outbox, mut io: W) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
     let mut buffer = BytesMut::new();
-    let result = write_queued(&closing, outbox, &mut queue, &mut io, &mut buffer).await;
+    let result = write_queued(outbox, &mut io, &mut buffer).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
     result
 }
 
-/// Writes frames as they are queued, coalescing those that are ready, until `closing` is
-/// cancelled and nothing is left queued, or the queue ends.
+/// Writes frames as they are queued, all those queued at once in one write, until the outbox
+/// ends and nothing is left in it.
 async fn write_queued<W: AsyncWrite + Unpin>(
-    closing: &CancellationToken,
     outbox: &Outbox,
-    queue: &mut Inbox,
     io: &mut W,
     buffer: &mut BytesMut,
 ) -> io::Result<()> {
-    let closed = closing.cancelled();
-    tokio::pin!(closed);
-    loop {
-        let first = tokio::select! {
-            biased;
-            frame = queue.recv() => frame,
-            () = &mut closed => None,
-        };
-        let Some(first) = first else {
-            return Ok(());
-        };
-        let mut next = Some(first);
-        while let Some(frame) = next.take().or_else(|| queue.try_recv()) {
-            outbox.taken(&frame);
+    let mut batch = VecDeque::new();
+    while std::future::poll_fn(|cx| outbox.poll_take(cx, &mut batch)).await {
+        for frame in batch.drain(..) {
             write_frame(io, buffer, frame).await?;
         }
         if !buffer.is_empty() {
@@ -74,7 +56,9 @@ async fn write_queued<W: AsyncWrite + Unpin>(
         if buffer.capacity() > IDLE_CAPACITY {
             *buffer = BytesMut::new();
         }
+        batch.shrink_to(4);
     }
+    Ok(())
 }
 
 /// Appends `frame` (length prefix, head, body) to `buffer`, or writes it out if its body is large.
@@ -149,15 +133,12 @@ mod tests {
             writes: writes.clone(),
             bytes: Vec::new(),
         };
-        let (outbox, inbox) = Outbox::new(1 << 30);
+        let outbox = Outbox::new(1 << 30);
         for frame in frames {
             outbox.push(frame).expect("room");
         }
-        let closing = CancellationToken::new();
-        closing.cancel();
-        run(closing, &outbox, inbox, &mut writer)
-            .await
-            .expect("writes succeed");
+        outbox.end();
+        run(&outbox, &mut writer).await.expect("writes succeed");
         (writes.load(Ordering::SeqCst), writer.bytes)
     }
 

@@ -4,8 +4,12 @@
 use crate::error::CloseReason;
 use crate::lock::Lock;
 use crate::perspective::Perspective;
+use futures_util::task::AtomicWaker;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use tokio_util::sync::CancellationToken;
 
 /// Why a login could not be recorded on a connection.
@@ -20,8 +24,11 @@ pub(crate) enum LoginRefused {
 /// Whether a connection is open, why it closed, and the logins made on it.
 #[derive(Debug)]
 pub(crate) struct Lifecycle {
-    /// Cancelled when the connection closes: its tasks stop.
+    /// Cancelled when the connection closes, for those who wait for it
+    /// (`Connection::closed`).
     pub(crate) closing: CancellationToken,
+    /// The reader task, woken when the connection closes (cheaper to poll than the token).
+    reader: AtomicWaker,
     /// Set once the connection closed: cheaper to read than the token on every call.
     closed: AtomicBool,
     reason: Lock<Option<CloseReason>>,
@@ -37,10 +44,11 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    /// An open connection, closed when `closing` is cancelled.
-    pub(crate) fn new(closing: CancellationToken) -> Self {
+    /// An open connection.
+    pub(crate) fn new() -> Self {
         Lifecycle {
-            closing,
+            closing: CancellationToken::new(),
+            reader: AtomicWaker::new(),
             closed: AtomicBool::new(false),
             reason: Lock::new(None),
             perspectives: Lock::new(Vec::new()),
@@ -67,8 +75,19 @@ impl Lifecycle {
             *slot = Some(reason);
         }
         self.closed.store(true, Ordering::Release);
+        self.reader.wake();
         self.closing.cancel();
         Some(std::mem::take(&mut *self.perspectives.lock()))
+    }
+
+    /// Wakes the reader task (to look at its timer again).
+    pub(crate) fn wake_reader(&self) {
+        self.reader.wake();
+    }
+
+    /// Resolves once the connection closed: what the reader task waits on.
+    pub(crate) fn closed_for_reader(&self) -> ClosedForReader<'_> {
+        ClosedForReader { lifecycle: self }
     }
 
     /// Why the connection closed, once it has.
@@ -125,5 +144,27 @@ impl Lifecycle {
             return None;
         }
         self.close_after_reply.lock().take()
+    }
+}
+
+/// Resolves once the connection closed; polling it costs an atomic load while it is open.
+#[derive(Debug)]
+pub(crate) struct ClosedForReader<'a> {
+    lifecycle: &'a Lifecycle,
+}
+
+impl Future for ClosedForReader<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.lifecycle.is_closed() {
+            return Poll::Ready(());
+        }
+        self.lifecycle.reader.register(cx.waker());
+        if self.lifecycle.is_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! Provides the reply slots of our calls in flight on one connection: a call takes a slot
 //! (and its call id), the reader fills the slot when the reply comes, and the caller's task is
-//! woken to take it. One slot per call, no channel.
+//! woken to take it. One slot per call, no channel, and no timer per call: each slot keeps its
+//! deadline, and the connection's reader runs one timer, at the earliest deadline, that expires
+//! the slots whose time has come.
 
 use crate::id_map::IdMap;
 use crate::wire::Failure;
 use bytes::Bytes;
 use std::task::{Context, Poll, Waker};
+use tokio::time::Instant;
 
 /// A reply as the reader hands it to the waiting caller.
 #[derive(Debug)]
@@ -38,10 +41,15 @@ impl Incoming {
 }
 
 enum Slot {
-    /// No reply yet; the waker of the caller's task, once it polled.
-    Waiting(Option<Waker>),
+    /// No reply yet: the waker of the caller's task, once it polled, and until when it waits.
+    Waiting {
+        waker: Option<Waker>,
+        deadline: Option<Instant>,
+    },
     /// The reply, not taken yet.
     Ready(Incoming),
+    /// The deadline passed before the reply came.
+    Expired,
 }
 
 /// The slots of our calls waiting for a reply, by call id.
@@ -50,6 +58,27 @@ pub(crate) struct ReplySlots {
     slots: IdMap<Slot>,
     next_call: u64,
     closed: bool,
+    /// No waiting slot has a deadline before this one.
+    earliest: Option<Instant>,
+}
+
+/// What the caller finds in its slot.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The reply.
+    Reply(Incoming),
+    /// The deadline passed first.
+    TimedOut,
+    /// The slot is gone: the connection closed.
+    Gone,
+}
+
+/// A new slot: its call id, and whether its deadline is now the earliest (the reader's timer
+/// must then be set earlier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opened {
+    pub(crate) call: u64,
+    pub(crate) earliest: bool,
 }
 
 /// What the reader does with a reply after [`ReplySlots::deliver`].
@@ -71,32 +100,47 @@ pub(crate) enum Abandoned {
 }
 
 impl ReplySlots {
-    /// Takes a slot for a new call; returns its call id, or `None` once the connection closed.
-    pub(crate) fn open(&mut self) -> Option<u64> {
+    /// Takes a slot for a new call that waits until `deadline` at most; `None` once the
+    /// connection closed.
+    pub(crate) fn open(&mut self, deadline: Option<Instant>) -> Option<Opened> {
         if self.closed {
             return None;
         }
         self.next_call += 1;
         let call = self.next_call;
-        self.slots.insert(call, Slot::Waiting(None));
-        Some(call)
+        self.slots.insert(
+            call,
+            Slot::Waiting {
+                waker: None,
+                deadline,
+            },
+        );
+        let earliest = match (deadline, self.earliest) {
+            (Some(deadline), Some(earliest)) if deadline >= earliest => false,
+            (Some(deadline), _) => {
+                self.earliest = Some(deadline);
+                true
+            }
+            (None, _) => false,
+        };
+        Some(Opened { call, earliest })
     }
 
-    /// Takes the reply of `call` if it came, else keeps the caller's waker. `Ready(None)`: the
-    /// slot is gone (the connection closed).
-    pub(crate) fn poll(&mut self, call: u64, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
+    /// Takes the outcome of `call` if there is one, else keeps the caller's waker.
+    pub(crate) fn poll(&mut self, call: u64, cx: &mut Context<'_>) -> Poll<Outcome> {
         match self.slots.get_mut(&call) {
-            None => Poll::Ready(None),
-            Some(Slot::Waiting(waker)) => {
+            None => Poll::Ready(Outcome::Gone),
+            Some(Slot::Waiting { waker, .. }) => {
                 match waker {
                     Some(known) if known.will_wake(cx.waker()) => {}
                     _ => *waker = Some(cx.waker().clone()),
                 }
                 Poll::Pending
             }
-            Some(Slot::Ready(_)) => match self.slots.remove(&call) {
-                Some(Slot::Ready(incoming)) => Poll::Ready(Some(incoming)),
-                _ => Poll::Ready(None),
+            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(&call) {
+                Some(Slot::Ready(incoming)) => Poll::Ready(Outcome::Reply(incoming)),
+                Some(Slot::Expired) => Poll::Ready(Outcome::TimedOut),
+                _ => Poll::Ready(Outcome::Gone),
             },
         }
     }
@@ -104,25 +148,54 @@ impl ReplySlots {
     /// Places the reply of `call` in its slot.
     pub(crate) fn deliver(&mut self, call: u64, incoming: Incoming) -> Delivery {
         match self.slots.get_mut(&call) {
-            Some(slot @ Slot::Waiting(_)) => {
+            Some(slot @ Slot::Waiting { .. }) => {
                 let waker = match std::mem::replace(slot, Slot::Ready(incoming)) {
-                    Slot::Waiting(waker) => waker,
-                    Slot::Ready(_) => None,
+                    Slot::Waiting { waker, .. } => waker,
+                    _ => None,
                 };
                 Delivery::Placed(waker)
             }
-            // A second reply to one call, or a call nobody waits for.
-            Some(Slot::Ready(_)) | None => Delivery::Unclaimed(incoming),
+            // A second reply to one call, a late one, or one nobody waits for.
+            Some(Slot::Ready(_) | Slot::Expired) | None => Delivery::Unclaimed(incoming),
         }
     }
 
     /// The caller of `call` stops waiting: frees its slot.
     pub(crate) fn abandon(&mut self, call: u64) -> Abandoned {
         match self.slots.remove(&call) {
-            Some(Slot::Waiting(_)) => Abandoned::Waiting,
+            Some(Slot::Waiting { .. }) => Abandoned::Waiting,
             Some(Slot::Ready(incoming)) => Abandoned::Replied(incoming),
-            None => Abandoned::Gone,
+            Some(Slot::Expired) | None => Abandoned::Gone,
         }
+    }
+
+    /// The earliest deadline of a waiting slot, at most (the reader's timer).
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        self.earliest
+    }
+
+    /// Expires the waiting slots whose deadline is `now` or before; returns their call ids and
+    /// their callers' wakers, and finds the next earliest deadline.
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<(u64, Option<Waker>)> {
+        let mut expired = Vec::new();
+        let mut earliest: Option<Instant> = None;
+        for (&call, slot) in &mut self.slots {
+            let Slot::Waiting {
+                waker,
+                deadline: Some(deadline),
+            } = slot
+            else {
+                continue;
+            };
+            if *deadline <= now {
+                expired.push((call, waker.take()));
+                *slot = Slot::Expired;
+            } else if earliest.is_none_or(|earliest| *deadline < earliest) {
+                earliest = Some(*deadline);
+            }
+        }
+        self.earliest = earliest;
+        expired
     }
 
     /// Refuses new calls and frees the slots still waiting; returns their callers' wakers, who
@@ -131,12 +204,14 @@ impl ReplySlots {
         self.closed = true;
         let mut wakers = Vec::new();
         self.slots.retain(|_, slot| match slot {
-            Slot::Waiting(waker) => {
+            Slot::Waiting { waker, .. } => {
                 wakers.extend(waker.take());
                 false
             }
             Slot::Ready(_) => true,
+            Slot::Expired => false,
         });
+        self.earliest = None;
         wakers
     }
 
@@ -171,7 +246,7 @@ mod tests {
         let waker = Waker::from(Arc::clone(&counter));
         let mut cx = Context::from_waker(&waker);
         let mut slots = ReplySlots::default();
-        let call = slots.open().expect("open");
+        let call = slots.open(None).expect("open").call;
         assert!(slots.poll(call, &mut cx).is_pending());
         match slots.deliver(call, failed()) {
             Delivery::Placed(Some(waker)) => waker.wake(),
@@ -180,7 +255,7 @@ mod tests {
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
         assert!(matches!(
             slots.poll(call, &mut cx),
-            Poll::Ready(Some(Incoming::Failed(Failure::Busy)))
+            Poll::Ready(Outcome::Reply(Incoming::Failed(Failure::Busy)))
         ));
         assert_eq!(slots.len(), 0);
     }
@@ -189,7 +264,7 @@ mod tests {
     fn replies_nobody_waits_for_go_back_to_the_reader() {
         let mut slots = ReplySlots::default();
         assert!(matches!(slots.deliver(7, failed()), Delivery::Unclaimed(_)));
-        let call = slots.open().expect("open");
+        let call = slots.open(None).expect("open").call;
         assert!(matches!(
             slots.deliver(call, failed()),
             Delivery::Placed(None)
@@ -207,16 +282,58 @@ mod tests {
         let waker = Waker::from(Arc::new(CountingWaker(AtomicUsize::new(0))));
         let mut cx = Context::from_waker(&waker);
         let mut slots = ReplySlots::default();
-        let waiting = slots.open().expect("open");
+        let waiting = slots.open(None).expect("open").call;
         let _ = slots.poll(waiting, &mut cx);
-        let answered = slots.open().expect("open");
+        let answered = slots.open(None).expect("open").call;
         let _ = slots.deliver(answered, failed());
         assert_eq!(slots.close().len(), 1);
-        assert!(matches!(slots.poll(waiting, &mut cx), Poll::Ready(None)));
+        assert!(matches!(
+            slots.poll(waiting, &mut cx),
+            Poll::Ready(Outcome::Gone)
+        ));
         assert!(
-            matches!(slots.poll(answered, &mut cx), Poll::Ready(Some(_))),
+            matches!(
+                slots.poll(answered, &mut cx),
+                Poll::Ready(Outcome::Reply(_))
+            ),
             "a reply that came before the close is kept for its caller"
         );
-        assert!(slots.open().is_none());
+        assert!(slots.open(None).is_none());
+    }
+
+    #[test]
+    fn deadlines_expire_in_order_and_late_replies_are_unclaimed() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let now = Instant::now();
+        let at = |millis| Some(now + std::time::Duration::from_millis(millis));
+        let mut slots = ReplySlots::default();
+        let late = slots.open(at(300)).expect("open");
+        assert!(late.earliest, "the first deadline sets the timer");
+        let soon = slots.open(at(100)).expect("open");
+        assert!(soon.earliest, "an earlier one moves it");
+        let later = slots.open(at(200)).expect("open");
+        assert!(!later.earliest);
+        let never = slots.open(None).expect("open");
+        assert_eq!(slots.earliest(), at(100));
+        let expired = slots.expire(now + std::time::Duration::from_millis(150));
+        assert_eq!(
+            expired.iter().map(|(call, _)| *call).collect::<Vec<_>>(),
+            [soon.call]
+        );
+        assert_eq!(slots.earliest(), at(200), "the next deadline");
+        assert!(matches!(
+            slots.poll(soon.call, &mut cx),
+            Poll::Ready(Outcome::TimedOut)
+        ));
+        assert_eq!(
+            slots.expire(now + std::time::Duration::from_secs(10)).len(),
+            2
+        );
+        assert!(matches!(
+            slots.deliver(late.call, failed()),
+            Delivery::Unclaimed(_)
+        ));
+        assert!(slots.poll(never.call, &mut cx).is_pending());
+        assert_eq!(slots.earliest(), None);
     }
 }

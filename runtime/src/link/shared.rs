@@ -11,7 +11,7 @@
 //! - [`KeepAlive`], which keeps a client connection open while a user handle lives.
 
 use super::lifecycle::{Lifecycle, LoginRefused};
-use super::outbox::{Inbox, Outbox};
+use super::outbox::Outbox;
 use super::replies::ReplySlots;
 use crate::config::Config;
 use crate::error::CloseReason;
@@ -24,9 +24,8 @@ use bytes::Bytes;
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use tokio_util::sync::CancellationToken;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -80,6 +79,8 @@ pub(crate) struct Shared {
     /// The interface of the peer's root object, if it publishes one.
     pub(crate) peer_root: Option<String>,
     keepalive: OnceLock<Weak<KeepAlive>>,
+    /// Set when a call took a deadline earlier than the reader's timer knows.
+    pub(crate) earlier_deadline: AtomicBool,
     pub(crate) span: tracing::Span,
 }
 
@@ -90,17 +91,16 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// A new open connection, and the writer's end of its outbox.
+    /// A new open connection.
     pub(crate) fn new(
         config: Config,
         peer_addr: Option<SocketAddr>,
         peer_root: Option<String>,
-        closing: CancellationToken,
-    ) -> (Self, Inbox) {
+    ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
-        let (outbox, inbox) = Outbox::new(config.max_write_queue);
-        let shared = Shared {
+        let outbox = Outbox::new(config.max_write_queue);
+        Shared {
             id,
             tables: Tables {
                 exports: Lock::new(ExportTable::new(config.max_exports)),
@@ -108,14 +108,14 @@ impl Shared {
             },
             replies: Lock::new(ReplySlots::default()),
             outbox,
-            lifecycle: Lifecycle::new(closing),
+            lifecycle: Lifecycle::new(),
             config,
             peer_addr,
             peer_root,
             keepalive: OnceLock::new(),
+            earlier_deadline: AtomicBool::new(false),
             span,
-        };
-        (shared, inbox)
+        }
     }
 
     /// Queues a frame for the writer; a closed connection drops it. The frame that would take
@@ -196,6 +196,7 @@ impl Shared {
         let Some(perspectives) = self.lifecycle.close(reason) else {
             return;
         };
+        self.outbox.end();
         let waiting = self.replies.lock().close();
         for waker in waiting {
             waker.wake();

@@ -1,0 +1,121 @@
+//! Provides a connection's one timer, which its reader runs: the deadlines of our calls (the
+//! reply slots keep them; the timer wakes at the earliest and expires what is due) and the
+//! keepalive (a ping after a silent period, the connection closed after three).
+
+use crate::link::shared::Shared;
+use crate::wire::Message;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// How many keepalive periods may pass without a frame before the peer counts as vanished.
+const SILENT_PERIODS: u32 = 3;
+
+/// A reader that keeps receiving frames looks at its timer every this many frames.
+pub(crate) const FRAMES_PER_LOOK: u32 = 64;
+
+/// The timer of one connection.
+pub(crate) struct ConnectionTimer {
+    sleep: Pin<Box<Sleep>>,
+    /// When the sleep is set to end, if it is.
+    armed: Option<Instant>,
+    keepalive: Option<Duration>,
+    next_ping: Option<Instant>,
+    /// Whether a frame came since the last keepalive period, and how many periods had none.
+    heard: bool,
+    silent_periods: u32,
+}
+
+/// What the timer found when it woke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alarm {
+    /// Nothing to do but wait again.
+    Quiet,
+    /// The peer said nothing for too long.
+    Vanished,
+}
+
+impl ConnectionTimer {
+    /// The timer of a connection with `keepalive` periods, if any.
+    pub(crate) fn new(keepalive: Option<Duration>) -> Self {
+        let now = Instant::now();
+        let next_ping = keepalive.and_then(|period| now.checked_add(period));
+        let mut timer = ConnectionTimer {
+            sleep: Box::pin(tokio::time::sleep_until(now)),
+            armed: None,
+            keepalive,
+            next_ping,
+            heard: false,
+            silent_periods: 0,
+        };
+        timer.arm(next_ping);
+        timer
+    }
+
+    /// A frame came from the peer.
+    pub(crate) fn heard(&mut self) {
+        self.heard = true;
+    }
+
+    /// Sets the sleep to end at the earlier of the next ping and the earliest deadline, if a
+    /// call set an earlier deadline since the last look.
+    fn refresh(&mut self, shared: &Shared) {
+        if shared.earlier_deadline.swap(false, Ordering::AcqRel) {
+            let earliest = shared.replies.lock().earliest();
+            self.arm(earliest);
+        }
+    }
+
+    fn arm(&mut self, earliest: Option<Instant>) {
+        let wake = match (earliest, self.next_ping) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if wake != self.armed
+            && let Some(wake) = wake
+        {
+            self.sleep.as_mut().reset(wake);
+        }
+        self.armed = wake;
+    }
+
+    /// Waits for the sleep to end, then expires the calls whose deadline passed (telling the
+    /// peer to stop running them) and keeps the connection alive.
+    pub(crate) fn poll_alarm(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<Alarm> {
+        self.refresh(shared);
+        if self.armed.is_none() || self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let now = Instant::now();
+        let expired = shared.replies.lock().expire(now);
+        for (call, waker) in expired {
+            shared.send_header(&Message::Cancel { call });
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+        let mut alarm = Alarm::Quiet;
+        if let (Some(period), Some(due)) = (self.keepalive, self.next_ping)
+            && due <= now
+        {
+            self.next_ping = now.checked_add(period);
+            if std::mem::take(&mut self.heard) {
+                self.silent_periods = 0;
+            } else {
+                self.silent_periods += 1;
+                if self.silent_periods >= SILENT_PERIODS {
+                    alarm = Alarm::Vanished;
+                } else {
+                    shared.send_header(&Message::Ping);
+                }
+            }
+        }
+        let earliest = shared.replies.lock().earliest();
+        self.armed = None;
+        self.arm(earliest);
+        Poll::Ready(alarm)
+    }
+}
