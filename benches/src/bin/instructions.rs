@@ -10,7 +10,8 @@
 //!
 //! The difference between two runs, divided by the difference in calls, is the cost of one
 //! call (both sides), without the fixed cost of starting. `--no-deadline` makes the calls wait
-//! without a timer (`Remote::with_timeout(None)`). See `benches/README.md`.
+//! without a deadline (`Remote::with_timeout(None)`); `--window N` keeps N calls in flight
+//! instead of one. See `benches/README.md`.
 
 use tartine::{Remote, Server};
 use tartine_benches::rpc::BenchService;
@@ -20,7 +21,16 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let no_deadline = args.iter().any(|arg| arg == "--no-deadline");
-    let mut numbers = args.iter().filter_map(|arg| arg.parse::<u64>().ok());
+    let window = args
+        .iter()
+        .position(|arg| arg == "--window")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<u64>().ok());
+    let mut numbers = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || args.get(i - 1).is_none_or(|before| before != "--window"))
+        .filter_map(|(_, arg)| arg.parse::<u64>().ok());
     let calls = numbers.next().unwrap_or(20_000);
     let bulk = numbers.next().unwrap_or(0);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -35,9 +45,24 @@ fn main() -> Result<(), Error> {
         if no_deadline {
             service = service.with_timeout(None);
         }
-        for i in 0..calls {
-            if service.echo(i).await? != i {
-                return Err("a wrong echo".into());
+        if let Some(window) = window {
+            // `window` calls in flight, refilled as each completes.
+            use futures_util::StreamExt;
+            let mut in_flight: futures_util::stream::FuturesUnordered<_> =
+                (0..window.min(calls)).map(|i| service.echo(i)).collect();
+            let mut next = window.min(calls);
+            while let Some(echoed) = in_flight.next().await {
+                echoed?;
+                if next < calls {
+                    in_flight.push(service.echo(next));
+                    next += 1;
+                }
+            }
+        } else {
+            for i in 0..calls {
+                if service.echo(i).await? != i {
+                    return Err("a wrong echo".into());
+                }
             }
         }
         let data = tartine::Bytes::from(vec![7u8; 1 << 20]);

@@ -2,7 +2,7 @@
 
 use super::budget::{Budget, Budgeted, Exceeded};
 use super::seam::{Codec, CodecError, DecodeLimits};
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
 
 /// The native codec: postcard, compact and fast, not self-describing.
@@ -16,7 +16,7 @@ impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
     type Output = ();
 
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.extend_from_slice(&[data]);
+        self.0.put_u8(data);
         Ok(())
     }
 

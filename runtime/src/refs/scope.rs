@@ -32,14 +32,12 @@ thread_local! {
     static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Pops the scope when `run` ends; if it ends by unwinding, takes back what it exported.
-struct Opened;
+/// Pops the scope if `run` ends by unwinding, and takes back what it exported.
+struct PopOnUnwind;
 
-impl Drop for Opened {
+impl Drop for PopOnUnwind {
     fn drop(&mut self) {
-        if let Some(scope) = SCOPES.with_borrow_mut(Vec::pop)
-            && std::thread::panicking()
-        {
+        if let Some(scope) = SCOPES.with_borrow_mut(Vec::pop) {
             scope.shared.rollback(&scope.exported);
         }
     }
@@ -66,19 +64,19 @@ fn run<R>(
             refusal: None,
         });
     });
-    let opened = Opened;
+    let unwinding = PopOnUnwind;
     let value = f();
-    let seen = SCOPES.with_borrow_mut(|scopes| match scopes.last_mut() {
+    std::mem::forget(unwinding);
+    let seen = match SCOPES.with_borrow_mut(Vec::pop) {
         Some(scope) => Seen {
-            exported: std::mem::take(&mut scope.exported),
-            refusal: scope.refusal.take(),
+            exported: scope.exported,
+            refusal: scope.refusal,
         },
         None => Seen {
             exported: Vec::new(),
             refusal: Some(RefError::NoScope),
         },
-    });
-    drop(opened);
+    };
     (value, seen)
 }
 

@@ -2,6 +2,7 @@
 //! frames made as their bytes arrive, and the memory budget pending connections share.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,18 +65,52 @@ impl Outgoing {
 /// Room kept in front of a payload for its header, so header and payload share one buffer.
 const HEADROOM: usize = 48;
 
+/// The chunk small frames are cut from, per thread.
+const CHUNK: usize = 16 * 1024;
+
+/// A frame is started in the thread's chunk if at least this much of it is left.
+const MIN_ROOM: usize = 512;
+
+thread_local! {
+    /// What is left of this thread's chunk: frames are cut from it, so that a small frame
+    /// costs no allocation of its own (the chunk is freed once its last frame is).
+    static CHUNK_LEFT: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
 /// Builds one frame in a single buffer: the payload is encoded first, after some headroom,
 /// then the header (whose export list is only known once the payload is encoded) is written
-/// into the headroom just before it.
+/// into the headroom just before it. The buffer is the rest of the thread's chunk; what the
+/// frame does not use goes back to it.
 pub(crate) struct FrameBuilder {
     buffer: BytesMut,
 }
 
 impl FrameBuilder {
     pub(crate) fn new() -> Self {
-        let mut buffer = BytesMut::with_capacity(HEADROOM + 32);
+        let mut buffer = CHUNK_LEFT.with_borrow_mut(|left| {
+            if left.capacity() < MIN_ROOM {
+                *left = BytesMut::with_capacity(CHUNK);
+            }
+            std::mem::take(left)
+        });
         buffer.resize(HEADROOM, 0);
         FrameBuilder { buffer }
+    }
+
+    /// Cuts the first `len` bytes off the buffer, and gives the rest back to the thread's
+    /// chunk if it has more room than what the chunk has left (and is no larger than a chunk:
+    /// the rest of a large frame's buffer would keep that frame's memory alive).
+    fn cut(&mut self, len: usize) -> BytesMut {
+        let frame = self.buffer.split_to(len);
+        let rest = std::mem::take(&mut self.buffer);
+        if rest.capacity() <= CHUNK {
+            CHUNK_LEFT.with_borrow_mut(|left| {
+                if rest.capacity() > left.capacity() {
+                    *left = rest;
+                }
+            });
+        }
+        frame
     }
 
     /// Where the codec appends the payload.
@@ -103,22 +138,25 @@ impl FrameBuilder {
         message: &super::Message<'_>,
     ) -> Result<Outgoing, postcard::Error> {
         let mut head = [0u8; HEADROOM];
+        let len = self.buffer.len();
         match postcard::to_slice(message, &mut head) {
             Ok(encoded) => {
                 let start = HEADROOM - encoded.len();
                 self.buffer[start..HEADROOM].copy_from_slice(encoded);
-                self.buffer.advance(start);
+                let mut frame = self.cut(len);
+                frame.advance(start);
                 Ok(Outgoing {
                     head: Bytes::new(),
-                    body: self.buffer.freeze(),
+                    body: frame.freeze(),
                 })
             }
             // The header does not fit in the headroom (a long method name, many ids).
             Err(_) => {
-                let body = self.buffer.split_off(HEADROOM).freeze();
+                let mut frame = self.cut(len);
+                frame.advance(HEADROOM);
                 Ok(Outgoing {
                     head: message.encode()?,
-                    body,
+                    body: frame.freeze(),
                 })
             }
         }
