@@ -13,7 +13,7 @@ mod handshake;
 mod message;
 
 pub(crate) use frame::FrameBuilder;
+pub(crate) use frame::{FRAME_OVERHEAD, FrameError, MemoryBudget, frame_error};
 pub use frame::{FrameCodec, Outgoing};
-pub(crate) use frame::{FrameError, MemoryBudget, frame_error};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, IdList, Message, decode_message};

@@ -128,11 +128,11 @@ pub(crate) async fn establish<S: Transport>(
     });
     tracing::debug!(parent: &shared.span, "connection open");
     let writer_guard = CloseOnDrop(Arc::clone(&shared));
+    shared.outbox.install(Box::new(sink));
     let writer = tokio::spawn(async move {
         let shared = &writer_guard.0;
-        if let Err(error) = writer::run(&shared.outbox, sink).await {
-            tracing::debug!(parent: &shared.span, %error, "write failed");
-            shared.close(CloseReason::Io(error.to_string()));
+        if let Err(error) = writer::run(&shared.outbox).await {
+            shared.write_failed(&error);
         }
     });
     let reader_guard = CloseOnDrop(Arc::clone(&shared));

@@ -101,7 +101,12 @@ pub(crate) async fn call<C: Codec, A: Serialize>(
         });
     }
     tracing::trace!(parent: &shared.span, call, target, method, "call sent");
-    shared.send(frame);
+    if opened.alone {
+        // Nothing else waits: no batch to join, so no hop through the writer task.
+        shared.send_now(frame);
+    } else {
+        shared.send(frame);
+    }
     waiting.sent = true;
     let incoming = waiting.await?;
     Ok(Received::new(shared, incoming))

@@ -43,7 +43,16 @@ where
     // Frames handled since the timer was last looked at: a peer that keeps sending does not
     // hold off our deadlines.
     let mut frames_unlooked = 0u32;
+    // Whether the outbox holds our replies back while a burst of frames is worked through.
+    let mut corked = false;
     let reason = loop {
+        if corked && !frames.decoder().has_frame(frames.read_buffer()) {
+            // The burst is over: the replies leave together, from this task.
+            corked = false;
+            if let Err(error) = shared.outbox.uncork() {
+                break CloseReason::Io(error.to_string());
+            }
+        }
         frames_unlooked += 1;
         if frames_unlooked >= FRAMES_PER_LOOK {
             frames_unlooked = 0;
@@ -56,6 +65,7 @@ where
             biased;
             () = &mut closed => break CloseReason::Local,
             Some((call, bytes, outcome)) = calls.next(), if !calls.is_empty() => {
+                cork(&shared, &mut corked);
                 cancels.remove(&call);
                 running_bytes -= bytes;
                 match outcome {
@@ -77,6 +87,7 @@ where
                     };
                 }
                 Some(Ok(frame)) => {
+                    cork(&shared, &mut corked);
                     timer.heard();
                     let load = Load { calls: calls.len(), bytes: running_bytes };
                     let frame = frame.freeze();
@@ -133,6 +144,14 @@ where
     };
     drop(calls);
     shared.close(reason);
+}
+
+/// Holds the replies back until the burst of frames being worked through is over.
+fn cork(shared: &Shared, corked: &mut bool) {
+    if !*corked {
+        shared.outbox.cork();
+        *corked = true;
+    }
 }
 
 /// Handles one frame; a call that is to start off the workers is put in `large`.

@@ -2,7 +2,7 @@
 //! write (large payloads are written from their own buffer, never copied), releases its buffer
 //! when idle, and shuts the socket's write side when the connection closes.
 
-use crate::link::outbox::Outbox;
+use crate::link::outbox::{Outbox, Queued, Work};
 use crate::wire::Outgoing;
 use bytes::BytesMut;
 use std::collections::VecDeque;
@@ -24,41 +24,60 @@ const IDLE_CAPACITY: usize = 512;
 /// connection's socket and queue alive.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Runs until the outbox ends and what was queued is written, or a write fails (then returns
-/// the error); then shuts the write side, waiting [`CLOSE_GRACE`] at most.
-pub(crate) async fn run<W>(outbox: &Outbox, mut io: W) -> io::Result<()>
-where
-    W: AsyncWrite + Unpin,
-{
-    let mut buffer = BytesMut::new();
-    let result = write_queued(outbox, &mut io, &mut buffer).await;
-    let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
-    result
+/// Drops the write half if the writer task ends, or is stopped, without shutting it.
+struct DiscardOnDrop<'a>(&'a Outbox);
+
+impl Drop for DiscardOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.discard_io();
+    }
 }
 
-/// Writes frames as they are queued, all those queued at once in one write, until the outbox
-/// ends and nothing is left in it.
-async fn write_queued<W: AsyncWrite + Unpin>(
-    outbox: &Outbox,
+/// Runs until the outbox ends and what was queued is written, or a write fails (then returns
+/// the error); then shuts the write half, waiting [`CLOSE_GRACE`] at most.
+pub(crate) async fn run(outbox: &Outbox) -> io::Result<()> {
+    let _discard = DiscardOnDrop(outbox);
+    let mut buffer = BytesMut::new();
+    let mut batch = VecDeque::new();
+    loop {
+        match std::future::poll_fn(|cx| outbox.poll_work(cx, &mut batch)).await {
+            Work::Write(mut io) => {
+                let written = write_batch(&mut io, &mut batch, &mut buffer).await;
+                batch.clear();
+                batch.shrink_to(4);
+                if buffer.capacity() > IDLE_CAPACITY {
+                    buffer = BytesMut::new();
+                }
+                outbox.give_back(io);
+                written?;
+            }
+            Work::End(io) => {
+                if let Some(mut io) = io {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Writes `batch`: every small frame coalesced into as few writes as it takes.
+async fn write_batch<W: AsyncWrite + Unpin>(
     io: &mut W,
+    batch: &mut VecDeque<Queued>,
     buffer: &mut BytesMut,
 ) -> io::Result<()> {
-    let mut batch = VecDeque::new();
-    while std::future::poll_fn(|cx| outbox.poll_take(cx, &mut batch)).await {
-        for frame in batch.drain(..) {
-            write_frame(io, buffer, frame).await?;
+    for item in batch.drain(..) {
+        match item {
+            Queued::Frame(frame) => write_frame(io, buffer, frame).await?,
+            Queued::Rest(rest) => buffer.extend_from_slice(&rest),
         }
-        if !buffer.is_empty() {
-            io.write_all(buffer).await?;
-            buffer.clear();
-        }
-        io.flush().await?;
-        if buffer.capacity() > IDLE_CAPACITY {
-            *buffer = BytesMut::new();
-        }
-        batch.shrink_to(4);
     }
-    Ok(())
+    if !buffer.is_empty() {
+        io.write_all(buffer).await?;
+        buffer.clear();
+    }
+    io.flush().await
 }
 
 /// Appends `frame` (length prefix, head, body) to `buffer`, or writes it out if its body is large.
@@ -97,17 +116,17 @@ mod tests {
     /// Counts the writes that reach the socket and keeps the bytes.
     struct CountingWriter {
         writes: Arc<AtomicUsize>,
-        bytes: Vec<u8>,
+        bytes: Arc<std::sync::Mutex<Vec<u8>>>,
     }
 
     impl AsyncWrite for CountingWriter {
         fn poll_write(
-            mut self: Pin<&mut Self>,
+            self: Pin<&mut Self>,
             _: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
             self.writes.fetch_add(1, Ordering::SeqCst);
-            self.bytes.extend_from_slice(buf);
+            self.bytes.lock().unwrap().extend_from_slice(buf);
             Poll::Ready(Ok(buf.len()))
         }
 
@@ -129,17 +148,20 @@ mod tests {
 
     async fn write_all_of(frames: Vec<Outgoing>) -> (usize, Vec<u8>) {
         let writes = Arc::new(AtomicUsize::new(0));
-        let mut writer = CountingWriter {
+        let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = CountingWriter {
             writes: writes.clone(),
-            bytes: Vec::new(),
+            bytes: Arc::clone(&bytes),
         };
         let outbox = Outbox::new(1 << 30);
         for frame in frames {
-            outbox.push(frame).expect("room");
+            outbox.push(frame, false).expect("room");
         }
         outbox.end();
-        run(&outbox, &mut writer).await.expect("writes succeed");
-        (writes.load(Ordering::SeqCst), writer.bytes)
+        outbox.install(Box::new(writer));
+        run(&outbox).await.expect("writes succeed");
+        let written = bytes.lock().unwrap().clone();
+        (writes.load(Ordering::SeqCst), written)
     }
 
     #[tokio::test]

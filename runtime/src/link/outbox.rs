@@ -1,32 +1,81 @@
-//! Provides the outbox: the queue of frames one connection's writer drains, bounded in bytes
-//! whoever queues (replies, our calls, releases, other connections' code calling this peer).
-//! The writer takes every queued frame at once, and an idle outbox keeps almost no memory.
+//! Provides the outbox: the queue of frames bound for one connection's peer, and the socket's
+//! write half. The queue is bounded in bytes whoever queues (replies, our calls, releases,
+//! other connections' code calling this peer).
+//!
+//! Frames leave in one of two ways. The connection's writer task takes every queued frame at
+//! once and writes them in one go, waiting on the socket if it must. Or, when nobody is writing
+//! and nothing is queued, the task that has a frame writes it at once, without waiting (a call
+//! alone on its connection, the reader's replies at the end of a burst of frames): no hop
+//! through the writer task. What such a write cannot finish is queued for the writer, in
+//! order. While the reader works through a burst, it corks the outbox: replies gather, and
+//! leave together when the burst ends.
 
 use crate::lock::Lock;
-use crate::wire::Outgoing;
+use crate::wire::{FRAME_OVERHEAD, Outgoing};
+use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
+use tokio::io::AsyncWrite;
 
 /// Frames an idle queue keeps room for.
 const IDLE_FRAMES: usize = 4;
 
-/// A connection's write queue.
-#[derive(Debug)]
+/// Frames whose body is at least this large are left to the writer task, which writes them
+/// from their own buffer.
+const LARGE_BODY: usize = 16 * 1024;
+
+/// The write half of a connection's stream.
+pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// A connection's write queue, and its stream's write half when nobody is writing.
 pub(crate) struct Outbox {
     queue: Lock<Queue>,
-    /// Bytes queued and not yet taken by the writer, with each frame's overhead.
+    /// Bytes queued and not yet taken, with each frame's overhead.
     queued: AtomicUsize,
     limit: usize,
 }
 
-#[derive(Debug, Default)]
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("queued", &self.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something queued for the peer.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    /// A whole frame: its length prefix is written before it.
+    Frame(Outgoing),
+    /// The rest of a frame a direct write could not finish: written as it is.
+    Rest(Bytes),
+}
+
+impl Queued {
+    fn cost(&self) -> usize {
+        match self {
+            Queued::Frame(frame) => frame.queued_cost(),
+            Queued::Rest(rest) => rest.len() + FRAME_OVERHEAD,
+        }
+    }
+}
+
+#[derive(Default)]
 struct Queue {
-    frames: VecDeque<Outgoing>,
-    /// The writer, waiting for frames.
+    items: VecDeque<Queued>,
+    /// The writer task, waiting for something to write.
     writer: Option<Waker>,
-    /// No frame is queued any more: the writer ends once it wrote what is queued.
+    /// Nothing more is queued: the writer ends once it wrote what is.
     ended: bool,
+    /// The write half, when nobody is writing.
+    io: Option<WriteHalf>,
+    /// The reader is working through a burst of frames: hold what is queued.
+    corked: bool,
 }
 
 /// The frame would take the queue past its limit: the peer does not read.
@@ -35,8 +84,21 @@ pub(crate) struct Overflow {
     pub(crate) limit: usize,
 }
 
+/// What the writer task is given.
+pub(crate) enum Work {
+    /// Frames to write, with the write half (to give back after).
+    Write(WriteHalf),
+    /// The queue ended and is empty: shut the write half.
+    End(Option<WriteHalf>),
+}
+
+thread_local! {
+    /// Where a direct write lays its frames out, per thread.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
 impl Outbox {
-    /// A queue of at most `limit` bytes.
+    /// A queue of at most `limit` bytes, with no write half yet.
     pub(crate) fn new(limit: usize) -> Self {
         Outbox {
             queue: Lock::new(Queue::default()),
@@ -45,12 +107,25 @@ impl Outbox {
         }
     }
 
-    /// Queues `frame`, unless it would take the queue past its limit. A frame queued after
-    /// the queue ended is dropped.
+    /// Hands the stream's write half to the outbox.
+    pub(crate) fn install(&self, io: WriteHalf) {
+        self.queue.lock().io = Some(io);
+    }
+
+    /// Drops the write half, if the outbox holds it (the writer task ended).
+    pub(crate) fn discard_io(&self) {
+        let io = self.queue.lock().io.take();
+        drop(io);
+    }
+
+    /// Queues `frame`, unless it would take the queue past its limit. A frame queued after the
+    /// queue ended is dropped. With `now`, the frame is written at once if nobody is writing
+    /// and nothing is queued.
     ///
     /// # Errors
-    /// [`Overflow`]: the frame is not queued, and the peer should be dropped as slow.
-    pub(crate) fn push(&self, frame: Outgoing) -> Result<(), Overflow> {
+    /// [`Overflow`]: the frame is not queued, and the peer should be dropped as slow. An i/o
+    /// error of a direct write.
+    pub(crate) fn push(&self, frame: Outgoing, now: bool) -> Result<(), PushError> {
         let cost = frame.queued_cost();
         let queued = self
             .queued
@@ -58,18 +133,112 @@ impl Outbox {
             .saturating_add(cost);
         if queued > self.limit {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
-            return Err(Overflow { limit: self.limit });
+            return Err(PushError::Overflow(Overflow { limit: self.limit }));
         }
-        let writer = {
+        let wake = {
             let mut queue = self.queue.lock();
             if queue.ended {
                 drop(queue);
                 self.queued.fetch_sub(cost, Ordering::AcqRel);
                 return Ok(());
             }
-            queue.frames.push_back(frame);
+            let direct = now && queue.items.is_empty() && !queue.corked && queue.io.is_some();
+            queue.items.push_back(Queued::Frame(frame));
+            if direct {
+                None
+            } else if queue.corked {
+                return Ok(());
+            } else {
+                Some(queue.writer.take())
+            }
+        };
+        match wake {
+            None => self.write_now().map_err(PushError::Io),
+            Some(writer) => {
+                if let Some(writer) = writer {
+                    writer.wake();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Holds what is queued until [`uncork`](Self::uncork).
+    pub(crate) fn cork(&self) {
+        self.queue.lock().corked = true;
+    }
+
+    /// Lets what was held go: written at once if nobody is writing.
+    ///
+    /// # Errors
+    /// An i/o error of the direct write.
+    pub(crate) fn uncork(&self) -> io::Result<()> {
+        let held = {
+            let mut queue = self.queue.lock();
+            queue.corked = false;
+            !queue.items.is_empty()
+        };
+        if held { self.write_now() } else { Ok(()) }
+    }
+
+    /// Writes what is queued without waiting, if nobody is writing; queues what the socket
+    /// does not take at once, for the writer task.
+    fn write_now(&self) -> io::Result<()> {
+        let (mut io, items) = {
+            let mut queue = self.queue.lock();
+            let small = queue.items.iter().all(|item| match item {
+                Queued::Frame(frame) => frame.body.len() < LARGE_BODY,
+                Queued::Rest(rest) => rest.len() < LARGE_BODY,
+            });
+            if queue.corked || queue.items.is_empty() || !small {
+                let writer = queue.writer.take();
+                drop(queue);
+                if let Some(writer) = writer {
+                    writer.wake();
+                }
+                return Ok(());
+            }
+            let Some(io) = queue.io.take() else {
+                // Somebody is writing: they take what is queued after.
+                return Ok(());
+            };
+            (io, std::mem::take(&mut queue.items))
+        };
+        let taken: usize = items.iter().map(Queued::cost).sum();
+        self.queued.fetch_sub(taken, Ordering::AcqRel);
+        let result: io::Result<Option<Bytes>> = SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            for item in &items {
+                match item {
+                    Queued::Frame(frame) => {
+                        frame.put_head(scratch)?;
+                        scratch.extend_from_slice(&frame.body);
+                    }
+                    Queued::Rest(rest) => scratch.extend_from_slice(rest),
+                }
+            }
+            let written = write_without_waiting(&mut io, scratch)?;
+            let rest = (written < scratch.len())
+                .then(|| Bytes::copy_from_slice(scratch.get(written..).unwrap_or_default()));
+            if scratch.capacity() > 4 * 1024 {
+                *scratch = BytesMut::new();
+            }
+            Ok(rest)
+        });
+        let mut queue = self.queue.lock();
+        queue.io = Some(io);
+        let rest = result?;
+        if let Some(rest) = rest {
+            let rest = Queued::Rest(rest);
+            self.queued.fetch_add(rest.cost(), Ordering::AcqRel);
+            queue.items.push_front(rest);
+        }
+        let writer = if queue.items.is_empty() {
+            None
+        } else {
             queue.writer.take()
         };
+        drop(queue);
         if let Some(writer) = writer {
             writer.wake();
         }
@@ -81,6 +250,7 @@ impl Outbox {
         let writer = {
             let mut queue = self.queue.lock();
             queue.ended = true;
+            queue.corked = false;
             queue.writer.take()
         };
         if let Some(writer) = writer {
@@ -88,24 +258,29 @@ impl Outbox {
         }
     }
 
-    /// Moves every queued frame into `batch` (which must be empty): `Ready(true)`; or
-    /// `Ready(false)` once the queue ended and is empty; else keeps the writer's waker.
-    pub(crate) fn poll_take(
+    /// The writer task's wait: moves every queued item into `batch` (which must be empty) and
+    /// lends the write half; or, once the queue ended and is empty, gives the write half for
+    /// shutting. Waits while the reader corks the queue or somebody else is writing.
+    pub(crate) fn poll_work(
         &self,
         cx: &mut Context<'_>,
-        batch: &mut VecDeque<Outgoing>,
-    ) -> Poll<bool> {
+        batch: &mut VecDeque<Queued>,
+    ) -> Poll<Work> {
         let mut queue = self.queue.lock();
-        if !queue.frames.is_empty() {
-            std::mem::swap(&mut queue.frames, batch);
-            let taken: usize = batch.iter().map(Outgoing::queued_cost).sum();
+        if queue.ended && queue.items.is_empty() {
+            return Poll::Ready(Work::End(queue.io.take()));
+        }
+        if !queue.items.is_empty() && !queue.corked && queue.io.is_some() {
+            std::mem::swap(&mut queue.items, batch);
+            let taken: usize = batch.iter().map(Queued::cost).sum();
             self.queued.fetch_sub(taken, Ordering::AcqRel);
-            return Poll::Ready(true);
+            if let Some(io) = queue.io.take() {
+                return Poll::Ready(Work::Write(io));
+            }
         }
-        if queue.ended {
-            return Poll::Ready(false);
+        if queue.items.is_empty() {
+            queue.items.shrink_to(IDLE_FRAMES);
         }
-        queue.frames.shrink_to(IDLE_FRAMES);
         match &queue.writer {
             Some(known) if known.will_wake(cx.waker()) => {}
             _ => queue.writer = Some(cx.waker().clone()),
@@ -113,53 +288,160 @@ impl Outbox {
         Poll::Pending
     }
 
-    /// Bytes waiting for the writer, with each frame's overhead.
+    /// The writer task gives the write half back.
+    pub(crate) fn give_back(&self, io: WriteHalf) {
+        self.queue.lock().io = Some(io);
+    }
+
+    /// Bytes waiting to be written, with each frame's overhead.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
     }
 }
 
+/// Why a frame could not be queued or written.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// The queue is full.
+    Overflow(Overflow),
+    /// A direct write failed.
+    Io(io::Error),
+}
+
+/// Writes as much of `bytes` as the stream takes without waiting; returns how much.
+fn write_without_waiting(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<usize> {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut written = 0;
+    while written < bytes.len() {
+        let rest = bytes.get(written..).unwrap_or_default();
+        match Pin::new(&mut *io).poll_write(&mut cx, rest) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => written += n,
+            Poll::Ready(Err(error)) => return Err(error),
+            Poll::Pending => break,
+        }
+    }
+    if written == bytes.len() {
+        // A stream that buffers (TLS, say) is flushed by the writer task if it cannot be now.
+        let _ = Pin::new(&mut *io).poll_flush(&mut cx);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use std::task::Waker;
+    use std::sync::{Arc, Mutex};
 
     fn frame(len: usize) -> Outgoing {
         Outgoing {
             head: Bytes::new(),
-            body: Bytes::from(vec![0; len]),
+            body: Bytes::from(vec![7; len]),
         }
+    }
+
+    /// A stream that takes `room` bytes, then waits.
+    struct Tight {
+        taken: Arc<Mutex<Vec<u8>>>,
+        room: usize,
+    }
+
+    impl AsyncWrite for Tight {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.room);
+            if n == 0 {
+                return Poll::Pending;
+            }
+            self.room -= n;
+            self.taken.lock().unwrap().extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn outbox(room: usize) -> (Outbox, Arc<Mutex<Vec<u8>>>) {
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let outbox = Outbox::new(1 << 20);
+        outbox.install(Box::new(Tight {
+            taken: Arc::clone(&taken),
+            room,
+        }));
+        (outbox, taken)
     }
 
     #[test]
     fn the_queue_is_bounded_in_bytes_with_an_overhead_per_frame() {
-        let mut cx = Context::from_waker(Waker::noop());
         let one = frame(100).queued_cost();
         let outbox = Outbox::new(2 * one);
-        assert_eq!(outbox.push(frame(100)), Ok(()));
-        assert_eq!(outbox.push(frame(100)), Ok(()));
-        assert_eq!(outbox.push(frame(0)), Err(Overflow { limit: 2 * one }));
+        outbox.push(frame(100), false).expect("room");
+        outbox.push(frame(100), false).expect("room");
+        assert!(matches!(
+            outbox.push(frame(0), false),
+            Err(PushError::Overflow(Overflow { limit })) if limit == 2 * one
+        ));
         assert_eq!(outbox.queued(), 2 * one);
+    }
+
+    #[test]
+    fn a_frame_alone_is_written_at_once_and_the_rest_waits_in_order() {
+        let (outbox, taken) = outbox(10);
+        outbox.push(frame(20), true).expect("written");
+        assert_eq!(taken.lock().unwrap().len(), 10, "what the stream took");
+        outbox.push(frame(5), true).expect("queued");
+        assert_eq!(taken.lock().unwrap().len(), 10, "queued behind the rest");
+        let mut cx = Context::from_waker(Waker::noop());
         let mut batch = VecDeque::new();
-        assert_eq!(outbox.poll_take(&mut cx, &mut batch), Poll::Ready(true));
-        assert_eq!(batch.len(), 2, "every queued frame at once");
+        let Poll::Ready(Work::Write(_io)) = outbox.poll_work(&mut cx, &mut batch) else {
+            panic!("the writer has work");
+        };
+        assert!(
+            matches!(&batch[0], Queued::Rest(rest) if rest.len() == 14),
+            "{batch:?}"
+        );
+        assert!(matches!(&batch[1], Queued::Frame(frame) if frame.body.len() == 5));
         assert_eq!(outbox.queued(), 0);
-        assert_eq!(outbox.push(frame(100)), Ok(()), "room again");
+    }
+
+    #[test]
+    fn a_corked_outbox_holds_frames_until_uncorked() {
+        let (outbox, taken) = outbox(1 << 20);
+        outbox.cork();
+        outbox.push(frame(3), true).expect("held");
+        outbox.push(frame(4), true).expect("held");
+        assert!(taken.lock().unwrap().is_empty());
+        outbox.uncork().expect("written");
+        assert_eq!(
+            taken.lock().unwrap().len(),
+            4 + 3 + 4 + 4,
+            "both, with their prefixes"
+        );
+        assert_eq!(outbox.queued(), 0);
     }
 
     #[test]
     fn an_ended_queue_is_drained_then_refuses() {
-        let mut cx = Context::from_waker(Waker::noop());
         let outbox = Outbox::new(1 << 20);
-        outbox.push(frame(1)).expect("room");
+        outbox.push(frame(1), false).expect("room");
         outbox.end();
-        outbox.push(frame(1)).expect("dropped quietly");
+        outbox.push(frame(1), false).expect("dropped quietly");
+        let mut cx = Context::from_waker(Waker::noop());
         let mut batch = VecDeque::new();
-        assert_eq!(outbox.poll_take(&mut cx, &mut batch), Poll::Ready(true));
+        outbox.install(Box::new(tokio::io::sink()));
+        assert!(matches!(
+            outbox.poll_work(&mut cx, &mut batch),
+            Poll::Ready(Work::Write(_))
+        ));
         assert_eq!(batch.len(), 1, "what was queued before the end is written");
-        batch.clear();
-        assert_eq!(outbox.poll_take(&mut cx, &mut batch), Poll::Ready(false));
-        assert_eq!(outbox.queued(), 0);
     }
 }

@@ -73,12 +73,13 @@ pub(crate) enum Outcome {
     Gone,
 }
 
-/// A new slot: its call id, and whether its deadline is now the earliest (the reader's timer
-/// must then be set earlier).
+/// A new slot: its call id, whether its deadline is now the earliest (the reader's timer
+/// must then be set earlier), and whether it is the only call waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Opened {
     pub(crate) call: u64,
     pub(crate) earliest: bool,
+    pub(crate) alone: bool,
 }
 
 /// What the reader does with a reply after [`ReplySlots::deliver`].
@@ -123,7 +124,11 @@ impl ReplySlots {
             }
             (None, _) => false,
         };
-        Some(Opened { call, earliest })
+        Some(Opened {
+            call,
+            earliest,
+            alone: self.slots.len() == 1,
+        })
     }
 
     /// Takes the outcome of `call` if there is one, else keeps the caller's waker.

@@ -11,7 +11,7 @@
 //! - [`KeepAlive`], which keeps a client connection open while a user handle lives.
 
 use super::lifecycle::{Lifecycle, LoginRefused};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, PushError};
 use super::replies::ReplySlots;
 use crate::config::Config;
 use crate::error::CloseReason;
@@ -121,13 +121,33 @@ impl Shared {
     /// Queues a frame for the writer; a closed connection drops it. The frame that would take
     /// the queue past [`Config::max_write_queue`] closes the connection as a slow peer instead.
     pub(crate) fn send(&self, frame: Outgoing) {
-        if let Err(overflow) = self.outbox.push(frame) {
-            let queued = self.outbox.queued();
-            tracing::warn!(parent: &self.span, queued, "the peer does not read; closing");
-            self.close(CloseReason::SlowPeer {
-                limit: overflow.limit,
-            });
+        self.push(frame, false);
+    }
+
+    /// Like [`send`](Self::send), but writes the frame at once if nobody is writing and
+    /// nothing is queued.
+    pub(crate) fn send_now(&self, frame: Outgoing) {
+        self.push(frame, true);
+    }
+
+    fn push(&self, frame: Outgoing, now: bool) {
+        match self.outbox.push(frame, now) {
+            Ok(()) => {}
+            Err(PushError::Overflow(overflow)) => {
+                let queued = self.outbox.queued();
+                tracing::warn!(parent: &self.span, queued, "the peer does not read; closing");
+                self.close(CloseReason::SlowPeer {
+                    limit: overflow.limit,
+                });
+            }
+            Err(PushError::Io(error)) => self.write_failed(&error),
         }
+    }
+
+    /// Closes the connection after a failed write.
+    pub(crate) fn write_failed(&self, error: &std::io::Error) {
+        tracing::debug!(parent: &self.span, %error, "write failed");
+        self.close(CloseReason::Io(error.to_string()));
     }
 
     /// Queues a frame that is a header alone.

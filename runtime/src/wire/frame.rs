@@ -215,6 +215,19 @@ impl FrameCodec {
         self.max_frame_size
     }
 
+    /// Whether `buffer` (this codec's read buffer) holds a whole frame already, so that the
+    /// next decode needs no read.
+    pub(crate) fn has_frame(&self, buffer: &BytesMut) -> bool {
+        let len = match self.expecting {
+            Some(len) => len,
+            None => match buffer.get(..PREFIX_LEN) {
+                Some(&[a, b, c, d]) => PREFIX_LEN + u32::from_be_bytes([a, b, c, d]) as usize,
+                _ => return false,
+            },
+        };
+        buffer.len() >= len
+    }
+
     /// Stops drawing from the budget, and gives back what this codec held.
     pub(crate) fn leave_budget(&mut self) {
         if let Some(budget) = self.budget.take() {
