@@ -29,7 +29,7 @@ pub async fn connect_with(
     let _ = stream.set_nodelay(true);
     let peer_addr = stream.peer_addr().ok();
     let side = Side {
-        config,
+        config: Arc::new(config),
         root: None,
         peer_addr,
         client: true,
@@ -67,10 +67,10 @@ pub async fn connect_with(
 pub async fn connect_in_memory<T: Referenceable>(
     root: T,
 ) -> Result<(Connection, Connection), ConnectError> {
-    let config = Config::default();
+    let config = Arc::new(Config::default());
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let client = Side {
-        config: config.clone(),
+        config: Arc::clone(&config),
         root: None,
         peer_addr: None,
         client: true,

@@ -44,7 +44,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Server {
     listener: TcpListener,
     root: Root,
-    config: Config,
+    /// Shared by every connection.
+    config: Arc<Config>,
     state: Arc<ServerState>,
 }
 
@@ -175,7 +176,7 @@ impl Server {
                 pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
                 shutdown: CancellationToken::new(),
             }),
-            config,
+            config: Arc::new(config),
         })
     }
 
@@ -226,7 +227,7 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let portal = matches!(self.root, Root::Portal(_));
             let side = Side {
-                config: self.config.clone(),
+                config: Arc::clone(&self.config),
                 root: Some(self.root.for_connection()),
                 peer_addr: Some(peer_addr),
                 client: false,
@@ -237,7 +238,9 @@ impl Server {
             let state = Arc::clone(&self.state);
             tokio::spawn(async move {
                 let handshake = tokio::select! {
-                    handshake = establish(stream, side) => handshake,
+                    // Boxed: its state is freed once the handshake is done, rather than
+                    // held by this task for the connection's life.
+                    handshake = Box::pin(establish(stream, side)) => handshake,
                     () = ticket.evicted().cancelled() => {
                         tracing::info!(%peer_addr, "pending slots full; the oldest handshake is dropped");
                         return;
@@ -281,19 +284,26 @@ async fn listen(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListene
 }
 
 impl ServerState {
-    /// Keeps `connection` listed while it is open. On a portal (`login_timeout` set), it stays
-    /// pending until its first login, and is closed if none comes in time or if it is the
-    /// oldest pending connection when a new one needs the room.
-    async fn track(&self, connection: Connection, ticket: Ticket, login_timeout: Option<Duration>) {
+    /// Lists `connection` while it is open. On a portal (`login_timeout` set), it stays pending
+    /// until its first login, and is closed if none comes in time or if it is the oldest
+    /// pending connection when a new one needs the room. Then this task ends: the connection's
+    /// close takes it off the list and gives its place back.
+    async fn track(
+        self: &Arc<Self>,
+        connection: Connection,
+        ticket: Ticket,
+        login_timeout: Option<Duration>,
+    ) {
         let id = connection.shared.id;
         self.connections.lock().insert(id, connection.clone());
+        let lifecycle = &connection.shared.lifecycle;
         match login_timeout {
             None => ticket.settled(),
             Some(timeout) => {
                 tokio::select! {
-                    () = connection.shared.lifecycle.first_login.cancelled() => ticket.settled(),
+                    () = lifecycle.logged_in_once() => ticket.settled(),
                     () = tokio::time::sleep(timeout) => {
-                        if connection.shared.lifecycle.logged_in() {
+                        if lifecycle.logged_in() {
                             ticket.settled();
                         } else {
                             tracing::info!(parent: &connection.shared.span, "no login in time; closing");
@@ -304,17 +314,18 @@ impl ServerState {
                         tracing::info!(parent: &connection.shared.span, "pending slots full; the oldest pending connection is closed");
                         connection.shared.close(CloseReason::Busy);
                     }
-                    _ = connection.closed() => {}
+                    () = lifecycle.closed() => {}
                     () = self.shutdown.cancelled() => connection.shared.close(CloseReason::Local),
                 }
             }
         }
-        tokio::select! {
-            _ = connection.closed() => {}
-            () = self.shutdown.cancelled() => connection.shared.close(CloseReason::Local),
-        }
-        self.connections.lock().remove(&id);
-        drop(ticket);
+        let state = Arc::downgrade(self);
+        lifecycle.on_close(Box::new(move || {
+            if let Some(state) = state.upgrade() {
+                state.connections.lock().remove(&id);
+            }
+            drop(ticket);
+        }));
     }
 }
 
@@ -339,5 +350,9 @@ impl ServerHandle {
     /// Stops accepting and closes every connection.
     pub fn shutdown(&self) {
         self.state.shutdown.cancel();
+        let open: Vec<Connection> = self.state.connections.lock().values().cloned().collect();
+        for connection in open {
+            connection.shared.close(CloseReason::Local);
+        }
     }
 }

@@ -15,7 +15,7 @@ use tokio_util::codec::{Encoder, FramedRead};
 
 /// What one side brings to a connection.
 pub(crate) struct Side {
-    pub(crate) config: Config,
+    pub(crate) config: Arc<Config>,
     pub(crate) root: Option<Arc<dyn Object>>,
     pub(crate) peer_addr: Option<SocketAddr>,
     /// Whether user handles keep the connection open (client side).
@@ -67,7 +67,7 @@ impl Drop for CloseOnDrop {
 }
 
 /// The read buffer a connection starts with; it grows for larger frames.
-const READ_CAPACITY: usize = 2 * 1024;
+const READ_CAPACITY: usize = 256;
 
 /// Runs the handshake on `io` and starts the connection's tasks.
 pub(crate) async fn establish<S: Transport>(
@@ -141,7 +141,7 @@ pub(crate) async fn establish<S: Transport>(
         // Closed: the writer gets a grace period for the last frames, then is stopped, so a
         // peer that never reads cannot keep the socket and the queue alive.
         let stop = writer.abort_handle();
-        if tokio::time::timeout(writer::CLOSE_GRACE, writer)
+        if Box::pin(tokio::time::timeout(writer::CLOSE_GRACE, writer))
             .await
             .is_err()
         {
@@ -178,7 +178,7 @@ mod tests {
             theirs
         };
         let side = Side {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             root: None,
             peer_addr: None,
             client: false,

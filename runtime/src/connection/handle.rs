@@ -110,7 +110,7 @@ impl Connection {
 
     /// Waits until the connection is closed; returns why.
     pub async fn closed(&self) -> CloseReason {
-        self.shared.lifecycle.closing.cancelled().await;
+        self.shared.lifecycle.closed().await;
         self.shared.lifecycle.reason().unwrap_or(CloseReason::Local)
     }
 }

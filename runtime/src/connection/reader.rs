@@ -67,6 +67,9 @@ where
             Some((call, bytes, outcome)) = calls.next(), if !calls.is_empty() => {
                 cork(&shared, &mut corked);
                 cancels.remove(&call);
+                if cancels.is_empty() {
+                    cancels.shrink_to(0);
+                }
                 running_bytes -= bytes;
                 match outcome {
                     Some(Ok(reply)) => incoming::send_reply(&shared, call, reply),
@@ -97,7 +100,8 @@ where
                         break CloseReason::Protocol(error);
                     }
                     if let Some(large) = large {
-                        fresh = large.start(&shared).await;
+                        // Boxed: a rare wait, whose state every idle reader would carry.
+                        fresh = Box::pin(large.start(&shared)).await;
                     }
                     // Poll a new call once at once: most finish on their first poll, and their
                     // reply then leaves without a detour through the set of running calls.

@@ -42,9 +42,10 @@ pub(crate) async fn run(outbox: &Outbox) -> io::Result<()> {
     loop {
         match std::future::poll_fn(|cx| outbox.poll_work(cx, &mut batch)).await {
             Work::Write(mut io) => {
-                let written = write_batch(&mut io, &mut batch, &mut buffer).await;
+                // Boxed, as below: an idle writer keeps only its small waiting state.
+                let written = Box::pin(write_batch(&mut io, &mut batch, &mut buffer)).await;
                 batch.clear();
-                batch.shrink_to(4);
+                batch.shrink_to(0);
                 if buffer.capacity() > IDLE_CAPACITY {
                     buffer = BytesMut::new();
                 }
@@ -53,7 +54,7 @@ pub(crate) async fn run(outbox: &Outbox) -> io::Result<()> {
             }
             Work::End(io) => {
                 if let Some(mut io) = io {
-                    let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
+                    let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, io.shutdown())).await;
                 }
                 return Ok(());
             }

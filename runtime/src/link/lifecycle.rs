@@ -10,7 +10,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
+
+/// What runs once a connection closed.
+pub(crate) type CloseHook = Box<dyn FnOnce() + Send + 'static>;
 
 /// Why a login could not be recorded on a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +25,9 @@ pub(crate) enum LoginRefused {
 }
 
 /// Whether a connection is open, why it closed, and the logins made on it.
-#[derive(Debug)]
 pub(crate) struct Lifecycle {
-    /// Cancelled when the connection closes, for those who wait for it
-    /// (`Connection::closed`).
-    pub(crate) closing: CancellationToken,
+    /// Told when the connection closes, for those who wait for it (`Connection::closed`).
+    closing: Notify,
     /// The reader task, woken when the connection closes (cheaper to poll than the token).
     reader: AtomicWaker,
     /// Set once the connection closed: cheaper to read than the token on every call.
@@ -36,24 +37,36 @@ pub(crate) struct Lifecycle {
     perspectives: Lock<Vec<Arc<Perspective>>>,
     /// Whether a login ever succeeded here.
     logged_in: AtomicBool,
-    /// Cancelled at the first login: a server then stops counting the connection as pending.
-    pub(crate) first_login: CancellationToken,
+    /// Told at the first login: a server then stops counting the connection as pending.
+    first_login: Notify,
+    /// What to run once the connection closed (its server forgets it).
+    on_close: Lock<Option<CloseHook>>,
     /// Why to close once the reply being prepared is queued, if set.
     close_after_reply: Lock<Option<CloseReason>>,
     close_after_reply_set: AtomicBool,
+}
+
+impl std::fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lifecycle")
+            .field("closed", &self.is_closed())
+            .field("logins", &self.logins())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Lifecycle {
     /// An open connection.
     pub(crate) fn new() -> Self {
         Lifecycle {
-            closing: CancellationToken::new(),
+            closing: Notify::new(),
             reader: AtomicWaker::new(),
             closed: AtomicBool::new(false),
             reason: Lock::new(None),
             perspectives: Lock::new(Vec::new()),
             logged_in: AtomicBool::new(false),
-            first_login: CancellationToken::new(),
+            first_login: Notify::new(),
+            on_close: Lock::new(None),
             close_after_reply: Lock::new(None),
             close_after_reply_set: AtomicBool::new(false),
         }
@@ -76,7 +89,7 @@ impl Lifecycle {
         }
         self.closed.store(true, Ordering::Release);
         self.reader.wake();
-        self.closing.cancel();
+        self.closing.notify_waiters();
         Some(std::mem::take(&mut *self.perspectives.lock()))
     }
 
@@ -88,6 +101,43 @@ impl Lifecycle {
     /// Resolves once the connection closed: what the reader task waits on.
     pub(crate) fn closed_for_reader(&self) -> ClosedForReader<'_> {
         ClosedForReader { lifecycle: self }
+    }
+
+    /// Resolves once the connection closed.
+    pub(crate) async fn closed(&self) {
+        let notified = self.closing.notified();
+        tokio::pin!(notified);
+        // Registered before the flag is read: a close in between still wakes us.
+        notified.as_mut().enable();
+        if !self.is_closed() {
+            notified.await;
+        }
+    }
+
+    /// Resolves once a login succeeded on the connection.
+    pub(crate) async fn logged_in_once(&self) {
+        let notified = self.first_login.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.logged_in() {
+            notified.await;
+        }
+    }
+
+    /// Runs `hook` once the connection closed: at once if it has.
+    pub(crate) fn on_close(&self, hook: CloseHook) {
+        let mut slot = self.on_close.lock();
+        if self.is_closed() {
+            drop(slot);
+            hook();
+        } else {
+            *slot = Some(hook);
+        }
+    }
+
+    /// Takes the hook to run now that the connection closed.
+    pub(crate) fn take_close_hook(&self) -> Option<CloseHook> {
+        self.on_close.lock().take()
     }
 
     /// Why the connection closed, once it has.
@@ -110,7 +160,7 @@ impl Lifecycle {
         }
         perspectives.push(perspective);
         self.logged_in.store(true, Ordering::Release);
-        self.first_login.cancel();
+        self.first_login.notify_waiters();
         Ok(())
     }
 

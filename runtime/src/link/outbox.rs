@@ -21,9 +21,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
 
-/// Frames an idle queue keeps room for.
-const IDLE_FRAMES: usize = 4;
-
 /// Frames whose body is at least this large are left to the writer task, which writes them
 /// from their own buffer.
 const LARGE_BODY: usize = 16 * 1024;
@@ -279,7 +276,8 @@ impl Outbox {
             }
         }
         if queue.items.is_empty() {
-            queue.items.shrink_to(IDLE_FRAMES);
+            // Idle: no memory kept for frames.
+            queue.items.shrink_to(0);
         }
         match &queue.writer {
             Some(known) if known.will_wake(cx.waker()) => {}

@@ -68,8 +68,8 @@ pub(crate) struct Tables {
 pub(crate) struct Shared {
     /// A process-unique id, for logs and to tell connections apart.
     pub(crate) id: u64,
-    /// The limits.
-    pub(crate) config: Config,
+    /// The limits, shared by the connections of one server.
+    pub(crate) config: Arc<Config>,
     pub(crate) tables: Tables,
     /// The slots of our calls waiting for a reply.
     pub(crate) replies: Lock<ReplySlots>,
@@ -93,7 +93,7 @@ impl fmt::Debug for Shared {
 impl Shared {
     /// A new open connection.
     pub(crate) fn new(
-        config: Config,
+        config: Arc<Config>,
         peer_addr: Option<SocketAddr>,
         peer_root: Option<String>,
     ) -> Self {
@@ -226,6 +226,9 @@ impl Shared {
         self.tables.imports.lock().clear();
         for perspective in perspectives {
             perspective.end();
+        }
+        if let Some(hook) = self.lifecycle.take_close_hook() {
+            hook();
         }
     }
 
