@@ -809,7 +809,8 @@ fn idle_connections(addrs: Addrs, plan: Plan, portal: &ServerHandle) -> Result<V
     while portal.stats().logins < plan.connections && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // Idle for two seconds: the connections let their read buffers go.
+    std::thread::sleep(Duration::from_millis(2_500));
     let stats = portal.stats();
     let heap = live_bytes().saturating_sub(heap_before) as f64 / stats.connections.max(1) as f64;
     let rss = rss_bytes().unwrap_or(0).saturating_sub(rss_before) as f64

@@ -21,6 +21,9 @@ use std::task::Poll;
 use tokio::io::AsyncRead;
 use tokio_util::codec::FramedRead;
 
+/// A read buffer this large is kept however long the connection stays idle.
+const IDLE_READ_CAPACITY: usize = 256;
+
 /// A call that did not finish on its first poll: it can be cancelled by its caller.
 type Running = InFlight<Abortable<ReplyFuture>>;
 
@@ -46,6 +49,9 @@ where
     // Whether the outbox holds our replies back while a burst of frames is worked through.
     let mut corked = false;
     let reason = loop {
+        if frames.read_buffer().capacity() > IDLE_READ_CAPACITY {
+            timer.watch_idle();
+        }
         if corked && !frames.decoder().has_frame(frames.read_buffer()) {
             // The burst is over: the replies leave together, from this task.
             corked = false;
@@ -140,8 +146,13 @@ where
             // Last: a busy connection does not poll its timer on every frame.
             alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)) => {
                 frames_unlooked = 0;
-                if alarm == Alarm::Vanished {
-                    break CloseReason::PeerVanished;
+                match alarm {
+                    Alarm::Vanished => break CloseReason::PeerVanished,
+                    Alarm::Idle if frames.read_buffer().is_empty() => {
+                        // Idle: the read buffer goes, and comes back with the next frame.
+                        *frames.read_buffer_mut() = bytes::BytesMut::new();
+                    }
+                    Alarm::Idle | Alarm::Quiet => {}
                 }
             }
         }

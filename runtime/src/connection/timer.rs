@@ -1,6 +1,7 @@
 //! Provides a connection's one timer, which its reader runs: the deadlines of our calls (the
-//! reply slots keep them; the timer wakes at the earliest and expires what is due) and the
-//! keepalive (a ping after a silent period, the connection closed after three).
+//! reply slots keep them; the timer wakes at the earliest and expires what is due), the
+//! keepalive (a ping after a silent period, the connection closed after three), and the idle
+//! check (a connection silent for [`IDLE_AFTER`] lets its read buffer go).
 
 use crate::link::shared::Shared;
 use crate::wire::Message;
@@ -17,6 +18,9 @@ const SILENT_PERIODS: u32 = 3;
 /// A reader that keeps receiving frames looks at its timer every this many frames.
 pub(crate) const FRAMES_PER_LOOK: u32 = 64;
 
+/// A connection that heard nothing for this long lets its read buffer go.
+pub(crate) const IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// The timer of one connection.
 pub(crate) struct ConnectionTimer {
     sleep: Pin<Box<Sleep>>,
@@ -27,6 +31,10 @@ pub(crate) struct ConnectionTimer {
     /// Whether a frame came since the last keepalive period, and how many periods had none.
     heard: bool,
     silent_periods: u32,
+    /// When to look whether the connection went idle, if its buffers are worth releasing.
+    idle_check: Option<Instant>,
+    /// Whether a frame came since the idle check was set.
+    heard_since_check: bool,
 }
 
 /// What the timer found when it woke.
@@ -34,6 +42,8 @@ pub(crate) struct ConnectionTimer {
 pub(crate) enum Alarm {
     /// Nothing to do but wait again.
     Quiet,
+    /// Nothing came for [`IDLE_AFTER`]: let buffers go.
+    Idle,
     /// The peer said nothing for too long.
     Vanished,
 }
@@ -50,6 +60,8 @@ impl ConnectionTimer {
             next_ping,
             heard: false,
             silent_periods: 0,
+            idle_check: None,
+            heard_since_check: false,
         };
         timer.arm(next_ping);
         timer
@@ -58,6 +70,19 @@ impl ConnectionTimer {
     /// A frame came from the peer.
     pub(crate) fn heard(&mut self) {
         self.heard = true;
+        self.heard_since_check = true;
+    }
+
+    /// Looks, [`IDLE_AFTER`] from now, whether the connection went idle (unless it is set to
+    /// look already).
+    pub(crate) fn watch_idle(&mut self) {
+        if self.idle_check.is_none() {
+            self.idle_check = Instant::now().checked_add(IDLE_AFTER);
+            self.heard_since_check = false;
+            let earliest = self.armed;
+            self.armed = None;
+            self.arm(earliest);
+        }
     }
 
     /// Sets the sleep to end at the earlier of the next ping and the earliest deadline, if a
@@ -70,10 +95,10 @@ impl ConnectionTimer {
     }
 
     fn arm(&mut self, earliest: Option<Instant>) {
-        let wake = match (earliest, self.next_ping) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let wake = [earliest, self.next_ping, self.idle_check]
+            .into_iter()
+            .flatten()
+            .min();
         if wake != self.armed
             && let Some(wake) = wake
         {
@@ -110,6 +135,18 @@ impl ConnectionTimer {
                     alarm = Alarm::Vanished;
                 } else {
                     shared.send_header(&Message::Ping);
+                }
+            }
+        }
+        if let Some(due) = self.idle_check
+            && due <= now
+        {
+            if std::mem::take(&mut self.heard_since_check) {
+                self.idle_check = now.checked_add(IDLE_AFTER);
+            } else {
+                self.idle_check = None;
+                if alarm == Alarm::Quiet {
+                    alarm = Alarm::Idle;
                 }
             }
         }

@@ -284,6 +284,7 @@ impl Decoder for FrameCodec {
             Some(len) => len,
             None => {
                 let Some(prefix) = src.get(..PREFIX_LEN) else {
+                    make_room(src);
                     return Ok(None);
                 };
                 let mut bytes = [0u8; PREFIX_LEN];
@@ -307,7 +308,22 @@ impl Decoder for FrameCodec {
             return Ok(Some(src.split_to(len)));
         }
         self.grow(src, len - src.len())?;
+        make_room(src);
         Ok(None)
+    }
+}
+
+/// Below this much room, the read buffer grows before the next read.
+const MIN_READ: usize = 512;
+
+/// How much room the read buffer gets when it runs short: a burst of small frames is read in
+/// one go rather than a few bytes at a time.
+pub(crate) const READ_CHUNK: usize = 4 * 1024;
+
+/// Makes room for the next read, if little is left.
+fn make_room(src: &mut BytesMut) {
+    if src.capacity() - src.len() < MIN_READ {
+        src.reserve(READ_CHUNK);
     }
 }
 
