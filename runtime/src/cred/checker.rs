@@ -5,9 +5,9 @@ use super::credentials::{CredentialKind, Credentials};
 use super::error::LoginError;
 use super::realm::AvatarId;
 use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 
 /// Verifies credentials and yields the avatar id they stand for (cred's `ICredentialsChecker`).
 ///
@@ -40,8 +40,6 @@ pub trait CredentialChecker: Send + Sync + 'static {
         DEFAULT_ITERATIONS
     }
 }
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A [`CredentialChecker`], type-erased for the portal.
 pub(crate) trait DynChecker: Send + Sync + 'static {

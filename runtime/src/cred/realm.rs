@@ -9,10 +9,10 @@ use crate::perspective::LogoutAction;
 use crate::refs::handle::{Proxy, RemoteRef};
 use crate::refs::remote::Remote;
 use crate::reply::{DispatchError, Started};
+use futures_util::future::BoxFuture;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// Who a login is, as the checkers established it.
@@ -90,8 +90,6 @@ pub(crate) struct ErasedLogin {
     pub(crate) interface: &'static str,
     pub(crate) logout: Option<LogoutAction>,
 }
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A [`Realm`], type-erased for the portal.
 pub(crate) trait DynRealm: Send + Sync + 'static {

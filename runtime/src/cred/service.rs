@@ -56,7 +56,7 @@ pub(crate) struct ChallengeMessage {
     pub(crate) server_nonce: Nonce,
 }
 
-/// A granted avatar as the server sends it: exported through the new login's session before
+/// A granted avatar as the server sends it: exported through the new login's perspective before
 /// the reply is encoded, so a login that cannot hand out its avatar is no login.
 pub(crate) struct GrantOut {
     interface: &'static str,
