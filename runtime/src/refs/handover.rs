@@ -27,22 +27,23 @@ pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>,
 /// Settles the ids a message handed over when it is dropped: once its payload is decoded or
 /// discarded, ids no handle holds are released to the peer.
 pub(crate) struct Handover {
-    shared: Arc<Shared>,
-    ids: Vec<u64>,
+    /// The connection and the ids, unless the message handed over none (the common case,
+    /// which then costs nothing).
+    held: Option<(Arc<Shared>, Vec<u64>)>,
 }
 
 impl Handover {
     /// Holds `ids`, announced on `shared`, until dropped.
     pub(crate) fn new(shared: &Arc<Shared>, ids: Vec<u64>) -> Self {
-        Handover {
-            shared: Arc::clone(shared),
-            ids,
-        }
+        let held = (!ids.is_empty()).then(|| (Arc::clone(shared), ids));
+        Handover { held }
     }
 }
 
 impl Drop for Handover {
     fn drop(&mut self) {
-        self.shared.settle(&self.ids);
+        if let Some((shared, ids)) = &self.held {
+            shared.settle(ids);
+        }
     }
 }
