@@ -81,7 +81,17 @@ async fn memory(quick: bool) -> Result<(), Error> {
         holder.ready()?;
         wait_until(|| portal_handle.stats().connections == count).await;
         let per_connection = (live_bytes().saturating_sub(before)) / count;
-        println!("| {what} | {:.1} KiB |", per_connection as f64 / 1024.0);
+        println!(
+            "| {what}, just opened | {:.1} KiB |",
+            per_connection as f64 / 1024.0
+        );
+        // A connection silent for a second lets its read buffer go.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let per_connection = (live_bytes().saturating_sub(before)) / count;
+        println!(
+            "| {what}, after two idle seconds | {:.1} KiB |",
+            per_connection as f64 / 1024.0
+        );
         drop(holder);
         wait_until(|| portal_handle.stats().connections == 0).await;
     }
