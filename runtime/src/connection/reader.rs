@@ -106,6 +106,12 @@ where
                         break CloseReason::Protocol(error);
                     }
                     if let Some(large) = large {
+                        // What is held leaves before the wait, which may be long.
+                        if std::mem::take(&mut corked)
+                            && let Err(error) = shared.outbox.uncork()
+                        {
+                            break CloseReason::Io(error.to_string());
+                        }
                         // Boxed: a rare wait, whose state every idle reader would carry.
                         fresh = Box::pin(large.start(&shared)).await;
                     }
