@@ -370,6 +370,26 @@ async fn a_server_that_does_not_hold_the_verifier_is_caught_before_it_gets_the_m
 }
 
 #[tokio::test]
+async fn without_a_mind_the_finish_goes_with_the_proof_and_a_fake_server_is_still_caught() {
+    let (addr, called) = fake_portal((1, vec![1u8; 16], 4096, [9u8; NONCE_LEN])).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    let login = connection.login::<Player>(LoginCredentials::password("alice", "1234"));
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(10), login)
+        .await
+        .expect("the proof's answer settles it: no wait for `finish`");
+    assert_eq!(
+        refused.unwrap_err(),
+        LoginError::ServerNotVerified,
+        "the server's signature is checked before any avatar is handed to the caller"
+    );
+    assert_eq!(
+        *called.lock().unwrap(),
+        [BEGIN, PROVE, FINISH],
+        "one round trip sooner: `finish` right behind the proof"
+    );
+}
+
+#[tokio::test]
 async fn a_server_asking_for_a_weak_work_factor_gets_no_proof() {
     for (iterations, salt) in [(1, 16), (4095, 16), (2_000_000, 16), (4096, 0), (4096, 4)] {
         let (addr, called) = fake_portal((1, vec![1u8; salt], iterations, [9u8; NONCE_LEN])).await;

@@ -27,6 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The interface name of the login service.
@@ -104,8 +105,30 @@ enum Pending {
         known: bool,
         auth_message: Vec<u8>,
     },
+    /// The proof is being checked: a `finish` sent with it (a login without a mind) waits.
+    Proving(Arc<Notify>),
     /// The proof matched: the client may finish the login (and only now sends its mind).
     Proved { id: AvatarId },
+}
+
+/// Ends a proof in progress: takes a challenge still marked as being proved off the table,
+/// and wakes the `finish` waiting for it.
+struct ProvingGuard<'a> {
+    challenges: &'a Lock<HashMap<u64, Pending>>,
+    challenge: u64,
+    notify: Arc<Notify>,
+}
+
+impl Drop for ProvingGuard<'_> {
+    fn drop(&mut self) {
+        {
+            let mut challenges = self.challenges.lock();
+            if matches!(challenges.get(&self.challenge), Some(Pending::Proving(_))) {
+                challenges.remove(&self.challenge);
+            }
+        }
+        self.notify.notify_waiters();
+    }
 }
 
 /// The login service of one connection.
@@ -182,6 +205,7 @@ impl PortalRoot {
     /// A failed proof, an unknown user and a throttled attempt get the same answer after the
     /// same delay; a throttled attempt is not checked at all.
     async fn prove(&self, cx: &CallContext, challenge: u64, proof: Key) -> Result<Key, LoginError> {
+        let proving = Arc::new(Notify::new());
         let (username, checker, verifier, known, auth_message) = {
             let mut challenges = self.challenges.lock();
             match challenges.remove(&challenge) {
@@ -191,7 +215,10 @@ impl PortalRoot {
                     verifier,
                     known,
                     auth_message,
-                }) => (username, checker, verifier, known, auth_message),
+                }) => {
+                    challenges.insert(challenge, Pending::Proving(Arc::clone(&proving)));
+                    (username, checker, verifier, known, auth_message)
+                }
                 // Proved already: each challenge is proved once.
                 Some(proved) => {
                     challenges.insert(challenge, proved);
@@ -199,6 +226,13 @@ impl PortalRoot {
                 }
                 None => return Err(LoginError::UnknownChallenge),
             }
+        };
+        // However the proof ends (matched, refused, or its call dropped), a `finish` waiting
+        // for it wakes.
+        let _proving = ProvingGuard {
+            challenges: &self.challenges,
+            challenge,
+            notify: proving,
         };
         let config = &cx.site.shared.config;
         let limits = throttle::Limits {
@@ -270,16 +304,34 @@ impl PortalRoot {
         challenge: u64,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let id = {
-            let mut challenges = self.challenges.lock();
-            match challenges.remove(&challenge) {
-                Some(Pending::Proved { id }) => id,
-                // Not proved yet: a finish cannot skip the proof.
-                Some(challenged) => {
-                    challenges.insert(challenge, challenged);
-                    return Err(LoginError::UnknownChallenge);
+        let id = loop {
+            let proving = {
+                let mut challenges = self.challenges.lock();
+                match challenges.remove(&challenge) {
+                    Some(Pending::Proved { id }) => break id,
+                    // Sent right behind its proof (a login without a mind): wait for the
+                    // proof's outcome.
+                    Some(Pending::Proving(notify)) => {
+                        challenges.insert(challenge, Pending::Proving(Arc::clone(&notify)));
+                        notify
+                    }
+                    // Not proved yet: a finish cannot skip the proof.
+                    Some(challenged) => {
+                        challenges.insert(challenge, challenged);
+                        return Err(LoginError::UnknownChallenge);
+                    }
+                    None => return Err(LoginError::UnknownChallenge),
                 }
-                None => return Err(LoginError::UnknownChallenge),
+            };
+            let notified = proving.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // The proof may have ended between the look and the registration.
+            if matches!(
+                self.challenges.lock().get(&challenge),
+                Some(Pending::Proving(_))
+            ) {
+                notified.await;
             }
         };
         self.grant(cx, id, mind).await
