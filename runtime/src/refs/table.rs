@@ -332,6 +332,22 @@ mod tests {
     }
 
     #[test]
+    fn an_id_of_another_table_never_names_that_tables_object() {
+        let (mut ours, mut theirs) = (ExportTable::<u8>::new(8), ExportTable::<u8>::new(8));
+        let secret = Arc::new(42u8);
+        let id = ours.export(Arc::clone(&secret), None).expect("room");
+        assert!(theirs.get(id).is_none(), "nothing there under that id");
+        let other = theirs.export(Arc::new(7), None).expect("room");
+        assert_eq!(other, id, "ids are per table: the same number...");
+        assert!(
+            theirs
+                .get(id)
+                .is_some_and(|found| !Arc::ptr_eq(found, &secret)),
+            "...names that table's own object, never ours"
+        );
+    }
+
+    #[test]
     fn a_full_table_refuses_new_objects_but_not_known_ones() {
         let mut table = ExportTable::<u8>::new(2);
         let kept = Arc::new(1u8);
