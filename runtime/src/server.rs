@@ -296,6 +296,10 @@ impl ServerState {
     ) {
         let id = connection.shared.id;
         self.connections.lock().insert(id, connection.clone());
+        if self.shutdown.is_cancelled() {
+            // Shut down while its handshake ended: `shutdown` did not see it listed.
+            connection.shared.close(CloseReason::Local);
+        }
         let lifecycle = &connection.shared.lifecycle;
         match login_timeout {
             None => ticket.settled(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tartine::cred::{
     AllowAnonymous, CredentialKind, InMemoryPasswords, LoginCredentials, LoginError, Portal,
 };
-use tartine::{CallError, CloseReason, Config, Connection, Remote, Server, ServerHandle};
+use tartine::{CallError, CloseReason, Config, Connection, Remote, ServerHandle};
 
 struct PortalServer {
     addr: std::net::SocketAddr,
@@ -33,12 +33,7 @@ async fn start_portal(anonymous: bool, config: Config) -> PortalServer {
     if anonymous {
         portal = portal.with_checker(AllowAnonymous);
     }
-    let server = Server::bind_portal_with("127.0.0.1:0", portal, config)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    let handle = server.handle();
-    tokio::spawn(server.run());
+    let (addr, handle) = serve_portal(portal, config).await;
     PortalServer {
         addr,
         handle,

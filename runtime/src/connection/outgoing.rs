@@ -214,7 +214,7 @@ impl Received {
         }
     }
 
-    fn decode<T: DeserializeOwned, C: Codec>(
+    fn decode<C: Codec, T: DeserializeOwned>(
         &self,
         delivered: &Delivered,
         limits: DecodeLimits,
@@ -282,7 +282,7 @@ impl Received {
         limits: DecodeLimits,
     ) -> Result<R, Option<DecodeError>> {
         match &self.incoming {
-            Incoming::Value(delivered) => self.decode::<R, C>(delivered, limits).map_err(Some),
+            Incoming::Value(delivered) => self.decode::<C, R>(delivered, limits).map_err(Some),
             Incoming::Raised(_) | Incoming::Failed(_) => Err(None),
         }
     }
@@ -304,9 +304,9 @@ impl Received {
         limits: DecodeLimits,
     ) -> Result<Result<T, RemoteError<E>>, DecodeError> {
         match &self.incoming {
-            Incoming::Value(delivered) => Ok(Ok(self.decode::<T, C>(delivered, limits)?)),
+            Incoming::Value(delivered) => Ok(Ok(self.decode::<C, T>(delivered, limits)?)),
             Incoming::Raised(delivered) => Ok(Err(RemoteError::Method(
-                self.decode::<E, C>(delivered, limits)?,
+                self.decode::<C, E>(delivered, limits)?,
             ))),
             Incoming::Failed(failure) => Ok(Err(RemoteError::Call(failure.clone().into()))),
         }

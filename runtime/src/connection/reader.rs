@@ -207,23 +207,19 @@ fn handle_frame(
                 Start::Done | Start::Costly => {}
             }
         }
-        Message::Return { call, exports } => {
-            let ids = announce(shared, exports)?;
+        Message::Return { call, exports } | Message::Raised { call, exports } => {
+            let raised = matches!(message, Message::Raised { .. });
             let delivered = Delivered {
                 frame: frame.clone(),
                 offset,
-                ids,
+                ids: announce(shared, exports)?,
             };
-            outgoing::deliver(shared, call, Incoming::Value(delivered));
-        }
-        Message::Raised { call, exports } => {
-            let ids = announce(shared, exports)?;
-            let delivered = Delivered {
-                frame: frame.clone(),
-                offset,
-                ids,
+            let incoming = if raised {
+                Incoming::Raised(delivered)
+            } else {
+                Incoming::Value(delivered)
             };
-            outgoing::deliver(shared, call, Incoming::Raised(delivered));
+            outgoing::deliver(shared, call, incoming);
         }
         Message::Failed { call, failure } => {
             outgoing::deliver(shared, call, Incoming::Failed(failure));

@@ -52,10 +52,8 @@ pub(crate) async fn run(outbox: &Outbox) -> io::Result<()> {
                 outbox.give_back(io);
                 written?;
             }
-            Work::End(io) => {
-                if let Some(mut io) = io {
-                    let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, io.shutdown())).await;
-                }
+            Work::End(mut io) => {
+                let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, io.shutdown())).await;
                 return Ok(());
             }
         }

@@ -105,23 +105,12 @@ impl Lifecycle {
 
     /// Resolves once the connection closed.
     pub(crate) async fn closed(&self) {
-        let notified = self.closing.notified();
-        tokio::pin!(notified);
-        // Registered before the flag is read: a close in between still wakes us.
-        notified.as_mut().enable();
-        if !self.is_closed() {
-            notified.await;
-        }
+        until(&self.closing, || self.is_closed()).await;
     }
 
     /// Resolves once a login succeeded on the connection.
     pub(crate) async fn logged_in_once(&self) {
-        let notified = self.first_login.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if !self.logged_in() {
-            notified.await;
-        }
+        until(&self.first_login, || self.logged_in()).await;
     }
 
     /// Runs `hook` once the connection closed: at once if it has.
@@ -194,6 +183,17 @@ impl Lifecycle {
             return None;
         }
         self.close_after_reply.lock().take()
+    }
+}
+
+/// Resolves once `done` holds; `notify` is told when it comes to hold.
+async fn until(notify: &Notify, done: impl Fn() -> bool) {
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    // Registered before the flag is read: a change in between still wakes us.
+    notified.as_mut().enable();
+    if !done() {
+        notified.await;
     }
 }
 

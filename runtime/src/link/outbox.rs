@@ -73,6 +73,31 @@ struct Queue {
     io: Option<WriteHalf>,
     /// The reader is working through a burst of frames: hold what is queued.
     corked: bool,
+    /// A direct write left the stream unflushed: the writer task flushes it.
+    unflushed: bool,
+    /// The writer task ended: a write half given back is dropped, not kept.
+    writer_gone: bool,
+}
+
+impl Queue {
+    /// Gives the queued frames buffers of their own: they wait for a writer busy elsewhere
+    /// (perhaps on a peer that does not read), and must not keep shared chunks alive.
+    fn detach(&mut self) {
+        for item in &mut self.items {
+            if let Queued::Frame(frame) = item {
+                frame.detach();
+            }
+        }
+    }
+
+    /// Takes the writer's waker if it has something to do: items, a flush, or its end.
+    fn writer_to_wake(&mut self) -> Option<Waker> {
+        if self.items.is_empty() && !self.unflushed && !self.ended {
+            None
+        } else {
+            self.writer.take()
+        }
+    }
 }
 
 /// The frame would take the queue past its limit: the peer does not read.
@@ -86,7 +111,7 @@ pub(crate) enum Work {
     /// Frames to write, with the write half (to give back after).
     Write(WriteHalf),
     /// The queue ended and is empty: shut the write half.
-    End(Option<WriteHalf>),
+    End(WriteHalf),
 }
 
 thread_local! {
@@ -109,10 +134,24 @@ impl Outbox {
         self.queue.lock().io = Some(io);
     }
 
-    /// Drops the write half, if the outbox holds it (the writer task ended).
+    /// Drops the write half, now or when it is given back (the writer task ended).
     pub(crate) fn discard_io(&self) {
-        let io = self.queue.lock().io.take();
+        let io = {
+            let mut queue = self.queue.lock();
+            queue.writer_gone = true;
+            queue.io.take()
+        };
         drop(io);
+    }
+
+    /// Puts the write half back after a write, unless the writer task is gone.
+    fn put_back(queue: &mut Queue, io: WriteHalf) -> Option<WriteHalf> {
+        if queue.writer_gone {
+            Some(io)
+        } else {
+            queue.io = Some(io);
+            None
+        }
     }
 
     /// Queues `frame`, unless it would take the queue past its limit. A frame queued after the
@@ -122,7 +161,7 @@ impl Outbox {
     /// # Errors
     /// [`Overflow`]: the frame is not queued, and the peer should be dropped as slow. An i/o
     /// error of a direct write.
-    pub(crate) fn push(&self, frame: Outgoing, now: bool) -> Result<(), PushError> {
+    pub(crate) fn push(&self, mut frame: Outgoing, now: bool) -> Result<(), PushError> {
         let cost = frame.queued_cost();
         let queued = self
             .queued
@@ -140,6 +179,10 @@ impl Outbox {
                 return Ok(());
             }
             let direct = now && queue.items.is_empty() && !queue.corked && queue.io.is_some();
+            if queue.io.is_none() && !queue.corked {
+                // Somebody is writing, and may be waiting on the peer: the frame may wait long.
+                frame.detach();
+            }
             queue.items.push_back(Queued::Frame(frame));
             if direct {
                 None
@@ -196,14 +239,15 @@ impl Outbox {
                 return Ok(());
             }
             let Some(io) = queue.io.take() else {
-                // Somebody is writing: they take what is queued after.
+                // Somebody is writing: they take what is queued after, and it may wait long.
+                queue.detach();
                 return Ok(());
             };
             (io, std::mem::take(&mut queue.items))
         };
         let taken: usize = items.iter().map(Queued::cost).sum();
         self.queued.fetch_sub(taken, Ordering::AcqRel);
-        let result: io::Result<Option<Bytes>> = SCRATCH.with_borrow_mut(|scratch| {
+        let result: io::Result<(Option<Bytes>, bool)> = SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
             for item in &items {
                 match item {
@@ -214,28 +258,26 @@ impl Outbox {
                     Queued::Rest(rest) => scratch.extend_from_slice(rest),
                 }
             }
-            let written = write_without_waiting(&mut io, scratch)?;
+            let (written, flushed) = write_without_waiting(&mut io, scratch)?;
             let rest = (written < scratch.len())
                 .then(|| Bytes::copy_from_slice(scratch.get(written..).unwrap_or_default()));
             if scratch.capacity() > 4 * 1024 {
                 *scratch = BytesMut::new();
             }
-            Ok(rest)
+            Ok((rest, flushed))
         });
         let mut queue = self.queue.lock();
-        queue.io = Some(io);
-        let rest = result?;
+        let gone = Self::put_back(&mut queue, io);
+        let (rest, flushed) = result?;
+        queue.unflushed |= !flushed;
         if let Some(rest) = rest {
             let rest = Queued::Rest(rest);
             self.queued.fetch_add(rest.cost(), Ordering::AcqRel);
             queue.items.push_front(rest);
         }
-        let writer = if queue.items.is_empty() {
-            None
-        } else {
-            queue.writer.take()
-        };
+        let writer = queue.writer_to_wake();
         drop(queue);
+        drop(gone);
         if let Some(writer) = writer {
             writer.wake();
         }
@@ -256,18 +298,25 @@ impl Outbox {
     }
 
     /// The writer task's wait: moves every queued item into `batch` (which must be empty) and
-    /// lends the write half; or, once the queue ended and is empty, gives the write half for
-    /// shutting. Waits while the reader corks the queue or somebody else is writing.
+    /// lends the write half (also to flush, with nothing to write); or, once the queue ended
+    /// and is empty, gives the write half for shutting. Waits while the reader corks the queue
+    /// or somebody else is writing.
     pub(crate) fn poll_work(
         &self,
         cx: &mut Context<'_>,
         batch: &mut VecDeque<Queued>,
     ) -> Poll<Work> {
         let mut queue = self.queue.lock();
-        if queue.ended && queue.items.is_empty() {
-            return Poll::Ready(Work::End(queue.io.take()));
+        if queue.ended
+            && queue.items.is_empty()
+            && !queue.unflushed
+            && let Some(io) = queue.io.take()
+        {
+            return Poll::Ready(Work::End(io));
         }
-        if !queue.items.is_empty() && !queue.corked && queue.io.is_some() {
+        let work = !queue.items.is_empty() || queue.unflushed;
+        if work && !queue.corked && queue.io.is_some() {
+            queue.unflushed = false;
             std::mem::swap(&mut queue.items, batch);
             let taken: usize = batch.iter().map(Queued::cost).sum();
             self.queued.fetch_sub(taken, Ordering::AcqRel);
@@ -288,7 +337,8 @@ impl Outbox {
 
     /// The writer task gives the write half back.
     pub(crate) fn give_back(&self, io: WriteHalf) {
-        self.queue.lock().io = Some(io);
+        let gone = Self::put_back(&mut self.queue.lock(), io);
+        drop(gone);
     }
 
     /// Bytes waiting to be written, with each frame's overhead.
@@ -306,8 +356,10 @@ pub(crate) enum PushError {
     Io(io::Error),
 }
 
-/// Writes as much of `bytes` as the stream takes without waiting; returns how much.
-fn write_without_waiting(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<usize> {
+/// Writes as much of `bytes` as the stream takes without waiting; returns how much, and whether
+/// the stream is flushed (a stream that buffers, TLS say, may not be at once: the writer task
+/// flushes it then).
+fn write_without_waiting(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(usize, bool)> {
     let mut cx = Context::from_waker(Waker::noop());
     let mut written = 0;
     while written < bytes.len() {
@@ -319,11 +371,14 @@ fn write_without_waiting(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<usize> 
             Poll::Pending => break,
         }
     }
-    if written == bytes.len() {
-        // A stream that buffers (TLS, say) is flushed by the writer task if it cannot be now.
-        let _ = Pin::new(&mut *io).poll_flush(&mut cx);
-    }
-    Ok(written)
+    let flushed = match Pin::new(&mut *io).poll_flush(&mut cx) {
+        Poll::Ready(result) => {
+            result?;
+            true
+        }
+        Poll::Pending => false,
+    };
+    Ok((written, flushed))
 }
 
 #[cfg(test)]
@@ -425,6 +480,85 @@ mod tests {
             "both, with their prefixes"
         );
         assert_eq!(outbox.queued(), 0);
+    }
+
+    #[test]
+    fn frames_waiting_for_a_busy_writer_let_go_of_shared_chunks() {
+        let (outbox, _) = outbox(1 << 20);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut batch = VecDeque::new();
+        outbox.push(frame(1), false).expect("room");
+        let Poll::Ready(Work::Write(io)) = outbox.poll_work(&mut cx, &mut batch) else {
+            panic!("the writer has work");
+        };
+        // The writer holds the stream: a frame cut from a larger buffer waits, on its own.
+        let chunk = Bytes::from(vec![5u8; 1024]);
+        let cut = chunk.slice(..10);
+        outbox
+            .push(
+                Outgoing {
+                    head: Bytes::new(),
+                    body: cut.clone(),
+                },
+                true,
+            )
+            .expect("queued");
+        outbox.give_back(io);
+        batch.clear();
+        assert!(matches!(
+            outbox.poll_work(&mut cx, &mut batch),
+            Poll::Ready(Work::Write(_))
+        ));
+        let Some(Queued::Frame(waited)) = batch.front() else {
+            panic!("the frame waited");
+        };
+        assert_eq!(waited.body, cut);
+        assert_ne!(waited.body.as_ptr(), cut.as_ptr(), "a copy of its own");
+    }
+
+    /// A stream that takes everything but flushes only when asked twice.
+    struct LazyFlush {
+        asked: usize,
+    }
+
+    impl AsyncWrite for LazyFlush {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.asked += 1;
+            if self.asked < 2 {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_direct_write_left_unflushed_is_flushed_by_the_writer() {
+        let outbox = Outbox::new(1 << 20);
+        outbox.install(Box::new(LazyFlush { asked: 0 }));
+        outbox.push(frame(3), true).expect("written");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut batch = VecDeque::new();
+        assert!(
+            matches!(
+                outbox.poll_work(&mut cx, &mut batch),
+                Poll::Ready(Work::Write(_))
+            ),
+            "the writer is given the stream to flush"
+        );
+        assert!(batch.is_empty(), "with nothing more to write");
     }
 
     #[test]

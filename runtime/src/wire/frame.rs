@@ -47,6 +47,15 @@ impl Outgoing {
         self.len() == 0
     }
 
+    /// Gives a small frame buffers of its own. Small frames are cut from a chunk shared with
+    /// others (see [`FrameBuilder`]); one left waiting in a queue would keep the whole chunk
+    /// alive, more than the queue counts for it.
+    pub(crate) fn detach(&mut self) {
+        if self.body.len() <= CHUNK {
+            self.body = Bytes::copy_from_slice(&self.body);
+        }
+    }
+
     /// Appends the frame's length prefix and header to `dst`; its body follows, appended or
     /// written apart. The one place where a frame's bytes are laid out.
     ///
@@ -66,7 +75,7 @@ impl Outgoing {
 const HEADROOM: usize = 48;
 
 /// The chunk small frames are cut from, per thread.
-const CHUNK: usize = 16 * 1024;
+pub(crate) const CHUNK: usize = 16 * 1024;
 
 /// A frame is started in the thread's chunk if at least this much of it is left.
 const MIN_ROOM: usize = 512;
