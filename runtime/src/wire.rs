@@ -10,6 +10,7 @@
 
 mod frame;
 mod handshake;
+mod header;
 mod message;
 
 pub(crate) use frame::FrameBuilder;

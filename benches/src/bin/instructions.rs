@@ -11,7 +11,8 @@
 //! The difference between two runs, divided by the difference in calls, is the cost of one
 //! call (both sides), without the fixed cost of starting. `--no-deadline` makes the calls wait
 //! without a deadline (`Remote::with_timeout(None)`); `--window N` keeps N calls in flight
-//! instead of one. See `benches/README.md`.
+//! instead of one; `--raw` runs the raw length-delimited echo of the comparison harness
+//! instead of tartine (the floor, counted the same way). See `benches/README.md`.
 
 use tartine::{Remote, Server};
 use tartine_benches::rpc::BenchService;
@@ -21,6 +22,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let no_deadline = args.iter().any(|arg| arg == "--no-deadline");
+    let raw = args.iter().any(|arg| arg == "--raw");
     let window = args
         .iter()
         .position(|arg| arg == "--window")
@@ -36,6 +38,9 @@ fn main() -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if raw {
+        return runtime.block_on(raw_floor(calls, window));
+    }
     runtime.block_on(async {
         let server = Server::bind("127.0.0.1:0", BenchService).await?;
         let addr = server.local_addr()?;
@@ -73,4 +78,24 @@ fn main() -> Result<(), Error> {
         }
         Ok(())
     })
+}
+
+/// The raw echo's share of the same workload: `calls` frames of an `echo(u64)` call's size,
+/// one at a time or `window` in flight.
+async fn raw_floor(calls: u64, window: Option<u64>) -> Result<(), Error> {
+    use tartine_benches::raw::{self, RawClient};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(raw::serve(listener));
+    let mut client = RawClient::connect(addr).await?;
+    let payload = bytes::Bytes::copy_from_slice(&7u64.to_le_bytes());
+    match window {
+        Some(window) => client.pipelined(payload, window as usize, calls).await?,
+        None => {
+            for _ in 0..calls {
+                client.round_trip(payload.clone()).await?;
+            }
+        }
+    }
+    Ok(())
 }

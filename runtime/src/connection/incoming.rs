@@ -170,7 +170,13 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         frame: frame.clone(),
         inline,
     };
-    let span = tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method);
+    // Checked first, so that a call costs no span when no subscriber wants one (with tracing's
+    // `log` feature on, a disabled span is still offered to `log`, field by field).
+    let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+        tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method)
+    } else {
+        tracing::Span::none()
+    };
     let entered = span.enter();
     let interface = object.interface();
     // A method that is not `async` runs right here: contain its panics too.

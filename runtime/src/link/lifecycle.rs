@@ -8,8 +8,8 @@ use futures_util::task::AtomicWaker;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
 
 /// What runs once a connection closed.
@@ -30,6 +30,9 @@ pub(crate) struct Lifecycle {
     closing: Notify,
     /// The reader task, woken when the connection closes (cheaper to poll than the token).
     reader: AtomicWaker,
+    /// How many times the reader was woken: it registers again only after a wake took its
+    /// waker, not on every poll.
+    reader_wakes: AtomicU64,
     /// Set once the connection closed: cheaper to read than the token on every call.
     closed: AtomicBool,
     reason: Lock<Option<CloseReason>>,
@@ -61,6 +64,7 @@ impl Lifecycle {
         Lifecycle {
             closing: Notify::new(),
             reader: AtomicWaker::new(),
+            reader_wakes: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             reason: Lock::new(None),
             perspectives: Lock::new(Vec::new()),
@@ -88,19 +92,23 @@ impl Lifecycle {
             *slot = Some(reason);
         }
         self.closed.store(true, Ordering::Release);
-        self.reader.wake();
+        self.wake_reader();
         self.closing.notify_waiters();
         Some(std::mem::take(&mut *self.perspectives.lock()))
     }
 
     /// Wakes the reader task (to look at its timer again).
     pub(crate) fn wake_reader(&self) {
+        self.reader_wakes.fetch_add(1, Ordering::AcqRel);
         self.reader.wake();
     }
 
     /// Resolves once the connection closed: what the reader task waits on.
     pub(crate) fn closed_for_reader(&self) -> ClosedForReader<'_> {
-        ClosedForReader { lifecycle: self }
+        ClosedForReader {
+            lifecycle: self,
+            registered: None,
+        }
     }
 
     /// Resolves once the connection closed.
@@ -197,21 +205,35 @@ async fn until(notify: &Notify, done: impl Fn() -> bool) {
     }
 }
 
-/// Resolves once the connection closed; polling it costs an atomic load while it is open.
+/// Resolves once the connection closed; polling it costs two atomic loads while it is open
+/// (its waker is registered again only when a wake took it, or the task changed).
 #[derive(Debug)]
 pub(crate) struct ClosedForReader<'a> {
     lifecycle: &'a Lifecycle,
+    /// The waker registered last, and the count of wakes when it was.
+    registered: Option<(Waker, u64)>,
 }
 
 impl Future for ClosedForReader<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.lifecycle.is_closed() {
+        let this = self.get_mut();
+        let lifecycle = this.lifecycle;
+        if lifecycle.is_closed() {
             return Poll::Ready(());
         }
-        self.lifecycle.reader.register(cx.waker());
-        if self.lifecycle.is_closed() {
+        let wakes = lifecycle.reader_wakes.load(Ordering::Acquire);
+        if let Some((waker, seen)) = &this.registered
+            && *seen == wakes
+            && waker.will_wake(cx.waker())
+        {
+            // Still registered: no wake took it since.
+            return Poll::Pending;
+        }
+        lifecycle.reader.register(cx.waker());
+        this.registered = Some((cx.waker().clone(), wakes));
+        if lifecycle.is_closed() {
             Poll::Ready(())
         } else {
             Poll::Pending

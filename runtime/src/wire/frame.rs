@@ -148,10 +148,14 @@ impl FrameBuilder {
     ) -> Result<Outgoing, postcard::Error> {
         let mut head = [0u8; HEADROOM];
         let len = self.buffer.len();
-        match postcard::to_slice(message, &mut head) {
+        let encoded = match super::header::encode_into(message, &mut head) {
+            Some(len) => Ok(len),
+            None => postcard::to_slice(message, &mut head).map(|encoded| encoded.len()),
+        };
+        match encoded {
             Ok(encoded) => {
-                let start = HEADROOM - encoded.len();
-                self.buffer[start..HEADROOM].copy_from_slice(encoded);
+                let start = HEADROOM - encoded;
+                self.buffer[start..HEADROOM].copy_from_slice(&head[..encoded]);
                 let mut frame = self.cut(len);
                 frame.advance(start);
                 Ok(Outgoing {

@@ -103,6 +103,11 @@ impl<'a> IdList<'a> {
         out
     }
 
+    /// The encoded ids.
+    pub(crate) fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
     /// Whether the list holds no id.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -236,7 +241,11 @@ impl Message<'_> {
     /// Never in practice: the header holds only integers and byte strings, which postcard
     /// always accepts; the error is postcard's, should that change.
     pub fn encode(&self) -> Result<bytes::Bytes, postcard::Error> {
-        postcard::to_stdvec(self).map(bytes::Bytes::from)
+        let mut head = [0u8; 64];
+        match super::header::encode_into(self, &mut head) {
+            Some(len) => Ok(bytes::Bytes::copy_from_slice(&head[..len])),
+            None => postcard::to_stdvec(self).map(bytes::Bytes::from),
+        }
     }
 }
 
@@ -246,6 +255,9 @@ impl Message<'_> {
 /// [`ProtocolError::UnknownMessageKind`] if the frame starts with a kind this version does not
 /// know, [`ProtocolError::Malformed`] if it is not a valid header.
 pub fn decode_message(frame: &[u8]) -> Result<(Message<'_>, usize), ProtocolError> {
+    if let Some(decoded) = super::header::decode(frame) {
+        return Ok(decoded);
+    }
     match postcard::take_from_bytes::<Message<'_>>(frame) {
         Ok((message, rest)) => Ok((message, frame.len() - rest.len())),
         Err(error) => {
