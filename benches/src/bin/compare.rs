@@ -139,7 +139,7 @@ fn main() -> Result<(), Error> {
         rows.extend(two_workers(plan)?);
     }
     if wants("fanin") {
-        rows.push(fan_in(plan)?);
+        rows.extend(fan_in(plan)?);
     }
     if wants("cpu") {
         rows.extend(cpu_bound(plan)?);
@@ -640,77 +640,138 @@ fn two_workers(plan: Plan) -> Result<Vec<Row>, Error> {
 }
 
 /// 1,000 connections with 8 calls in flight each, client and server on one multi-thread
-/// runtime with 2 workers: the spread of the call latencies.
-fn fan_in(plan: Plan) -> Result<Row, Error> {
-    const CONNECTIONS: usize = 1_000;
-    const WINDOW: usize = 8;
-    let pool = Side::multi_thread("fan-in", 2);
+/// runtime with 2 workers: the spread of the call latencies, tartine's and the raw echo's
+/// (whose frames come back in order, each timed from its send).
+fn fan_in(plan: Plan) -> Result<Vec<Row>, Error> {
     let round = plan.round * 2;
-    let mut latencies = pool.run(async move {
-        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
-        let server =
-            Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
-        let addr = server.local_addr()?;
-        tokio::spawn(server.run());
-        let mut services = Vec::with_capacity(CONNECTIONS);
-        for _ in 0..CONNECTIONS {
-            let connection = tartine::connect(addr).await?;
-            services.push((connection.root::<BenchService>()?, connection));
-        }
-        // Warm up, then measure.
-        let mut all = Vec::new();
-        for (phase, length) in [(0, round / 4), (1, round)] {
-            let deadline = Instant::now() + length;
-            let tasks: Vec<_> = services
-                .iter()
-                .map(|(service, _)| {
-                    let service = service.clone();
-                    tokio::spawn(async move {
-                        let mut latencies = Vec::new();
-                        let call = |n: u64| {
-                            let service = service.clone();
-                            async move {
-                                let start = Instant::now();
-                                service.echo(n).await.map(|_| start.elapsed())
-                            }
-                        };
-                        let mut in_flight: FuturesUnordered<_> =
-                            (0..WINDOW as u64).map(call).collect();
-                        let mut n = WINDOW as u64;
-                        while let Some(latency) = in_flight.next().await {
-                            latencies.push(latency?);
-                            if Instant::now() < deadline {
-                                n += 1;
-                                in_flight.push(call(n));
-                            }
-                        }
-                        Ok::<_, tartine::CallError>(latencies)
-                    })
-                })
-                .collect();
-            for task in tasks {
-                let latencies = task.await??;
-                if phase == 1 {
-                    all.extend(latencies);
-                }
-            }
-        }
-        Ok::<_, Error>(all)
-    })?;
-    let p50 = quantile(&mut latencies, 0.5);
-    let p99 = quantile(&mut latencies, 0.99);
-    Ok(Row {
-        what: format!(
-            "1000 connections x 8 in flight, one runtime with 2 workers: p99 {:.2} ms, p99 / p50 {:.1}",
-            p99.as_secs_f64() * 1e3,
-            p99.as_secs_f64() / p50.as_secs_f64().max(1e-9)
-        ),
-        tartine: p50.as_secs_f64() * 1e3,
-        raw: None,
+    let mut tartine = Side::multi_thread("fan-in", 2).run(tartine_fan_in(round))?;
+    let mut raw = Side::multi_thread("fan-in raw", 2).run(raw_fan_in(round))?;
+    let (p50, p99) = (quantile(&mut tartine, 0.5), quantile(&mut tartine, 0.99));
+    let (raw_p50, raw_p99) = (quantile(&mut raw, 0.5), quantile(&mut raw, 0.99));
+    let spread = |p99: Duration, p50: Duration| p99.as_secs_f64() / p50.as_secs_f64().max(1e-9);
+    let what = format!(
+        "1000 connections x 8 in flight, one runtime with 2 workers (p99 / p50: tartine {:.1}, raw {:.1})",
+        spread(p99, p50),
+        spread(raw_p99, raw_p50)
+    );
+    let row = |quantile: &str, tartine: Duration, raw: Duration| Row {
+        what: format!("{what}: {quantile}"),
+        tartine: tartine.as_secs_f64() * 1e3,
+        raw: Some(raw.as_secs_f64() * 1e3),
         tarpc: None,
-        unit: "ms (p50)",
+        unit: "ms",
         higher_is_better: false,
-    })
+    };
+    Ok(vec![row("p50", p50, raw_p50), row("p99", p99, raw_p99)])
+}
+
+const FAN_IN_CONNECTIONS: usize = 1_000;
+const FAN_IN_WINDOW: usize = 8;
+
+/// The latencies of tartine's calls in the fan-in setup, those started after a warm-up of a
+/// quarter round.
+async fn tartine_fan_in(round: Duration) -> Result<Vec<Duration>, Error> {
+    let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+    let server = Server::bind_with(loopback, Arc::new(BenchService), rpc::load_config()).await?;
+    let addr = server.local_addr()?;
+    tokio::spawn(server.run());
+    let mut services = Vec::with_capacity(FAN_IN_CONNECTIONS);
+    for _ in 0..FAN_IN_CONNECTIONS {
+        let connection = tartine::connect(addr).await?;
+        services.push((connection.root::<BenchService>()?, connection));
+    }
+    // One run: calls are timed once the warm-up is over, and none is started after the end,
+    // so the load is the same throughout (no drain between warm-up and measure).
+    let measured_from = Instant::now() + round / 4;
+    let deadline = measured_from + round;
+    let tasks: Vec<_> = services
+        .iter()
+        .map(|(service, _)| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let call = |n: u64| {
+                    let service = service.clone();
+                    async move {
+                        let start = Instant::now();
+                        service.echo(n).await.map(|_| (start, start.elapsed()))
+                    }
+                };
+                let mut in_flight: FuturesUnordered<_> =
+                    (0..FAN_IN_WINDOW as u64).map(call).collect();
+                let mut n = FAN_IN_WINDOW as u64;
+                while let Some(timed) = in_flight.next().await {
+                    let (start, latency) = timed?;
+                    if start >= measured_from {
+                        latencies.push(latency);
+                    }
+                    if Instant::now() < deadline {
+                        n += 1;
+                        in_flight.push(call(n));
+                    }
+                }
+                Ok::<_, tartine::CallError>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(all)
+}
+
+/// The latencies of the raw echo's frames in the fan-in setup, after the same warm-up.
+async fn raw_fan_in(round: Duration) -> Result<Vec<Duration>, Error> {
+    use futures_util::SinkExt;
+    use std::collections::VecDeque;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(raw::serve(listener));
+    let mut streams = Vec::with_capacity(FAN_IN_CONNECTIONS);
+    for _ in 0..FAN_IN_CONNECTIONS {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        streams.push(tokio_util::codec::Framed::new(stream, raw::codec()));
+    }
+    let payload = Bytes::copy_from_slice(&7u64.to_le_bytes());
+    let measured_from = Instant::now() + round / 4;
+    let deadline = measured_from + round;
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|mut framed| {
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut sent = VecDeque::with_capacity(FAN_IN_WINDOW);
+                for _ in 0..FAN_IN_WINDOW {
+                    sent.push_back(Instant::now());
+                    framed.send(payload.clone()).await?;
+                }
+                while let Some(start) = sent.pop_front() {
+                    match framed.next().await {
+                        Some(frame) => {
+                            frame?;
+                        }
+                        None => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    }
+                    if start >= measured_from {
+                        latencies.push(start.elapsed());
+                    }
+                    if Instant::now() < deadline {
+                        sent.push_back(Instant::now());
+                        framed.send(payload.clone()).await?;
+                    }
+                }
+                Ok::<_, std::io::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(all)
 }
 
 /// A method that computes for 200 µs, 16 calls in flight on one connection to a server on 2
