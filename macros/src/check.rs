@@ -1,37 +1,77 @@
-//! The rules an exposed `impl` block must follow, one function each. Every check records its
-//! errors and goes on, so the user sees all of them at once.
+//! The rules an exposed `impl` block or interface trait must follow, one function each.
+//! Every check records its errors and goes on, so the user sees all of them at once.
 
 use crate::ctxt::Ctxt;
-use crate::model::{ExposedImpl, ExposedMethod};
+use crate::model::{ExposedImpl, ExposedMethod, ExposedTrait, Kind};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use std::collections::HashMap;
-use syn::{FnArg, ItemImpl, Type};
+use syn::{FnArg, ItemImpl, ItemTrait, TraitItem, Type};
 
-/// Runs every check.
+/// Runs every check of an `impl` block.
 pub(crate) fn all(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
-    check_inherent_impl(cx, item, model);
     check_no_impl_generics(cx, item, model);
+    check_methods(cx, model.kind, &model.methods);
+}
+
+/// Runs every check of an interface trait.
+pub(crate) fn all_trait(cx: &Ctxt, item: &ItemTrait, model: &ExposedTrait) {
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &item.generics,
+            "an interface trait cannot be generic: peers call one interface with concrete types",
+        );
+    }
+    check_methods(cx, model.kind, &model.methods);
     for method in &model.methods {
-        check_viewer(cx, model, method);
+        check_no_self_on_the_wire(cx, method);
+    }
+    for trait_item in &item.items {
+        if let TraitItem::Fn(function) = trait_item
+            && let (Some(token), Some(_)) = (&function.sig.asyncness, &function.default)
+        {
+            cx.error_spanned_by(
+                token,
+                "an `async` method of an interface trait has no default body: each implementation writes its own",
+            );
+        }
+    }
+}
+
+fn check_methods(cx: &Ctxt, kind: Kind, methods: &[ExposedMethod]) {
+    for method in methods {
+        check_viewer(cx, kind, method);
         check_receiver(cx, method);
         check_no_method_generics(cx, method);
         check_plain_fn(cx, method);
         check_param_types(cx, method);
         check_return_type(cx, method);
     }
-    check_unique_wire_names(cx, &model.methods);
+    check_unique_wire_names(cx, methods);
 }
 
-fn check_inherent_impl(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
-    if let Some((path, _)) = &item.trait_ {
-        cx.error_spanned_by(
-            path,
-            format!(
-                "{} goes on an inherent impl block such as `impl {}`, not on a trait impl",
-                model.kind.attribute(),
-                model.self_ident
-            ),
-        );
+/// In a trait, `Self` is the server's type, which the client does not know: only the
+/// caller's avatar of a viewable may name it (`&Self::Avatar`).
+fn check_no_self_on_the_wire(cx: &Ctxt, method: &ExposedMethod) {
+    let message = "the types that cross the wire cannot name `Self`: a client knows the interface, not the server's type";
+    for param in &method.params {
+        if !param.injected && mentions_self(param.ty.to_token_stream()) {
+            cx.error_spanned_by(&param.ty, message);
+        }
     }
+    if let syn::ReturnType::Type(_, ty) = &method.sig.output
+        && mentions_self(ty.to_token_stream())
+    {
+        cx.error_spanned_by(ty, message);
+    }
+}
+
+fn mentions_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "Self",
+        TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
 }
 
 fn check_no_impl_generics(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
@@ -46,8 +86,8 @@ fn check_no_impl_generics(cx: &Ctxt, item: &ItemImpl, model: &ExposedImpl) {
     }
 }
 
-fn check_viewer(cx: &Ctxt, model: &ExposedImpl, method: &ExposedMethod) {
-    if model.kind != crate::model::Kind::Viewable || method.viewer.is_some() {
+fn check_viewer(cx: &Ctxt, kind: Kind, method: &ExposedMethod) {
+    if kind != Kind::Viewable || method.viewer.is_some() {
         return;
     }
     let message = "`#[viewable]` methods take the caller's avatar as first parameter after `&self`, such as `from: &User` or `from: Arc<User>`; the runtime supplies it";

@@ -1,33 +1,44 @@
-//! Runs one macro: parse, check, then generate or fall back.
+//! Runs one macro: parse, check, then generate or fall back, for each form the attributes take:
+//! an `impl` block, an interface trait, or a server's `impl Trait for Type`.
 
 use crate::ctxt::Ctxt;
 use crate::model::Kind;
-use crate::{check, fallback, generate, parse};
+use crate::{args, check, fallback, generate, parse, parse_trait};
 use proc_macro2::TokenStream;
-use syn::ItemImpl;
+use syn::{Item, ItemImpl, ItemTrait};
 
 /// Expands `#[kind(args)]` on `input`.
 pub(crate) fn run(kind: Kind, args: TokenStream, input: TokenStream) -> TokenStream {
-    let mut item = match syn::parse2::<ItemImpl>(input.clone()) {
-        Ok(item) => item,
-        Err(_) => {
+    let output = match syn::parse2::<Item>(input.clone()) {
+        Ok(Item::Impl(item)) if item.trait_.is_some() => trait_impl(kind, args, item),
+        Ok(Item::Impl(item)) => inherent_impl(kind, args, item),
+        Ok(Item::Trait(item)) => interface_trait(kind, args, item),
+        _ => {
             let error = syn::Error::new_spanned(
                 &input,
                 format!(
-                    "{} goes on an `impl` block, such as `impl Echo {{ .. }}`",
+                    "{} goes on an `impl` block, such as `impl Echo {{ .. }}`, or on the trait of a protocol crate, such as `trait Echo {{ .. }}`",
                     kind.attribute()
                 ),
             );
             let error = error.into_compile_error();
-            return quote::quote! { #input #error };
+            quote::quote! { #input #error }
         }
     };
+    if std::env::var_os("TARTINE_MACROS_DEBUG").is_some() {
+        eprintln!("{output}");
+    }
+    output
+}
+
+fn inherent_impl(kind: Kind, args: TokenStream, mut item: ItemImpl) -> TokenStream {
     let cx = Ctxt::default();
+    let args = args::parse(&cx, kind, args);
     let model = parse::exposed_impl(&cx, kind, args, &mut item);
     if let Some(model) = &model {
         check::all(&cx, &item, model);
     }
-    let output = match (cx.finish(), &model) {
+    match (cx.finish(), &model) {
         (Ok(()), Some(model)) => generate::all(&item, model),
         (Err(error), model) => fallback::emit(&item, model.as_ref(), error),
         (Ok(()), None) => fallback::emit(
@@ -35,11 +46,39 @@ pub(crate) fn run(kind: Kind, args: TokenStream, input: TokenStream) -> TokenStr
             None,
             syn::Error::new_spanned(&item.self_ty, "cannot expose this impl block"),
         ),
-    };
-    if std::env::var_os("TARTINE_MACROS_DEBUG").is_some() {
-        eprintln!("{output}");
     }
-    output
+}
+
+fn interface_trait(kind: Kind, args: TokenStream, mut item: ItemTrait) -> TokenStream {
+    let cx = Ctxt::default();
+    let args = args::parse(&cx, kind, args);
+    let model = parse_trait::exposed_trait(&cx, kind, args, &mut item);
+    if let Some(model) = &model {
+        check::all_trait(&cx, &item, model);
+    }
+    match (cx.finish(), &model) {
+        (Ok(()), Some(model)) => generate::interface_trait(&item, model),
+        (Err(error), _) => fallback::emit_trait(&item, kind, error),
+        (Ok(()), None) => fallback::emit_trait(
+            &item,
+            kind,
+            syn::Error::new_spanned(&item.ident, "cannot expose this trait"),
+        ),
+    }
+}
+
+fn trait_impl(kind: Kind, args: TokenStream, item: ItemImpl) -> TokenStream {
+    let cx = Ctxt::default();
+    let args = args::parse(&cx, kind, args);
+    let model = parse_trait::trait_impl(&cx, kind, args, &item);
+    match (cx.finish(), &model) {
+        (Ok(()), Some(model)) => generate::trait_implementation(&item, model),
+        (Err(error), _) => {
+            let errors = error.into_compile_error();
+            quote::quote! { #item #errors }
+        }
+        (Ok(()), None) => quote::quote! { #item },
+    }
 }
 
 #[cfg(test)]
@@ -125,5 +164,6 @@ mod tests {
         );
         assert_eq!(errors.len(), 1);
         assert!(errors[0].contains("goes on an `impl` block"));
+        assert!(errors[0].contains("or on the trait of a protocol crate"));
     }
 }

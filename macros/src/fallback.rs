@@ -1,12 +1,12 @@
-//! What to emit when the checks fail: the user's code, the errors, and a stand-in
-//! `Referenceable` impl with no methods, so uses of `Remote<Type>` elsewhere raise no second
-//! wave of errors.
+//! What to emit when the checks fail: the user's code, the errors, and stand-in `Interface`
+//! and `Referenceable` impls with no methods, so uses of `Remote<Type>` elsewhere raise no
+//! second wave of errors.
 
-use crate::model::ExposedImpl;
+use crate::model::{ExposedImpl, Kind};
 use crate::names::{proxy_ident, proxy_module};
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::ItemImpl;
+use syn::{ItemImpl, ItemTrait};
 
 /// The user's block, the errors, and (when the type is known) a method-less stand-in.
 pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Error) -> TokenStream {
@@ -27,11 +27,14 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
 
         #proxy_definition
 
-        impl ::tartine::Referenceable for #self_ident {
-            const INTERFACE: &'static str =
-                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#self_ident));
+        impl ::tartine::Interface for #self_ident {
+            const NAME: &'static str = ::core::stringify!(#self_ident);
             const METHODS: &'static [&'static str] = &[];
             type Proxy = #proxy;
+        }
+
+        impl ::tartine::Referenceable for #self_ident {
+            type Interface = Self;
 
             fn dispatch<__C: ::tartine::__private::Codec>(
                 self: ::tartine::__private::Arc<Self>,
@@ -45,5 +48,33 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
                 ::core::result::Result::Err(::tartine::__private::DispatchError::NoSuchMethod)
             }
         }
+    }
+}
+
+/// The user's trait as written, the errors, and (if the trait names a valid `dyn` type) a
+/// method-less stand-in interface.
+pub(crate) fn emit_trait(item: &ItemTrait, kind: Kind, error: syn::Error) -> TokenStream {
+    let errors = error.into_compile_error();
+    let ident = &item.ident;
+    let proxy = proxy_ident(ident);
+    let proxy_definition =
+        crate::generate::proxy_definition(&proxy, &proxy_module(ident), &quote!(#[doc(hidden)]));
+    let avatar =
+        (kind == Kind::Avatar).then(|| quote!(impl ::tartine::AvatarInterface for dyn #ident {}));
+    let stand_in = item.generics.params.is_empty().then(|| {
+        quote! {
+            #proxy_definition
+            impl ::tartine::Interface for dyn #ident {
+                const NAME: &'static str = ::core::stringify!(#ident);
+                const METHODS: &'static [&'static str] = &[];
+                type Proxy = #proxy;
+            }
+            #avatar
+        }
+    });
+    quote! {
+        #item
+        #errors
+        #stand_in
     }
 }

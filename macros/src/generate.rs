@@ -1,8 +1,13 @@
-//! Emits the code for a checked model: the `Referenceable` impl (dispatch table) and the proxy.
+//! Emits the code for a checked model: for an `impl` block, the `Interface` and
+//! `Referenceable` impls and the proxy; for an interface trait, the trait made usable as
+//! `dyn Trait`, its `Interface` impl, its dispatch and its proxy; for `impl Trait for Type`,
+//! the `Referenceable` impl that dispatches through the trait.
 
 mod dispatch;
+mod interface;
 mod proxy;
 
+pub(crate) use interface::{interface_trait, trait_implementation};
 pub(crate) use proxy::proxy_definition;
 
 use crate::model::{ExposedImpl, Kind};
@@ -12,11 +17,11 @@ use syn::ItemImpl;
 
 /// Everything `#[referenceable]` emits for `model`, the user's block first.
 pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
-    let proxy_struct = proxy::proxy_struct(model);
-    let proxy_methods = proxy::proxy_methods(model);
+    let self_ident = &model.self_ident;
+    let proxy_struct = proxy::proxy_struct(model.kind, self_ident, &self_ident.to_string());
+    let proxy_methods = proxy::proxy_methods(self_ident, &model.methods);
     let referenceable = dispatch::referenceable_impl(model);
     let avatar = (model.kind == Kind::Avatar).then(|| {
-        let self_ident = &model.self_ident;
         quote! {
             #[automatically_derived]
             impl ::tartine::Avatar for #self_ident {}

@@ -1,10 +1,12 @@
 //! Implementation detail of the `tartine` crate: its attribute macros. **Do not depend on it
 //! directly**: use the re-exports in `tartine`, where they are documented.
 //!
-//! Each macro runs the same pipeline on `proc_macro2` tokens: `parse` builds a model of the
-//! `impl` block, `check` reports every broken rule at once, `generate` emits the dispatch
-//! table and the proxy, or `fallback` emits the user's code with the errors.
+//! Each macro runs the same pipeline on `proc_macro2` tokens: `parse` (and `parse_trait` for
+//! the trait forms) builds a model of the `impl` block or trait, `check` reports every broken
+//! rule at once, `generate` emits the interface, the dispatch and the proxy, or `fallback`
+//! emits the user's code with the errors.
 
+mod args;
 mod check;
 mod ctxt;
 mod expand;
@@ -13,6 +15,7 @@ mod generate;
 mod model;
 mod names;
 mod parse;
+mod parse_trait;
 
 mod types;
 

@@ -1,4 +1,5 @@
-//! The model of an exposed `impl` block, as parsing builds it and generation reads it.
+//! The model of an exposed `impl` block or interface trait, as parsing builds it and generation
+//! reads it.
 
 use proc_macro2::Ident;
 use syn::{Attribute, Type};
@@ -25,12 +26,30 @@ impl Kind {
     }
 }
 
-/// An `impl` block with its exposed methods.
+/// An `impl` block with its exposed methods: the type is its own interface.
 pub(crate) struct ExposedImpl {
     pub(crate) kind: Kind,
     /// The type the block implements.
     pub(crate) self_ident: Ident,
+    /// The wire name set by `name = ".."`.
+    pub(crate) name: Option<syn::LitStr>,
     pub(crate) methods: Vec<ExposedMethod>,
+}
+
+/// An interface trait of a protocol crate: `dyn Trait` is the interface.
+pub(crate) struct ExposedTrait {
+    pub(crate) kind: Kind,
+    pub(crate) ident: Ident,
+    /// The wire name set by `name = ".."`.
+    pub(crate) name: Option<syn::LitStr>,
+    pub(crate) methods: Vec<ExposedMethod>,
+}
+
+/// `impl Trait for Type` of an interface trait: `Type` implements `dyn Trait`.
+pub(crate) struct TraitImpl {
+    pub(crate) kind: Kind,
+    pub(crate) self_ident: Ident,
+    pub(crate) trait_path: syn::Path,
 }
 
 /// One exposed method.

@@ -1,15 +1,16 @@
 //! Reads an `impl` block into the model: which methods are exposed, their parameters and
-//! return types, and the helper attributes (which it strips from the user's code).
+//! return types, and the helper attributes (which it strips from the user's code). The trait
+//! forms are read in `parse_trait.rs`, with the same method reader.
 
+use crate::args::Args;
 use crate::ctxt::Ctxt;
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Timeout, Viewer};
 use crate::names::{HELPER_ATTR, RENAME, SKIP, SPAWN, TIMEOUT, arg_ident};
-use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, PathArguments,
-    ReturnType, Type, Visibility,
+    Attribute, FnArg, GenericArgument, ImplItem, ItemImpl, LitStr, Pat, PathArguments, ReturnType,
+    Signature, Type, Visibility,
 };
 
 /// Builds the model of `item`, stripping helper attributes from it. Returns `None` when the
@@ -17,29 +18,28 @@ use syn::{
 pub(crate) fn exposed_impl(
     cx: &Ctxt,
     kind: Kind,
-    args: TokenStream,
+    args: Args,
     item: &mut ItemImpl,
 ) -> Option<ExposedImpl> {
-    if !args.is_empty() {
-        cx.error_spanned_by(&args, format!("{} takes no arguments", kind.attribute()));
-    }
     let self_ident = self_ident(cx, kind, &item.self_ty);
     let mut methods = Vec::new();
     for impl_item in &mut item.items {
-        if let ImplItem::Fn(function) = impl_item
-            && let Some(method) = method(cx, kind, function)
-        {
-            methods.push(method);
+        if let ImplItem::Fn(function) = impl_item {
+            let is_pub = matches!(function.vis, Visibility::Public(_));
+            if let Some(method) = method(cx, kind, &mut function.attrs, is_pub, &function.sig) {
+                methods.push(method);
+            }
         }
     }
     Some(ExposedImpl {
         kind,
         self_ident: self_ident?,
+        name: args.name,
         methods,
     })
 }
 
-fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Ident> {
+pub(crate) fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Ident> {
     if let Type::Path(path) = self_ty
         && path.qself.is_none()
         && path.path.segments.len() == 1
@@ -69,7 +69,7 @@ fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Iden
 
 /// The helper options of one method.
 #[derive(Default)]
-struct MethodOptions {
+pub(crate) struct MethodOptions {
     rename: Option<LitStr>,
     skip: bool,
     /// The literal as written (for errors), and the timeout it says.
@@ -158,11 +158,17 @@ fn viewer(ty: &Type) -> Option<Viewer> {
     }
 }
 
-/// The exposed method `function` describes, or `None` if it stays local.
-fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMethod> {
-    let options = take_options(cx, &mut function.attrs);
-    let is_pub = matches!(function.vis, Visibility::Public(_));
-    let has_receiver = function.sig.receiver().is_some();
+/// The exposed method a function with `attrs` and `sig` describes, or `None` if it stays
+/// local (not `pub`, skipped, or without `self`).
+pub(crate) fn method(
+    cx: &Ctxt,
+    kind: Kind,
+    attrs: &mut Vec<Attribute>,
+    is_pub: bool,
+    sig: &Signature,
+) -> Option<ExposedMethod> {
+    let options = take_options(cx, attrs);
+    let has_receiver = sig.receiver().is_some();
     if !is_pub || options.skip || !has_receiver {
         if let Some(rename) = &options.rename
             && !(is_pub && has_receiver && !options.skip)
@@ -190,7 +196,6 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
         }
         return None;
     }
-    let sig = &function.sig;
     let (wire_name, wire_name_span) = match &options.rename {
         Some(rename) => (rename.value(), rename.span()),
         None => (sig.ident.unraw().to_string(), sig.ident.span()),
@@ -223,8 +228,7 @@ fn method(cx: &Ctxt, kind: Kind, function: &mut ImplItemFn) -> Option<ExposedMet
             ty: (*typed.ty).clone(),
         })
         .collect();
-    let forwarded_attrs = function
-        .attrs
+    let forwarded_attrs = attrs
         .iter()
         .filter(|attr| attr.path().is_ident("doc") || attr.path().is_ident("cfg"))
         .cloned()

@@ -12,7 +12,6 @@ use crate::cred::{
     AllowAnonymous, AvatarId, InMemoryPasswords, LoggedIn, LoginError, PasswordVerifier, Portal,
     Realm,
 };
-use crate::dispatch::Referenceable;
 use crate::error::{CloseReason, RemoteError};
 use crate::link::replies::{Delivered, Incoming};
 use crate::link::shared::{CallSite, Object, Shared};
@@ -261,7 +260,7 @@ pub fn dispatch(data: &[u8]) {
     let Some(selector) = input.byte() else {
         return;
     };
-    let method = match <Fixture as Referenceable>::METHODS.get(usize::from(selector)) {
+    let method = match <Fixture as crate::Interface>::METHODS.get(usize::from(selector)) {
         Some(name) => (*name).to_owned(),
         None => String::from_utf8_lossy(input.piece().unwrap_or_default()).into_owned(),
     };

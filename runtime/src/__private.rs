@@ -2,6 +2,7 @@
 
 pub use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
 pub use crate::dispatch::{CallContext, decode_args, perspective, reply_result, reply_value};
+pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};

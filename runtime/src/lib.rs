@@ -227,6 +227,7 @@ pub mod cred;
 mod dispatch;
 mod error;
 mod id_map;
+mod interface;
 mod link;
 mod lock;
 mod payload;
@@ -243,6 +244,7 @@ pub use dispatch::{Avatar, CallContext, Referenceable};
 pub use error::{
     CallError, CloseReason, ConnectError, HandshakeError, ProtocolError, RemoteError, RootError,
 };
+pub use interface::{AvatarInterface, Interface};
 pub use payload::Bytes;
 pub use refs::local::Local;
 pub use refs::remote::Remote;

@@ -99,7 +99,7 @@ async fn login(raw: &mut Raw, user: &str, password: &str) -> u64 {
 async fn nothing_but_the_login_is_reachable_before_logging_in() {
     let addr = start().await;
     let mut mallory = Raw::connect_to(addr).await;
-    assert_eq!(mallory.root.as_deref(), Some("tartine::Portal"));
+    assert_eq!(mallory.root.as_deref(), Some("tartine.Portal"));
     for target in [1, 2, 3, 100, u64::MAX] {
         assert_eq!(
             mallory.call(target, "foo", &(12u64,)).await,
@@ -263,8 +263,8 @@ async fn alice_cannot_pass_a_group_where_a_user_is_expected() {
     // Her table has a name-like identity too; handed where a player is expected, it is refused.
     match alice.call_raw(avatar, "greet", &receiver_ref(table)).await {
         Answer::Failed(Failure::WrongReferenceType { expected, found }) => {
-            assert!(expected.ends_with("::Player"), "{expected}");
-            assert!(found.ends_with("::Table"), "{found}");
+            assert!(expected.ends_with(".Player"), "{expected}");
+            assert!(found.ends_with(".Table"), "{found}");
         }
         other => panic!("{other:?}"),
     }
@@ -286,7 +286,7 @@ async fn an_anonymous_raw_login_works_and_gets_its_own_avatar() {
         Answer::Return { payload, .. } => postcard::from_bytes(&payload).unwrap(),
         other => panic!("{other:?}"),
     };
-    assert!(grant.0.ends_with("::Player"));
+    assert!(grant.0.ends_with(".Player"));
     match raw.call(grant.1.1, "is_anonymous", &()).await {
         Answer::Return { payload, .. } => assert!(postcard::from_bytes::<bool>(&payload).unwrap()),
         other => panic!("{other:?}"),
@@ -317,7 +317,7 @@ async fn fake_portal(
         framed
             .send(common::raw::frame(
                 Message::Hello {
-                    root: Some("tartine::Portal"),
+                    root: Some("tartine.Portal"),
                 },
                 &[],
             ))

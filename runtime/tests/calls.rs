@@ -110,9 +110,9 @@ async fn renamed_and_skipped_methods() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;
     assert_eq!(echo.renamed().await.unwrap(), 7);
-    assert!(<Echo as tartine::Referenceable>::METHODS.contains(&"renamed_on_wire"));
-    assert!(!<Echo as tartine::Referenceable>::METHODS.contains(&"local_only"));
-    assert!(!<Echo as tartine::Referenceable>::METHODS.contains(&"private_helper"));
+    assert!(<Echo as tartine::Interface>::METHODS.contains(&"renamed_on_wire"));
+    assert!(!<Echo as tartine::Interface>::METHODS.contains(&"local_only"));
+    assert!(!<Echo as tartine::Interface>::METHODS.contains(&"private_helper"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

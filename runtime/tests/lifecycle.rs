@@ -56,8 +56,8 @@ async fn the_root_is_type_checked() {
     let connection = tartine::connect(server.addr).await.unwrap();
     match connection.root::<Group>() {
         Err(RootError::WrongType { expected, found }) => {
-            assert!(expected.ends_with("::Group"));
-            assert!(found.ends_with("::Echo"));
+            assert!(expected.ends_with(".Group"));
+            assert!(found.ends_with(".Echo"));
         }
         other => panic!("expected WrongType, got {other:?}"),
     }

@@ -136,8 +136,8 @@ async fn the_realm_may_refuse_and_the_avatar_type_is_checked() {
     );
     match connection.login::<Admin>(password("user1", "pass1")).await {
         Err(LoginError::WrongAvatarType { expected, found }) => {
-            assert!(expected.ends_with("::Admin"));
-            assert!(found.ends_with("::Player"));
+            assert!(expected.ends_with(".Admin"));
+            assert!(found.ends_with(".Player"));
         }
         other => panic!("expected WrongAvatarType, got {other:?}"),
     }
@@ -274,7 +274,7 @@ async fn a_viewable_for_another_avatar_type_is_not_permitted() {
     let player: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
     let panel = player.panel().await.unwrap();
     match panel.shutdown().await {
-        Err(CallError::NotPermitted { avatar }) => assert!(avatar.ends_with("::Admin")),
+        Err(CallError::NotPermitted { avatar }) => assert!(avatar.ends_with(".Admin")),
         other => panic!("expected NotPermitted, got {other:?}"),
     }
 }

@@ -1,35 +1,142 @@
-//! Emits `impl Referenceable`: the interface name, the method table and the dispatch `match`.
+//! Emits the dispatch of an interface: `impl Interface` (its name, method table and proxy),
+//! and the `match` that decodes a call's arguments and starts the method, for an `impl` block
+//! (inside `impl Referenceable`) or for an interface trait (a function generic over the
+//! implementing type).
 
-use crate::model::{ExposedImpl, ExposedMethod, Output};
+use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
 use crate::types::{ReturnShape, return_shape, to_wire};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-/// `impl Referenceable for Type`, wrapped so its helpers do not leak into the user's scope.
+/// The expression of an interface's wire name: `name = ".."`, else the crate's name and the
+/// type's or trait's.
+pub(crate) fn wire_name(name: Option<&syn::LitStr>, ident: &syn::Ident) -> TokenStream {
+    match name {
+        Some(name) => quote!(#name),
+        None => quote! {
+            ::core::concat!(::core::env!("CARGO_PKG_NAME"), ".", ::core::stringify!(#ident))
+        },
+    }
+}
+
+/// `impl Interface for #interface` (and `AvatarInterface` for avatars).
+pub(crate) fn interface_impl(
+    kind: Kind,
+    interface: &TokenStream,
+    name: &TokenStream,
+    proxy: &syn::Ident,
+    methods: &[ExposedMethod],
+) -> TokenStream {
+    let wire_names = methods.iter().map(|method| &method.wire_name);
+    let avatar = (kind == Kind::Avatar).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl ::tartine::AvatarInterface for #interface {}
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl ::tartine::Interface for #interface {
+            const NAME: &'static str = #name;
+            const METHODS: &'static [&'static str] = &[#(#wire_names),*];
+            type Proxy = #proxy;
+        }
+        #avatar
+    }
+}
+
+/// Who a dispatch arm calls: `Type::method(&*self, ..)` for an `impl` block,
+/// `<__T as Trait>::method(&*this, ..)` for a trait.
+pub(crate) struct Callee {
+    /// The path the method is called through.
+    pub(crate) path: TokenStream,
+    /// The `Arc` of the object.
+    pub(crate) this: TokenStream,
+    /// What `Self` in a viewer type stands for (`<__T as Trait>` in a trait).
+    pub(crate) self_type: Option<TokenStream>,
+}
+
+/// `tokens` with each `Self` replaced by `with`.
+fn replace_self(tokens: TokenStream, with: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => {
+                let mut replaced = with.clone();
+                replaced = replaced
+                    .into_iter()
+                    .map(|mut t| {
+                        t.set_span(ident.span());
+                        t
+                    })
+                    .collect();
+                replaced
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), replace_self(group.stream(), with));
+                inner.set_span(group.span());
+                quote!(#inner)
+            }
+            other => quote!(#other),
+        })
+        .collect()
+}
+
+/// The arms of the dispatch `match` on the method name, and its fallback.
+pub(crate) fn dispatch_match(methods: &[ExposedMethod], callee: &Callee) -> TokenStream {
+    let arms = methods.iter().map(|method| dispatch_arm(method, callee));
+    quote! {
+        match __tartine_method {
+            #(#arms)*
+            _ => ::core::result::Result::Err(
+                ::tartine::__private::DispatchError::NoSuchMethod,
+            ),
+        }
+    }
+}
+
+/// The lints the generated dispatch code allows.
+pub(crate) fn dispatch_allows() -> TokenStream {
+    quote! {
+        #[allow(
+            unused_variables,
+            clippy::let_unit_value,
+            clippy::unit_arg,
+            clippy::redundant_closure
+        )]
+    }
+}
+
+/// `impl Interface` and `impl Referenceable` for the type of an `impl` block.
 pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
     let self_ident = &model.self_ident;
     let proxy = proxy_ident(self_ident);
-    let wire_names = model.methods.iter().map(|method| &method.wire_name);
-    let arms = model
-        .methods
-        .iter()
-        .map(|method| dispatch_arm(model, method));
+    let name = wire_name(model.name.as_ref(), self_ident);
+    let interface = interface_impl(
+        model.kind,
+        &quote!(#self_ident),
+        &name,
+        &proxy,
+        &model.methods,
+    );
+    let callee = Callee {
+        path: quote!(#self_ident),
+        this: quote!(self),
+        self_type: None,
+    };
+    let dispatch = dispatch_match(&model.methods, &callee);
+    let allows = dispatch_allows();
     quote! {
+        #interface
+
         #[automatically_derived]
         impl ::tartine::Referenceable for #self_ident {
-            const INTERFACE: &'static str =
-                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#self_ident));
-            const METHODS: &'static [&'static str] = &[#(#wire_names),*];
-            type Proxy = #proxy;
+            type Interface = Self;
 
-            #[allow(
-                unused_variables,
-                clippy::let_unit_value,
-                clippy::unit_arg,
-                clippy::redundant_closure
-            )]
+            #allows
             fn dispatch<__C: ::tartine::__private::Codec>(
                 self: ::tartine::__private::Arc<Self>,
                 __tartine_method: &str,
@@ -39,19 +146,15 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
                 ::tartine::__private::Started,
                 ::tartine::__private::DispatchError,
             > {
-                match __tartine_method {
-                    #(#arms)*
-                    _ => ::core::result::Result::Err(
-                        ::tartine::__private::DispatchError::NoSuchMethod,
-                    ),
-                }
+                #dispatch
             }
         }
     }
 }
 
-fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
-    let self_ident = &model.self_ident;
+fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
+    let path = &callee.path;
+    let this = &callee.this;
     let ident = &method.ident;
     let wire_name = &method.wire_name;
     let cfgs = method
@@ -104,20 +207,24 @@ fn dispatch_arm(model: &ExposedImpl, method: &ExposedMethod) -> TokenStream {
             ::core::result::Result::Ok(::tartine::__private::Started::#started(
                 ::tartine::__private::Box::pin(async move {
                     let __tartine_result =
-                        #self_ident::#ident(&*self, #viewer_arg #(#values),*) #awaited;
+                        #path::#ident(&*#this, #viewer_arg #(#values),*) #awaited;
                     #reply
                 }),
             ))
         }
     } else {
         quote! {
-            let __tartine_result = #self_ident::#ident(&*self, #viewer_arg #(#values),*);
+            let __tartine_result = #path::#ident(&*#this, #viewer_arg #(#values),*);
             ::core::result::Result::Ok(::tartine::__private::Started::Ready(#reply))
         }
     };
     let viewer = method.viewer.as_ref().map(|viewer| {
         let ty = &viewer.ty;
-        let assert = quote_spanned! {ty.span()=>
+        let ty = match &callee.self_type {
+            Some(with) => replace_self(quote!(#ty), with),
+            None => quote!(#ty),
+        };
+        let assert = quote_spanned! {viewer.ty.span()=>
             let _ = ::tartine::__private::assert_avatar::<#ty>;
         };
         quote! {

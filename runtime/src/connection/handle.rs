@@ -1,7 +1,7 @@
 //! Provides the `Connection` handle users hold: the peer's root, statistics, closing.
 
-use crate::dispatch::Referenceable;
 use crate::error::{CloseReason, RootError};
+use crate::interface::Interface;
 use crate::link::shared::{KeepAlive, RemoteInner, Shared};
 use crate::refs::handle::RemoteRef;
 use crate::refs::remote::Remote;
@@ -51,11 +51,11 @@ impl Connection {
     /// # Errors
     /// [`RootError::NoRoot`] if the peer publishes none, [`RootError::WrongType`] if it is not
     /// a `T`, [`RootError::ConnectionLost`] if the connection is closed.
-    pub fn root<T: Referenceable>(&self) -> Result<Remote<T>, RootError> {
+    pub fn root<T: Interface + ?Sized>(&self) -> Result<Remote<T>, RootError> {
         let found = self.shared.peer_root.as_deref().ok_or(RootError::NoRoot)?;
-        if found != T::INTERFACE {
+        if found != T::NAME {
             return Err(RootError::WrongType {
-                expected: T::INTERFACE.to_owned(),
+                expected: T::NAME.to_owned(),
                 found: found.to_owned(),
             });
         }

@@ -6,8 +6,9 @@ use super::service::{ChallengeMessage, GrantIn, PORTAL_INTERFACE, method};
 use crate::codec::Postcard;
 use crate::config::Config;
 use crate::connection::handle::Connection;
-use crate::dispatch::{Avatar, Referenceable};
+use crate::dispatch::Referenceable;
 use crate::error::CallError;
+use crate::interface::AvatarInterface;
 use crate::refs::handle::{MethodTimeout, RemoteRef};
 use crate::refs::local::Local;
 use crate::refs::remote::Remote;
@@ -65,7 +66,7 @@ impl Connection {
     /// [`LoginError::NoChecker`] if the server accepts no such credentials,
     /// [`LoginError::WrongAvatarType`] if the avatar is not an `A`, and the others of
     /// [`LoginError`].
-    pub async fn login<A: Avatar>(
+    pub async fn login<A: AvatarInterface + ?Sized>(
         &self,
         credentials: LoginCredentials,
     ) -> Result<Remote<A>, LoginError> {
@@ -78,7 +79,7 @@ impl Connection {
     ///
     /// # Errors
     /// As [`login`](Self::login).
-    pub async fn login_with_mind<A: Avatar, M: Referenceable>(
+    pub async fn login_with_mind<A: AvatarInterface + ?Sized, M: Referenceable>(
         &self,
         credentials: LoginCredentials,
         mind: impl Into<Local<M>>,
@@ -92,7 +93,10 @@ impl Connection {
     ///
     /// # Errors
     /// [`LoginError::NotLoggedIn`] if `avatar` is no (longer a) login's avatar.
-    pub async fn logout<A: Avatar>(&self, avatar: &Remote<A>) -> Result<(), LoginError> {
+    pub async fn logout<A: AvatarInterface + ?Sized>(
+        &self,
+        avatar: &Remote<A>,
+    ) -> Result<(), LoginError> {
         logout_through(&self.portal()?, avatar).await
     }
 
@@ -104,7 +108,7 @@ impl Connection {
             .ok_or(LoginError::Call(CallError::ConnectionLost))
     }
 
-    async fn login_inner<A: Avatar, M: Referenceable>(
+    async fn login_inner<A: AvatarInterface + ?Sized, M: Referenceable>(
         &self,
         credentials: LoginCredentials,
         mind: Option<Local<M>>,
@@ -123,10 +127,10 @@ impl Connection {
                 password_login(&portal, &self.shared.config, username, password, mind).await?
             }
         };
-        if grant.interface != A::INTERFACE {
+        if grant.interface != A::NAME {
             let _ = logout_through(&portal, &grant.avatar).await;
             return Err(LoginError::WrongAvatarType {
-                expected: A::INTERFACE.to_owned(),
+                expected: A::NAME.to_owned(),
                 found: grant.interface,
             });
         }

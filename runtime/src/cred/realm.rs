@@ -3,7 +3,8 @@
 
 use super::error::LoginError;
 use crate::codec::Codec;
-use crate::dispatch::{Avatar, CallContext, Referenceable};
+use crate::dispatch::{Avatar, CallContext, Referenceable, interface_name};
+use crate::interface::Interface;
 use crate::link::shared::Object;
 use crate::perspective::LogoutAction;
 use crate::refs::handle::{Proxy, RemoteRef};
@@ -73,7 +74,7 @@ pub trait Realm: Send + Sync + 'static {
     /// The avatar type a login yields.
     type Avatar: Avatar;
     /// The type of the client object a login may pass (use [`NoMind`] if none).
-    type Mind: Referenceable;
+    type Mind: Interface + ?Sized;
 
     /// The avatar for `id`; `mind` is the client's own object if it passed one.
     fn request_avatar(
@@ -114,7 +115,7 @@ impl<R: Realm> DynRealm for R {
             Ok(ErasedLogin {
                 avatar,
                 object,
-                interface: <R::Avatar as Referenceable>::INTERFACE,
+                interface: interface_name::<R::Avatar>(),
                 logout: login.logout,
             })
         })
@@ -141,10 +142,14 @@ impl Proxy for NoMindProxy {
     }
 }
 
-impl Referenceable for NoMind {
-    const INTERFACE: &'static str = "tartine::NoMind";
+impl Interface for NoMind {
+    const NAME: &'static str = "tartine.NoMind";
     const METHODS: &'static [&'static str] = &[];
     type Proxy = NoMindProxy;
+}
+
+impl Referenceable for NoMind {
+    type Interface = NoMind;
 
     fn dispatch<C: Codec>(
         self: Arc<Self>,

@@ -12,6 +12,7 @@ use crate::address::AddressKey;
 use crate::codec::Codec;
 use crate::dispatch::{CallContext, Referenceable, decode_args, reply_result};
 use crate::error::{CallError, CloseReason};
+use crate::interface::Interface;
 use crate::link::lifecycle::LoginRefused;
 use crate::link::shared::Object;
 use crate::lock::Lock;
@@ -31,7 +32,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The interface name of the login service.
-pub(crate) const PORTAL_INTERFACE: &str = "tartine::Portal";
+pub(crate) const PORTAL_INTERFACE: &str = "tartine.Portal";
 
 /// Wire names of the login service's methods.
 pub(crate) mod method {
@@ -427,8 +428,8 @@ impl Proxy for PortalProxy {
     }
 }
 
-impl Referenceable for PortalRoot {
-    const INTERFACE: &'static str = PORTAL_INTERFACE;
+impl Interface for PortalRoot {
+    const NAME: &'static str = PORTAL_INTERFACE;
     const METHODS: &'static [&'static str] = &[
         method::PASSWORD_BEGIN,
         method::PASSWORD_PROVE,
@@ -437,6 +438,10 @@ impl Referenceable for PortalRoot {
         method::LOGOUT,
     ];
     type Proxy = PortalProxy;
+}
+
+impl Referenceable for PortalRoot {
+    type Interface = PortalRoot;
 
     fn dispatch<C: Codec>(
         self: Arc<Self>,

@@ -3,7 +3,7 @@
 
 use super::error::{RefError, RefTag};
 use super::scope;
-use crate::dispatch::Referenceable;
+use crate::dispatch::{Referenceable, interface_name};
 use crate::link::shared::Object;
 use serde::de::Error as _;
 use serde::ser::Error as _;
@@ -98,16 +98,17 @@ impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match RefTag::deserialize(deserializer)? {
             RefTag::Receiver(id) => {
-                let object = scope::resolve(id, T::INTERFACE).map_err(D::Error::custom)?;
-                // The interface matched, so the type does, unless two types share a name.
+                let interface = interface_name::<T>();
+                let object = scope::resolve(id, interface).map_err(D::Error::custom)?;
+                // The interface matched; another type may implement it too.
                 object
                     .into_any()
                     .downcast::<T>()
                     .map(Local::from_arc)
                     .map_err(|_| {
                         D::Error::custom(scope::refuse(RefError::WrongType {
-                            expected: T::INTERFACE.to_owned(),
-                            found: T::INTERFACE.to_owned(),
+                            expected: std::any::type_name::<T>().to_owned(),
+                            found: format!("another implementation of {interface}"),
                         }))
                     })
             }

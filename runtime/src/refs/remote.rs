@@ -1,25 +1,26 @@
 //! Provides `Remote<T>`, a typed handle to an object of the peer.
 
 use super::handle::{Proxy, RemoteRef, deserialize_handed, serialize_back};
-use crate::dispatch::Referenceable;
+use crate::interface::Interface;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A typed handle to an object owned by the peer of one connection.
+/// A typed handle to an object owned by the peer of one connection, through its interface `T`
+/// (a type, or `dyn Trait` for the trait of a protocol crate).
 ///
 /// It dereferences to `T`'s generated proxy, so `remote.method(args).await` calls the method on
 /// the peer. It can only be obtained from the runtime: as a connection's root, or in a call's
 /// result or arguments. It is meaningful only on the connection it came from: sending it over
 /// another connection fails with [`CallError::ForeignReference`](crate::CallError). Dropping
 /// the last clone tells the peer it may release the object.
-pub struct Remote<T: Referenceable> {
+pub struct Remote<T: Interface + ?Sized> {
     proxy: T::Proxy,
 }
 
-impl<T: Referenceable> Remote<T> {
+impl<T: Interface + ?Sized> Remote<T> {
     pub(crate) fn from_ref(reference: RemoteRef) -> Self {
         Remote {
             proxy: <T::Proxy as Proxy>::from_remote_ref(reference),
@@ -31,7 +32,7 @@ impl<T: Referenceable> Remote<T> {
     }
 
     /// Whether `self` and `other` designate the same object of the peer.
-    pub fn same_object<U: Referenceable>(&self, other: &Remote<U>) -> bool {
+    pub fn same_object<U: Interface + ?Sized>(&self, other: &Remote<U>) -> bool {
         Arc::ptr_eq(&self.reference().inner, &other.reference().inner)
     }
 
@@ -61,7 +62,7 @@ impl<T: Referenceable> Remote<T> {
     }
 }
 
-impl<T: Referenceable> Deref for Remote<T> {
+impl<T: Interface + ?Sized> Deref for Remote<T> {
     type Target = T::Proxy;
 
     fn deref(&self) -> &T::Proxy {
@@ -69,7 +70,7 @@ impl<T: Referenceable> Deref for Remote<T> {
     }
 }
 
-impl<T: Referenceable> Clone for Remote<T> {
+impl<T: Interface + ?Sized> Clone for Remote<T> {
     fn clone(&self) -> Self {
         Remote {
             proxy: self.proxy.clone(),
@@ -77,23 +78,23 @@ impl<T: Referenceable> Clone for Remote<T> {
     }
 }
 
-impl<T: Referenceable> fmt::Debug for Remote<T> {
+impl<T: Interface + ?Sized> fmt::Debug for Remote<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Remote")
-            .field("interface", &T::INTERFACE)
+            .field("interface", &T::NAME)
             .field("id", &self.reference().inner.id)
             .field("connection", &self.reference().inner.shared.id)
             .finish()
     }
 }
 
-impl<T: Referenceable> Serialize for Remote<T> {
+impl<T: Interface + ?Sized> Serialize for Remote<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_back(self.reference(), serializer)
     }
 }
 
-impl<'de, T: Referenceable> Deserialize<'de> for Remote<T> {
+impl<'de, T: Interface + ?Sized> Deserialize<'de> for Remote<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserialize_handed(deserializer).map(Remote::from_ref)
     }

@@ -44,7 +44,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Returns<ByValue> for T {
 }
 
 impl<T: Referenceable> Returns<ByReference> for T {
-    type Peer = Remote<T>;
+    type Peer = Remote<T::Interface>;
     type Wire = Local<T>;
     fn into_wire(self) -> Local<T> {
         Local::new(self)
@@ -52,7 +52,7 @@ impl<T: Referenceable> Returns<ByReference> for T {
 }
 
 impl<T: Referenceable> Returns<BySharedReference> for Arc<T> {
-    type Peer = Remote<T>;
+    type Peer = Remote<T::Interface>;
     type Wire = Local<T>;
     fn into_wire(self) -> Local<T> {
         Local::from_arc(self)

@@ -15,5 +15,5 @@ async fn call(remote: tartine::Remote<Keywords>) -> Result<u64, tartine::CallErr
 
 fn main() {
     let _ = call;
-    assert!(<Keywords as tartine::Referenceable>::METHODS.contains(&"type"));
+    assert!(<Keywords as tartine::Interface>::METHODS.contains(&"type"));
 }

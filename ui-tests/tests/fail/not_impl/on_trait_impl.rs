@@ -1,7 +1,8 @@
 pub struct Echo;
 
-#[tartine::referenceable]
-impl Clone for Echo { //~ ERROR not on a trait impl
+// Only the trait of a protocol crate, marked `#[referenceable]`, is an interface.
+#[tartine::referenceable] //~ ERROR is not an interface peers can call
+impl Clone for Echo {
     fn clone(&self) -> Self {
         Echo
     }
