@@ -1,5 +1,6 @@
 //! How parameter and result types look from the other side: `Local<T>` and `Remote<T>` swap,
-//! serde types stay as they are, and other named types are left to the compiler to classify.
+//! a `Ref<I>` the method returns reaches the caller as `Remote<I>`, serde types stay as they
+//! are, and other named types are left to the compiler to classify.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -10,6 +11,8 @@ use syn::{GenericArgument, PathArguments, Type};
 enum RefKind {
     Local,
     Remote,
+    /// `Ref<I>`: local to the object's owner, remote elsewhere.
+    Either,
 }
 
 /// The last segment's name and its one type argument, for types spelled like `Name<T>`.
@@ -31,6 +34,8 @@ fn ref_kind(ty: &Type) -> Option<(RefKind, &Type)> {
         Some((RefKind::Local, inner))
     } else if name == "Remote" {
         Some((RefKind::Remote, inner))
+    } else if name == "Ref" {
+        Some((RefKind::Either, inner))
     } else {
         None
     }
@@ -69,6 +74,8 @@ pub(crate) fn swapped(ty: &Type) -> Type {
         return match kind {
             RefKind::Local => syn::parse_quote!(::tartine::Remote<#inner>),
             RefKind::Remote => syn::parse_quote!(::tartine::Local<#inner>),
+            // Ours where it is sent from, so the peer's where it arrives.
+            RefKind::Either => syn::parse_quote!(::tartine::Remote<#inner>),
         };
     }
     let mut ty = ty.clone();
@@ -267,6 +274,10 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenSt
                 quote!(::core::convert::Into::<::tartine::Local<#inner>>::into(#name)),
             )
         }
+        Some((RefKind::Either, inner)) => (
+            quote!(impl ::core::convert::Into<::tartine::Ref<#inner>>),
+            quote!(::core::convert::Into::<::tartine::Ref<#inner>>::into(#name)),
+        ),
         None => {
             let peer = swapped(ty);
             (quote!(#peer), quote!(#name))

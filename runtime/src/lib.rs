@@ -248,6 +248,7 @@ pub use interface::{AvatarInterface, Interface};
 pub use payload::Bytes;
 pub use refs::local::Local;
 pub use refs::remote::Remote;
+pub use refs::shared_ref::Ref;
 pub use server::{Server, ServerHandle, ServerStats};
 
 /// Exposes the `pub` methods of an `impl` block to peers.

@@ -134,3 +134,221 @@ async fn the_root_is_checked_against_the_interface() {
     );
     let _: Option<CallError> = None;
 }
+
+/// A chat protocol: an avatar, a viewable shared by its members, a mind, and a message type
+/// holding references that travels both ways.
+#[allow(unreachable_pub)]
+mod chat {
+    use serde::{Deserialize, Serialize};
+    use tartine::Ref;
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ChatError {
+        NoSuchRoom(String),
+    }
+
+    /// Where a user sits: a value of the protocol that holds a reference.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub enum Seat {
+        In(Ref<dyn Room>),
+        Nowhere,
+    }
+
+    #[tartine::avatar(name = "chat.User")]
+    pub trait User {
+        fn name(&self) -> String;
+        async fn join(&self, room: String) -> Result<Ref<dyn Room>, ChatError>;
+        fn seat(&self) -> Seat;
+        /// Whether `seat` is the seat this user was given (handed back by the client).
+        fn is_my_seat(&self, seat: Seat) -> bool;
+        /// Calls the client's mind back.
+        async fn ring(&self, text: String) -> usize;
+    }
+
+    #[tartine::viewable(name = "chat.Room")]
+    pub trait Room {
+        /// The server's avatar type: the protocol does not know it.
+        type Member;
+        async fn say(&self, from: &Self::Member, text: String) -> usize;
+        fn log(&self, from: std::sync::Arc<Self::Member>) -> Vec<String>;
+    }
+
+    #[tartine::referenceable(name = "chat.Bell")]
+    pub trait Bell {
+        fn ring(&self, text: String) -> usize;
+    }
+}
+
+#[allow(unreachable_pub)]
+mod chat_server {
+    use super::chat::{self, ChatError, Seat};
+    use std::sync::{Arc, Mutex};
+    use tartine::cred::{AvatarId, LoggedIn, LoginError, Realm};
+    use tartine::{Ref, Remote};
+
+    pub struct Member {
+        pub name: String,
+        pub room: Arc<ChatRoom>,
+        pub bell: Option<Remote<dyn chat::Bell>>,
+    }
+
+    #[tartine::avatar]
+    impl chat::User for Member {
+        fn name(&self) -> String {
+            self.name.clone()
+        }
+
+        async fn join(&self, room: String) -> Result<Ref<dyn chat::Room>, ChatError> {
+            if room != "lobby" {
+                return Err(ChatError::NoSuchRoom(room));
+            }
+            Ok(Ref::from_arc(self.room.clone()))
+        }
+
+        fn seat(&self) -> Seat {
+            Seat::In(Ref::from_arc(self.room.clone()))
+        }
+
+        fn is_my_seat(&self, seat: Seat) -> bool {
+            match seat {
+                Seat::In(room) => room
+                    .downcast::<ChatRoom>()
+                    .is_some_and(|room| Arc::ptr_eq(&room, &self.room)),
+                Seat::Nowhere => false,
+            }
+        }
+
+        async fn ring(&self, text: String) -> usize {
+            match &self.bell {
+                Some(bell) => bell.ring(text).await.unwrap_or(0),
+                None => 0,
+            }
+        }
+    }
+
+    #[derive(Default)]
+    pub struct ChatRoom {
+        pub lines: Mutex<Vec<String>>,
+    }
+
+    #[tartine::viewable]
+    impl chat::Room for ChatRoom {
+        type Member = Member;
+
+        async fn say(&self, from: &Member, text: String) -> usize {
+            let mut lines = self.lines.lock().unwrap();
+            lines.push(format!("{}: {text}", from.name));
+            lines.len()
+        }
+
+        fn log(&self, _from: Arc<Member>) -> Vec<String> {
+            self.lines.lock().unwrap().clone()
+        }
+    }
+
+    pub struct Lobby {
+        pub room: Arc<ChatRoom>,
+    }
+
+    impl Realm for Lobby {
+        type Avatar = Member;
+        type Mind = dyn chat::Bell;
+
+        async fn request_avatar(
+            &self,
+            id: AvatarId,
+            mind: Option<Remote<dyn chat::Bell>>,
+        ) -> Result<LoggedIn<Member>, LoginError> {
+            Ok(LoggedIn::new(Member {
+                name: id.to_string(),
+                room: self.room.clone(),
+                bell: mind,
+            }))
+        }
+    }
+}
+
+#[allow(unreachable_pub)]
+mod chat_client {
+    use super::chat;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    pub struct Bell {
+        pub rung: AtomicUsize,
+    }
+
+    #[tartine::referenceable]
+    impl chat::Bell for Bell {
+        fn ring(&self, text: String) -> usize {
+            self.rung.fetch_add(1, Ordering::SeqCst);
+            text.len()
+        }
+    }
+}
+
+async fn chat_server() -> std::net::SocketAddr {
+    use tartine::cred::{InMemoryPasswords, Portal};
+    let passwords = InMemoryPasswords::new()
+        .with_user("alice", "wonderland")
+        .expect("a user")
+        .with_user("bob", "builder")
+        .expect("a user");
+    let portal = Portal::new(chat_server::Lobby {
+        room: Arc::default(),
+    })
+    .with_checker(passwords);
+    let server = Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("address");
+    tokio::spawn(server.run());
+    addr
+}
+
+#[tokio::test]
+async fn a_chat_protocol_works_through_traits_alone() {
+    use tartine::cred::LoginCredentials;
+    let addr = chat_server().await;
+    let alice = tartine::connect(addr).await.unwrap();
+    let bell = chat_client::Bell::default();
+    let bell = tartine::Local::new(bell);
+    let user: Remote<dyn chat::User> = alice
+        .login_with_mind(
+            LoginCredentials::password("alice", "wonderland"),
+            bell.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(user.name().await.unwrap(), "alice");
+    // A reference returned by the server arrives as a remote one; the room learns who speaks
+    // from the runtime, not from the client.
+    let room: Remote<dyn chat::Room> = user.join("lobby".into()).await.unwrap();
+    assert_eq!(room.say("hello".into()).await.unwrap(), 1);
+    assert_eq!(room.log().await.unwrap(), ["alice: hello"]);
+    match user.join("cellar".into()).await {
+        Err(RemoteError::Method(chat::ChatError::NoSuchRoom(name))) => assert_eq!(name, "cellar"),
+        other => panic!("{other:?}"),
+    }
+    // A protocol value holding a reference travels both ways, and comes back to its owner.
+    let seat = user.seat().await.unwrap();
+    let chat::Seat::In(seated) = &seat else {
+        panic!("seated nowhere")
+    };
+    assert!(!seated.is_local());
+    assert!(seated.as_remote().unwrap().same_object(&room));
+    assert!(user.is_my_seat(seat.clone()).await.unwrap());
+    assert!(!user.is_my_seat(chat::Seat::Nowhere).await.unwrap());
+    // The server calls the client's mind back through its interface.
+    assert_eq!(user.ring("ding".into()).await.unwrap(), 4);
+    assert_eq!(bell.rung.load(Ordering::SeqCst), 1);
+    // Bob speaks in the same room under his own name.
+    let bob = tartine::connect(addr).await.unwrap();
+    let bob_user: Remote<dyn chat::User> = bob
+        .login(LoginCredentials::password("bob", "builder"))
+        .await
+        .unwrap();
+    let bob_room = bob_user.join("lobby".into()).await.unwrap();
+    bob_room.say("hi".into()).await.unwrap();
+    assert_eq!(room.log().await.unwrap(), ["alice: hello", "bob: hi"]);
+}

@@ -27,7 +27,7 @@ impl<T: Interface + ?Sized> Remote<T> {
         }
     }
 
-    fn reference(&self) -> &RemoteRef {
+    pub(crate) fn reference(&self) -> &RemoteRef {
         self.proxy.remote_ref()
     }
 
