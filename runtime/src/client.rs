@@ -35,6 +35,7 @@ pub async fn connect_with(
         client: true,
         pending_budget: None,
         pending_until_login: false,
+        interfaces: Arc::default(),
     };
     Ok(establish(stream, side).await?)
 }
@@ -76,6 +77,7 @@ pub async fn connect_in_memory<T: Referenceable>(
         client: true,
         pending_budget: None,
         pending_until_login: false,
+        interfaces: Arc::default(),
     };
     let server = Side {
         config,
@@ -84,6 +86,7 @@ pub async fn connect_in_memory<T: Referenceable>(
         client: false,
         pending_budget: None,
         pending_until_login: false,
+        interfaces: Arc::default(),
     };
     let (client, server) = tokio::join!(establish(client_io, client), establish(server_io, server));
     Ok((client?, server?))

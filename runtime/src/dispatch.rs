@@ -6,6 +6,7 @@ use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
 use crate::interface::Interface;
 use crate::link::shared::{CallSite, Object};
 use crate::refs::error::DecodeError;
+use crate::refs::names::InterfaceKey;
 use crate::refs::scope;
 use crate::reply::{DispatchError, Encoded, Reply, ReplyKind, Started};
 use crate::wire::Failure;
@@ -53,6 +54,13 @@ pub trait Avatar: Referenceable {}
 impl<T: Referenceable> Object for T {
     fn interface(&self) -> &'static str {
         interface_name::<T>()
+    }
+
+    fn interface_key(&self) -> InterfaceKey {
+        InterfaceKey {
+            id: std::any::TypeId::of::<T::Interface>(),
+            type_name: std::any::type_name::<T::Interface>(),
+        }
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {

@@ -8,6 +8,7 @@ pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod handover;
 pub(crate) mod local;
+pub(crate) mod names;
 pub(crate) mod remote;
 pub(crate) mod scope;
 pub(crate) mod shared_ref;

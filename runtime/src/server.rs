@@ -12,6 +12,7 @@ use crate::dispatch::Referenceable;
 use crate::error::CloseReason;
 use crate::link::shared::Object;
 use crate::lock::Lock;
+use crate::refs::names::InterfaceNames;
 use crate::wire::MemoryBudget;
 use admission::{Admission, Ticket};
 use std::collections::HashMap;
@@ -79,6 +80,8 @@ struct ServerState {
     admission: Arc<Admission>,
     /// The room long frames of pending connections share.
     pending_budget: Arc<MemoryBudget>,
+    /// The interfaces the server hands out, by name, on all its connections.
+    interfaces: Arc<InterfaceNames>,
     shutdown: CancellationToken,
 }
 
@@ -167,6 +170,11 @@ impl Server {
 
     async fn bind_root(addr: impl ToSocketAddrs, root: Root, config: Config) -> io::Result<Self> {
         let listener = listen(addr, config.listen_backlog).await?;
+        let interfaces = Arc::new(InterfaceNames::default());
+        if let Root::Shared(object) = &root {
+            // The first claim: it cannot fail.
+            let _ = interfaces.claim(object.interface(), object.interface_key());
+        }
         Ok(Server {
             listener,
             root,
@@ -174,6 +182,7 @@ impl Server {
                 connections: Lock::new(HashMap::new()),
                 admission: Arc::new(Admission::new(&config)),
                 pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
+                interfaces,
                 shutdown: CancellationToken::new(),
             }),
             config: Arc::new(config),
@@ -233,6 +242,7 @@ impl Server {
                 client: false,
                 pending_budget: Some(Arc::clone(&self.state.pending_budget)),
                 pending_until_login: portal,
+                interfaces: Arc::clone(&self.state.interfaces),
             };
             let login_timeout = portal.then_some(self.config.login_timeout);
             let state = Arc::clone(&self.state);

@@ -5,6 +5,7 @@ use super::{reader, writer};
 use crate::config::Config;
 use crate::error::{CloseReason, HandshakeError};
 use crate::link::shared::{KeepAlive, Object, Shared};
+use crate::refs::names::InterfaceNames;
 use crate::wire::{FrameCodec, MemoryBudget, Message, Outgoing, decode_message, exchange_preamble};
 use bytes::BytesMut;
 use futures_util::StreamExt;
@@ -24,6 +25,8 @@ pub(crate) struct Side {
     pub(crate) pending_budget: Option<Arc<MemoryBudget>>,
     /// Whether the connection stays pending after its handshake, until a login (a portal).
     pub(crate) pending_until_login: bool,
+    /// The interfaces this side hands out: a server's, or the connection's own.
+    pub(crate) interfaces: Arc<InterfaceNames>,
 }
 
 /// A stream a connection runs on, and how to split it into halves the tasks own.
@@ -115,7 +118,12 @@ pub(crate) async fn establish<S: Transport>(
         frames.decoder_mut().leave_budget();
     }
 
-    let shared = Arc::new(Shared::new(side.config, side.peer_addr, peer_root));
+    let shared = Arc::new(Shared::new(
+        side.config,
+        side.peer_addr,
+        peer_root,
+        side.interfaces,
+    ));
     if let Some(root) = side.root {
         shared.tables.exports.lock().set_root(root);
     }

@@ -372,10 +372,15 @@ impl PortalRoot {
         // The avatar's reference first: if the connection holds too many, the login fails
         // whole, and its logout action runs.
         let exported = shared
-            .tables
-            .exports
-            .lock()
-            .export(login.object, Some(Arc::clone(&perspective)));
+            .interfaces
+            .claim(login.object.interface(), login.object.interface_key())
+            .and_then(|()| {
+                shared
+                    .tables
+                    .exports
+                    .lock()
+                    .export(login.object, Some(Arc::clone(&perspective)))
+            });
         let avatar_id = match exported {
             Ok(avatar_id) => avatar_id,
             Err(error) => {

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::CloseReason;
 use crate::lock::Lock;
 use crate::perspective::Perspective;
+use crate::refs::names::{InterfaceKey, InterfaceNames};
 use crate::refs::table::{ExportTable, ImportTable};
 use crate::reply::{DispatchError, Started};
 use crate::wire::{Message, Outgoing};
@@ -33,6 +34,8 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) trait Object: Send + Sync + 'static {
     /// Its interface name.
     fn interface(&self) -> &'static str;
+    /// Its interface's Rust type, to tell two interfaces of one name apart.
+    fn interface_key(&self) -> InterfaceKey;
     /// The object, for a typed downcast.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Decodes the arguments of `method` and starts it.
@@ -78,6 +81,8 @@ pub(crate) struct Shared {
     pub(crate) peer_addr: Option<SocketAddr>,
     /// The interface of the peer's root object, if it publishes one.
     pub(crate) peer_root: Option<String>,
+    /// The interfaces this side hands out, by name: shared by a server's connections.
+    pub(crate) interfaces: Arc<InterfaceNames>,
     keepalive: OnceLock<Weak<KeepAlive>>,
     /// Set when a call took a deadline earlier than the reader's timer knows.
     pub(crate) earlier_deadline: AtomicBool,
@@ -96,6 +101,7 @@ impl Shared {
         config: Arc<Config>,
         peer_addr: Option<SocketAddr>,
         peer_root: Option<String>,
+        interfaces: Arc<InterfaceNames>,
     ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
@@ -112,6 +118,7 @@ impl Shared {
             config,
             peer_addr,
             peer_root,
+            interfaces,
             keepalive: OnceLock::new(),
             earlier_deadline: AtomicBool::new(false),
             span,

@@ -33,6 +33,14 @@ pub(crate) enum RefError {
     WrongDirection { expected: &'static str },
     #[error("tartine references can only be (de)serialized by tartine, inside a call")]
     NoScope,
+    #[error(
+        "two interfaces are named `{name}` here: `{first}` and `{second}`; give one of them another `name = \"..\"`"
+    )]
+    DuplicateInterface {
+        name: &'static str,
+        first: &'static str,
+        second: &'static str,
+    },
 }
 
 /// Why a payload could not be encoded.

@@ -138,6 +138,10 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
 /// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
     with_scope(|scope| {
+        scope
+            .shared
+            .interfaces
+            .claim(object.interface(), object.interface_key())?;
         let perspective = scope.perspective.clone();
         let id = scope
             .shared
