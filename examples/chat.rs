@@ -4,12 +4,14 @@
 //!
 //! Run it with `cargo run --release --example chat`. With `--serve ADDR` it runs only the
 //! server (try `--serve 127.0.0.1:8800`), which `cargo run --example chat_client` can join.
+//!
+//! The server is `tartine_examples::chat`, the clients `chat_client` (which knows only the
+//! protocol crate, `chat_protocol`): here they share a process, as they would not in use.
 
+use chat_protocol::{ChatError, DEFAULT_GROUP as GROUP};
 use std::time::Duration;
 use tartine::{CallError, RemoteError, Server};
-use tartine_examples::chat::{self, ChatError};
-
-const GROUP: &str = "#lookingForFourth";
+use tartine_examples::chat;
 
 /// Every line the three screens showed, per user.
 pub type Screens = Vec<(String, Vec<String>)>;
@@ -22,26 +24,14 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
     tokio::spawn(server.run());
     println!("chat server listening on {addr}");
 
-    let alice = chat::join(addr, "alice", "1234", true).await?;
-    let bob = chat::join(addr, "bob", "secret", true).await?;
-    let carol = chat::join(addr, "carol", "fido", true).await?;
+    let alice = chat_client::join(addr, "alice", "1234", true).await?;
+    let bob = chat_client::join(addr, "bob", "secret", true).await?;
+    let carol = chat_client::join(addr, "carol", "fido", true).await?;
     println!("alice, bob and carol logged in");
 
-    let alice_group = alice
-        .user
-        .join_group(GROUP.into(), false)
-        .await?
-        .ok_or("alice could not join")?;
-    let bob_group = bob
-        .user
-        .join_group(GROUP.into(), false)
-        .await?
-        .ok_or("bob could not join")?;
-    let carol_group = carol
-        .user
-        .join_group(GROUP.into(), false)
-        .await?
-        .ok_or("carol could not join")?;
+    let alice_group = alice.join_group(GROUP, false).await?;
+    let bob_group = bob.join_group(GROUP, false).await?;
+    let carol_group = carol.join_group(GROUP, false).await?;
     println!(
         "members of {GROUP}: {:?}",
         alice_group.members_names().await?
@@ -74,9 +64,9 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
     // Give the last deliveries a moment, then show the screens.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let screens = vec![
-        ("alice".to_owned(), alice.screen.screen()),
-        ("bob".to_owned(), bob.screen.screen()),
-        ("carol".to_owned(), carol.screen.screen()),
+        ("alice".to_owned(), alice.screen.lines()),
+        ("bob".to_owned(), bob.screen.lines()),
+        ("carol".to_owned(), carol.screen.lines()),
     ];
     drop((alice, bob, carol));
     handle.shutdown();

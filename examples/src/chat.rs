@@ -1,33 +1,21 @@
-//! The chat server of the PB howto: alice, bob and carol log in, join groups and talk.
+//! The chat server of the PB howto, implementing the protocol of `chat_protocol`: alice, bob
+//! and carol log in, join groups and talk.
 //!
-//! - `User` is the avatar: each login gets its own, named by the checker, so nobody can claim
-//!   another name.
-//! - `Group` is a viewable shared by its members: `send` receives the caller's avatar from the
-//!   runtime, so the client's proxy has no "from" parameter to lie with. A group may forbid the
-//!   word "mattress".
-//! - `ChatClient` is each client's mind: the server prints through it. A group delivers to its
-//!   members at once, each with a deadline, so a member who is slow, silent or gone holds up
-//!   nobody else.
+//! - [`User`] implements the avatar: each login gets its own, named by the checker, so nobody
+//!   can claim another name.
+//! - [`Group`] implements the viewable its members share: `send` receives the caller's avatar
+//!   from the runtime, so a client's proxy has no "from" parameter to lie with. A group may
+//!   forbid the word "mattress".
+//! - Each client's mind is a `Remote<dyn Screen>`: the server prints through it. A group
+//!   delivers to its members at once, each with a deadline, so a member who is slow, silent or
+//!   gone holds up nobody else.
 
-use serde::{Deserialize, Serialize};
+use chat_protocol::{self as protocol, ChatError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tartine::cred::{
-    AvatarId, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError, Portal, Realm,
-};
-use tartine::{Connection, Local, Remote, avatar, referenceable, viewable};
-
-/// Why a group refuses a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ChatError {
-    /// The group forbids this word.
-    #[error("don't say that word: {0}")]
-    ForbiddenWord(String),
-    /// The user is not a member of the group.
-    #[error("you are not in {0}")]
-    NotAMember(String),
-}
+use tartine::cred::{AvatarId, InMemoryPasswords, LoggedIn, LoginError, Portal, Realm};
+use tartine::{Ref, Remote};
 
 /// How long a group waits for a member's screen to take a message, by default.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -72,12 +60,12 @@ pub struct User {
     name: String,
     me: Weak<User>,
     server: Arc<ChatServer>,
-    mind: Mutex<Option<Remote<ChatClient>>>,
+    mind: Mutex<Option<Remote<dyn protocol::Screen>>>,
 }
 
 impl User {
     /// Connects the user to the client's mind (PB's `attached`).
-    fn attached(&self, mind: Option<Remote<ChatClient>>) {
+    fn attached(&self, mind: Option<Remote<dyn protocol::Screen>>) {
         *self.mind.lock().unwrap_or_else(|e| e.into_inner()) = mind;
     }
 
@@ -101,22 +89,27 @@ impl User {
     }
 }
 
-#[avatar]
-impl User {
-    /// Joins (creating it if needed) the group `groupname`; returns it.
-    pub fn join_group(&self, groupname: String, allow_mattress: bool) -> Option<Arc<Group>> {
+#[tartine::avatar]
+impl protocol::User for User {
+    fn join_group(
+        &self,
+        groupname: String,
+        allow_mattress: bool,
+    ) -> Option<Ref<dyn protocol::Group>> {
         let me = self.me.upgrade()?;
-        Some(self.server.join_group(&groupname, &me, allow_mattress))
+        let group = self.server.join_group(&groupname, &me, allow_mattress);
+        Some(Ref::from_arc(group))
     }
 
-    /// Leaves a group the user holds a reference to (handed back by the client: it must be
-    /// one this connection was given).
-    pub fn leave_group(&self, group: Local<Group>) -> bool {
-        group.remove(&self.name)
+    /// The group comes back from the client: it must be one this connection was given (the
+    /// runtime checks that), and one of this server's groups.
+    fn leave_group(&self, group: Ref<dyn protocol::Group>) -> bool {
+        group
+            .downcast::<Group>()
+            .is_some_and(|group| group.remove(&self.name))
     }
 
-    /// The user's name, as the server knows it.
-    pub fn name(&self) -> String {
+    fn name(&self) -> String {
         self.name.clone()
     }
 }
@@ -150,12 +143,14 @@ impl Group {
     }
 }
 
-#[viewable]
-impl Group {
+#[tartine::viewable]
+impl protocol::Group for Group {
+    type Member = User;
+
     /// Sends `message` to every member, as the caller: the runtime says who that is. Returns
     /// how many members' screens took it; all are tried at once, each for at most the
     /// group's delivery timeout.
-    pub async fn send(&self, from: &User, message: String) -> Result<usize, ChatError> {
+    async fn send(&self, from: &User, message: String) -> Result<usize, ChatError> {
         if !self.allow_mattress && message.to_lowercase().contains("mattress") {
             return Err(ChatError::ForbiddenWord("mattress".into()));
         }
@@ -179,53 +174,11 @@ impl Group {
         Ok(delivered)
     }
 
-    /// The names of the members.
-    pub fn members_names(&self, _from: &User) -> Vec<String> {
+    fn members_names(&self, _from: &User) -> Vec<String> {
         self.members()
             .iter()
             .map(|user| user.name.clone())
             .collect()
-    }
-}
-
-/// A client's mind: what the server prints on.
-#[derive(Debug)]
-pub struct ChatClient {
-    name: String,
-    screen: Mutex<Vec<String>>,
-    echo: bool,
-}
-
-#[referenceable]
-impl ChatClient {
-    /// Shows `message` on this client's screen.
-    pub fn print(&self, message: String) {
-        if self.echo {
-            println!("[{}'s screen] {message}", self.name);
-        }
-        self.screen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(message);
-    }
-}
-
-impl ChatClient {
-    /// A screen for `name`; `echo` also prints what it shows on stdout.
-    pub fn new(name: &str, echo: bool) -> Self {
-        ChatClient {
-            name: name.to_owned(),
-            screen: Mutex::new(Vec::new()),
-            echo,
-        }
-    }
-
-    /// What the screen showed so far.
-    pub fn screen(&self) -> Vec<String> {
-        self.screen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 }
 
@@ -249,12 +202,12 @@ impl ChatRealm {
 
 impl Realm for ChatRealm {
     type Avatar = User;
-    type Mind = ChatClient;
+    type Mind = dyn protocol::Screen;
 
     async fn request_avatar(
         &self,
         id: AvatarId,
-        mind: Option<Remote<ChatClient>>,
+        mind: Option<Remote<dyn protocol::Screen>>,
     ) -> Result<LoggedIn<User>, LoginError> {
         let AvatarId::User(name) = id else {
             return Err(LoginError::Refused(
@@ -291,40 +244,4 @@ pub fn portal_with(realm: ChatRealm) -> std::io::Result<Portal> {
         .with_user("bob", "secret")?
         .with_user("carol", "fido")?;
     Ok(Portal::new(realm).with_checker(users))
-}
-
-/// One logged-in chat client.
-#[derive(Debug)]
-pub struct Member {
-    /// The connection to the server.
-    pub connection: Connection,
-    /// The user's avatar.
-    pub user: Remote<User>,
-    /// The client's screen (its mind).
-    pub screen: Arc<ChatClient>,
-}
-
-/// Connects to `addr` and logs `name` in, with a screen as the mind.
-///
-/// # Errors
-/// When connecting or logging in fails.
-pub async fn join(
-    addr: std::net::SocketAddr,
-    name: &str,
-    password: &str,
-    echo: bool,
-) -> Result<Member, Box<dyn std::error::Error + Send + Sync>> {
-    let connection = tartine::connect(addr).await?;
-    let screen = Arc::new(ChatClient::new(name, echo));
-    let user = connection
-        .login_with_mind(
-            LoginCredentials::password(name, password),
-            Arc::clone(&screen),
-        )
-        .await?;
-    Ok(Member {
-        connection,
-        user,
-        screen,
-    })
 }

@@ -1,7 +1,7 @@
-//! Shared code of tartine's examples: the objects both sides of each example agree on.
-//!
-//! In an application of your own, this is the crate both the server and the client depend on:
-//! interface names are qualified by module path, so both sides must use the same types.
+//! Shared code of tartine's examples. The chat is split as an application of your own would
+//! be: its protocol in `tartine-chat-protocol` (interface traits and wire types), its server
+//! here (`chat`), its client in `tartine-chat-client`, which links no server code. The smaller
+//! examples keep server and client in one crate, in the `impl`-block form.
 
 pub mod chat;
 pub mod perspective;

@@ -1,9 +1,11 @@
 //! Alice against the chat server, through the typed API: she cannot send as anyone else,
 //! cannot use references handed to bob, and her messages reach people through their minds.
 
+use chat_client::Member;
+use chat_protocol::{ChatError, Group, User};
 use std::time::Duration;
 use tartine::{CallError, RemoteError, Server};
-use tartine_examples::chat::{self, ChatError};
+use tartine_examples::chat;
 
 async fn start() -> (std::net::SocketAddr, tartine::ServerHandle) {
     let server = Server::bind_portal(
@@ -23,11 +25,13 @@ async fn alice_and_bob_in(
     addr: std::net::SocketAddr,
     group: &str,
     allow_mattress: bool,
-) -> (chat::Member, chat::Member, tartine::Remote<chat::Group>) {
-    let alice = chat::join(addr, "alice", "1234", false)
+) -> (Member, Member, tartine::Remote<dyn Group>) {
+    let alice = chat_client::join(addr, "alice", "1234", false)
         .await
         .expect("alice");
-    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let bob = chat_client::join(addr, "bob", "secret", false)
+        .await
+        .expect("bob");
     let room = alice
         .user
         .join_group(group.into(), allow_mattress)
@@ -49,16 +53,18 @@ async fn alice_can_only_ever_speak_as_alice() {
     // The proxy's `send` takes the message only: there is no sender to forge.
     // `send` returns once every member's screen took the line (or its deadline passed).
     assert_eq!(group.send("i like pork".into()).await, Ok(2));
-    assert_eq!(bob.screen.screen(), ["<alice> says: i like pork"]);
+    assert_eq!(bob.screen.lines(), ["<alice> says: i like pork"]);
 }
 
 #[tokio::test]
 async fn references_handed_to_bob_are_refused_on_alices_connection() {
     let (addr, _handle) = start().await;
-    let alice = chat::join(addr, "alice", "1234", false)
+    let alice = chat_client::join(addr, "alice", "1234", false)
         .await
         .expect("alice");
-    let bob = chat::join(addr, "bob", "secret", false).await.expect("bob");
+    let bob = chat_client::join(addr, "bob", "secret", false)
+        .await
+        .expect("bob");
     let bobs_group = bob
         .user
         .join_group("#g".into(), true)
@@ -84,14 +90,14 @@ async fn the_mattress_rule_raises_to_the_sender_only() {
         )))
     );
     // Refused before any delivery started.
-    assert!(bob.screen.screen().is_empty());
+    assert!(bob.screen.lines().is_empty());
 }
 
 #[tokio::test]
 async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
     let (addr, handle) = start().await;
     let (_alice, bob, group) = alice_and_bob_in(addr, "#g", true).await;
-    let carol = chat::join(addr, "carol", "fido", false)
+    let carol = chat_client::join(addr, "carol", "fido", false)
         .await
         .expect("carol");
     let _ = carol.user.join_group("#g".into(), true).await;
@@ -104,7 +110,7 @@ async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
     }
     assert_eq!(handle.stats().logins, 2, "bob's logout ran");
     assert_eq!(group.send("still here?".into()).await, Ok(2));
-    assert_eq!(carol.screen.screen(), ["<alice> says: still here?"]);
+    assert_eq!(carol.screen.lines(), ["<alice> says: still here?"]);
 }
 
 /// A screen that takes the server's call and never answers it.
@@ -112,9 +118,9 @@ async fn a_user_who_leaves_is_detached_and_the_group_goes_on() {
 pub struct FrozenScreen;
 
 #[tartine::referenceable]
-impl FrozenScreen {
+impl chat_protocol::Screen for FrozenScreen {
     /// Never returns.
-    pub async fn print(&self, _message: String) {
+    async fn print(&self, _message: String) {
         std::future::pending::<()>().await;
     }
 }
@@ -132,7 +138,7 @@ async fn a_member_whose_screen_never_answers_holds_up_nobody() {
     let (_alice, bob, group) = alice_and_bob_in(addr, "#g", true).await;
     // Carol's client gives a screen that never answers, and joins.
     let carol = tartine::connect(addr).await.expect("connect");
-    let carol_user: tartine::Remote<chat::User> = carol
+    let carol_user: tartine::Remote<dyn User> = carol
         .login_with_mind(
             tartine::cred::LoginCredentials::password("carol", "fido"),
             FrozenScreen,
@@ -153,7 +159,7 @@ async fn a_member_whose_screen_never_answers_holds_up_nobody() {
         assert!(started.elapsed() < timeout + Duration::from_secs(1));
     }
     assert_eq!(
-        bob.screen.screen(),
+        bob.screen.lines(),
         ["<alice> says: one", "<alice> says: two"]
     );
 }

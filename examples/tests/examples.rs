@@ -13,7 +13,7 @@ mod callback;
 mod chat;
 
 #[allow(dead_code, unreachable_pub, missing_docs)]
-#[path = "../chat_client.rs"]
+#[path = "../chat-client/examples/chat_client.rs"]
 mod chat_client;
 
 #[allow(dead_code, unreachable_pub, missing_docs)]
@@ -93,6 +93,35 @@ fn chat_client_joins_a_running_server() {
         assert!(refused.is_err(), "a wrong password is refused");
         handle.shutdown();
     });
+}
+
+#[test]
+fn the_chat_client_links_no_server_code() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--package",
+            "tartine-chat-client",
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(tree.contains("tartine-chat-protocol"), "{tree}");
+    assert!(
+        !tree.contains("tartine-examples"),
+        "the client depends on the server:\n{tree}"
+    );
 }
 
 #[test]

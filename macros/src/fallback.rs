@@ -59,12 +59,13 @@ pub(crate) fn emit_trait(item: &ItemTrait, kind: Kind, error: syn::Error) -> Tok
     let proxy = proxy_ident(ident);
     let proxy_definition =
         crate::generate::proxy_definition(&proxy, &proxy_module(ident), &quote!(#[doc(hidden)]));
-    let avatar =
-        (kind == Kind::Avatar).then(|| quote!(impl ::tartine::AvatarInterface for dyn #ident {}));
+    let avatar = (kind == Kind::Avatar).then(
+        || quote!(impl<'__tartine> ::tartine::AvatarInterface for dyn #ident + '__tartine {}),
+    );
     let stand_in = item.generics.params.is_empty().then(|| {
         quote! {
             #proxy_definition
-            impl ::tartine::Interface for dyn #ident {
+            impl<'__tartine> ::tartine::Interface for dyn #ident + '__tartine {
                 const NAME: &'static str = ::core::stringify!(#ident);
                 const METHODS: &'static [&'static str] = &[];
                 type Proxy = #proxy;

@@ -79,7 +79,7 @@ fn config() -> Config {
 
 /// A connection's state with no socket under it: its frames go to a queue nobody reads.
 fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
-    let shared = Arc::new(Shared::new(Arc::new(config()), None, None));
+    let shared = Arc::new(Shared::new(Arc::new(config()), None, None, Arc::default()));
     if let Some(root) = root {
         shared.tables.exports.lock().set_root(root);
     }

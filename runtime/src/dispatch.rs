@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub trait Referenceable: Send + Sync + Sized + 'static {
     /// The interface peers see: `Self` for an `impl` block of its own, `dyn Trait` for an
     /// implementation of a protocol trait.
-    type Interface: Interface + ?Sized;
+    type Interface: Interface + ?Sized + 'static;
 
     /// Decodes `args` for `method` and starts the call. Generated; not meant to be called.
     #[doc(hidden)]

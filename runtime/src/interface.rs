@@ -15,7 +15,7 @@ use crate::refs::handle::Proxy;
     message = "`{Self}` is not an interface peers can call",
     note = "add `#[tartine::referenceable]` to `impl {Self} {{ .. }}`, or to the trait of a protocol crate (then name it `dyn Trait`)"
 )]
-pub trait Interface: 'static {
+pub trait Interface {
     /// The name that identifies the interface on the wire: the `name = ".."` of its
     /// attribute, else its crate's name and its type or trait name, as in `chat.Group`.
     const NAME: &'static str;

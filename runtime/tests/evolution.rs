@@ -112,7 +112,7 @@ mod twins {
             tartine::Ref::new(MemoryStore)
         }
 
-        pub fn new(&self) -> tartine::Ref<dyn v2::Store> {
+        pub fn newer(&self) -> tartine::Ref<dyn v2::Store> {
             tartine::Ref::new(CountingStore)
         }
     }
@@ -124,7 +124,7 @@ async fn a_server_refuses_to_hand_out_two_interfaces_under_one_name() {
     let twins: Remote<Twins> = connection.root().unwrap();
     let old: Remote<dyn v1::Store> = twins.old().await.unwrap();
     assert!(old.get("greeting".into()).await.unwrap().is_some());
-    match twins.new().await {
+    match twins.newer().await {
         Err(CallError::Encode(reason)) => {
             assert!(
                 reason.contains("two interfaces are named `evolution.Store`"),

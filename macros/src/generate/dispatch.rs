@@ -21,9 +21,12 @@ pub(crate) fn wire_name(name: Option<&syn::LitStr>, ident: &syn::Ident) -> Token
     }
 }
 
-/// `impl Interface for #interface` (and `AvatarInterface` for avatars).
+/// `impl Interface for #interface` (and `AvatarInterface` for avatars), with `generics` (a
+/// lifetime for `dyn Trait + 'a`, so that the impl holds wherever the compiler erased the
+/// object's lifetime).
 pub(crate) fn interface_impl(
     kind: Kind,
+    generics: &TokenStream,
     interface: &TokenStream,
     name: &TokenStream,
     proxy: &syn::Ident,
@@ -33,12 +36,12 @@ pub(crate) fn interface_impl(
     let avatar = (kind == Kind::Avatar).then(|| {
         quote! {
             #[automatically_derived]
-            impl ::tartine::AvatarInterface for #interface {}
+            impl #generics ::tartine::AvatarInterface for #interface {}
         }
     });
     quote! {
         #[automatically_derived]
-        impl ::tartine::Interface for #interface {
+        impl #generics ::tartine::Interface for #interface {
             const NAME: &'static str = #name;
             const METHODS: &'static [&'static str] = &[#(#wire_names),*];
             type Proxy = #proxy;
@@ -117,6 +120,7 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
     let name = wire_name(model.name.as_ref(), self_ident);
     let interface = interface_impl(
         model.kind,
+        &quote!(),
         &quote!(#self_ident),
         &name,
         &proxy,

@@ -20,7 +20,8 @@ pub(crate) fn interface_trait(item: &ItemTrait, model: &ExposedTrait) -> TokenSt
     let name = wire_name(model.name.as_ref(), ident);
     let interface = interface_impl(
         model.kind,
-        &quote!(dyn #ident),
+        &quote!(<'__tartine>),
+        &quote!(dyn #ident + '__tartine),
         &name,
         &proxy,
         &model.methods,

@@ -192,6 +192,7 @@ mod tests {
             client: false,
             pending_budget: None,
             pending_until_login: false,
+            interfaces: Arc::default(),
         };
         let (connection, _theirs) = tokio::join!(establish(ours, side), peer);
         let connection = connection.expect("handshake");

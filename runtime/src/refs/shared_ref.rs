@@ -4,6 +4,7 @@
 
 use super::error::RefTag;
 use super::handle::{RemoteRef, serialize_back};
+use super::local::Local;
 use super::remote::Remote;
 use super::scope;
 use crate::dispatch::Referenceable;
@@ -104,8 +105,14 @@ impl<I: Interface + ?Sized> From<Remote<I>> for Ref<I> {
     }
 }
 
-impl<I: Interface + ?Sized, T: Referenceable<Interface = I>> From<crate::Local<T>> for Ref<I> {
-    fn from(local: crate::Local<T>) -> Self {
+impl<I: Interface + ?Sized> From<&Remote<I>> for Ref<I> {
+    fn from(remote: &Remote<I>) -> Self {
+        Ref::from(remote.clone())
+    }
+}
+
+impl<I: Interface + ?Sized, T: Referenceable<Interface = I>> From<Local<T>> for Ref<I> {
+    fn from(local: Local<T>) -> Self {
         Ref::from_arc(local.into_arc())
     }
 }

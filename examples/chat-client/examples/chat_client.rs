@@ -1,14 +1,14 @@
-//! A chat client for a server started with `cargo run --example chat -- --serve ADDR`.
+//! A chat client for a server started with `cargo run --example chat -- --serve ADDR`. It is
+//! built from the protocol crate alone: `cargo tree -p tartine-chat-client` shows no server.
 //!
 //! `cargo run --example chat_client -- ADDR USER PASSWORD [GROUP]` logs in, joins the group
 //! (`#lookingForFourth` by default), then sends each line typed on standard input as it comes,
 //! while the group's messages appear on screen. End with ctrl-d.
 
-use tartine::{Remote, RemoteError};
-use tartine_examples::chat::{self, Group, Member};
+use chat_client::{Error, Member, say};
+use chat_protocol::Group;
+use tartine::Remote;
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Logs `user` in to `addr` and joins `group`.
 pub async fn join(
@@ -16,30 +16,14 @@ pub async fn join(
     user: &str,
     password: &str,
     group: &str,
-) -> Result<(Member, Remote<Group>), Error> {
-    let member = chat::join(addr, user, password, true).await?;
-    let room = member
-        .user
-        .join_group(group.to_owned(), false)
-        .await?
-        .ok_or("could not join")?;
+) -> Result<(Member, Remote<dyn Group>), Error> {
+    let member = chat_client::join(addr, user, password, true).await?;
+    let room = member.join_group(group, false).await?;
     println!(
         "joined {group} as {user}; members: {:?}",
         room.members_names().await?
     );
     Ok((member, room))
-}
-
-/// Sends one line to the group; a refusal is shown, not fatal.
-pub async fn say(room: &Remote<Group>, line: String) -> Result<(), Error> {
-    match room.send(line).await {
-        Ok(_) => Ok(()),
-        Err(RemoteError::Method(refused)) => {
-            println!("refused: {refused}");
-            Ok(())
-        }
-        Err(RemoteError::Call(error)) => Err(error.into()),
-    }
 }
 
 /// Joins, sends each of `lines`, and returns what the screen showed.
@@ -54,7 +38,7 @@ pub async fn run(
     for line in lines {
         say(&room, line).await?;
     }
-    Ok(member.screen.screen())
+    Ok(member.screen.lines())
 }
 
 /// Reads the arguments, joins, and chats from standard input line by line.
@@ -64,7 +48,9 @@ pub async fn main() -> Result<(), Error> {
     let [addr, user, password, rest @ ..] = args.as_slice() else {
         return Err("usage: chat_client ADDR USER PASSWORD [GROUP]".into());
     };
-    let group = rest.first().map_or("#lookingForFourth", String::as_str);
+    let group = rest
+        .first()
+        .map_or(chat_protocol::DEFAULT_GROUP, String::as_str);
     let addr = tokio::net::lookup_host(addr.as_str())
         .await?
         .next()
