@@ -167,6 +167,12 @@ fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
 
 fn check_return_type(cx: &Ctxt, method: &ExposedMethod) {
     if let syn::ReturnType::Type(_, ty) = &method.sig.output {
+        if let Some(result) = result_alias(ty) {
+            cx.error_spanned_by(
+                result,
+                "write the method's error type out, as in `Result<T, E>`: through an alias such as `io::Result<T>`, the macro cannot tell the method's own error from its value",
+            );
+        }
         match &**ty {
             Type::ImplTrait(ty) => cx.error_spanned_by(
                 ty,
@@ -179,6 +185,25 @@ fn check_return_type(cx: &Ctxt, method: &ExposedMethod) {
             _ => {}
         }
     }
+}
+
+/// The last segment of a return type named `Result` that does not spell out two type
+/// arguments (an alias), which the macro would otherwise read as a plain value.
+fn result_alias(ty: &Type) -> Option<&syn::PathSegment> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let types = match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter(|arg| matches!(arg, syn::GenericArgument::Type(_)))
+            .count(),
+        _ => 0,
+    };
+    (types != 2).then_some(last)
 }
 
 fn check_unique_wire_names(cx: &Ctxt, methods: &[ExposedMethod]) {

@@ -51,10 +51,11 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
     }
 }
 
-/// The user's trait as written, the errors, and (if the trait names a valid `dyn` type) a
-/// method-less stand-in interface.
+/// The user's trait, usable as `dyn Trait` (so that no second wave of errors follows), the
+/// errors, and (if the trait is not generic) a method-less stand-in interface.
 pub(crate) fn emit_trait(item: &ItemTrait, kind: Kind, error: syn::Error) -> TokenStream {
     let errors = error.into_compile_error();
+    let item = crate::generate::usable_as_dyn(item, kind);
     let ident = &item.ident;
     let proxy = proxy_ident(ident);
     let proxy_definition =

@@ -7,7 +7,7 @@ mod dispatch;
 mod interface;
 mod proxy;
 
-pub(crate) use interface::{interface_trait, trait_implementation};
+pub(crate) use interface::{interface_trait, trait_implementation, usable_as_dyn};
 pub(crate) use proxy::proxy_definition;
 
 use crate::model::{ExposedImpl, Kind};
@@ -19,7 +19,7 @@ use syn::ItemImpl;
 pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
     let self_ident = &model.self_ident;
     let proxy_struct = proxy::proxy_struct(model.kind, self_ident, &self_ident.to_string());
-    let proxy_methods = proxy::proxy_methods(self_ident, &model.methods);
+    let proxy_methods = proxy::proxy_methods(self_ident, &model.methods, &model.hidden);
     let referenceable = dispatch::referenceable_impl(model);
     let avatar = (model.kind == Kind::Avatar).then(|| {
         quote! {

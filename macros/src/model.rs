@@ -34,6 +34,15 @@ pub(crate) struct ExposedImpl {
     /// The wire name set by `name = ".."`.
     pub(crate) name: Option<syn::LitStr>,
     pub(crate) methods: Vec<ExposedMethod>,
+    /// Methods taking `self` that stay local: their names on the proxy fail to compile with a
+    /// hint, rather than "no method named".
+    pub(crate) hidden: Vec<HiddenMethod>,
+}
+
+/// A method with a receiver that peers cannot call: its name and its number of parameters.
+pub(crate) struct HiddenMethod {
+    pub(crate) ident: Ident,
+    pub(crate) arity: usize,
 }
 
 /// An interface trait of a protocol crate: `dyn Trait` is the interface.
@@ -43,6 +52,8 @@ pub(crate) struct ExposedTrait {
     /// The wire name set by `name = ".."`.
     pub(crate) name: Option<syn::LitStr>,
     pub(crate) methods: Vec<ExposedMethod>,
+    /// Methods with `#[tartine(skip)]`.
+    pub(crate) hidden: Vec<HiddenMethod>,
 }
 
 /// `impl Trait for Type` of an interface trait: `Type` implements `dyn Trait`.

@@ -4,7 +4,9 @@
 
 use crate::args::Args;
 use crate::ctxt::Ctxt;
-use crate::model::{ExposedImpl, ExposedMethod, Kind, Output, Param, Timeout, Viewer};
+use crate::model::{
+    ExposedImpl, ExposedMethod, HiddenMethod, Kind, Output, Param, Timeout, Viewer,
+};
 use crate::names::{HELPER_ATTR, RENAME, SKIP, SPAWN, TIMEOUT, arg_ident};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -23,11 +25,13 @@ pub(crate) fn exposed_impl(
 ) -> Option<ExposedImpl> {
     let self_ident = self_ident(cx, kind, &item.self_ty);
     let mut methods = Vec::new();
+    let mut hidden = Vec::new();
     for impl_item in &mut item.items {
         if let ImplItem::Fn(function) = impl_item {
             let is_pub = matches!(function.vis, Visibility::Public(_));
-            if let Some(method) = method(cx, kind, &mut function.attrs, is_pub, &function.sig) {
-                methods.push(method);
+            match method(cx, kind, &mut function.attrs, is_pub, &function.sig) {
+                Some(method) => methods.push(method),
+                None => hidden.extend(hidden_method(&function.sig)),
             }
         }
     }
@@ -36,6 +40,7 @@ pub(crate) fn exposed_impl(
         self_ident: self_ident?,
         name: args.name,
         methods,
+        hidden,
     })
 }
 
@@ -156,6 +161,15 @@ fn viewer(ty: &Type) -> Option<Viewer> {
         },
         _ => None,
     }
+}
+
+/// A method with a receiver that stays local, as the proxy names it.
+pub(crate) fn hidden_method(sig: &Signature) -> Option<HiddenMethod> {
+    sig.receiver()?;
+    Some(HiddenMethod {
+        ident: sig.ident.clone(),
+        arity: sig.inputs.len() - 1,
+    })
 }
 
 /// The exposed method a function with `attrs` and `sig` describes, or `None` if it stays

@@ -4,7 +4,7 @@
 use crate::args::Args;
 use crate::ctxt::Ctxt;
 use crate::model::{ExposedTrait, Kind, TraitImpl};
-use crate::parse::{method, self_ident};
+use crate::parse::{hidden_method, method, self_ident};
 use syn::{ItemImpl, ItemTrait, TraitItem};
 
 /// Builds the model of the interface trait `item`, stripping helper attributes from it.
@@ -16,11 +16,13 @@ pub(crate) fn exposed_trait(
     item: &mut ItemTrait,
 ) -> Option<ExposedTrait> {
     let mut methods = Vec::new();
+    let mut hidden = Vec::new();
     for trait_item in &mut item.items {
         match trait_item {
             TraitItem::Fn(function) => {
-                if let Some(method) = method(cx, kind, &mut function.attrs, true, &function.sig) {
-                    methods.push(method);
+                match method(cx, kind, &mut function.attrs, true, &function.sig) {
+                    Some(method) => methods.push(method),
+                    None => hidden.extend(hidden_method(&function.sig)),
                 }
             }
             TraitItem::Type(ty) if kind == Kind::Viewable => {
@@ -49,6 +51,7 @@ pub(crate) fn exposed_trait(
         ident: item.ident.clone(),
         name: args.name,
         methods,
+        hidden,
     })
 }
 

@@ -24,3 +24,36 @@ pub fn assert_argument<T: Argument>() {}
 
 /// Fails to compile unless `A` is an avatar: generated for the avatar parameter of viewables.
 pub fn assert_avatar<A: crate::dispatch::Avatar>() {}
+
+/// Stands for a method the server keeps to itself, in the bound of its stand-in on the proxy.
+#[derive(Debug)]
+pub enum PrivateMethod {}
+
+/// Never implemented: a call of a method the server keeps to itself fails to compile, at the
+/// call, with this message.
+#[diagnostic::on_unimplemented(
+    message = "this method is not exposed to peers, so a `Remote` cannot call it",
+    label = "not exposed",
+    note = "peers call the `pub` methods of a `#[referenceable]` `impl` block (without `#[tartine(skip)]`), or the methods of an interface trait: make it one of those to call it remotely"
+)]
+pub trait Exposed {}
+
+/// What calling a method the server keeps to itself would return: nothing can.
+#[derive(Debug)]
+pub enum Never {}
+
+/// The call of a method the server keeps to itself, which never compiles: a future of the
+/// shape of a call's (so that no second error follows the first), which never resolves.
+#[derive(Debug)]
+pub struct NotExposedCall(Never);
+
+impl std::future::Future for NotExposedCall {
+    type Output = Result<Never, crate::CallError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.0 {}
+    }
+}

@@ -23,7 +23,7 @@ pub(crate) mod service;
 mod throttle;
 
 pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
-pub use client::LoginCredentials;
+pub use client::{Login, LoginCredentials};
 pub use credentials::{CredentialKind, Credentials, VerifiedPassword};
 pub use error::LoginError;
 pub use portal::{LoginStats, Portal};

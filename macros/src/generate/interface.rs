@@ -34,7 +34,7 @@ pub(crate) fn interface_trait(item: &ItemTrait, model: &ExposedTrait) -> TokenSt
     let dispatch = dispatch_match(&model.methods, &callee);
     let allows = dispatch_allows();
     let proxy_struct = proxy_struct(model.kind, ident, &format!("dyn {ident}"));
-    let proxy_methods = proxy_methods(ident, &model.methods);
+    let proxy_methods = proxy_methods(ident, &model.methods, &model.hidden);
     quote! {
         #item
 
@@ -70,7 +70,7 @@ pub(crate) fn interface_trait(item: &ItemTrait, model: &ExposedTrait) -> TokenSt
 /// `item` with every method and associated type bound by `Self: Sized`, so that `dyn Trait`
 /// names the interface whatever its methods are; `async fn`s return `Send` futures, which the
 /// dispatch runs on any worker; a viewable's avatar types are bound by `tartine::Avatar`.
-fn usable_as_dyn(item: &ItemTrait, kind: Kind) -> ItemTrait {
+pub(crate) fn usable_as_dyn(item: &ItemTrait, kind: Kind) -> ItemTrait {
     let mut item = item.clone();
     for trait_item in &mut item.items {
         match trait_item {
@@ -81,6 +81,11 @@ fn usable_as_dyn(item: &ItemTrait, kind: Kind) -> ItemTrait {
                     .predicates
                     .push(syn::parse_quote!(Self: ::core::marker::Sized));
                 if sig.asyncness.take().is_some() {
+                    // Refused by the checks; the fallback keeps the declaration alone.
+                    if function.default.take().is_some() {
+                        function.semi_token = Some(Default::default());
+                    }
+                    let sig = &mut function.sig;
                     let output = match &sig.output {
                         ReturnType::Default => quote!(()),
                         ReturnType::Type(_, ty) => quote!(#ty),

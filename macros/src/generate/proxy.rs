@@ -1,6 +1,6 @@
 //! Emits the typed proxy: `{Type}Proxy`, one `async` method per exposed method.
 
-use crate::model::{ExposedMethod, Kind, Output, Timeout};
+use crate::model::{ExposedMethod, HiddenMethod, Kind, Output, Timeout};
 use crate::names::{proxy_ident, proxy_module};
 use crate::types::{peer_type, proxy_param, swapped};
 use proc_macro2::TokenStream;
@@ -52,9 +52,16 @@ pub(crate) fn proxy_definition(
 }
 
 /// The proxy's methods.
-pub(crate) fn proxy_methods(ident: &syn::Ident, methods: &[ExposedMethod]) -> TokenStream {
+pub(crate) fn proxy_methods(
+    ident: &syn::Ident,
+    methods: &[ExposedMethod],
+    hidden: &[HiddenMethod],
+) -> TokenStream {
     let proxy = proxy_ident(ident);
-    let methods = methods.iter().map(proxy_method);
+    let methods = methods
+        .iter()
+        .map(proxy_method)
+        .chain(hidden.iter().map(hidden_stand_in));
     quote! {
         #[allow(private_interfaces, clippy::too_many_arguments)]
         impl #proxy {
@@ -63,8 +70,34 @@ pub(crate) fn proxy_methods(ident: &syn::Ident, methods: &[ExposedMethod]) -> To
     }
 }
 
-fn proxy_method(method: &ExposedMethod) -> TokenStream {
+/// A method the server keeps to itself, on the proxy: any call of it fails to compile, at the
+/// call, saying the method is not exposed (the bound mentions a lifetime of the method, so it
+/// is checked where the method is called, not where it is defined).
+fn hidden_stand_in(method: &HiddenMethod) -> TokenStream {
     let ident = &method.ident;
+    let generics: Vec<_> = (0..method.arity)
+        .map(|index| quote::format_ident!("__TartineArg{}", index))
+        .collect();
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub fn #ident<'__tartine, #(#generics),*>(&'__tartine self, #(_: #generics),*)
+            -> ::tartine::__private::NotExposedCall
+        where
+            &'__tartine ::tartine::__private::PrivateMethod: ::tartine::__private::Exposed,
+        {
+            ::core::unreachable!()
+        }
+    }
+}
+
+fn proxy_method(method: &ExposedMethod) -> TokenStream {
+    let mut ident = method.ident.clone();
+    if method.viewer.is_some() {
+        // The proxy has no avatar parameter: a call's arity error points at the attribute,
+        // not at the server's signature, which has one.
+        ident.set_span(proc_macro2::Span::call_site());
+    }
     let wire_name = &method.wire_name;
     let attrs = &method.forwarded_attrs;
     let (params, values): (Vec<_>, Vec<_>) = method

@@ -8,13 +8,16 @@ use crate::config::Config;
 use crate::connection::handle::Connection;
 use crate::dispatch::Referenceable;
 use crate::error::CallError;
-use crate::interface::AvatarInterface;
+use crate::interface::{AvatarInterface, Interface};
 use crate::refs::handle::{MethodTimeout, RemoteRef};
 use crate::refs::local::Local;
 use crate::refs::remote::Remote;
+use futures_util::future::BoxFuture;
 use std::fmt;
 use std::future::Future;
-use std::task::Poll;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// What a client logs in with.
 #[derive(Clone)]
@@ -66,12 +69,11 @@ impl Connection {
     /// [`LoginError::NoChecker`] if the server accepts no such credentials,
     /// [`LoginError::WrongAvatarType`] if the avatar is not an `A`, and the others of
     /// [`LoginError`].
-    pub async fn login<A: AvatarInterface + ?Sized>(
-        &self,
-        credentials: LoginCredentials,
-    ) -> Result<Remote<A>, LoginError> {
-        self.login_inner::<A, super::NoMind>(credentials, None)
-            .await
+    pub fn login<A: AvatarInterface + ?Sized>(&self, credentials: LoginCredentials) -> Login<A> {
+        Login::new(
+            self.clone()
+                .login_inner::<super::NoMind>(credentials, None, A::NAME),
+        )
     }
 
     /// Logs in with `credentials`, passing `mind` (one of our objects) for the server to call
@@ -79,13 +81,15 @@ impl Connection {
     ///
     /// # Errors
     /// As [`login`](Self::login).
-    pub async fn login_with_mind<A: AvatarInterface + ?Sized, M: Referenceable>(
+    pub fn login_with_mind<A: AvatarInterface + ?Sized, M: Referenceable>(
         &self,
         credentials: LoginCredentials,
         mind: impl Into<Local<M>>,
-    ) -> Result<Remote<A>, LoginError> {
-        self.login_inner::<A, M>(credentials, Some(mind.into()))
-            .await
+    ) -> Login<A> {
+        Login::new(
+            self.clone()
+                .login_inner::<M>(credentials, Some(mind.into()), A::NAME),
+        )
     }
 
     /// Ends the login that yielded `avatar`: its logout action runs, and every reference
@@ -108,11 +112,13 @@ impl Connection {
             .ok_or(LoginError::Call(CallError::ConnectionLost))
     }
 
-    async fn login_inner<A: AvatarInterface + ?Sized, M: Referenceable>(
-        &self,
+    /// Logs in, expecting an avatar of the interface named `expected`.
+    async fn login_inner<M: Referenceable>(
+        self,
         credentials: LoginCredentials,
         mind: Option<Local<M>>,
-    ) -> Result<Remote<A>, LoginError> {
+        expected: &'static str,
+    ) -> Result<RemoteRef, LoginError> {
         let portal = self.portal()?;
         let grant = match credentials {
             LoginCredentials::Anonymous => portal
@@ -127,14 +133,48 @@ impl Connection {
                 password_login(&portal, &self.shared.config, username, password, mind).await?
             }
         };
-        if grant.interface != A::NAME {
+        if grant.interface != expected {
             let _ = logout_through(&portal, &grant.avatar).await;
             return Err(LoginError::WrongAvatarType {
-                expected: A::NAME.to_owned(),
+                expected: expected.to_owned(),
                 found: grant.interface,
             });
         }
-        Ok(Remote::from_ref(grant.avatar.0))
+        Ok(grant.avatar.0)
+    }
+}
+
+/// A login under way: resolves to a reference to the avatar, once awaited. Returned by
+/// [`Connection::login`] and [`Connection::login_with_mind`].
+#[must_use = "a login does nothing unless awaited"]
+pub struct Login<A: ?Sized> {
+    future: BoxFuture<'static, Result<RemoteRef, LoginError>>,
+    avatar: PhantomData<fn() -> Box<A>>,
+}
+
+impl<A: ?Sized> Login<A> {
+    fn new(future: impl Future<Output = Result<RemoteRef, LoginError>> + Send + 'static) -> Self {
+        Login {
+            future: Box::pin(future),
+            avatar: PhantomData,
+        }
+    }
+}
+
+impl<A: ?Sized> fmt::Debug for Login<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login").finish_non_exhaustive()
+    }
+}
+
+impl<A: Interface + ?Sized> Future for Login<A> {
+    type Output = Result<Remote<A>, LoginError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.future
+            .as_mut()
+            .poll(cx)
+            .map(|granted| granted.map(Remote::from_ref))
     }
 }
 

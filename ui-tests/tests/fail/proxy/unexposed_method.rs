@@ -12,7 +12,7 @@ impl Account {
 }
 
 async fn steal(account: tartine::Remote<Account>) {
-    account.set_balance(1_000_000).await; //~ ERROR no method named `set_balance`
+    account.set_balance(1_000_000).await; //~ ERROR not exposed to peers
 }
 
 fn main() {

@@ -1,0 +1,6 @@
+#[tartine::referenceable]
+pub trait Store {
+    fn put<T>(&self, value: T); //~ ERROR cannot be generic
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[tartine::referenceable]
+pub trait Store {
+    fn close(self); //~ ERROR not `self`
+}
+
+fn main() {}
