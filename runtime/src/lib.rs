@@ -5,10 +5,14 @@
 //! security comes from who holds which reference. tartine checks the types at compile time and
 //! the references at run time, per connection.
 //!
-//! - [`#[referenceable]`](referenceable) on an `impl` block exposes its `pub` methods: it
-//!   generates the dispatch table (by method name) and a typed proxy, `{Type}Proxy`.
-//! - [`Remote<T>`] is a reference to the peer's `T`; it dereferences to the proxy, so a remote
-//!   call reads like a local async call. Each proxy method returns `Result<R, CallError>`, or
+//! - [`#[referenceable]`](referenceable) on a trait of a protocol crate makes it an
+//!   [`Interface`] that clients call as `Remote<dyn Trait>`, and on a server's
+//!   `impl Trait for Type` lets peers call that type through it (see [Protocol crates]).
+//!   In a program of one crate, it goes on an `impl` block instead and exposes its `pub`
+//!   methods. Either way it generates the dispatch table (by method name) and a typed proxy,
+//!   `{Name}Proxy`.
+//! - [`Remote<T>`] is a reference to the peer's object of interface `T`; it dereferences to
+//!   the proxy, so a remote call reads like a local async call. Each proxy method returns `Result<R, CallError>`, or
 //!   `Result<T, RemoteError<E>>` when the method returns `Result<T, E>`.
 //! - [`Local<T>`] is one of our own objects that crosses the wire by reference: returned or
 //!   passed, it arrives as a `Remote<T>`; handed back, it resolves to the original object.
@@ -62,13 +66,144 @@
 //! # }
 //! ```
 //!
+//! # Protocol crates
+//!
+//! A client should not link the server's code, and a type's module path should not be part of
+//! the wire. So the interfaces go in a crate of their own, as traits, with the types that
+//! cross the wire, and both sides depend on it:
+//!
+//! ```
+//! // --- the protocol crate: traits and wire types, nothing else ---
+//! mod protocol {
+//!     use serde::{Deserialize, Serialize};
+//!     use tartine::Ref;
+//!
+//!     #[derive(Debug, Serialize, Deserialize, thiserror::Error)]
+//!     pub enum ShopError {
+//!         #[error("out of stock: {0}")]
+//!         OutOfStock(String),
+//!     }
+//!
+//!     /// The wire name is set here: moving the trait breaks no peer.
+//!     #[tartine::avatar(name = "shop.Customer")]
+//!     pub trait Customer {
+//!         fn name(&self) -> String;
+//!         /// A reference to another interface: the server returns `Ref`s, the client
+//!         /// receives `Remote`s.
+//!         fn cart(&self) -> Ref<dyn Cart>;
+//!     }
+//!
+//!     /// A viewable: each call gets the caller's avatar from the runtime. Its type is the
+//!     /// server's business, named here by an associated type.
+//!     #[tartine::viewable(name = "shop.Cart")]
+//!     pub trait Cart {
+//!         type Buyer;
+//!         async fn add(&self, by: &Self::Buyer, item: String) -> Result<usize, ShopError>;
+//!     }
+//! }
+//!
+//! // --- the server crate ---
+//! mod server {
+//!     use super::protocol::{self, ShopError};
+//!     use std::sync::{Arc, Mutex};
+//!     use tartine::Ref;
+//!
+//!     pub struct Customer {
+//!         pub name: String,
+//!         pub cart: Arc<Cart>,
+//!     }
+//!
+//!     #[tartine::avatar]
+//!     impl protocol::Customer for Customer {
+//!         fn name(&self) -> String {
+//!             self.name.clone()
+//!         }
+//!         fn cart(&self) -> Ref<dyn protocol::Cart> {
+//!             Ref::from_arc(self.cart.clone())
+//!         }
+//!     }
+//!
+//!     #[derive(Default)]
+//!     pub struct Cart {
+//!         items: Mutex<Vec<String>>,
+//!     }
+//!
+//!     #[tartine::viewable]
+//!     impl protocol::Cart for Cart {
+//!         type Buyer = Customer;
+//!         async fn add(&self, by: &Customer, item: String) -> Result<usize, ShopError> {
+//!             if item == "unicorn" {
+//!                 return Err(ShopError::OutOfStock(item));
+//!             }
+//!             let mut items = self.items.lock().unwrap();
+//!             items.push(format!("{item} for {}", by.name));
+//!             Ok(items.len())
+//!         }
+//!     }
+//! }
+//!
+//! // --- the client crate: it names `protocol`, never `server` ---
+//! # use tartine::cred::{AvatarId, LoggedIn, LoginError, Realm};
+//! # struct Shop;
+//! # impl Realm for Shop {
+//! #     type Avatar = server::Customer;
+//! #     type Mind = tartine::cred::NoMind;
+//! #     async fn request_avatar(&self, id: AvatarId, _: Option<tartine::Remote<tartine::cred::NoMind>>)
+//! #         -> Result<LoggedIn<server::Customer>, LoginError> {
+//! #         Ok(LoggedIn::new(server::Customer { name: id.to_string(), cart: Default::default() }))
+//! #     }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let portal = tartine::cred::Portal::new(Shop).with_checker(tartine::cred::AllowAnonymous);
+//! # let server = tartine::Server::bind_portal("127.0.0.1:0", portal).await?;
+//! # let addr = server.local_addr()?;
+//! # tokio::spawn(server.run());
+//! use tartine::Remote;
+//! use tartine::cred::LoginCredentials;
+//!
+//! let connection = tartine::connect(addr).await?;
+//! let me: Remote<dyn protocol::Customer> =
+//!     connection.login(LoginCredentials::anonymous()).await?;
+//! let cart: Remote<dyn protocol::Cart> = me.cart().await?;
+//! // The proxy has no `by` parameter: the server learns the buyer from the runtime.
+//! assert_eq!(cart.add("tartine".into()).await?, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - `Remote<dyn Trait>` is the client's handle; `Remote<T>` of a concrete type is the same
+//!   for the `impl`-block form.
+//! - An interface's wire name is `name = ".."`, or else its crate's name (`CARGO_PKG_NAME`)
+//!   and its trait or type name, as in `shop.Cart`. A server refuses to hand out two
+//!   interfaces under one name (the second gets a typed error), so no peer can confuse them.
+//! - A newer server may add methods: an older client goes on calling the others. A client
+//!   that calls a method the server lacks gets [`CallError::NoSuchMethod`], and a call whose
+//!   argument types changed gets [`CallError::BadArguments`] when its bytes do not decode as
+//!   the new types (postcard is not self-describing: keep the old methods, add new ones);
+//!   the connection stays up in both cases.
+//! - [`Ref<dyn Trait>`](Ref) is a reference in the types the protocol shares: local on the
+//!   side that owns the object, remote on the other, in both directions, nested in any serde
+//!   value. [`Ref::downcast`] gives the server its own type back; a `Ref` of another
+//!   interface is refused before the method runs.
+//! - The trait's `async fn`s become `fn .. -> impl Future<Output = ..> + Send`, and each item
+//!   gets `where Self: Sized`, so that `dyn Trait` names the interface; implementations
+//!   write plain `async fn`s.
+//!
+//! [Protocol crates]: #protocol-crates
+//!
 //! # What crosses the wire
 //!
 //! - Any serde type, by value. For byte payloads use [`Bytes`] (or `serde_bytes`): a plain
 //!   `Vec<u8>` is encoded element by element.
-//! - A referenceable object, by reference: return it as `T`, `Arc<T>` or `Local<T>`; the caller
-//!   receives `Remote<T>`. References may also be nested in serde values as `Local<T>` /
-//!   `Remote<T>` (a `Vec<Local<T>>` arrives as `Vec<Remote<T>>`).
+//! - A referenceable object, by reference: return it as `T`, `Arc<T>`, `Local<T>` or
+//!   `Ref<I>`; the caller receives `Remote<I>`. In a signature, `Local`/`Remote` swap wherever
+//!   the macro sees them, through generics too (a `Vec<Local<T>>` arrives as
+//!   `Vec<Remote<T>>`, an `Either<Local<A>, Local<B>>` as `Either<Remote<A>, Remote<B>>`).
+//! - Inside your own types (a struct or an enum that both sides decode), hold references as
+//!   [`Ref<I>`](Ref), which reads the same on both sides. A `Local<T>` nested in your own
+//!   type cannot be decoded by the peer (it would be the peer's `Remote<T>`), and fails with
+//!   [`CallError::BadReply`] naming the reference's direction.
 //! - A proxy takes `&Remote<T>` where the method declares `Local<T>` (hand back one of the
 //!   callee's objects), and anything `Into<Local<T>>` where it declares `Remote<T>` (pass one
 //!   of the caller's objects, which the callee can then call back).
