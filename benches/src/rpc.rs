@@ -37,6 +37,30 @@ impl BenchService {
     pub fn token(&self, value: u64) -> Token {
         Token { value }
     }
+
+    /// The same small call, behind a protocol trait: the caller gets a
+    /// `Remote<dyn EchoProtocol>`.
+    pub fn protocol(&self) -> tartine::Ref<dyn EchoProtocol> {
+        tartine::Ref::new(TraitEcho)
+    }
+}
+
+/// The small call as a protocol crate declares it.
+#[referenceable(name = "bench.Echo")]
+pub trait EchoProtocol {
+    /// Returns `value`.
+    fn echo(&self, value: u64) -> u64;
+}
+
+/// Implements [`EchoProtocol`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraitEcho;
+
+#[referenceable]
+impl EchoProtocol for TraitEcho {
+    fn echo(&self, value: u64) -> u64 {
+        value
+    }
 }
 
 /// Keeps the thread busy for `micros` microseconds; returns how many rounds it spun.

@@ -198,8 +198,10 @@ fn ctx() -> tarpc::context::Context {
 /// Sequential small calls: median and p99 round trip.
 async fn latency(addrs: Addrs, plan: Plan) -> Result<Vec<Row>, Error> {
     let mut c = clients(addrs).await?;
+    let through_trait = c.tartine.protocol().await?;
     let payload = Bytes::copy_from_slice(&7u64.to_le_bytes());
     let (mut t, mut r, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    let mut traits: Vec<Duration> = Vec::new();
     for round in 0..=plan.rounds {
         let keep = round > 0; // round 0 warms up
         for _ in 0..plan.latency_samples {
@@ -223,7 +225,16 @@ async fn latency(addrs: Addrs, plan: Plan) -> Result<Vec<Row>, Error> {
                 p.push(start.elapsed());
             }
         }
+        for i in 0..plan.latency_samples as u64 {
+            let start = Instant::now();
+            through_trait.echo(i).await?;
+            if keep {
+                traits.push(start.elapsed());
+            }
+        }
     }
+    let impl_form = quantile(&mut t, 0.5);
+    let trait_form = quantile(&mut traits, 0.5);
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     let row = |what: &str,
                q: f64,
@@ -246,6 +257,17 @@ async fn latency(addrs: Addrs, plan: Plan) -> Result<Vec<Row>, Error> {
             &mut p,
         ),
         row("small call, sequential: p99", 0.99, &mut t, &mut r, &mut p),
+        Row {
+            what: format!(
+                "small call through a protocol trait (`Remote<dyn Trait>`): median, {:.2}x the impl-block form",
+                trait_form.as_secs_f64() / impl_form.as_secs_f64().max(1e-12)
+            ),
+            tartine: micros(trait_form),
+            raw: None,
+            tarpc: None,
+            unit: "µs",
+            higher_is_better: false,
+        },
     ])
 }
 

@@ -11,7 +11,8 @@
 //! The difference between two runs, divided by the difference in calls, is the cost of one
 //! call (both sides), without the fixed cost of starting. `--no-deadline` makes the calls wait
 //! without a deadline (`Remote::with_timeout(None)`); `--window N` keeps N calls in flight
-//! instead of one; `--raw` runs the raw length-delimited echo of the comparison harness
+//! instead of one; `--trait` makes the small calls through a protocol trait
+//! (`Remote<dyn EchoProtocol>`); `--raw` runs the raw length-delimited echo of the comparison harness
 //! instead of tartine (the floor, counted the same way). See `benches/README.md`.
 
 use tartine::{Remote, Server};
@@ -23,6 +24,7 @@ fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let no_deadline = args.iter().any(|arg| arg == "--no-deadline");
     let raw = args.iter().any(|arg| arg == "--raw");
+    let through_trait = args.iter().any(|arg| arg == "--trait");
     let window = args
         .iter()
         .position(|arg| arg == "--window")
@@ -61,6 +63,13 @@ fn main() -> Result<(), Error> {
                 if next < calls {
                     in_flight.push(service.echo(next));
                     next += 1;
+                }
+            }
+        } else if through_trait {
+            let echo = service.protocol().await?;
+            for i in 0..calls {
+                if echo.echo(i).await? != i {
+                    return Err("a wrong echo".into());
                 }
             }
         } else {
