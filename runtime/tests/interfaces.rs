@@ -1,9 +1,11 @@
 //! Interface traits, as a protocol crate declares them and a server implements them, called
 //! over a real loopback connection through `Remote<dyn Trait>`.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tartine::{CallError, Interface, Remote, RemoteError, Server};
+use tartine::{Interface, Remote, RemoteError, Server};
 
 /// What a protocol crate holds: traits and the types that cross the wire.
 #[allow(unreachable_pub)]
@@ -94,9 +96,7 @@ async fn serve<T: tartine::Referenceable>(root: T) -> (tartine::ServerHandle, ta
 
 #[tokio::test]
 async fn a_client_calls_a_server_through_the_trait_alone() {
-    let counter = Arc::new(server::LimitedCounter::default());
     let (_server, connection) = serve(server::LimitedCounter::default()).await;
-    drop(counter);
     let counter: Remote<dyn protocol::Counter> = connection.root().expect("a counter");
     assert_eq!(counter.get().await.unwrap(), 0);
     assert_eq!(counter.add(40).await.unwrap(), 40);
@@ -132,7 +132,6 @@ async fn the_root_is_checked_against_the_interface() {
         matches!(wrong, Err(tartine::RootError::WrongType { .. })),
         "{wrong:?}"
     );
-    let _: Option<CallError> = None;
 }
 
 /// A chat protocol: an avatar, a viewable shared by its members, a mind, and a message type
@@ -351,4 +350,74 @@ async fn a_chat_protocol_works_through_traits_alone() {
     let bob_room = bob_user.join("lobby".into()).await.unwrap();
     bob_room.say("hi".into()).await.unwrap();
     assert_eq!(room.log().await.unwrap(), ["alice: hello", "bob: hi"]);
+}
+
+/// A hub handing out objects of two interfaces, and taking one of them back.
+#[allow(unreachable_pub)]
+mod hub {
+    use super::protocol;
+    use tartine::Ref;
+
+    #[tartine::referenceable(name = "test.Hub")]
+    pub trait Hub {
+        fn counter(&self) -> Ref<dyn protocol::Counter>;
+        fn pinger(&self) -> Ref<dyn protocol::Unnamed>;
+        /// Whether `counter` is one of this server's `LimitedCounter`s.
+        fn is_counter(&self, counter: Ref<dyn protocol::Counter>) -> bool;
+    }
+
+    pub struct Station;
+
+    #[tartine::referenceable]
+    impl Hub for Station {
+        fn counter(&self) -> Ref<dyn protocol::Counter> {
+            Ref::new(super::server::LimitedCounter::default())
+        }
+
+        fn pinger(&self) -> Ref<dyn protocol::Unnamed> {
+            Ref::new(super::server::Pinger)
+        }
+
+        fn is_counter(&self, counter: Ref<dyn protocol::Counter>) -> bool {
+            counter
+                .downcast::<super::server::LimitedCounter>()
+                .is_some()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reference_handed_back_is_checked_against_the_interface_before_the_method_runs() {
+    use common::raw::{Answer, Raw, receiver_ref};
+    let server = Server::bind("127.0.0.1:0", hub::Station).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    // Through the types: a counter handed back is the server's own.
+    let connection = tartine::connect(addr).await.unwrap();
+    let hub: Remote<dyn hub::Hub> = connection.root().unwrap();
+    let counter = hub.counter().await.unwrap();
+    assert!(hub.is_counter(&counter).await.unwrap());
+    // By hand: Mallory hands back her pinger where a counter is expected.
+    let mut mallory = Raw::connect_to(addr).await;
+    let pinger = match mallory.call(0, "pinger", &()).await {
+        Answer::Return { exports, .. } => exports[0],
+        other => panic!("{other:?}"),
+    };
+    match mallory
+        .call_raw(0, "is_counter", &receiver_ref(pinger))
+        .await
+    {
+        Answer::Failed(tartine::wire::Failure::WrongReferenceType { expected, found }) => {
+            assert_eq!(expected, "test.Counter");
+            assert_eq!(found, "tartine.Unnamed");
+        }
+        other => panic!("expected a wrong reference type, got {other:?}"),
+    }
+    // An id she was never given is no object at all.
+    assert_eq!(
+        mallory
+            .call_raw(0, "is_counter", &receiver_ref(pinger + 1000))
+            .await,
+        Answer::Failed(tartine::wire::Failure::NoSuchObject)
+    );
 }
