@@ -314,7 +314,13 @@
 //!
 //! | rule | enforced by | case |
 //! | --- | --- | --- |
-//! | the macros go on an inherent `impl` block of a plain, non-generic type | macro | `not_impl/on_struct.rs`, `not_impl/on_trait_impl.rs`, `not_impl/on_generic_impl.rs` |
+//! | the macros go on an `impl` block of a plain, non-generic type, or on a trait; an `impl Trait for Type` must implement an interface trait | macro, rustc | `not_impl/on_struct.rs`, `not_impl/on_trait_impl.rs`, `not_impl/on_generic_impl.rs` |
+//! | an interface trait is not generic; its methods take `&self`, are not generic, and have no `async` default body; it holds no associated items but a viewable's avatar type | macro | `interface/generic_trait.rs`, `interface/self_by_value.rs`, `interface/generic_method.rs`, `interface/async_default_body.rs`, `interface/associated_type_outside_a_viewable.rs` |
+//! | what crosses the wire in a trait names no `Self` (but the viewable's avatar) | macro | `interface/self_on_the_wire.rs` |
+//! | an implementation has the trait's methods only; wire names are unique in a trait | rustc, macro | `interface/not_in_the_interface.rs`, `interface/duplicate_method_name.rs` |
+//! | a trait's arguments cross the wire; a viewable trait's proxy has no avatar parameter | rustc | `interface/argument_not_serde.rs`, `interface/passing_the_avatar.rs` |
+//! | a `Remote<dyn Clock>` is not a `Remote<dyn Counter>`; only avatars are logged in to | rustc | `interface/wrong_interface.rs`, `interface/login_to_a_non_avatar.rs` |
+//! | a method returning `Result` spells its error type (no alias) | macro | `signature/result_alias.rs` |
 //! | exposed methods take `&self` (not `&mut self`, `self` or `self: Box<Self>`) | macro | `receiver/mut_self.rs`, `receiver/by_value_self.rs`, `receiver/boxed_self.rs` |
 //! | exposed methods are not generic and take no `impl Trait` | macro | `signature/generic_method.rs`, `signature/impl_trait_param.rs` |
 //! | parameters are owned (`String`, not `&str`; `Local<T>` for our objects) | macro | `signature/borrowed_param.rs` |
@@ -322,11 +328,11 @@
 //! | every broken rule of a block is reported at once, each at its tokens | macro | `signature/all_errors_at_once.rs` |
 //! | after an error, uses of the type elsewhere raise nothing more | macro | `fallback/fallback_raises_no_second_wave.rs` |
 //! | wire names are unique in a block | macro | `naming/duplicate_wire_name.rs` |
-//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take no arguments | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
+//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take `name = ".."` only, printable ASCII | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
 //! | `#[viewable]` methods take the avatar first, and it is an avatar | macro, rustc | `viewable/missing_avatar.rs`, `viewable/avatar_not_first.rs`, `viewable/avatar_not_an_avatar.rs` |
 //! | a viewable's proxy has no avatar parameter: a caller cannot name itself | rustc | `viewable/passing_the_avatar.rs` |
 //! | arguments and results cross the wire (serde, or referenceable) | rustc | `wire_types/argument_not_serde.rs`, `wire_types/result_not_serde.rs`, `wire_types/local_of_non_referenceable.rs` |
-//! | a proxy has only the exposed methods, and no fields | rustc | `proxy/unexposed_method.rs`, `proxy/read_a_field.rs` |
+//! | a proxy has only the exposed methods (calling another says it is not exposed), and no fields | rustc | `proxy/unexposed_method.rs`, `proxy/read_a_field.rs` |
 //! | a `Remote<Group>` is not a `Remote<User>` | rustc | `proxy/wrong_reference_type.rs` |
 //! | references cannot be forged: `Remote` and `RemoteRef` have no public constructor | rustc | `forge/build_remote.rs`, `forge/build_remote_ref.rs` |
 //! | a realm returns avatars only | rustc | `realm/not_an_avatar.rs` |
