@@ -264,8 +264,13 @@ pub(crate) fn peer_type(
 pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenStream) {
     match ref_kind(ty) {
         Some((RefKind::Local, inner)) => {
-            let inner = swapped(inner);
-            (quote!(&::tartine::Remote<#inner>), quote!(#name))
+            // The caller hands back a reference to the object's interface (the type itself for
+            // an `impl` block), checked where the user wrote the type.
+            let span = syn::spanned::Spanned::span(inner);
+            (
+                quote_spanned!(span=> &::tartine::Remote<<#inner as ::tartine::Referenceable>::Interface>),
+                quote!(#name),
+            )
         }
         Some((RefKind::Remote, inner)) => {
             let inner = swapped(inner);

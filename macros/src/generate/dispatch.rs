@@ -178,7 +178,7 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
             ::tartine::__private::assert_argument::<#ty>();
         }
     });
-    let tys = wire_params.iter().map(|(_, param)| &param.ty);
+    let tys: Vec<_> = wire_params.iter().map(|(_, param)| &param.ty).collect();
     let values = method.params.iter().enumerate().map(|(index, param)| {
         if param.injected {
             quote!(&__tartine_cx)
@@ -241,8 +241,8 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
         #wire_name => {
             #(#asserts)*
             #viewer
-            let (#(#args,)*): (#(#tys,)*) =
-                ::tartine::__private::decode_args::<__C, _>(__tartine_cx, __tartine_args)?;
+            let (#(#args,)*) =
+                ::tartine::__private::decode_args::<__C, (#(#tys,)*)>(__tartine_cx, __tartine_args)?;
             #body
         }
     }
