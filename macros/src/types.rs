@@ -290,6 +290,40 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenSt
     }
 }
 
+/// Every type `ty` is made of, itself included: its generic arguments, tuple and array
+/// elements, at any depth. Types naming `Self` are left out (a client cannot name them).
+pub(crate) fn component_types(ty: &Type, out: &mut Vec<Type>) {
+    if quote::ToTokens::to_token_stream(ty)
+        .into_iter()
+        .any(|token| matches!(&token, proc_macro2::TokenTree::Ident(ident) if ident == "Self"))
+    {
+        return;
+    }
+    match ty {
+        Type::Path(path) => {
+            out.push(ty.clone());
+            for segment in &path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &segment.arguments {
+                    for arg in &args.args {
+                        if let GenericArgument::Type(inner) = arg {
+                            component_types(inner, out);
+                        }
+                    }
+                }
+            }
+        }
+        Type::Tuple(tuple) => tuple
+            .elems
+            .iter()
+            .for_each(|elem| component_types(elem, out)),
+        Type::Array(array) => component_types(&array.elem, out),
+        Type::Slice(slice) => component_types(&slice.elem, out),
+        Type::Paren(paren) => component_types(&paren.elem, out),
+        Type::Group(group) => component_types(&group.elem, out),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
 pub use crate::dispatch::{CallContext, decode_args, perspective, reply_result, reply_value};
 pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
+pub use crate::refs::names::InterfaceInfo;
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};
 pub use serde;
@@ -55,5 +56,90 @@ impl std::future::Future for NotExposedCall {
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         match self.0 {}
+    }
+}
+
+/// Finds the interface a type of a signature names, if any, by autoref specialization:
+/// `(&&&&Probe::<T>::new()).interface_info()` picks the first of these that applies: `Ref<I>`
+/// names `I`; `Local<T>` and `Arc<T>` name `T`'s interface; a referenceable `T` names its own;
+/// anything else, none. Used by the generated `Interface::references`.
+pub mod probe {
+    use crate::dispatch::Referenceable;
+    use crate::interface::Interface;
+    use crate::refs::local::Local;
+    use crate::refs::names::InterfaceInfo;
+    use crate::refs::shared_ref::Ref;
+    use std::marker::PhantomData;
+    use std::sync::Arc;
+
+    /// Stands for the type `T` of a signature.
+    #[derive(Debug)]
+    pub struct Probe<T>(PhantomData<fn() -> T>);
+
+    impl<T> Probe<T> {
+        /// A probe of `T`.
+        pub fn new() -> Self {
+            Probe(PhantomData)
+        }
+    }
+
+    impl<T> Default for Probe<T> {
+        fn default() -> Self {
+            Probe::new()
+        }
+    }
+
+    /// `Ref<I>` names `I`.
+    pub trait ViaRef {
+        /// The interface named.
+        fn interface_info(&self) -> Option<InterfaceInfo>;
+    }
+
+    impl<I: Interface + ?Sized + 'static> ViaRef for &&&Probe<Ref<I>> {
+        fn interface_info(&self) -> Option<InterfaceInfo> {
+            Some(InterfaceInfo::of::<I>())
+        }
+    }
+
+    /// `Local<T>` and `Arc<T>` name `T`'s interface.
+    pub trait ViaHandle {
+        /// The interface named.
+        fn interface_info(&self) -> Option<InterfaceInfo>;
+    }
+
+    impl<T: Referenceable> ViaHandle for &&Probe<Local<T>> {
+        fn interface_info(&self) -> Option<InterfaceInfo> {
+            Some(InterfaceInfo::of::<T::Interface>())
+        }
+    }
+
+    impl<T: Referenceable> ViaHandle for &&Probe<Arc<T>> {
+        fn interface_info(&self) -> Option<InterfaceInfo> {
+            Some(InterfaceInfo::of::<T::Interface>())
+        }
+    }
+
+    /// A referenceable `T` names its interface.
+    pub trait ViaReferenceable {
+        /// The interface named.
+        fn interface_info(&self) -> Option<InterfaceInfo>;
+    }
+
+    impl<T: Referenceable> ViaReferenceable for &Probe<T> {
+        fn interface_info(&self) -> Option<InterfaceInfo> {
+            Some(InterfaceInfo::of::<T::Interface>())
+        }
+    }
+
+    /// Any other type names none.
+    pub trait ViaNothing {
+        /// No interface.
+        fn interface_info(&self) -> Option<InterfaceInfo>;
+    }
+
+    impl<T> ViaNothing for Probe<T> {
+        fn interface_info(&self) -> Option<InterfaceInfo> {
+            None
+        }
     }
 }

@@ -6,7 +6,7 @@ use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
 use crate::interface::Interface;
 use crate::link::shared::{CallSite, Object};
 use crate::refs::error::DecodeError;
-use crate::refs::names::InterfaceKey;
+use crate::refs::names::{InterfaceInfo, InterfaceKey};
 use crate::refs::scope;
 use crate::reply::{DispatchError, Encoded, Reply, ReplyKind, Started};
 use crate::wire::Failure;
@@ -54,6 +54,10 @@ pub trait Avatar: Referenceable {}
 impl<T: Referenceable> Object for T {
     fn interface(&self) -> &'static str {
         interface_name::<T>()
+    }
+
+    fn interface_info(&self) -> InterfaceInfo {
+        InterfaceInfo::of::<T::Interface>()
     }
 
     fn interface_key(&self) -> InterfaceKey {

@@ -7,6 +7,8 @@
 //! writes `#[referenceable] impl Chat for ..` for implements it).
 
 use crate::refs::handle::Proxy;
+use crate::refs::names::InterfaceInfo;
+use std::any::TypeId;
 
 /// An interface peers call: its name on the wire, its methods, and its typed proxy.
 /// Implemented by `#[referenceable]`, `#[avatar]` and `#[viewable]`, for the type of an `impl`
@@ -24,6 +26,13 @@ pub trait Interface {
     /// The generated typed proxy a `Remote<Self>` dereferences to.
     #[doc(hidden)]
     type Proxy: Proxy;
+
+    /// The interfaces the signatures of this one name (returned, taken, or inside standard
+    /// containers): what a server that serves it may hand out. Generated.
+    #[doc(hidden)]
+    fn references() -> Vec<InterfaceInfo> {
+        Vec::new()
+    }
 }
 
 /// An interface a login can yield: `login::<A>()` returns a `Remote<A>`. Implemented by
@@ -33,3 +42,15 @@ pub trait Interface {
     note = "a login yields the avatar interface the server's realm makes: mark that `impl` block or trait `#[tartine::avatar]`, and name it here"
 )]
 pub trait AvatarInterface: Interface {}
+
+impl InterfaceInfo {
+    /// The information of `I`.
+    pub fn of<I: Interface + ?Sized + 'static>() -> Self {
+        InterfaceInfo {
+            name: I::NAME,
+            id: TypeId::of::<I>(),
+            type_name: std::any::type_name::<I>(),
+            references: I::references,
+        }
+    }
+}

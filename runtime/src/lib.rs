@@ -175,8 +175,12 @@
 //! - `Remote<dyn Trait>` is the client's handle; `Remote<T>` of a concrete type is the same
 //!   for the `impl`-block form.
 //! - An interface's wire name is `name = ".."`, or else its crate's name (`CARGO_PKG_NAME`)
-//!   and its trait or type name, as in `shop.Cart`. A server refuses to hand out two
-//!   interfaces under one name (the second gets a typed error), so no peer can confuse them.
+//!   and its trait or type name, as in `shop.Cart`. Two interfaces under one name would
+//!   confuse a peer, so a server refuses them: `Server::bind` fails (`InvalidInput`, with a
+//!   [`DuplicateInterface`]) when the signatures reachable from its root, or from its realm's
+//!   avatar, name two interfaces under one name; and an interface hidden in a value of your
+//!   own is refused, with a typed error, when a call would hand it out under a name another
+//!   interface already has.
 //! - A newer server may add methods: an older client goes on calling the others. A client
 //!   that calls a method the server lacks gets [`CallError::NoSuchMethod`], and a call whose
 //!   argument types changed gets [`CallError::BadArguments`] when its bytes do not decode as
@@ -388,6 +392,7 @@ pub use error::{
 pub use interface::{AvatarInterface, Interface};
 pub use payload::Bytes;
 pub use refs::local::Local;
+pub use refs::names::DuplicateInterface;
 pub use refs::remote::Remote;
 pub use refs::shared_ref::Ref;
 pub use server::{Server, ServerHandle, ServerStats};

@@ -10,9 +10,10 @@ use crate::cred::Portal;
 use crate::cred::service::{PORTAL_INTERFACE, PortalRoot};
 use crate::dispatch::Referenceable;
 use crate::error::CloseReason;
+
 use crate::link::shared::Object;
 use crate::lock::Lock;
-use crate::refs::names::InterfaceNames;
+use crate::refs::names::{InterfaceNames, check_unique_names};
 use crate::wire::MemoryBudget;
 use admission::{Admission, Ticket};
 use std::collections::HashMap;
@@ -169,6 +170,14 @@ impl Server {
     }
 
     async fn bind_root(addr: impl ToSocketAddrs, root: Root, config: Config) -> io::Result<Self> {
+        // Before anything is bound: two interfaces under one name among those the server
+        // can hand out (as far as its signatures show) would confuse its peers.
+        let reachable = match &root {
+            Root::Shared(object) => object.interface_info(),
+            Root::Portal(portal) => portal.inner.avatar,
+        };
+        check_unique_names(&[reachable])
+            .map_err(|duplicate| io::Error::new(io::ErrorKind::InvalidInput, duplicate))?;
         let listener = listen(addr, config.listen_backlog).await?;
         let interfaces = Arc::new(InterfaceNames::default());
         if let Root::Shared(object) = &root {

@@ -169,3 +169,16 @@ async fn spawned_calls_are_cancelled_like_the_others() {
     assert_eq!(echo.add(20, 22).await.unwrap(), 42);
     assert_eq!(echo.echo("spawned".into()).await.unwrap(), "spawned");
 }
+
+#[test]
+fn an_impl_block_knows_the_interfaces_its_signatures_name() {
+    let mut names: Vec<_> = <Echo as tartine::Interface>::references()
+        .iter()
+        .map(|info| info.name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    // Returned by value (`Counter`), as `Arc<Counter>`, in `Option` and `Vec`, and handed
+    // back as `Local<Counter>`: all name the one interface.
+    assert!(names.contains(&"tartine.Counter"), "{names:?}");
+}

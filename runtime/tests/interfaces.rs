@@ -421,3 +421,23 @@ async fn a_reference_handed_back_is_checked_against_the_interface_before_the_met
         Answer::Failed(tartine::wire::Failure::NoSuchObject)
     );
 }
+
+#[test]
+fn an_interface_knows_the_interfaces_its_signatures_name() {
+    let names = |infos: Vec<tartine::__private::InterfaceInfo>| {
+        let mut names: Vec<_> = infos.iter().map(|info| info.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    // Through `Ref<dyn Room>`, in a `Result` and an `Option`; `Seat` hides its reference.
+    assert_eq!(
+        names(<dyn chat::User as Interface>::references()),
+        ["chat.Room"]
+    );
+    assert_eq!(
+        names(<dyn hub::Hub as Interface>::references()),
+        ["tartine.Unnamed", "test.Counter"]
+    );
+    assert!(<dyn protocol::Counter as Interface>::references().is_empty());
+}

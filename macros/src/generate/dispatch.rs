@@ -5,7 +5,7 @@
 
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
-use crate::types::{ReturnShape, return_shape, to_wire};
+use crate::types::{ReturnShape, component_types, return_shape, to_wire};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -39,15 +39,55 @@ pub(crate) fn interface_impl(
             impl #generics ::tartine::AvatarInterface for #interface {}
         }
     });
+    let probes = named_types(methods).into_iter().map(|ty| {
+        quote! {
+            ::core::iter::Extend::extend(
+                &mut found,
+                (&&&&::tartine::__private::probe::Probe::<#ty>::new()).interface_info(),
+            );
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #generics ::tartine::Interface for #interface {
             const NAME: &'static str = #name;
             const METHODS: &'static [&'static str] = &[#(#wire_names),*];
             type Proxy = #proxy;
+
+            fn references() -> ::std::vec::Vec<::tartine::__private::InterfaceInfo> {
+                #[allow(unused_imports)]
+                use ::tartine::__private::probe::{
+                    ViaHandle as _, ViaNothing as _, ViaRef as _, ViaReferenceable as _,
+                };
+                #[allow(unused_mut)]
+                let mut found = ::std::vec::Vec::new();
+                #(#probes)*
+                found
+            }
         }
         #avatar
     }
+}
+
+/// The types the signatures of `methods` are made of (their parameters but the runtime's,
+/// and their results), once each.
+fn named_types(methods: &[ExposedMethod]) -> Vec<syn::Type> {
+    let mut types = Vec::new();
+    for method in methods {
+        for param in method.params.iter().filter(|param| !param.injected) {
+            component_types(&param.ty, &mut types);
+        }
+        match &method.output {
+            Output::Value(ty) => component_types(ty, &mut types),
+            Output::Result { ok, err } => {
+                component_types(ok, &mut types);
+                component_types(err, &mut types);
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    types.retain(|ty| seen.insert(quote!(#ty).to_string()));
+    types
 }
 
 /// Who a dispatch arm calls: `Type::method(&*self, ..)` for an `impl` block,

@@ -6,6 +6,8 @@ use super::error::LoginError;
 use super::realm::{DynRealm, Realm};
 use super::scram::{KEY_LEN, Key, PasswordVerifier};
 use super::throttle::Throttle;
+use crate::dispatch::Referenceable;
+use crate::refs::names::InterfaceInfo;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -39,6 +41,8 @@ pub struct Portal {
 
 pub(crate) struct PortalInner {
     pub(crate) realm: Box<dyn DynRealm>,
+    /// The interface of the realm's avatars, and through it what logins can be handed.
+    pub(crate) avatar: InterfaceInfo,
     pub(crate) checkers: Vec<Box<dyn DynChecker>>,
     /// Keys the decoy verifiers of unknown users; drawn at the first login attempt.
     secret: OnceLock<Key>,
@@ -80,6 +84,7 @@ impl Portal {
     pub fn new<R: Realm>(realm: R) -> Self {
         Portal {
             inner: Arc::new(PortalInner {
+                avatar: InterfaceInfo::of::<<R::Avatar as Referenceable>::Interface>(),
                 realm: Box::new(realm),
                 checkers: Vec::new(),
                 secret: OnceLock::new(),

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::CloseReason;
 use crate::lock::Lock;
 use crate::perspective::Perspective;
-use crate::refs::names::{InterfaceKey, InterfaceNames};
+use crate::refs::names::{InterfaceInfo, InterfaceKey, InterfaceNames};
 use crate::refs::table::{ExportTable, ImportTable};
 use crate::reply::{DispatchError, Started};
 use crate::wire::{Message, Outgoing};
@@ -36,6 +36,8 @@ pub(crate) trait Object: Send + Sync + 'static {
     fn interface(&self) -> &'static str;
     /// Its interface's Rust type, to tell two interfaces of one name apart.
     fn interface_key(&self) -> InterfaceKey;
+    /// Its interface, with those its signatures name.
+    fn interface_info(&self) -> InterfaceInfo;
     /// The object, for a typed downcast.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Decodes the arguments of `method` and starts it.
