@@ -339,7 +339,7 @@
 //! | a proxy has only the exposed methods (calling another says it is not exposed), and no fields | rustc | `proxy/unexposed_method.rs`, `proxy/read_a_field.rs` |
 //! | a `Remote<Group>` is not a `Remote<User>` | rustc | `proxy/wrong_reference_type.rs` |
 //! | references cannot be forged: `Remote` and `RemoteRef` have no public constructor | rustc | `forge/build_remote.rs`, `forge/build_remote_ref.rs` |
-//! | a realm returns avatars only | rustc | `realm/not_an_avatar.rs` |
+//! | a realm returns avatars only; a login names an avatar (one error, at the type) | rustc | `realm/not_an_avatar.rs`, `realm/login_to_a_non_avatar.rs` |
 //!
 //! Pass cases in `ui-tests/tests/pass/` show that generated code uses absolute paths only
 //! (`no_implicit_prelude.rs`, `shadowed_names.rs`), builds under `#![deny(missing_docs,
