@@ -1,12 +1,15 @@
 //! Used by code that `#[referenceable]` generates. Not public API: may change in any release.
 
 pub use crate::codec::{Codec, CodecError, DecodeLimits, Postcard};
-pub use crate::dispatch::{CallContext, decode_args, perspective, reply_result, reply_value};
+pub use crate::dispatch::{
+    CallContext, decode_args, decode_each_arg, perspective, reply_result, reply_value,
+};
 pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
 pub use crate::refs::names::InterfaceInfo;
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};
+pub use bytes::BytesMut;
 pub use serde;
 pub use std::boxed::Box;
 pub use std::sync::Arc;
@@ -14,14 +17,67 @@ pub use std::sync::Arc;
 /// Implemented by every type a method may take as an argument.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross the wire as an argument",
-    note = "derive serde's `Serialize` and `Deserialize` for it, or take a reference to an object: `Local<T>` for one of yours handed back, `Remote<T>` for one of the caller's"
+    note = "derive serde's `Serialize` and `Deserialize` for it, or take a reference to an object: `Ref<dyn Trait>`, `Local<T>` for one of yours handed back, or `Remote<T>` for one of the caller's"
 )]
-pub trait Argument: serde::de::DeserializeOwned + Send + 'static {}
+pub trait Argument: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
 
-impl<T: serde::de::DeserializeOwned + Send + 'static> Argument for T {}
+/// Not recommended in errors: a type that is not an argument is one error, naming `Argument`,
+/// rather than one per serde trait it lacks.
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Argument for T {}
 
-/// Fails to compile unless `T` can be an argument: generated for each parameter, at its type.
+/// Fails to compile unless `T` can be an argument: generated for each parameter that holds a
+/// reference, at its type.
 pub fn assert_argument<T: Argument>() {}
+
+/// How one argument of type `T` is encoded and decoded with `C`, made where `T: Argument` is
+/// checked ([`argument`]): the code that uses it needs no bound on `T`, so a type that cannot
+/// cross the wire is one error, at the type, however many places (proxy, dispatch) use it.
+pub struct Witness<C: Codec, T> {
+    encode: fn(&T, &mut BytesMut) -> Result<(), CodecError>,
+    decode: for<'a, 'b> fn(&'a mut C::Reader<'b>) -> Result<T, CodecError>,
+}
+
+impl<C: Codec, T> Clone for Witness<C, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Codec, T> Copy for Witness<C, T> {}
+
+impl<C: Codec, T> std::fmt::Debug for Witness<C, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Witness")
+    }
+}
+
+impl<C: Codec, T> Witness<C, T> {
+    /// Appends `value`'s encoding to `out`.
+    ///
+    /// # Errors
+    /// As [`Codec::encode`].
+    pub fn encode(&self, value: &T, out: &mut BytesMut) -> Result<(), CodecError> {
+        (self.encode)(value, out)
+    }
+
+    /// Reads the next argument.
+    ///
+    /// # Errors
+    /// As [`Codec::read`].
+    pub fn decode(&self, reader: &mut C::Reader<'_>) -> Result<T, CodecError> {
+        (self.decode)(reader)
+    }
+}
+
+/// Checks that `T` can be an argument, and says how to encode and decode it: generated once
+/// for each plain parameter in the proxy and in the dispatch, at the parameter's type.
+pub fn argument<C: Codec, T: Argument>() -> Witness<C, T> {
+    Witness {
+        encode: |value, out| C::encode(value, out),
+        decode: |reader| C::read::<T>(reader),
+    }
+}
 
 /// Fails to compile unless `A` is an avatar: generated for the avatar parameter of viewables.
 pub fn assert_avatar<A: crate::dispatch::Avatar>() {}

@@ -151,6 +151,23 @@ pub fn decode_args<C: Codec, T: DeserializeOwned>(
     )?)
 }
 
+/// Decodes a call's arguments one after another, with `f`, within the connection's limits.
+/// Used by generated code.
+pub fn decode_each_arg<C: Codec, R>(
+    cx: &CallContext,
+    args: &[u8],
+    f: impl FnOnce(&mut C::Reader<'_>) -> Result<R, CodecError>,
+) -> Result<R, DispatchError> {
+    let site = &cx.site;
+    Ok(scope::decode_each::<C, R>(
+        &site.shared,
+        &site.frame,
+        args,
+        cx.limits(),
+        f,
+    )?)
+}
+
 /// The avatar a viewable method receives: the perspective's, if it is an `A`, else the call is
 /// not permitted. Used by generated code.
 pub fn perspective<A: Referenceable>(cx: &CallContext) -> Result<Arc<A>, DispatchError> {

@@ -5,7 +5,7 @@
 
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
-use crate::types::{ReturnShape, component_types, return_shape, to_wire};
+use crate::types::{ReturnShape, component_types, contains_reference, return_shape, to_wire};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -212,13 +212,33 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
         .filter(|(_, param)| !param.injected)
         .collect();
     let args = wire_params.iter().map(|(index, _)| arg_ident(*index));
-    let asserts = wire_params.iter().map(|(_, param)| {
-        let ty = &param.ty;
-        quote_spanned! {ty.span()=>
-            ::tartine::__private::assert_argument::<#ty>();
-        }
-    });
-    let tys: Vec<_> = wire_params.iter().map(|(_, param)| &param.ty).collect();
+    // Parameters holding references are checked apart; plain ones through the witness their
+    // proxy shares (see `proxy.rs`), so a type that cannot cross the wire is one error.
+    let asserts = wire_params
+        .iter()
+        .filter(|(_, param)| contains_reference(&param.ty))
+        .map(|(_, param)| {
+            let ty = &param.ty;
+            quote_spanned! {ty.span()=>
+                ::tartine::__private::assert_argument::<#ty>();
+            }
+        });
+    let reads: Vec<_> = wire_params
+        .iter()
+        .map(|(_, param)| {
+            let ty = &param.ty;
+            if contains_reference(ty) {
+                quote! {
+                    <__C as ::tartine::__private::Codec>::read::<#ty>(__tartine_reader)?
+                }
+            } else {
+                let witness = quote_spanned! {ty.span()=>
+                    ::tartine::__private::argument::<__C, #ty>()
+                };
+                quote!(#witness.decode(__tartine_reader)?)
+            }
+        })
+        .collect();
     let values = method.params.iter().enumerate().map(|(index, param)| {
         if param.injected {
             quote!(&__tartine_cx)
@@ -281,8 +301,11 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
         #wire_name => {
             #(#asserts)*
             #viewer
-            let (#(#args,)*) =
-                ::tartine::__private::decode_args::<__C, (#(#tys,)*)>(__tartine_cx, __tartine_args)?;
+            let (#(#args,)*) = ::tartine::__private::decode_each_arg::<__C, _>(
+                __tartine_cx,
+                __tartine_args,
+                |__tartine_reader| ::core::result::Result::Ok((#(#reads,)*)),
+            )?;
             #body
         }
     }

@@ -2,9 +2,10 @@
 
 use crate::model::{ExposedMethod, HiddenMethod, Kind, Output, Timeout};
 use crate::names::{proxy_ident, proxy_module};
-use crate::types::{peer_type, proxy_param, swapped};
+use crate::types::{contains_reference, peer_type, proxy_param, swapped};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// The proxy struct of the interface `ident` (a type, or a trait when `remote` reads
 /// `dyn Trait`) and its `Proxy` impl.
@@ -110,6 +111,39 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
             (quote!(#name: #ty), value)
         })
         .unzip();
+    // Each argument is encoded in turn (the same bytes as their tuple); a plain one through
+    // the witness checked at its type, shared with the dispatch, so a type that cannot cross
+    // the wire is one error.
+    // The arguments live until the reply (a reference dropped at once would be released
+    // before the call arrives); the encoder borrows them.
+    let locals: Vec<_> = (0..values.len())
+        .map(|index| quote::format_ident!("__tartine_value{}", index))
+        .collect();
+    let bindings = locals
+        .iter()
+        .zip(&values)
+        .map(|(local, value)| quote!(let #local = #value;));
+    let encodes = method
+        .params
+        .iter()
+        .filter(|param| !param.injected)
+        .zip(&locals)
+        .map(|(param, value)| {
+            let ty = &param.ty;
+            if contains_reference(ty) {
+                quote! {
+                    <::tartine::__private::Postcard as ::tartine::__private::Codec>::encode(
+                        &#value,
+                        __tartine_out,
+                    )?;
+                }
+            } else {
+                let witness = quote_spanned! {ty.span()=>
+                    ::tartine::__private::argument::<::tartine::__private::Postcard, #ty>()
+                };
+                quote!(#witness.encode(&#value, __tartine_out)?;)
+            }
+        });
     let marker = quote!(__TartineMarker);
     let (returns, generics, bound, call) = match &method.output {
         Output::Value(ty) => {
@@ -118,7 +152,7 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
                 quote!(::core::result::Result<#peer, ::tartine::CallError>),
                 generics,
                 bound,
-                quote!(call_value::<::tartine::__private::Postcard, _, #peer>),
+                quote!(call_value_with::<::tartine::__private::Postcard, #peer>),
             )
         }
         Output::Result { ok, err } => {
@@ -128,7 +162,7 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
                 quote!(::core::result::Result<#peer, ::tartine::RemoteError<#err>>),
                 generics,
                 bound,
-                quote!(call_result::<::tartine::__private::Postcard, _, #peer, #err>),
+                quote!(call_result_with::<::tartine::__private::Postcard, #peer, #err>),
             )
         }
     };
@@ -142,8 +176,16 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
     quote! {
         #(#attrs)*
         pub async fn #ident #generics (&self, #(#params),*) -> #returns #bound {
+            #(#bindings)*
             ::tartine::__private::Proxy::remote_ref(self)
-                .#call(#wire_name, #timeout, &(#(#values,)*))
+                .#call(
+                    #wire_name,
+                    #timeout,
+                    |__tartine_out: &mut ::tartine::__private::BytesMut| {
+                        #(#encodes)*
+                        ::core::result::Result::Ok(())
+                    },
+                )
                 .await
         }
     }

@@ -9,6 +9,29 @@ use serde::{Serialize, de::DeserializeOwned};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Postcard;
 
+/// Reads values one after another from one postcard payload, on one budget.
+pub struct PostcardReader<'a> {
+    deserializer: postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>,
+    budget: &'a Budget,
+    /// Postcard's own error of the first value that failed, for the message.
+    error: Option<postcard::Error>,
+}
+
+impl std::fmt::Debug for PostcardReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostcardReader").finish_non_exhaustive()
+    }
+}
+
+impl PostcardReader<'_> {
+    /// Keeps postcard's error; the caller sees it once the decode ends, in context.
+    fn failed(&mut self, error: postcard::Error) -> CodecError {
+        let message = error.to_string();
+        self.error.get_or_insert(error);
+        CodecError::Invalid(message)
+    }
+}
+
 /// A postcard flavor that appends to a `BytesMut` with whole-slice copies.
 struct BytesMutFlavor<'a>(&'a mut BytesMut);
 
@@ -37,15 +60,39 @@ impl Codec for Postcard {
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8], limits: DecodeLimits) -> Result<T, CodecError> {
+        Self::decode_each(bytes, limits, |reader| Self::read::<T>(reader))
+    }
+
+    type Reader<'a> = PostcardReader<'a>;
+
+    fn read<T: DeserializeOwned>(reader: &mut PostcardReader<'_>) -> Result<T, CodecError> {
+        T::deserialize(Budgeted::new(&mut reader.deserializer, reader.budget))
+            .map_err(|error| reader.failed(error))
+    }
+
+    fn decode_each<R>(
+        bytes: &[u8],
+        limits: DecodeLimits,
+        f: impl FnOnce(&mut PostcardReader<'_>) -> Result<R, CodecError>,
+    ) -> Result<R, CodecError> {
         let budget = Budget::new(limits, bytes.len());
-        let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-        let decoded = T::deserialize(Budgeted::new(&mut deserializer, &budget))
-            .and_then(|value| Ok((value, deserializer.finalize()?)));
+        let mut reader = PostcardReader {
+            deserializer: postcard::Deserializer::from_bytes(bytes),
+            budget: &budget,
+            error: None,
+        };
+        let value = f(&mut reader);
+        let error = reader.error.take();
         match budget.exceeded() {
             Some(Exceeded::Inline) => return Err(CodecError::Costly),
             Some(exceeded) => return Err(CodecError::Limit(exceeded.to_string())),
             None => {}
         }
+        let decoded = match (value, error) {
+            (Ok(value), _) => reader.deserializer.finalize().map(|rest| (value, rest)),
+            (Err(_), Some(error)) => Err(error),
+            (Err(error), None) => return Err(error),
+        };
         match decoded {
             Ok((value, [])) => Ok(value),
             Ok((_, rest)) => Err(CodecError::Invalid(format!(

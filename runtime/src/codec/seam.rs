@@ -35,6 +35,26 @@ pub trait Codec: Send + Sync + 'static {
     /// When `bytes` is not an encoding of a `T`, has bytes left over, or nests deeper or holds
     /// more items than `limits` allow.
     fn decode<T: DeserializeOwned>(bytes: &[u8], limits: DecodeLimits) -> Result<T, CodecError>;
+
+    /// What [`decode_each`](Self::decode_each) reads values from, one after another.
+    type Reader<'a>;
+
+    /// Reads the next value from `reader`.
+    ///
+    /// # Errors
+    /// When the bytes are not a `T`, or pass the limits.
+    fn read<T: DeserializeOwned>(reader: &mut Self::Reader<'_>) -> Result<T, CodecError>;
+
+    /// Decodes, with `f`, the values that follow one another in `bytes` (a call's arguments)
+    /// and must span all of it, within `limits` for them all: the same bytes as their tuple.
+    ///
+    /// # Errors
+    /// `f`'s error, bytes left over, or the limits passed.
+    fn decode_each<R>(
+        bytes: &[u8],
+        limits: DecodeLimits,
+        f: impl FnOnce(&mut Self::Reader<'_>) -> Result<R, CodecError>,
+    ) -> Result<R, CodecError>;
 }
 
 /// How much work decoding one payload may take; the runtime fills it from

@@ -1,7 +1,7 @@
 //! Provides our calls to the peer: encoding the arguments, waiting in a reply slot for the
 //! matching reply, routing each reply the reader receives to its slot, and decoding it.
 
-use crate::codec::{Codec, DecodeLimits};
+use crate::codec::{Codec, CodecError, DecodeLimits};
 use crate::error::{CallError, RemoteError};
 use crate::link::replies::{Abandoned, Delivered, Delivery, Incoming, Outcome};
 use crate::link::shared::Shared;
@@ -9,6 +9,7 @@ use crate::refs::error::DecodeError;
 use crate::refs::handle::{MethodTimeout, RemoteRef};
 use crate::refs::scope;
 use crate::wire::{IdList, Message};
+use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -29,8 +30,40 @@ impl RemoteRef {
         args: &A,
     ) -> Result<R, CallError> {
         let timeout = self.timeout(method_timeout);
-        let reply = call::<C, A>(&self.inner.shared, self.inner.id, method, args, timeout).await?;
+        let encode = |out: &mut BytesMut| C::encode(args, out);
+        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
         reply.into_value::<C, R>().await
+    }
+
+    /// Calls `method`, whose arguments `encode` appends one after another, on a method that
+    /// returns a plain value. Used by generated proxies.
+    pub async fn call_value_with<C: Codec, R: DeserializeOwned + Send + 'static>(
+        &self,
+        method: &'static str,
+        method_timeout: MethodTimeout,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
+    ) -> Result<R, CallError> {
+        let timeout = self.timeout(method_timeout);
+        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
+        reply.into_value::<C, R>().await
+    }
+
+    /// Calls `method`, whose arguments `encode` appends one after another, on a method that
+    /// returns `Result<T, E>`. Used by generated proxies.
+    pub async fn call_result_with<C, T, E>(
+        &self,
+        method: &'static str,
+        method_timeout: MethodTimeout,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
+    ) -> Result<T, RemoteError<E>>
+    where
+        C: Codec,
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
+        let timeout = self.timeout(method_timeout);
+        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
+        reply.into_result::<C, T, E>().await
     }
 
     /// Calls `method` with `args` on a method that returns `Result<T, E>`. Used by generated
@@ -48,23 +81,25 @@ impl RemoteRef {
         E: DeserializeOwned + Send + 'static,
     {
         let timeout = self.timeout(method_timeout);
-        let reply = call::<C, A>(&self.inner.shared, self.inner.id, method, args, timeout).await?;
+        let encode = |out: &mut BytesMut| C::encode(args, out);
+        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
         reply.into_result::<C, T, E>().await
     }
 }
 
-/// Sends a call to the peer's object `target` and waits for the reply, at most `timeout`.
-pub(crate) async fn call<C: Codec, A: Serialize>(
+/// Sends a call to the peer's object `target`, its arguments appended by `encode`, and waits
+/// for the reply, at most `timeout`.
+pub(crate) async fn call(
     shared: &Arc<Shared>,
     target: u64,
     method: &'static str,
-    args: &A,
+    encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
     timeout: Option<Duration>,
 ) -> Result<Received, CallError> {
     if shared.is_closed() {
         return Err(CallError::ConnectionLost);
     }
-    let (builder, exported) = scope::encode::<C, A>(shared, None, args)?;
+    let (builder, exported) = scope::encode_with(shared, None, encode)?;
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     let Some(opened) = shared.replies.lock().open(deadline) else {
         shared.rollback(&exported);

@@ -10,7 +10,7 @@
 
 use super::error::{DecodeError, EncodeError, RefError};
 use super::table::Exported;
-use crate::codec::{Codec, DecodeLimits};
+use crate::codec::{Codec, CodecError, DecodeLimits};
 use crate::link::shared::{Object, RemoteInner, Shared};
 use crate::perspective::Perspective;
 use crate::wire::FrameBuilder;
@@ -88,10 +88,17 @@ pub(crate) fn encode<C: Codec, T: serde::Serialize + ?Sized>(
     perspective: Option<&Arc<Perspective>>,
     value: &T,
 ) -> Result<(FrameBuilder, Vec<u64>), EncodeError> {
+    encode_with(shared, perspective, |out| C::encode(value, out))
+}
+
+/// As [`encode`], with `encode` appending the payload (a call's arguments, one after another).
+pub(crate) fn encode_with(
+    shared: &Arc<Shared>,
+    perspective: Option<&Arc<Perspective>>,
+    encode: impl FnOnce(&mut bytes::BytesMut) -> Result<(), CodecError>,
+) -> Result<(FrameBuilder, Vec<u64>), EncodeError> {
     let mut frame = FrameBuilder::new();
-    let (encoded, seen) = run(shared, perspective, None, || {
-        C::encode(value, frame.payload())
-    });
+    let (encoded, seen) = run(shared, perspective, None, || encode(frame.payload()));
     let error = match (seen.refusal, encoded) {
         (None, Ok(())) => return Ok((frame, seen.exported)),
         (Some(refusal), _) => EncodeError::Refused(refusal),
@@ -110,6 +117,25 @@ pub(crate) fn decode<C: Codec, T: serde::de::DeserializeOwned>(
 ) -> Result<T, DecodeError> {
     let (decoded, seen) = run(shared, None, Some(frame), || {
         C::decode::<T>(payload, limits)
+    });
+    match (seen.refusal, decoded) {
+        (None, Ok(value)) => Ok(value),
+        (Some(refusal), _) => Err(DecodeError::Refused(refusal)),
+        (None, Err(error)) => Err(DecodeError::Codec(error)),
+    }
+}
+
+/// Decodes, with `f`, the values that follow one another in `payload` (a call's arguments),
+/// which lies in `frame`, received on `shared`, within `limits` for them all.
+pub(crate) fn decode_each<C: Codec, R>(
+    shared: &Arc<Shared>,
+    frame: &Bytes,
+    payload: &[u8],
+    limits: DecodeLimits,
+    f: impl FnOnce(&mut C::Reader<'_>) -> Result<R, CodecError>,
+) -> Result<R, DecodeError> {
+    let (decoded, seen) = run(shared, None, Some(frame), || {
+        C::decode_each(payload, limits, f)
     });
     match (seen.refusal, decoded) {
         (None, Ok(value)) => Ok(value),
