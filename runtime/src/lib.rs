@@ -271,14 +271,18 @@
 //!
 //! - **wire** (`wire/`): after a preamble (magic and version, `handshake.rs`), each message is
 //!   one length-prefixed frame (`frame.rs`, the one encoder and decoder): a postcard header
-//!   ([`wire::Message`], `message.rs`) then the payload. The frame size is checked before
+//!   ([`wire::Message`], `message.rs`; the headers of every call are laid out by hand, byte for
+//!   byte as postcard does, in `header.rs`) then the payload. The frame size is checked before
 //!   anything is allocated for it; for connections that have not logged in, room for a long
 //!   frame is made as its bytes arrive, from a budget they share. A header's list of references
 //!   ([`wire::IdList`]) is counted against the limit before it is decoded.
 //! - **codec** (`codec/`): payloads go through one seam (`seam.rs`); generated dispatch is
 //!   generic over it and looks methods up by name, so another wire format can drive the same
 //!   tables. Postcard is the native codec (`native.rs`), and every decode runs on a budget
-//!   (`budget.rs`): nesting depth, and items against the payload's size.
+//!   (`budget.rs`): nesting depth, and items against the payload's size. A call's arguments
+//!   are encoded and decoded one after another (the bytes of their tuple), each through a
+//!   witness made where its type is checked, so a type that cannot cross the wire is one
+//!   compile error.
 //! - **tables and perspectives** (`refs/table.rs`, `perspective.rs`): each connection has an
 //!   export table (our objects, by id, each with the perspective it was handed out through)
 //!   and an import table (the peer's objects we hold, and how many times each id came). A
@@ -288,8 +292,13 @@
 //!   (`shared.rs`), split by job: the tables, the reply slots of our calls (`replies.rs`), the
 //!   outbox the writer drains, bounded in bytes (`outbox.rs`), the limits ([`Config`]) and the
 //!   lifecycle (`lifecycle.rs`).
-//! - **references** (`refs/`): [`Remote`] and [`Local`] reach the tables of the connection a
-//!   message travels on through a per-message scope during (de)serialization (`scope.rs`);
+//! - **interfaces** (`interface.rs`, `refs/names.rs`): an [`Interface`] is what a peer calls:
+//!   a type of its own, or `dyn Trait` of a protocol crate, named on the wire. A server checks,
+//!   before it starts, that the interfaces its signatures name have distinct names, and
+//!   refuses to hand out a second interface under a name already handed out.
+//! - **references** (`refs/`): [`Remote`], [`Local`] and [`Ref`] reach the tables of the
+//!   connection a message travels on through a per-message scope during (de)serialization
+//!   (`scope.rs`);
 //!   headers list the ids a payload hands over, so they are counted even when the payload is
 //!   never decoded (`handover.rs`), and the last `Remote` dropped sends back exactly the count
 //!   received.
