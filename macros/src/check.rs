@@ -149,6 +149,16 @@ fn check_plain_fn(cx: &Ctxt, method: &ExposedMethod) {
 }
 
 fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
+    for param in method.params.iter().filter(|param| !param.injected) {
+        if let Err(hiding) =
+            crate::types::handed_back(&param.ty, proc_macro2::TokenStream::new(), 0)
+        {
+            cx.error_spanned_by(
+                &*hiding,
+                "a `Local<T>` parameter is decoded where the macro sees it: alone, or in `Vec`, `VecDeque`, `Option`, `Box`, a tuple or an array; inside this type, hold a `Ref<..>`, which reads the same on both sides",
+            );
+        }
+    }
     for param in &method.params {
         match &param.ty {
             Type::ImplTrait(ty) => cx.error_spanned_by(

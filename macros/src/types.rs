@@ -290,6 +290,106 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenSt
     }
 }
 
+/// Whether `ty` mentions `Local<..>` anywhere.
+pub(crate) fn contains_local(ty: &Type) -> bool {
+    quote::ToTokens::to_token_stream(ty)
+        .into_iter()
+        .any(|token| mentions_local(&token))
+}
+
+fn mentions_local(token: &proc_macro2::TokenTree) -> bool {
+    match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Local",
+        proc_macro2::TokenTree::Group(group) => {
+            group.stream().into_iter().any(|t| mentions_local(&t))
+        }
+        _ => false,
+    }
+}
+
+/// The containers a parameter's `Local<T>` is decoded through.
+const SEE_THROUGH: &[&str] = &["Vec", "VecDeque", "Option", "Box"];
+
+/// For a parameter type that holds `Local<T>`: the type decoded in its place (each
+/// `Local<X>` as `HandedBack<X>`), and the expression that turns a decoded `value` of it back
+/// into the declared type. `Err` names the type a `Local` hides in, where the conversion cannot
+/// see (a generic type of the user's, such as `Either<Local<A>, Local<B>>`).
+pub(crate) fn handed_back(
+    ty: &Type,
+    value: TokenStream,
+    depth: usize,
+) -> Result<(Type, TokenStream), Box<Type>> {
+    if !contains_local(ty) {
+        return Ok((ty.clone(), value));
+    }
+    if let Some((RefKind::Local, inner)) = ref_kind(ty) {
+        return Ok((
+            syn::parse_quote!(::tartine::__private::HandedBack<#inner>),
+            quote!(::core::convert::Into::into(#value)),
+        ));
+    }
+    let element = quote::format_ident!("__tartine_element{}", depth);
+    match ty {
+        Type::Paren(paren) => handed_back(&paren.elem, value, depth),
+        Type::Group(group) => handed_back(&group.elem, value, depth),
+        Type::Tuple(tuple) => {
+            let names: Vec<_> = (0..tuple.elems.len())
+                .map(|index| quote::format_ident!("__tartine_field{}_{}", depth, index))
+                .collect();
+            let mut mirrors = Vec::new();
+            let mut converted = Vec::new();
+            for (elem, name) in tuple.elems.iter().zip(&names) {
+                let (mirror, conversion) = handed_back(elem, quote!(#name), depth + 1)?;
+                mirrors.push(mirror);
+                converted.push(conversion);
+            }
+            Ok((
+                syn::parse_quote!((#(#mirrors,)*)),
+                quote!({ let (#(#names,)*) = #value; (#(#converted,)*) }),
+            ))
+        }
+        Type::Array(array) => {
+            let (mirror, conversion) = handed_back(&array.elem, quote!(#element), depth + 1)?;
+            let len = &array.len;
+            Ok((
+                syn::parse_quote!([#mirror; #len]),
+                quote!(#value.map(|#element| #conversion)),
+            ))
+        }
+        Type::Path(_) => {
+            let Some((name, inner)) = single_type_argument(ty) else {
+                return Err(Box::new(ty.clone()));
+            };
+            if !SEE_THROUGH.iter().any(|see| name == see) {
+                return Err(Box::new(ty.clone()));
+            }
+            let (mirror, conversion) = handed_back(inner, quote!(#element), depth + 1)?;
+            let mut mirrored = ty.clone();
+            if let Type::Path(path) = &mut mirrored
+                && let Some(last) = path.path.segments.last_mut()
+                && let PathArguments::AngleBracketed(args) = &mut last.arguments
+                && let Some(GenericArgument::Type(slot)) = args.args.first_mut()
+            {
+                *slot = mirror;
+            }
+            let expression = if name == "Option" {
+                quote!(#value.map(|#element| #conversion))
+            } else if name == "Box" {
+                quote!({ let #element = *#value; ::std::boxed::Box::new(#conversion) })
+            } else {
+                quote! {
+                    ::core::iter::Iterator::collect(::core::iter::Iterator::map(
+                        ::core::iter::IntoIterator::into_iter(#value),
+                        |#element| #conversion,
+                    ))
+                }
+            };
+            Ok((mirrored, expression))
+        }
+        _ => Err(Box::new(ty.clone())),
+    }
+}
+
 /// Every type `ty` is made of, itself included: its generic arguments, tuple and array
 /// elements, at any depth. Types naming `Self` are left out (a client cannot name them).
 pub(crate) fn component_types(ty: &Type, out: &mut Vec<Type>) {
@@ -340,6 +440,31 @@ mod tests {
         assert_eq!(
             show(&swapped(&ty)),
             "Vec<(::tartine::Remote<User>,Option<::tartine::Local<Mind>>)>"
+        );
+    }
+
+    #[test]
+    fn locals_are_decoded_through_std_containers_only() {
+        let Ok((mirror, _)) = handed_back(
+            &syn::parse_quote!(Vec<(u8, Option<Local<User>>)>),
+            quote!(value),
+            0,
+        ) else {
+            panic!("a Local in std containers is seen through")
+        };
+        assert_eq!(
+            show(&mirror),
+            "Vec<(u8,Option<::tartine::__private::HandedBack<User>>,)>"
+        );
+        let plain: Type = syn::parse_quote!(Vec<Remote<User>>);
+        let Ok((unchanged, _)) = handed_back(&plain, quote!(value), 0) else {
+            panic!("no Local, nothing to see through")
+        };
+        assert_eq!(show(&unchanged), "Vec<Remote<User>>");
+        let hidden = handed_back(&syn::parse_quote!(Either<Local<A>, u8>), quote!(value), 0);
+        assert_eq!(
+            hidden.map(|_| ()).map_err(|ty| show(&ty)),
+            Err("Either<Local<A>,u8>".into())
         );
     }
 

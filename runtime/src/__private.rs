@@ -6,6 +6,7 @@ pub use crate::dispatch::{
 };
 pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
+pub use crate::refs::local::HandedBack;
 pub use crate::refs::names::InterfaceInfo;
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};
@@ -26,9 +27,18 @@ pub trait Argument: serde::Serialize + serde::de::DeserializeOwned + Send + 'sta
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Argument for T {}
 
-/// Fails to compile unless `T` can be an argument: generated for each parameter that holds a
-/// reference, at its type.
-pub fn assert_argument<T: Argument>() {}
+/// What a parameter that holds a reference is decoded as (`Local<T>` as `HandedBack<T>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire as an argument",
+    note = "a parameter holding references is made of `Local<T>`, `Remote<T>` and `Ref<I>` of referenceable types and interfaces, in serde values"
+)]
+pub trait Decodable: serde::de::DeserializeOwned + Send + 'static {}
+
+impl<T: serde::de::DeserializeOwned + Send + 'static> Decodable for T {}
+
+/// Fails to compile unless `T` can be decoded as a parameter: generated for each parameter
+/// that holds a reference, at its type.
+pub fn assert_argument<T: Decodable>() {}
 
 /// How one argument of type `T` is encoded and decoded with `C`, made where `T: Argument` is
 /// checked ([`argument`]): the code that uses it needs no bound on `T`, so a type that cannot

@@ -205,9 +205,10 @@
 //!   the macro sees them, through generics too (a `Vec<Local<T>>` arrives as
 //!   `Vec<Remote<T>>`, an `Either<Local<A>, Local<B>>` as `Either<Remote<A>, Remote<B>>`).
 //! - Inside your own types (a struct or an enum that both sides decode), hold references as
-//!   [`Ref<I>`](Ref), which reads the same on both sides. A `Local<T>` nested in your own
-//!   type cannot be decoded by the peer (it would be the peer's `Remote<T>`), and fails with
-//!   [`CallError::BadReply`] naming the reference's direction.
+//!   [`Ref<I>`](Ref), which reads the same on both sides. A `Local<T>` cannot be decoded there
+//!   (on the other side it would be a `Remote<T>`), so a type of yours that holds one and
+//!   derives `Deserialize` fails to compile; as a parameter, `Local<T>` is decoded alone or in
+//!   `Vec`, `VecDeque`, `Option`, `Box`, tuples and arrays, and the macro refuses it elsewhere.
 //! - A proxy takes `&Remote<T>` where the method declares `Local<T>` (hand back one of the
 //!   callee's objects), and anything `Into<Local<T>>` where it declares `Remote<T>` (pass one
 //!   of the caller's objects, which the callee can then call back).
@@ -334,6 +335,7 @@
 //! | a trait's arguments cross the wire; a viewable trait's proxy has no avatar parameter | rustc | `interface/argument_not_serde.rs`, `interface/passing_the_avatar.rs` |
 //! | a `Remote<dyn Clock>` is not a `Remote<dyn Counter>`; only avatars are logged in to | rustc | `interface/wrong_interface.rs`, `interface/login_to_a_non_avatar.rs` |
 //! | a method returning `Result` spells its error type (no alias) | macro | `signature/result_alias.rs` |
+//! | a `Local<T>` is decoded as a parameter only (alone or in std containers); your own types hold `Ref<I>` | macro, rustc | `wire_types/local_in_a_generic.rs`, `wire_types/local_in_own_type.rs` |
 //! | exposed methods take `&self` (not `&mut self`, `self` or `self: Box<Self>`) | macro | `receiver/mut_self.rs`, `receiver/by_value_self.rs`, `receiver/boxed_self.rs` |
 //! | exposed methods are not generic and take no `impl Trait` | macro | `signature/generic_method.rs`, `signature/impl_trait_param.rs` |
 //! | parameters are owned (`String`, not `&str`; `Local<T>` for our objects) | macro | `signature/borrowed_param.rs` |

@@ -5,7 +5,10 @@
 
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
-use crate::types::{ReturnShape, component_types, contains_reference, return_shape, to_wire};
+use crate::types::{
+    ReturnShape, component_types, contains_local, contains_reference, handed_back, return_shape,
+    to_wire,
+};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -214,23 +217,37 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
     let args = wire_params.iter().map(|(index, _)| arg_ident(*index));
     // Parameters holding references are checked apart; plain ones through the witness their
     // proxy shares (see `proxy.rs`), so a type that cannot cross the wire is one error.
+    // A `Local<T>` is decoded as a `HandedBack<T>` and converted (see `types.rs`); the checks
+    // refuse a `Local` the conversion cannot see through.
+    let decoded: Vec<_> = wire_params
+        .iter()
+        .map(|(_, param)| {
+            handed_back(&param.ty, quote!(__tartine_decoded), 0)
+                .unwrap_or_else(|_| (param.ty.clone(), quote!(__tartine_decoded)))
+        })
+        .collect();
     let asserts = wire_params
         .iter()
-        .filter(|(_, param)| contains_reference(&param.ty))
-        .map(|(_, param)| {
-            let ty = &param.ty;
-            quote_spanned! {ty.span()=>
-                ::tartine::__private::assert_argument::<#ty>();
+        .zip(&decoded)
+        // A `Local` is checked where the user wrote it (`Local<T>` requires `T: Referenceable`).
+        .filter(|((_, param), _)| contains_reference(&param.ty) && !contains_local(&param.ty))
+        .map(|((_, param), (mirror, _))| {
+            let span = param.ty.span();
+            quote_spanned! {span=>
+                ::tartine::__private::assert_argument::<#mirror>();
             }
         });
     let reads: Vec<_> = wire_params
         .iter()
-        .map(|(_, param)| {
+        .zip(&decoded)
+        .map(|((_, param), (mirror, conversion))| {
             let ty = &param.ty;
             if contains_reference(ty) {
-                quote! {
-                    <__C as ::tartine::__private::Codec>::read::<#ty>(__tartine_reader)?
-                }
+                quote! {{
+                    let __tartine_decoded =
+                        <__C as ::tartine::__private::Codec>::read::<#mirror>(__tartine_reader)?;
+                    #conversion
+                }}
             } else {
                 let witness = quote_spanned! {ty.span()=>
                     ::tartine::__private::argument::<__C, #ty>()

@@ -94,7 +94,27 @@ impl<T: Referenceable> Serialize for Local<T> {
     }
 }
 
-impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
+/// A `Local<T>` as a parameter receives it: one of our objects the peer hands back, checked to
+/// be a `T`. `Local<T>` itself has no `Deserialize`: a `Local` inside a value of your own would
+/// be the peer's `Remote` on the other side, so that fails to compile; hold a
+/// [`Ref`](crate::Ref) there. Used by generated code, for parameters that spell `Local<T>`
+/// (alone, or in `Vec`, `Option`, `Box`, tuples and arrays).
+#[doc(hidden)]
+pub struct HandedBack<T: Referenceable>(Local<T>);
+
+impl<T: Referenceable> fmt::Debug for HandedBack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HandedBack")
+    }
+}
+
+impl<T: Referenceable> From<HandedBack<T>> for Local<T> {
+    fn from(handed: HandedBack<T>) -> Self {
+        handed.0
+    }
+}
+
+impl<'de, T: Referenceable> Deserialize<'de> for HandedBack<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match RefTag::deserialize(deserializer)? {
             RefTag::Receiver(id) => {
@@ -104,7 +124,7 @@ impl<'de, T: Referenceable> Deserialize<'de> for Local<T> {
                 object
                     .into_any()
                     .downcast::<T>()
-                    .map(Local::from_arc)
+                    .map(|object| HandedBack(Local::from_arc(object)))
                     .map_err(|_| {
                         D::Error::custom(scope::refuse(RefError::WrongType {
                             expected: std::any::type_name::<T>().to_owned(),
