@@ -94,6 +94,26 @@ impl<T: Referenceable> Serialize for Local<T> {
     }
 }
 
+mod sealed {
+    /// Implemented by nothing.
+    pub trait Never {}
+}
+
+/// Never implemented: it is the bound of `Local<T>`'s `Deserialize`, so that a `Local` in a
+/// value of your own fails to compile with this message.
+#[diagnostic::on_unimplemented(
+    message = "a `Local<{Self}>` cannot be decoded inside a value: on the other side it is the peer's `Remote`",
+    label = "hold a `Ref` here",
+    note = "in a type both sides decode, hold `tartine::Ref<I>` (`Ref<{Self}>`, or `Ref<dyn Trait>`), which is local on the side that owns the object and remote on the other; `Local<T>` is decoded only as a method's parameter"
+)]
+pub trait DecodedAsParameterOnly: sealed::Never {}
+
+impl<'de, T: Referenceable + DecodedAsParameterOnly> Deserialize<'de> for Local<T> {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(D::Error::custom("a `Local` is decoded as a parameter only"))
+    }
+}
+
 /// A `Local<T>` as a parameter receives it: one of our objects the peer hands back, checked to
 /// be a `T`. `Local<T>` itself has no `Deserialize`: a `Local` inside a value of your own would
 /// be the peer's `Remote` on the other side, so that fails to compile; hold a

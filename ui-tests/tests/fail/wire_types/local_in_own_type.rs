@@ -13,7 +13,7 @@ impl Game {
 // client's `Remote<Game>`. One type serves both sides: `tartine::Ref<Game>`.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub enum Seat {
-    Playing(Local<Game>), //~ ERROR Deserialize
+    Playing(Local<Game>), //~ ERROR cannot be decoded inside a value
 }
 
 fn main() {}
