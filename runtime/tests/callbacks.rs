@@ -51,3 +51,16 @@ async fn an_object_passed_by_value_is_exported_and_freed() {
     })
     .await;
 }
+
+/// The server keeps a reference while it hands the listener back. (Handing back the last one it
+/// holds is a known gap: its release may reach the client before the reply that names it.)
+#[tokio::test]
+async fn an_object_handed_back_by_the_server_is_the_callers_own() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let listener = Local::new(Listener {
+        heard: Default::default(),
+    });
+    let back: Local<Listener> = echo.give_back(listener.clone()).await.unwrap();
+    assert!(back.ptr_eq(&listener));
+}

@@ -2,7 +2,10 @@
 
 use crate::model::{ExposedMethod, HiddenMethod, Kind, Output, Timeout};
 use crate::names::{proxy_ident, proxy_module};
-use crate::types::{contains_reference, peer_type, proxy_param, swapped};
+use crate::types::{
+    ReturnShape, contains_local, contains_reference, handed_back, peer_type, proxy_param,
+    return_shape, swapped,
+};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -145,24 +148,41 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
             }
         });
     let marker = quote!(__TartineMarker);
-    let (returns, generics, bound, call) = match &method.output {
+    // A result that holds the caller's own objects (`Remote<T>` on the callee's side) arrives as
+    // `Local<T>`: decoded as `HandedBack<T>`, then converted.
+    let handed = |ty: &syn::Type, peer: &TokenStream| match return_shape(ty) {
+        ReturnShape::Direct { peer: direct } if contains_local(&direct) => {
+            match handed_back(&direct, quote!(__tartine_value), 0) {
+                Ok((mirror, conversion)) => {
+                    (quote!(#mirror), quote!(.map(|__tartine_value| #conversion)))
+                }
+                Err(_) => (peer.clone(), quote!()),
+            }
+        }
+        _ => (peer.clone(), quote!()),
+    };
+    let (returns, generics, bound, call, convert) = match &method.output {
         Output::Value(ty) => {
             let (peer, generics, bound) = peer_type(ty, &marker);
+            let (decoded, convert) = handed(ty, &peer);
             (
                 quote!(::core::result::Result<#peer, ::tartine::CallError>),
                 generics,
                 bound,
-                quote!(call_value_with::<::tartine::__private::Postcard, #peer>),
+                quote!(call_value_with::<::tartine::__private::Postcard, #decoded>),
+                convert,
             )
         }
         Output::Result { ok, err } => {
             let (peer, generics, bound) = peer_type(ok, &marker);
+            let (decoded, convert) = handed(ok, &peer);
             let err = swapped(err);
             (
                 quote!(::core::result::Result<#peer, ::tartine::RemoteError<#err>>),
                 generics,
                 bound,
-                quote!(call_result_with::<::tartine::__private::Postcard, #peer, #err>),
+                quote!(call_result_with::<::tartine::__private::Postcard, #decoded, #err>),
+                convert,
             )
         }
     };
@@ -187,6 +207,7 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
                     },
                 )
                 .await
+                #convert
         }
     }
 }

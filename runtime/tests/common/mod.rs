@@ -268,6 +268,12 @@ impl Echo {
         counters.iter().map(|c| c.get()).sum()
     }
 
+    /// Subscribes the caller's listener and hands it back: it arrives as the original object.
+    pub fn give_back(&self, listener: Remote<Listener>) -> Remote<Listener> {
+        self.subscribers.lock().unwrap().push(listener.clone());
+        listener
+    }
+
     pub async fn notify(&self, listener: Remote<Listener>, message: String) -> usize {
         listener.hear(message).await.unwrap_or(0)
     }
