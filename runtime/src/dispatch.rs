@@ -123,7 +123,11 @@ impl CallContext {
     fn encode<C: Codec, T: Serialize>(&self, value: &T) -> Result<Encoded, Failure> {
         let site = &self.site;
         scope::encode::<C, T>(&site.shared, site.perspective.as_ref(), value)
-            .map(|(frame, exports)| Encoded { frame, exports })
+            .map(|(frame, exports, held)| Encoded {
+                frame,
+                exports,
+                held,
+            })
             .map_err(Failure::from)
     }
 }

@@ -72,7 +72,12 @@ impl Reply {
 pub(crate) struct Encoded {
     pub(crate) frame: FrameBuilder,
     pub(crate) exports: Vec<u64>,
+    /// The peer's objects the payload sends back: dropped once the frame is queued.
+    pub(crate) held: Vec<Held>,
 }
+
+/// A reference kept alive until the frame that sends it back is queued.
+pub(crate) type Held = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 impl fmt::Debug for Encoded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

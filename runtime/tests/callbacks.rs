@@ -53,7 +53,8 @@ async fn an_object_passed_by_value_is_exported_and_freed() {
 }
 
 /// The server keeps a reference while it hands the listener back. (Handing back the last one it
-/// holds is a known gap: its release may reach the client before the reply that names it.)
+/// holds is a known gap: the server sends its release after the reply, but the client's reader
+/// applies the release before the caller decodes the reply, which then finds no such object.)
 #[tokio::test]
 async fn an_object_handed_back_by_the_server_is_the_callers_own() {
     let server = start_server().await;

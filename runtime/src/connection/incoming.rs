@@ -292,4 +292,6 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
     }
     shared.send(frame);
+    // Only now may the references the reply sends back be released.
+    drop(encoded.held);
 }

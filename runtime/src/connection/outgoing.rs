@@ -99,7 +99,8 @@ pub(crate) async fn call(
     if shared.is_closed() {
         return Err(CallError::ConnectionLost);
     }
-    let (builder, exported) = scope::encode_with(shared, None, encode)?;
+    // What the arguments send back stays held until the call is answered.
+    let (builder, exported, _held) = scope::encode_with(shared, None, encode)?;
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     let Some(opened) = shared.replies.lock().open(deadline) else {
         shared.rollback(&exported);

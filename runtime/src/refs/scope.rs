@@ -13,6 +13,7 @@ use super::table::Exported;
 use crate::codec::{Codec, CodecError, DecodeLimits};
 use crate::link::shared::{Object, RemoteInner, Shared};
 use crate::perspective::Perspective;
+use crate::reply::Held;
 use crate::wire::FrameBuilder;
 use bytes::Bytes;
 use std::cell::RefCell;
@@ -25,6 +26,9 @@ struct Scope {
     /// The frame being decoded, so byte payloads can share its memory.
     frame: Option<Bytes>,
     exported: Vec<u64>,
+    /// The peer's objects the payload sends back to it: held until the frame is queued, so
+    /// that dropping the value they came from cannot release them before the peer reads it.
+    held: Vec<Held>,
     refusal: Option<RefError>,
 }
 
@@ -46,6 +50,7 @@ impl Drop for PopOnUnwind {
 /// What a scope saw: the ids of our objects the payload hands over, and the first refusal.
 struct Seen {
     exported: Vec<u64>,
+    held: Vec<Held>,
     refusal: Option<RefError>,
 }
 
@@ -61,6 +66,7 @@ fn run<R>(
             perspective: perspective.cloned(),
             frame: frame.cloned(),
             exported: Vec::new(),
+            held: Vec::new(),
             refusal: None,
         });
     });
@@ -70,10 +76,12 @@ fn run<R>(
     let seen = match SCOPES.with_borrow_mut(Vec::pop) {
         Some(scope) => Seen {
             exported: scope.exported,
+            held: scope.held,
             refusal: scope.refusal,
         },
         None => Seen {
             exported: Vec::new(),
+            held: Vec::new(),
             refusal: Some(RefError::NoScope),
         },
     };
@@ -87,20 +95,21 @@ pub(crate) fn encode<C: Codec, T: serde::Serialize + ?Sized>(
     shared: &Arc<Shared>,
     perspective: Option<&Arc<Perspective>>,
     value: &T,
-) -> Result<(FrameBuilder, Vec<u64>), EncodeError> {
+) -> Result<(FrameBuilder, Vec<u64>, Vec<Held>), EncodeError> {
     encode_with(shared, perspective, |out| C::encode(value, out))
 }
 
 /// As [`encode`], with `encode` appending the payload (a call's arguments, one after another).
+/// Also returns the peer's objects the payload sends back, to keep until the frame is queued.
 pub(crate) fn encode_with(
     shared: &Arc<Shared>,
     perspective: Option<&Arc<Perspective>>,
     encode: impl FnOnce(&mut bytes::BytesMut) -> Result<(), CodecError>,
-) -> Result<(FrameBuilder, Vec<u64>), EncodeError> {
+) -> Result<(FrameBuilder, Vec<u64>, Vec<Held>), EncodeError> {
     let mut frame = FrameBuilder::new();
     let (encoded, seen) = run(shared, perspective, None, || encode(frame.payload()));
     let error = match (seen.refusal, encoded) {
-        (None, Ok(())) => return Ok((frame, seen.exported)),
+        (None, Ok(())) => return Ok((frame, seen.exported, seen.held)),
         (Some(refusal), _) => EncodeError::Refused(refusal),
         (None, Err(error)) => EncodeError::Codec(error),
     };
@@ -211,9 +220,10 @@ pub(crate) fn find_exported(id: u64) -> Result<Option<Exported<dyn Object>>, Ref
 }
 
 /// The id under which `remote` may be sent back to its owner on the scope's connection.
-pub(crate) fn send_back(remote: &RemoteInner) -> Result<u64, RefError> {
+pub(crate) fn send_back(remote: &Arc<RemoteInner>) -> Result<u64, RefError> {
     with_scope(|scope| {
         if Arc::ptr_eq(&scope.shared, &remote.shared) {
+            scope.held.push(Arc::clone(remote) as Held);
             Ok(remote.id)
         } else {
             Err(RefError::Foreign)
