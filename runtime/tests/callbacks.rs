@@ -52,16 +52,25 @@ async fn an_object_passed_by_value_is_exported_and_freed() {
     .await;
 }
 
-/// The server keeps a reference while it hands the listener back. (Handing back the last one it
-/// holds is a known gap: the server sends its release after the reply, but the client's reader
-/// applies the release before the caller decodes the reply, which then finds no such object.)
+/// The server hands back the last reference it holds: it sends its release after the reply,
+/// and the client applies that release only once the reply is decoded, so the caller gets its
+/// own object, and nothing stays exported after.
 #[tokio::test]
 async fn an_object_handed_back_by_the_server_is_the_callers_own() {
     let server = start_server().await;
-    let (_connection, echo) = connect(&server).await;
+    let (connection, echo) = connect(&server).await;
     let listener = Local::new(Listener {
         heard: Default::default(),
     });
-    let back: Local<Listener> = echo.give_back(listener.clone()).await.unwrap();
-    assert!(back.ptr_eq(&listener));
+    for round in 0..100 {
+        let back: Local<Listener> = echo
+            .give_back(listener.clone())
+            .await
+            .unwrap_or_else(|error| panic!("round {round}: {error:?}"));
+        assert!(back.ptr_eq(&listener));
+    }
+    eventually("the server released the listener", || {
+        connection.stats().exports == 0
+    })
+    .await;
 }

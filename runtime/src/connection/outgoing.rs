@@ -187,7 +187,12 @@ impl Drop for Waiting<'_> {
                 self.shared
                     .send_header(&Message::Cancel { call: self.call });
             }
-            Abandoned::Replied(incoming) => self.shared.settle(&incoming.into_ids()),
+            Abandoned::Replied(incoming) => {
+                if names_our_objects(&incoming) {
+                    self.shared.reply_done();
+                }
+                self.shared.settle(&incoming.into_ids());
+            }
             Abandoned::Waiting | Abandoned::Gone => {}
         }
     }
@@ -196,6 +201,11 @@ impl Drop for Waiting<'_> {
 /// Hands a reply the reader received to its caller's slot; a reply nobody waits for is
 /// discarded, settling its references.
 pub(crate) fn deliver(shared: &Shared, call: u64, incoming: Incoming) {
+    // Counted before the caller can take it: releases wait until it is decoded.
+    let counted = names_our_objects(&incoming);
+    if counted {
+        shared.reply_waiting();
+    }
     let delivery = shared.replies.lock().deliver(call, incoming);
     match delivery {
         Delivery::Placed(waker) => {
@@ -205,9 +215,18 @@ pub(crate) fn deliver(shared: &Shared, call: u64, incoming: Incoming) {
         }
         Delivery::Unclaimed(incoming) => {
             tracing::trace!(parent: &shared.span, call, "reply for a call nobody waits for");
+            if counted {
+                shared.reply_done();
+            }
             shared.settle(&incoming.into_ids());
         }
     }
+}
+
+/// Whether a reply's payload may name our objects (a value or a raised error may; a
+/// framework failure does not).
+fn names_our_objects(incoming: &Incoming) -> bool {
+    matches!(incoming, Incoming::Value(_) | Incoming::Raised(_))
 }
 
 /// A reply taken from its slot, to be decoded; once dropped, the references its message
@@ -221,6 +240,9 @@ pub(crate) struct Received {
 impl Drop for Received {
     fn drop(&mut self) {
         self.shared.settle(&self.ids);
+        if names_our_objects(&self.incoming) {
+            self.shared.reply_done();
+        }
     }
 }
 

@@ -225,8 +225,7 @@ fn handle_frame(
             outgoing::deliver(shared, call, Incoming::Failed(failure));
         }
         Message::Release { target, count } => {
-            let released = shared.tables.exports.lock().release(target, count);
-            drop(released);
+            shared.release_ours(target, count);
         }
         Message::Ping => shared.send_header(&Message::Pong),
         Message::Pong => {}

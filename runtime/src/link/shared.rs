@@ -25,7 +25,7 @@ use bytes::Bytes;
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -88,6 +88,11 @@ pub(crate) struct Shared {
     keepalive: OnceLock<Weak<KeepAlive>>,
     /// Set when a call took a deadline earlier than the reader's timer knows.
     pub(crate) earlier_deadline: AtomicBool,
+    /// Replies to our calls received but not decoded yet: one may name our objects, whose
+    /// releases then wait (see [`Shared::release_ours`]).
+    undecoded: AtomicUsize,
+    /// Set while releases wait.
+    releases_wait: AtomicBool,
     pub(crate) span: tracing::Span,
 }
 
@@ -123,6 +128,8 @@ impl Shared {
             interfaces,
             keepalive: OnceLock::new(),
             earlier_deadline: AtomicBool::new(false),
+            undecoded: AtomicUsize::new(0),
+            releases_wait: AtomicBool::new(false),
             span,
         }
     }
@@ -178,6 +185,51 @@ impl Shared {
             return;
         }
         self.send_header(&Message::Release { target: id, count });
+    }
+
+    /// The peer releases `count` sendings of our object `id`. While a reply to one of our calls
+    /// is undecoded (it came before this release and may name the object), the release waits.
+    pub(crate) fn release_ours(&self, id: u64, count: u64) {
+        let mut exports = self.tables.exports.lock();
+        if self.undecoded.load(Ordering::SeqCst) == 0 {
+            let released = exports.release(id, count);
+            drop(exports);
+            drop(released);
+            return;
+        }
+        exports.defer_release(id, count);
+        self.releases_wait
+            .store(exports.has_deferred(), Ordering::SeqCst);
+        // The last reply may have been decoded meanwhile, before it saw the flag.
+        let freed = if self.undecoded.load(Ordering::SeqCst) == 0 {
+            self.releases_wait.store(false, Ordering::SeqCst);
+            exports.apply_deferred()
+        } else {
+            Vec::new()
+        };
+        drop(exports);
+        drop(freed);
+    }
+
+    /// A reply to one of our calls that may name our objects arrived: counted before its
+    /// caller can take it.
+    pub(crate) fn reply_waiting(&self) {
+        self.undecoded.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Such a reply was decoded or dropped; the last one lets waiting releases apply.
+    pub(crate) fn reply_done(&self) {
+        if self.undecoded.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.releases_wait.load(Ordering::SeqCst)
+        {
+            let mut exports = self.tables.exports.lock();
+            if self.undecoded.load(Ordering::SeqCst) == 0 {
+                self.releases_wait.store(false, Ordering::SeqCst);
+                let freed = exports.apply_deferred();
+                drop(exports);
+                drop(freed);
+            }
+        }
     }
 
     /// Ends the holds a message put on the peer's ids it handed over (it was decoded or

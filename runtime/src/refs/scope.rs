@@ -29,7 +29,8 @@ struct Scope {
     /// The peer's objects the payload sends back to it: held until the frame is queued, so
     /// that dropping the value they came from cannot release them before the peer reads it.
     held: Vec<Held>,
-    refusal: Option<RefError>,
+    /// Boxed: rare, and the scope is moved on every message.
+    refusal: Option<Box<RefError>>,
 }
 
 thread_local! {
@@ -51,7 +52,7 @@ impl Drop for PopOnUnwind {
 struct Seen {
     exported: Vec<u64>,
     held: Vec<Held>,
-    refusal: Option<RefError>,
+    refusal: Option<Box<RefError>>,
 }
 
 fn run<R>(
@@ -82,7 +83,7 @@ fn run<R>(
         None => Seen {
             exported: Vec::new(),
             held: Vec::new(),
-            refusal: Some(RefError::NoScope),
+            refusal: Some(Box::new(RefError::NoScope)),
         },
     };
     (value, seen)
@@ -110,7 +111,7 @@ pub(crate) fn encode_with(
     let (encoded, seen) = run(shared, perspective, None, || encode(frame.payload()));
     let error = match (seen.refusal, encoded) {
         (None, Ok(())) => return Ok((frame, seen.exported, seen.held)),
-        (Some(refusal), _) => EncodeError::Refused(refusal),
+        (Some(refusal), _) => EncodeError::Refused(*refusal),
         (None, Err(error)) => EncodeError::Codec(error),
     };
     shared.rollback(&seen.exported);
@@ -129,7 +130,7 @@ pub(crate) fn decode<C: Codec, T: serde::de::DeserializeOwned>(
     });
     match (seen.refusal, decoded) {
         (None, Ok(value)) => Ok(value),
-        (Some(refusal), _) => Err(DecodeError::Refused(refusal)),
+        (Some(refusal), _) => Err(DecodeError::Refused(*refusal)),
         (None, Err(error)) => Err(DecodeError::Codec(error)),
     }
 }
@@ -148,7 +149,7 @@ pub(crate) fn decode_each<C: Codec, R>(
     });
     match (seen.refusal, decoded) {
         (None, Ok(value)) => Ok(value),
-        (Some(refusal), _) => Err(DecodeError::Refused(refusal)),
+        (Some(refusal), _) => Err(DecodeError::Refused(*refusal)),
         (None, Err(error)) => Err(DecodeError::Codec(error)),
     }
 }
@@ -163,7 +164,7 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
             if let Err(error) = &result
                 && scope.refusal.is_none()
             {
-                scope.refusal = Some(error.clone());
+                scope.refusal = Some(Box::new(error.clone()));
             }
             result
         }

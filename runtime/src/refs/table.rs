@@ -49,6 +49,9 @@ pub(crate) struct ExportTable<O: ?Sized> {
     by_identity: HashMap<(usize, usize), u64>,
     next_id: u64,
     limit: usize,
+    /// Releases of our objects that came while a reply to one of our calls was undecoded (it
+    /// may name them), by id: at most one entry per object in the table.
+    deferred: HashMap<u64, u64>,
 }
 
 impl<O: ?Sized> ExportTable<O> {
@@ -59,7 +62,32 @@ impl<O: ?Sized> ExportTable<O> {
             by_identity: HashMap::new(),
             next_id: ROOT_ID + 1,
             limit,
+            deferred: HashMap::new(),
         }
+    }
+
+    /// Keeps a release of our object `id` for later (a reply that may name it is not decoded
+    /// yet); an unknown or pinned id is ignored, as [`release`](Self::release) would.
+    pub(crate) fn defer_release(&mut self, id: u64, count: u64) {
+        if self.entries.get(&id).is_some_and(|entry| !entry.pinned) {
+            let deferred = self.deferred.entry(id).or_default();
+            *deferred = deferred.saturating_add(count);
+        }
+    }
+
+    /// Whether releases wait.
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Applies the releases kept for later; returns the objects they free, to drop outside the
+    /// lock.
+    pub(crate) fn apply_deferred(&mut self) -> Vec<Arc<O>> {
+        let deferred = std::mem::take(&mut self.deferred);
+        deferred
+            .into_iter()
+            .filter_map(|(id, count)| self.release(id, count))
+            .collect()
     }
 
     /// Publishes `object` as the root, under [`ROOT_ID`], never released by the peer.
@@ -316,6 +344,21 @@ mod tests {
         assert!(table.release(id, 1).is_none(), "a stale release is ignored");
         let again = table.export(object, None).expect("room");
         assert_ne!(again, id, "a released id stays invalid");
+    }
+
+    #[test]
+    fn releases_wait_while_a_reply_is_undecoded() {
+        let mut table = ExportTable::<u8>::new(8);
+        let object = Arc::new(1u8);
+        let id = table.export(Arc::clone(&object), None).expect("room");
+        table.defer_release(id, 1);
+        table.defer_release(id + 100, 1);
+        assert!(table.get(id).is_some(), "a reply may still name it");
+        assert!(table.has_deferred());
+        let freed = table.apply_deferred();
+        assert_eq!(freed.len(), 1, "applied, the release frees the object");
+        assert!(table.get(id).is_none());
+        assert!(!table.has_deferred(), "and the unknown id was never kept");
     }
 
     #[test]
