@@ -2,6 +2,7 @@
 //! and `Referenceable` impls with no methods, so uses of `Remote<Type>` elsewhere raise no
 //! second wave of errors.
 
+use crate::generate::{interface_impl, referenceable_for};
 use crate::model::{ExposedImpl, Kind};
 use crate::names::{proxy_ident, proxy_module};
 use proc_macro2::TokenStream;
@@ -21,33 +22,28 @@ pub(crate) fn emit(item: &ItemImpl, model: Option<&ExposedImpl>, error: syn::Err
         &proxy_module(self_ident),
         &quote!(#[doc(hidden)]),
     );
+    let interface = interface_impl(
+        Kind::Referenceable,
+        &quote!(),
+        &quote!(#self_ident),
+        &quote!(::core::stringify!(#self_ident)),
+        &proxy,
+        &[],
+    );
+    let referenceable = referenceable_for(
+        Kind::Referenceable,
+        self_ident,
+        &quote!(Self),
+        &quote!(::core::result::Result::Err(
+            ::tartine::__private::DispatchError::NoSuchMethod
+        )),
+    );
     quote! {
         #item
         #errors
-
         #proxy_definition
-
-        impl ::tartine::Interface for #self_ident {
-            const NAME: &'static str = ::core::stringify!(#self_ident);
-            const METHODS: &'static [&'static str] = &[];
-            type Proxy = #proxy;
-        }
-
-        impl ::tartine::Referenceable for #self_ident {
-            type Interface = Self;
-
-            fn dispatch<__C: ::tartine::__private::Codec>(
-                self: ::tartine::__private::Arc<Self>,
-                _: &str,
-                _: &[u8],
-                _: &::tartine::__private::CallContext,
-            ) -> ::core::result::Result<
-                ::tartine::__private::Started,
-                ::tartine::__private::DispatchError,
-            > {
-                ::core::result::Result::Err(::tartine::__private::DispatchError::NoSuchMethod)
-            }
-        }
+        #interface
+        #referenceable
     }
 }
 
@@ -60,18 +56,18 @@ pub(crate) fn emit_trait(item: &ItemTrait, kind: Kind, error: syn::Error) -> Tok
     let proxy = proxy_ident(ident);
     let proxy_definition =
         crate::generate::proxy_definition(&proxy, &proxy_module(ident), &quote!(#[doc(hidden)]));
-    let avatar = (kind == Kind::Avatar).then(
-        || quote!(impl<'__tartine> ::tartine::AvatarInterface for dyn #ident + '__tartine {}),
-    );
     let stand_in = item.generics.params.is_empty().then(|| {
+        let interface = interface_impl(
+            kind,
+            &quote!(<'__tartine>),
+            &quote!(dyn #ident + '__tartine),
+            &quote!(::core::stringify!(#ident)),
+            &proxy,
+            &[],
+        );
         quote! {
             #proxy_definition
-            impl<'__tartine> ::tartine::Interface for dyn #ident + '__tartine {
-                const NAME: &'static str = ::core::stringify!(#ident);
-                const METHODS: &'static [&'static str] = &[];
-                type Proxy = #proxy;
-            }
-            #avatar
+            #interface
         }
     });
     quote! {

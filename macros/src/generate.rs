@@ -7,10 +7,11 @@ mod dispatch;
 mod interface;
 mod proxy;
 
+pub(crate) use dispatch::{interface_impl, referenceable_for};
 pub(crate) use interface::{interface_trait, trait_implementation, usable_as_dyn};
 pub(crate) use proxy::proxy_definition;
 
-use crate::model::{ExposedImpl, Kind};
+use crate::model::ExposedImpl;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemImpl;
@@ -21,16 +22,9 @@ pub(crate) fn all(item: &ItemImpl, model: &ExposedImpl) -> TokenStream {
     let proxy_struct = proxy::proxy_struct(model.kind, self_ident, &self_ident.to_string());
     let proxy_methods = proxy::proxy_methods(self_ident, &model.methods, &model.hidden);
     let referenceable = dispatch::referenceable_impl(model);
-    let avatar = (model.kind == Kind::Avatar).then(|| {
-        quote! {
-            #[automatically_derived]
-            impl ::tartine::Avatar for #self_ident {}
-        }
-    });
     quote! {
         #item
         #referenceable
-        #avatar
         #proxy_struct
         #proxy_methods
     }

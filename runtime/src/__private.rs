@@ -103,7 +103,13 @@ pub enum PrivateMethod {}
     label = "not exposed",
     note = "peers call the `pub` methods of a `#[referenceable]` `impl` block (without `#[tartine(skip)]`), or the methods of an interface trait: make it one of those to call it remotely"
 )]
-pub trait Exposed {}
+pub trait Exposed: sealed::Sealed {}
+
+mod sealed {
+    /// Implemented by nothing: no one can implement [`Exposed`](super::Exposed), so the
+    /// stand-in of a method the server keeps to itself can never be called.
+    pub trait Sealed {}
+}
 
 /// What calling a method the server keeps to itself would return: nothing can.
 #[derive(Debug)]

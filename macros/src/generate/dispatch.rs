@@ -175,13 +175,33 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
         self_type: None,
     };
     let dispatch = dispatch_match(&model.methods, &callee);
-    let allows = dispatch_allows();
+    let referenceable = referenceable_for(model.kind, self_ident, &quote!(Self), &dispatch);
     quote! {
         #interface
+        #referenceable
+    }
+}
 
+/// `impl Referenceable for #self_ident` of interface `interface`, whose `dispatch` runs
+/// `body` (which sees `self`, `__tartine_method`, `__tartine_args` and `__tartine_cx`), and
+/// `impl Avatar` when `kind` is an avatar. The one place this impl is spelled out.
+pub(crate) fn referenceable_for(
+    kind: Kind,
+    self_ident: &syn::Ident,
+    interface: &TokenStream,
+    body: &TokenStream,
+) -> TokenStream {
+    let allows = dispatch_allows();
+    let avatar = (kind == Kind::Avatar).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl ::tartine::Avatar for #self_ident {}
+        }
+    });
+    quote! {
         #[automatically_derived]
         impl ::tartine::Referenceable for #self_ident {
-            type Interface = Self;
+            type Interface = #interface;
 
             #allows
             fn dispatch<__C: ::tartine::__private::Codec>(
@@ -193,9 +213,10 @@ pub(crate) fn referenceable_impl(model: &ExposedImpl) -> TokenStream {
                 ::tartine::__private::Started,
                 ::tartine::__private::DispatchError,
             > {
-                #dispatch
+                #body
             }
         }
+        #avatar
     }
 }
 

@@ -3,7 +3,9 @@
 //! dispatch (a function generic over the implementing type) and its proxy; and, for a server's
 //! `impl Trait for Type`, the `Referenceable` impl that calls that dispatch.
 
-use super::dispatch::{Callee, dispatch_allows, dispatch_match, interface_impl, wire_name};
+use super::dispatch::{
+    Callee, dispatch_allows, dispatch_match, interface_impl, referenceable_for, wire_name,
+};
 use super::proxy::{proxy_methods, proxy_struct};
 use crate::model::{ExposedTrait, Kind, TraitImpl};
 use crate::names::proxy_ident;
@@ -113,33 +115,22 @@ pub(crate) fn usable_as_dyn(item: &ItemTrait, kind: Kind) -> ItemTrait {
 /// The user's `impl Trait for Type`, and the `Referenceable` impl that dispatches through
 /// the trait.
 pub(crate) fn trait_implementation(item: &ItemImpl, model: &TraitImpl) -> TokenStream {
-    let self_ident = &model.self_ident;
     let trait_path = &model.trait_path;
-    let avatar = (model.kind == Kind::Avatar).then(|| {
-        quote! {
-            #[automatically_derived]
-            impl ::tartine::Avatar for #self_ident {}
-        }
-    });
+    let referenceable = referenceable_for(
+        model.kind,
+        &model.self_ident,
+        &quote!(dyn #trait_path),
+        &quote! {
+            <dyn #trait_path>::__tartine_dispatch::<Self, __C>(
+                self,
+                __tartine_method,
+                __tartine_args,
+                __tartine_cx,
+            )
+        },
+    );
     quote! {
         #item
-
-        #[automatically_derived]
-        impl ::tartine::Referenceable for #self_ident {
-            type Interface = dyn #trait_path;
-
-            fn dispatch<__C: ::tartine::__private::Codec>(
-                self: ::tartine::__private::Arc<Self>,
-                method: &str,
-                args: &[u8],
-                cx: &::tartine::__private::CallContext,
-            ) -> ::core::result::Result<
-                ::tartine::__private::Started,
-                ::tartine::__private::DispatchError,
-            > {
-                <dyn #trait_path>::__tartine_dispatch::<Self, __C>(self, method, args, cx)
-            }
-        }
-        #avatar
+        #referenceable
     }
 }

@@ -174,17 +174,16 @@ fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R,
 /// Exports `object` to the scope's connection, through the scope's perspective; returns its id.
 pub(crate) fn export(object: Arc<dyn Object>) -> Result<u64, RefError> {
     with_scope(|scope| {
-        scope
-            .shared
-            .interfaces
-            .claim(object.interface(), object.interface_key())?;
         let perspective = scope.perspective.clone();
-        let id = scope
-            .shared
-            .tables
-            .exports
-            .lock()
-            .export(object, perspective)?;
+        let mut exports = scope.shared.tables.exports.lock();
+        let key = object.interface_key();
+        if !exports.has_claimed(key.id) {
+            // Once per interface and connection: the names are the server's, shared.
+            scope.shared.interfaces.claim(object.interface(), key)?;
+            exports.remember_claim(key.id);
+        }
+        let id = exports.export(object, perspective)?;
+        drop(exports);
         scope.exported.push(id);
         Ok(id)
     })

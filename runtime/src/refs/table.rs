@@ -52,6 +52,9 @@ pub(crate) struct ExportTable<O: ?Sized> {
     /// Releases of our objects that came while a reply to one of our calls was undecoded (it
     /// may name them), by id: at most one entry per object in the table.
     deferred: HashMap<u64, u64>,
+    /// The interfaces this connection already claimed their names for (see `names.rs`): a
+    /// handful, so that exporting does not take the server-wide lock every time.
+    claimed: Vec<std::any::TypeId>,
 }
 
 impl<O: ?Sized> ExportTable<O> {
@@ -63,6 +66,20 @@ impl<O: ?Sized> ExportTable<O> {
             next_id: ROOT_ID + 1,
             limit,
             deferred: HashMap::new(),
+            claimed: Vec::new(),
+        }
+    }
+
+    /// Whether the interface `id` was claimed through this table already.
+    pub(crate) fn has_claimed(&self, id: std::any::TypeId) -> bool {
+        self.claimed.contains(&id)
+    }
+
+    /// Records that the interface `id` was claimed (at most one entry per interface of the
+    /// program).
+    pub(crate) fn remember_claim(&mut self, id: std::any::TypeId) {
+        if !self.has_claimed(id) {
+            self.claimed.push(id);
         }
     }
 
