@@ -176,6 +176,16 @@ fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
 }
 
 fn check_return_type(cx: &Ctxt, method: &ExposedMethod) {
+    let returned = match &method.output {
+        crate::model::Output::Value(ty) => ty,
+        crate::model::Output::Result { ok, .. } => ok,
+    };
+    if let Err(hiding) = crate::types::sent_back(returned, TokenStream::new()) {
+        cx.error_spanned_by(
+            &*hiding,
+            "a returned `Remote<T>` is sent back where the macro sees it: alone, or in `Vec`, `VecDeque`, `Option`, `Box`, a tuple or an array; inside this type, hold a `Ref<..>`, which reads the same on both sides",
+        );
+    }
     if let syn::ReturnType::Type(_, ty) = &method.sig.output {
         if let Some(result) = result_alias(ty) {
             cx.error_spanned_by(

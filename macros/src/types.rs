@@ -269,7 +269,7 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenSt
             let span = syn::spanned::Spanned::span(inner);
             (
                 quote_spanned!(span=> &::tartine::Remote<<#inner as ::tartine::Referenceable>::Interface>),
-                quote!(#name),
+                quote!(::tartine::__private::SentBack::of(#name)),
             )
         }
         Some((RefKind::Remote, inner)) => {
@@ -285,30 +285,100 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenSt
         ),
         None => {
             let peer = swapped(ty);
-            (quote!(#peer), quote!(#name))
+            // Where the macro cannot see a `Remote` (a `Local` of the declared type hidden in a
+            // type of the user's), the checks say so.
+            let value = sent_back(&peer, quote!(#name)).unwrap_or_else(|_| quote!(#name));
+            (quote!(#peer), value)
         }
     }
 }
 
 /// Whether `ty` mentions `Local<..>` anywhere.
 pub(crate) fn contains_local(ty: &Type) -> bool {
-    quote::ToTokens::to_token_stream(ty)
-        .into_iter()
-        .any(|token| mentions_local(&token))
+    mentions(ty, "Local")
 }
 
-fn mentions_local(token: &proc_macro2::TokenTree) -> bool {
+/// Whether `ty` mentions `Remote<..>` anywhere.
+pub(crate) fn contains_remote(ty: &Type) -> bool {
+    mentions(ty, "Remote")
+}
+
+fn mentions(ty: &Type, name: &str) -> bool {
+    quote::ToTokens::to_token_stream(ty)
+        .into_iter()
+        .any(|token| token_mentions(&token, name))
+}
+
+fn token_mentions(token: &proc_macro2::TokenTree, name: &str) -> bool {
     match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Local",
-        proc_macro2::TokenTree::Group(group) => {
-            group.stream().into_iter().any(|t| mentions_local(&t))
-        }
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(group) => group
+            .stream()
+            .into_iter()
+            .any(|token| token_mentions(&token, name)),
         _ => false,
     }
 }
 
-/// The containers a parameter's `Local<T>` is decoded through.
+/// The containers the macros see a `Local<T>` or `Remote<T>` through.
 const SEE_THROUGH: &[&str] = &["Vec", "VecDeque", "Option", "Box"];
+
+/// The two references that cross the wire only where the generated code sees them, and what
+/// stands in their place there.
+#[derive(Clone, Copy)]
+enum Mirror {
+    /// A parameter's `Local<X>`, decoded as `HandedBack<X>` and converted into the declared
+    /// type (which the conversion's collections infer).
+    HandedBack,
+    /// An argument's or result's `Remote<X>`, encoded as `SentBack<X>` (collections become
+    /// `Vec`s, which encode the same).
+    SentBack,
+}
+
+impl Mirror {
+    fn kind(self) -> RefKind {
+        match self {
+            Mirror::HandedBack => RefKind::Local,
+            Mirror::SentBack => RefKind::Remote,
+        }
+    }
+
+    fn mentioned_by(self, ty: &Type) -> bool {
+        match self {
+            Mirror::HandedBack => contains_local(ty),
+            Mirror::SentBack => contains_remote(ty),
+        }
+    }
+
+    /// The stand-in for `inner`'s reference, and the conversion of one `value`.
+    fn leaf(self, inner: &Type, value: TokenStream) -> (Type, TokenStream) {
+        match self {
+            Mirror::HandedBack => (
+                syn::parse_quote!(::tartine::__private::HandedBack<#inner>),
+                quote!(::core::convert::Into::into(#value)),
+            ),
+            Mirror::SentBack => (
+                syn::parse_quote!(::tartine::__private::SentBack<#inner>),
+                quote!(::tartine::__private::SentBack::new(#value)),
+            ),
+        }
+    }
+
+    fn collect(self, value: TokenStream, element: &syn::Ident, conversion: TokenStream) -> TokenStream {
+        let mapped = quote! {
+            ::core::iter::Iterator::map(
+                ::core::iter::IntoIterator::into_iter(#value),
+                |#element| #conversion,
+            )
+        };
+        match self {
+            Mirror::HandedBack => quote!(::core::iter::Iterator::collect(#mapped)),
+            Mirror::SentBack => {
+                quote!(::core::iter::Iterator::collect::<::std::vec::Vec<_>>(#mapped))
+            }
+        }
+    }
+}
 
 /// For a parameter type that holds `Local<T>`: the type decoded in its place (each
 /// `Local<X>` as `HandedBack<X>`), and the expression that turns a decoded `value` of it back
@@ -319,19 +389,34 @@ pub(crate) fn handed_back(
     value: TokenStream,
     depth: usize,
 ) -> Result<(Type, TokenStream), Box<Type>> {
-    if !contains_local(ty) {
+    mirrored(Mirror::HandedBack, ty, value, depth)
+}
+
+/// For a type that holds `Remote<T>`, sent as an argument or a result: the expression that
+/// turns `value` of it into what is encoded in its place (each `Remote<X>` as `SentBack<X>`).
+/// `Err` names the type a `Remote` hides in, where the conversion cannot see.
+pub(crate) fn sent_back(ty: &Type, value: TokenStream) -> Result<TokenStream, Box<Type>> {
+    mirrored(Mirror::SentBack, ty, value, 0).map(|(_, conversion)| conversion)
+}
+
+fn mirrored(
+    mirror: Mirror,
+    ty: &Type,
+    value: TokenStream,
+    depth: usize,
+) -> Result<(Type, TokenStream), Box<Type>> {
+    if !mirror.mentioned_by(ty) {
         return Ok((ty.clone(), value));
     }
-    if let Some((RefKind::Local, inner)) = ref_kind(ty) {
-        return Ok((
-            syn::parse_quote!(::tartine::__private::HandedBack<#inner>),
-            quote!(::core::convert::Into::into(#value)),
-        ));
+    if let Some((kind, inner)) = ref_kind(ty)
+        && kind == mirror.kind()
+    {
+        return Ok(mirror.leaf(inner, value));
     }
     let element = quote::format_ident!("__tartine_element{}", depth);
     match ty {
-        Type::Paren(paren) => handed_back(&paren.elem, value, depth),
-        Type::Group(group) => handed_back(&group.elem, value, depth),
+        Type::Paren(paren) => mirrored(mirror, &paren.elem, value, depth),
+        Type::Group(group) => mirrored(mirror, &group.elem, value, depth),
         Type::Tuple(tuple) => {
             let names: Vec<_> = (0..tuple.elems.len())
                 .map(|index| quote::format_ident!("__tartine_field{}_{}", depth, index))
@@ -339,8 +424,8 @@ pub(crate) fn handed_back(
             let mut mirrors = Vec::new();
             let mut converted = Vec::new();
             for (elem, name) in tuple.elems.iter().zip(&names) {
-                let (mirror, conversion) = handed_back(elem, quote!(#name), depth + 1)?;
-                mirrors.push(mirror);
+                let (elem, conversion) = mirrored(mirror, elem, quote!(#name), depth + 1)?;
+                mirrors.push(elem);
                 converted.push(conversion);
             }
             Ok((
@@ -349,10 +434,10 @@ pub(crate) fn handed_back(
             ))
         }
         Type::Array(array) => {
-            let (mirror, conversion) = handed_back(&array.elem, quote!(#element), depth + 1)?;
+            let (elem, conversion) = mirrored(mirror, &array.elem, quote!(#element), depth + 1)?;
             let len = &array.len;
             Ok((
-                syn::parse_quote!([#mirror; #len]),
+                syn::parse_quote!([#elem; #len]),
                 quote!(#value.map(|#element| #conversion)),
             ))
         }
@@ -363,26 +448,21 @@ pub(crate) fn handed_back(
             if !SEE_THROUGH.iter().any(|see| name == see) {
                 return Err(Box::new(ty.clone()));
             }
-            let (mirror, conversion) = handed_back(inner, quote!(#element), depth + 1)?;
+            let (elem, conversion) = mirrored(mirror, inner, quote!(#element), depth + 1)?;
             let mut mirrored = ty.clone();
             if let Type::Path(path) = &mut mirrored
                 && let Some(last) = path.path.segments.last_mut()
                 && let PathArguments::AngleBracketed(args) = &mut last.arguments
                 && let Some(GenericArgument::Type(slot)) = args.args.first_mut()
             {
-                *slot = mirror;
+                *slot = elem;
             }
             let expression = if name == "Option" {
                 quote!(#value.map(|#element| #conversion))
             } else if name == "Box" {
                 quote!({ let #element = *#value; ::std::boxed::Box::new(#conversion) })
             } else {
-                quote! {
-                    ::core::iter::Iterator::collect(::core::iter::Iterator::map(
-                        ::core::iter::IntoIterator::into_iter(#value),
-                        |#element| #conversion,
-                    ))
-                }
+                mirror.collect(value, &element, conversion)
             };
             Ok((mirrored, expression))
         }

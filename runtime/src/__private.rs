@@ -7,6 +7,7 @@ pub use crate::dispatch::{
 pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
 pub use crate::refs::local::HandedBack;
+pub use crate::refs::remote::SentBack;
 pub use crate::refs::names::InterfaceInfo;
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};

@@ -209,6 +209,10 @@
 //!   (on the other side it would be a `Remote<T>`), so a type of yours that holds one and
 //!   derives `Deserialize` fails to compile; as a parameter, `Local<T>` is decoded alone or in
 //!   `Vec`, `VecDeque`, `Option`, `Box`, tuples and arrays, and the macro refuses it elsewhere.
+//!   Likewise a `Remote<T>` cannot be encoded there (its owner would have to decode its own
+//!   `Local<T>`), so a type of yours that holds one and derives `Serialize` fails to compile;
+//!   as an argument or a result, `Remote<T>` is sent back to its owner alone or in the same
+//!   containers.
 //! - A proxy takes `&Remote<T>` where the method declares `Local<T>` (hand back one of the
 //!   callee's objects), and anything `Into<Local<T>>` where it declares `Remote<T>` (pass one
 //!   of the caller's objects, which the callee can then call back).
@@ -336,6 +340,7 @@
 //! | a `Remote<dyn Clock>` is not a `Remote<dyn Counter>`; only avatars are logged in to | rustc | `interface/wrong_interface.rs`, `interface/login_to_a_non_avatar.rs` |
 //! | a method returning `Result` spells its error type (no alias) | macro | `signature/result_alias.rs` |
 //! | a `Local<T>` is decoded as a parameter only (alone or in std containers); your own types hold `Ref<I>` | macro, rustc | `wire_types/local_in_a_generic.rs`, `wire_types/local_in_own_type.rs` |
+//! | a `Remote<T>` is sent back as an argument or a result only (alone or in std containers); your own types hold `Ref<I>` | macro, rustc | `wire_types/remote_returned_in_a_generic.rs`, `wire_types/remote_in_own_type.rs` |
 //! | exposed methods take `&self` (not `&mut self`, `self` or `self: Box<Self>`) | macro | `receiver/mut_self.rs`, `receiver/by_value_self.rs`, `receiver/boxed_self.rs` |
 //! | exposed methods are not generic and take no `impl Trait` | macro | `signature/generic_method.rs`, `signature/impl_trait_param.rs` |
 //! | parameters are owned (`String`, not `&str`; `Local<T>` for our objects) | macro | `signature/borrowed_param.rs` |

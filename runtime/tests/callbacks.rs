@@ -74,3 +74,33 @@ async fn an_object_handed_back_by_the_server_is_the_callers_own() {
     })
     .await;
 }
+
+/// Objects of the caller that the server sends back inside containers and a `Result` arrive
+/// as the caller's own objects, in the same places.
+#[tokio::test]
+async fn objects_handed_back_inside_containers_are_the_callers_own() {
+    let server = start_server().await;
+    let (connection, echo) = connect(&server).await;
+    let listeners: Vec<Local<Listener>> = (0..3)
+        .map(|_| {
+            Local::new(Listener {
+                heard: Default::default(),
+            })
+        })
+        .collect();
+    let (first, rest) = echo
+        .give_back_nested(listeners.clone())
+        .await
+        .expect("the call succeeds");
+    let first = first.expect("the first listener comes back");
+    assert!(first.ptr_eq(&listeners[0]));
+    assert_eq!(rest.len(), 2);
+    for ([back], sent) in rest.iter().zip(&listeners[1..]) {
+        assert!(back.ptr_eq(sent));
+    }
+    drop((first, rest));
+    eventually("the server released the listeners", || {
+        connection.stats().exports == 0
+    })
+    .await;
+}

@@ -6,8 +6,8 @@
 use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
 use crate::types::{
-    ReturnShape, component_types, contains_local, contains_reference, handed_back, return_shape,
-    to_wire,
+    ReturnShape, component_types, contains_local, contains_reference, contains_remote, handed_back,
+    return_shape, sent_back, to_wire,
 };
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -353,12 +353,25 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
 fn reply(output: &Output, span: proc_macro2::Span) -> TokenStream {
     match output {
         Output::Value(ty) => {
-            let value = to_wire(&return_shape(ty), quote!(__tartine_result), span);
+            let value = match sent_back(ty, quote!(__tartine_result)) {
+                Ok(value) if contains_remote(ty) => value,
+                _ => to_wire(&return_shape(ty), quote!(__tartine_result), span),
+            };
             quote_spanned!(span=> ::tartine::__private::reply_value::<__C, _>(&__tartine_cx, #value))
         }
         Output::Result { ok, .. } => {
             let shape = return_shape(ok);
-            if matches!(shape, ReturnShape::Direct { .. }) {
+            if contains_remote(ok)
+                && let Ok(value) = sent_back(ok, quote!(__tartine_ok))
+            {
+                // The caller's objects go back to it (see `types::sent_back`).
+                quote_spanned! {span=>
+                    ::tartine::__private::reply_result::<__C, _, _>(
+                        &__tartine_cx,
+                        __tartine_result.map(|__tartine_ok| #value),
+                    )
+                }
+            } else if matches!(shape, ReturnShape::Direct { .. }) {
                 quote_spanned!(span=> ::tartine::__private::reply_result::<__C, _, _>(&__tartine_cx, __tartine_result))
             } else {
                 let value = to_wire(&shape, quote!(__tartine_ok), span);

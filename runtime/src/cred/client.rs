@@ -9,7 +9,7 @@ use crate::connection::handle::Connection;
 use crate::dispatch::Referenceable;
 use crate::error::CallError;
 use crate::interface::{AvatarInterface, Interface};
-use crate::refs::handle::{MethodTimeout, RemoteRef};
+use crate::refs::handle::{AnyRemote, MethodTimeout, RemoteRef};
 use crate::refs::local::Local;
 use crate::refs::remote::Remote;
 use futures_util::future::BoxFuture;
@@ -101,7 +101,7 @@ impl Connection {
         &self,
         avatar: &Remote<A>,
     ) -> Result<(), LoginError> {
-        logout_through(&self.portal()?, avatar).await
+        logout_through(&self.portal()?, &AnyRemote(avatar.reference().clone())).await
     }
 
     fn portal(&self) -> Result<RemoteRef, LoginError> {
@@ -179,10 +179,7 @@ impl<A: Interface + ?Sized> Future for Login<A> {
 }
 
 /// Ends the login whose avatar `avatar` refers to.
-async fn logout_through<R: serde::Serialize>(
-    portal: &RemoteRef,
-    avatar: &R,
-) -> Result<(), LoginError> {
+async fn logout_through(portal: &RemoteRef, avatar: &AnyRemote) -> Result<(), LoginError> {
     portal
         .call_result::<Postcard, _, (), LoginError>(
             method::LOGOUT,

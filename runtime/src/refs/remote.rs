@@ -2,6 +2,7 @@
 
 use super::handle::{Proxy, RemoteRef, deserialize_handed, serialize_back};
 use crate::interface::Interface;
+use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::Deref;
@@ -88,9 +89,58 @@ impl<T: Interface + ?Sized> fmt::Debug for Remote<T> {
     }
 }
 
-impl<T: Interface + ?Sized> Serialize for Remote<T> {
+mod sealed {
+    /// Implemented by nothing.
+    pub trait Never {}
+}
+
+/// Never implemented: it is the bound of `Remote<T>`'s `Serialize`, so that a `Remote` in a
+/// value of your own fails to compile with this message.
+#[diagnostic::on_unimplemented(
+    message = "a `Remote<{Self}>` cannot be encoded inside a value: on the other side it is the owner's `Local`",
+    label = "hold a `Ref` here",
+    note = "in a type both sides encode and decode, hold `tartine::Ref<I>` (`Ref<{Self}>`, or `Ref<dyn Trait>`), which is remote on one side and local on the side that owns the object; `Remote<T>` is sent back only as a method's argument or result"
+)]
+pub trait EncodedAsArgumentOnly: sealed::Never {}
+
+/// `Remote<T>` is encoded only where the generated code sees it (as [`SentBack`]); this impl
+/// exists to carry the message of [`EncodedAsArgumentOnly`].
+impl<T: Interface + ?Sized + EncodedAsArgumentOnly> Serialize for Remote<T> {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(S::Error::custom("a `Remote` is encoded as an argument or result only"))
+    }
+}
+
+/// A `Remote<T>` as an argument or a result sends it: back to the peer that owns the object,
+/// which receives it as its `Local<T>`. `Remote<T>` itself has no `Serialize`: inside a value
+/// of your own, the peer would decode a `Remote` where it owns a `Local`, so that fails to
+/// compile; hold a [`Ref`](crate::Ref) there. Used by generated code, for arguments and
+/// results that spell `Remote<T>` (alone, or in `Vec`, `VecDeque`, `Option`, `Box`, tuples and
+/// arrays).
+#[doc(hidden)]
+pub struct SentBack<T: Interface + ?Sized>(Remote<T>);
+
+impl<T: Interface + ?Sized> SentBack<T> {
+    /// Sends `remote` back.
+    pub fn new(remote: Remote<T>) -> Self {
+        SentBack(remote)
+    }
+
+    /// Sends a clone of `remote` back.
+    pub fn of(remote: &Remote<T>) -> Self {
+        SentBack(remote.clone())
+    }
+}
+
+impl<T: Interface + ?Sized> fmt::Debug for SentBack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SentBack").field(&self.0).finish()
+    }
+}
+
+impl<T: Interface + ?Sized> Serialize for SentBack<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_back(self.reference(), serializer)
+        serialize_back(self.0.reference(), serializer)
     }
 }
 

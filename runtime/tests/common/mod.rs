@@ -274,6 +274,17 @@ impl Echo {
         listener
     }
 
+    /// Hands the caller's listeners back, nested in containers and in a `Result`.
+    #[allow(clippy::type_complexity)]
+    pub fn give_back_nested(
+        &self,
+        listeners: Vec<Remote<Listener>>,
+    ) -> Result<(Option<Box<Remote<Listener>>>, Vec<[Remote<Listener>; 1]>), String> {
+        let mut listeners = listeners.into_iter();
+        let first = listeners.next().map(Box::new);
+        Ok((first, listeners.map(|listener| [listener]).collect()))
+    }
+
     pub async fn notify(&self, listener: Remote<Listener>, message: String) -> usize {
         listener.hear(message).await.unwrap_or(0)
     }
