@@ -481,7 +481,11 @@ pub(crate) fn component_types(ty: &Type, out: &mut Vec<Type>) {
     }
     match ty {
         Type::Path(path) => {
-            out.push(ty.clone());
+            // `Local<X>` names `X`'s interface, as `X` does: `X` is probed in its place, so a
+            // `Local` of a type that is not referenceable is one error, at the signature.
+            if !matches!(ref_kind(ty), Some((RefKind::Local, _))) {
+                out.push(ty.clone());
+            }
             for segment in &path.path.segments {
                 if let PathArguments::AngleBracketed(args) = &segment.arguments {
                     for arg in &args.args {
