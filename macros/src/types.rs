@@ -69,10 +69,19 @@ pub(crate) fn contains_reference(ty: &Type) -> bool {
 
 /// `ty` as the other side sees it: every `Local<X>` becomes `Remote<X>` and back.
 pub(crate) fn swapped(ty: &Type) -> Type {
+    swap(
+        ty,
+        &mut |inner| syn::parse_quote!(::tartine::Remote<#inner>),
+    )
+}
+
+/// `ty` as the other side sees it, with `local` making what each `Local<X>` becomes (given
+/// `X` swapped).
+fn swap(ty: &Type, local: &mut dyn FnMut(&Type) -> Type) -> Type {
     if let Some((kind, inner)) = ref_kind(ty) {
-        let inner = swapped(inner);
+        let inner = swap(inner, local);
         return match kind {
-            RefKind::Local => syn::parse_quote!(::tartine::Remote<#inner>),
+            RefKind::Local => local(&inner),
             RefKind::Remote => syn::parse_quote!(::tartine::Local<#inner>),
             // Ours where it is sent from, so the peer's where it arrives.
             RefKind::Either => syn::parse_quote!(::tartine::Remote<#inner>),
@@ -85,7 +94,7 @@ pub(crate) fn swapped(ty: &Type) -> Type {
                 if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
                     for arg in &mut args.args {
                         if let GenericArgument::Type(inner) = arg {
-                            *inner = swapped(inner);
+                            *inner = swap(inner, local);
                         }
                     }
                 }
@@ -93,13 +102,13 @@ pub(crate) fn swapped(ty: &Type) -> Type {
         }
         Type::Tuple(tuple) => {
             for elem in &mut tuple.elems {
-                *elem = swapped(elem);
+                *elem = swap(elem, local);
             }
         }
-        Type::Array(array) => *array.elem = swapped(&array.elem),
-        Type::Slice(slice) => *slice.elem = swapped(&slice.elem),
-        Type::Paren(paren) => *paren.elem = swapped(&paren.elem),
-        Type::Group(group) => *group.elem = swapped(&group.elem),
+        Type::Array(array) => *array.elem = swap(&array.elem, local),
+        Type::Slice(slice) => *slice.elem = swap(&slice.elem, local),
+        Type::Paren(paren) => *paren.elem = swap(&paren.elem, local),
+        Type::Group(group) => *group.elem = swap(&group.elem, local),
         _ => {}
     }
     ty
@@ -232,18 +241,14 @@ pub(crate) fn to_wire(shape: &ReturnShape, expr: TokenStream, span: Span) -> Tok
     }
 }
 
-/// The type the caller receives for a returned `ty`, with the generic marker and bound the
-/// proxy method needs when the compiler must classify it.
-pub(crate) fn peer_type(
-    ty: &Type,
-    marker: &TokenStream,
-) -> (TokenStream, TokenStream, TokenStream) {
+/// The type the caller receives for a returned `ty`, with the bound on the generic `marker`
+/// the proxy method needs when the compiler must classify it.
+pub(crate) fn peer_type(ty: &Type, marker: &TokenStream) -> (TokenStream, Option<TokenStream>) {
     match return_shape(ty) {
-        ReturnShape::Direct { peer } => (quote!(#peer), quote!(), quote!()),
+        ReturnShape::Direct { peer } => (quote!(#peer), None),
         ReturnShape::Inferred => (
             quote!(<#ty as ::tartine::__private::Returns<#marker>>::Peer),
-            quote!(<#marker>),
-            quote!(where #ty: ::tartine::__private::Returns<#marker>),
+            Some(quote!(#ty: ::tartine::__private::Returns<#marker>)),
         ),
         ReturnShape::Wrapped { wrapper, inner } => {
             let peer = quote!(<#inner as ::tartine::__private::Returns<#marker>>::Peer);
@@ -253,42 +258,74 @@ pub(crate) fn peer_type(
             };
             (
                 container,
-                quote!(<#marker>),
-                quote!(where #inner: ::tartine::__private::Returns<#marker>),
+                Some(quote!(#inner: ::tartine::__private::Returns<#marker>)),
             )
         }
     }
 }
 
-/// How the proxy takes a parameter declared as `ty`, and the expression that serializes it.
-pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident) -> (TokenStream, TokenStream) {
+/// How the proxy takes a parameter declared as `ty`.
+pub(crate) struct ProxyParam {
+    /// The parameter's type on the proxy.
+    pub(crate) ty: TokenStream,
+    /// The expression that turns the parameter into what is encoded.
+    pub(crate) value: TokenStream,
+    /// The type parameters of the proxy method the type needs, each with its bound.
+    pub(crate) generics: Vec<(syn::Ident, TokenStream)>,
+}
+
+/// How the proxy takes a parameter declared as `ty`, named `name`; the type parameters it
+/// needs are named from `prefix`.
+///
+/// Where the method declares `Local<X>`, the caller hands back a reference to `X`'s interface
+/// (the type itself for an `impl` block). The interface is a type parameter of the proxy
+/// method, bound by `X: HandsBack<I>` where the method is called (rustc infers it from the
+/// one impl): so an `X` that is not referenceable is the dispatch's one error, at the user's
+/// type, and not one more here.
+pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident, prefix: &str) -> ProxyParam {
+    let mut generics = Vec::new();
+    let mut interface = |inner: &Type| {
+        let generic = quote::format_ident!("{}_{}", prefix, generics.len());
+        let span = syn::spanned::Spanned::span(inner);
+        let bound = quote_spanned!(span=> #inner: ::tartine::__private::HandsBack<#generic>);
+        generics.push((generic.clone(), bound));
+        generic
+    };
     match ref_kind(ty) {
         Some((RefKind::Local, inner)) => {
-            // The caller hands back a reference to the object's interface (the type itself for
-            // an `impl` block), checked where the user wrote the type.
-            let span = syn::spanned::Spanned::span(inner);
-            (
-                quote_spanned!(span=> &::tartine::Remote<<#inner as ::tartine::Referenceable>::Interface>),
-                quote!(::tartine::__private::SentBack::of(#name)),
-            )
+            let generic = interface(inner);
+            ProxyParam {
+                ty: quote!(&::tartine::Remote<#generic>),
+                value: quote!(::tartine::__private::SentBack::of(#name)),
+                generics,
+            }
         }
         Some((RefKind::Remote, inner)) => {
             let inner = swapped(inner);
-            (
-                quote!(impl ::core::convert::Into<::tartine::Local<#inner>>),
-                quote!(::core::convert::Into::<::tartine::Local<#inner>>::into(#name)),
-            )
+            ProxyParam {
+                ty: quote!(impl ::core::convert::Into<::tartine::Local<#inner>>),
+                value: quote!(::core::convert::Into::<::tartine::Local<#inner>>::into(#name)),
+                generics,
+            }
         }
-        Some((RefKind::Either, inner)) => (
-            quote!(impl ::core::convert::Into<::tartine::Ref<#inner>>),
-            quote!(::core::convert::Into::<::tartine::Ref<#inner>>::into(#name)),
-        ),
+        Some((RefKind::Either, inner)) => ProxyParam {
+            ty: quote!(impl ::core::convert::Into<::tartine::Ref<#inner>>),
+            value: quote!(::core::convert::Into::<::tartine::Ref<#inner>>::into(#name)),
+            generics,
+        },
         None => {
-            let peer = swapped(ty);
+            let peer = swap(ty, &mut |inner| {
+                let generic = interface(inner);
+                syn::parse_quote!(::tartine::Remote<#generic>)
+            });
             // Where the macro cannot see a `Remote` (a `Local` of the declared type hidden in a
             // type of the user's), the checks say so.
             let value = sent_back(&peer, quote!(#name)).unwrap_or_else(|_| quote!(#name));
-            (quote!(#peer), value)
+            ProxyParam {
+                ty: quote!(#peer),
+                value,
+                generics,
+            }
         }
     }
 }
@@ -354,7 +391,11 @@ impl Mirror {
     fn leaf(self, inner: &Type, value: TokenStream) -> (Type, TokenStream) {
         match self {
             Mirror::HandedBack => (
-                syn::parse_quote!(::tartine::__private::HandedBack<#inner>),
+                // At the user's type: where it is not referenceable, the decode's error is
+                // there.
+                syn::parse_quote_spanned!(syn::spanned::Spanned::span(inner)=>
+                    ::tartine::__private::HandedBack<#inner>
+                ),
                 quote!(::core::convert::Into::into(#value)),
             ),
             Mirror::SentBack => (
@@ -364,7 +405,12 @@ impl Mirror {
         }
     }
 
-    fn collect(self, value: TokenStream, element: &syn::Ident, conversion: TokenStream) -> TokenStream {
+    fn collect(
+        self,
+        value: TokenStream,
+        element: &syn::Ident,
+        conversion: TokenStream,
+    ) -> TokenStream {
         let mapped = quote! {
             ::core::iter::Iterator::map(
                 ::core::iter::IntoIterator::into_iter(#value),

@@ -7,8 +7,8 @@ pub use crate::dispatch::{
 pub use crate::interface::{AvatarInterface, Interface};
 pub use crate::refs::handle::{MethodTimeout, Proxy, RemoteRef};
 pub use crate::refs::local::HandedBack;
-pub use crate::refs::remote::SentBack;
 pub use crate::refs::names::InterfaceInfo;
+pub use crate::refs::remote::SentBack;
 pub use crate::refs::transfer::{ByReference, BySharedReference, ByValue, Returns, into_wire};
 pub use crate::reply::{DispatchError, Reply, ReplyFuture, Started};
 pub use bytes::BytesMut;
@@ -89,6 +89,19 @@ pub fn argument<C: Codec, T: Argument>() -> Witness<C, T> {
         decode: |reader| C::read::<T>(reader),
     }
 }
+
+/// Holds when a `Remote<I>` hands back one of the peer's `T`s (`I` is `T`'s interface): the
+/// bound of a proxy argument that the method declares as `Local<T>`. A bound of the proxy
+/// method, it is checked where the method is called, so a `Local` of a type that is not
+/// referenceable is one error, at the signature (from the dispatch), not one more here.
+#[diagnostic::on_unimplemented(
+    message = "this argument hands back one of the peer's `{Self}` objects, not a `Remote<{I}>`",
+    label = "expected a `Remote` of `{Self}`'s interface",
+    note = "the method takes a `Local<{Self}>`: pass a reference to a `{Self}` that the peer gave you"
+)]
+pub trait HandsBack<I: ?Sized> {}
+
+impl<T: crate::dispatch::Referenceable> HandsBack<T::Interface> for T {}
 
 /// Fails to compile unless `A` is an avatar: generated for the avatar parameter of viewables.
 pub fn assert_avatar<A: crate::dispatch::Avatar>() {}

@@ -264,9 +264,13 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
         .map(|((_, param), (mirror, conversion))| {
             let ty = &param.ty;
             if contains_reference(ty) {
+                // Spanned at the parameter's type: a `Local` of a type that is not referenceable
+                // is this one error, there (`Local<T>` itself names any `T`).
+                let read = quote_spanned! {ty.span()=>
+                    <__C as ::tartine::__private::Codec>::read::<#mirror>(__tartine_reader)
+                };
                 quote! {{
-                    let __tartine_decoded =
-                        <__C as ::tartine::__private::Codec>::read::<#mirror>(__tartine_reader)?;
+                    let __tartine_decoded = #read?;
                     #conversion
                 }}
             } else {

@@ -104,16 +104,28 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
     }
     let wire_name = &method.wire_name;
     let attrs = &method.forwarded_attrs;
-    let (params, values): (Vec<_>, Vec<_>) = method
+    // The method's type parameters and their bounds: an interface per `Local<T>` parameter,
+    // and the marker that classifies the result.
+    let mut type_params = Vec::new();
+    let mut predicates = Vec::new();
+    let mut params = Vec::new();
+    let mut values = Vec::new();
+    for (index, param) in method
         .params
         .iter()
         .filter(|param| !param.injected)
-        .map(|param| {
-            let name = &param.proxy_name;
-            let (ty, value) = proxy_param(&param.ty, name);
-            (quote!(#name: #ty), value)
-        })
-        .unzip();
+        .enumerate()
+    {
+        let name = &param.proxy_name;
+        let param = proxy_param(&param.ty, name, &format!("__TartineInterface{index}"));
+        for (generic, bound) in param.generics {
+            type_params.push(quote!(#generic: ?::core::marker::Sized + ::tartine::Interface));
+            predicates.push(bound);
+        }
+        let ty = param.ty;
+        params.push(quote!(#name: #ty));
+        values.push(param.value);
+    }
     // Each argument is encoded in turn (the same bytes as their tuple); a plain one through
     // the witness checked at its type, shared with the dispatch, so a type that cannot cross
     // the wire is one error.
@@ -161,31 +173,35 @@ fn proxy_method(method: &ExposedMethod) -> TokenStream {
         }
         _ => (peer.clone(), quote!()),
     };
-    let (returns, generics, bound, call, convert) = match &method.output {
+    let (returns, bound, call, convert) = match &method.output {
         Output::Value(ty) => {
-            let (peer, generics, bound) = peer_type(ty, &marker);
+            let (peer, bound) = peer_type(ty, &marker);
             let (decoded, convert) = handed(ty, &peer);
             (
                 quote!(::core::result::Result<#peer, ::tartine::CallError>),
-                generics,
                 bound,
                 quote!(call_value_with::<::tartine::__private::Postcard, #decoded>),
                 convert,
             )
         }
         Output::Result { ok, err } => {
-            let (peer, generics, bound) = peer_type(ok, &marker);
+            let (peer, bound) = peer_type(ok, &marker);
             let (decoded, convert) = handed(ok, &peer);
             let err = swapped(err);
             (
                 quote!(::core::result::Result<#peer, ::tartine::RemoteError<#err>>),
-                generics,
                 bound,
                 quote!(call_result_with::<::tartine::__private::Postcard, #decoded, #err>),
                 convert,
             )
         }
     };
+    if let Some(bound) = bound {
+        type_params.push(marker.clone());
+        predicates.push(bound);
+    }
+    let generics = (!type_params.is_empty()).then(|| quote!(<#(#type_params),*>));
+    let bound = (!predicates.is_empty()).then(|| quote!(where #(#predicates),*));
     let timeout = match method.timeout {
         None => quote!(::tartine::__private::MethodTimeout::DEFAULT),
         Some(Timeout::Never) => quote!(::tartine::__private::MethodTimeout::NEVER),

@@ -19,7 +19,11 @@ use std::sync::Arc;
 /// reference the caller got from us and hands back: it resolves to the original object, and a
 /// reference to an object of another type, of another connection, or unknown is refused with
 /// a typed error before the method runs.
-pub struct Local<T: Referenceable> {
+///
+/// The type names any `T`, so that a signature naming a `Local` of a type that is not
+/// referenceable is one error, where the generated code decodes it; everything a `Local` does
+/// needs `T: Referenceable`.
+pub struct Local<T> {
     object: Arc<T>,
 }
 
@@ -120,15 +124,15 @@ impl<'de, T: Referenceable + DecodedAsParameterOnly> Deserialize<'de> for Local<
 /// [`Ref`](crate::Ref) there. Used by generated code, for parameters that spell `Local<T>`
 /// (alone, or in `Vec`, `Option`, `Box`, tuples and arrays).
 #[doc(hidden)]
-pub struct HandedBack<T: Referenceable>(Local<T>);
+pub struct HandedBack<T>(Local<T>);
 
-impl<T: Referenceable> fmt::Debug for HandedBack<T> {
+impl<T> fmt::Debug for HandedBack<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("HandedBack")
     }
 }
 
-impl<T: Referenceable> From<HandedBack<T>> for Local<T> {
+impl<T> From<HandedBack<T>> for Local<T> {
     fn from(handed: HandedBack<T>) -> Self {
         handed.0
     }

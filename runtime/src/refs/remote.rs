@@ -107,7 +107,9 @@ pub trait EncodedAsArgumentOnly: sealed::Never {}
 /// exists to carry the message of [`EncodedAsArgumentOnly`].
 impl<T: Interface + ?Sized + EncodedAsArgumentOnly> Serialize for Remote<T> {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(S::Error::custom("a `Remote` is encoded as an argument or result only"))
+        Err(S::Error::custom(
+            "a `Remote` is encoded as an argument or result only",
+        ))
     }
 }
 
