@@ -1,33 +1,77 @@
-//! Provides the ways to open a connection: to a TCP server, or an in-memory pair for tests and
-//! examples.
+//! Provides the ways to open a connection: to a server's endpoint (TCP, a Unix domain
+//! socket), over any stream, or an in-memory pair for tests and examples.
 
 use crate::config::Config;
 use crate::connection::establish::{Side, establish};
 use crate::connection::handle::Connection;
+use crate::connection::transport::{AnyStream, Transport};
 use crate::dispatch::Referenceable;
+use crate::endpoint::{Endpoint, ToEndpoint};
 use crate::error::ConnectError;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 
 /// Connects to a tartine server with the default [`Config`].
 ///
+/// `endpoint` is an [`Endpoint`], text such as `"tcp://localhost:7000"`, `"127.0.0.1:7000"`
+/// or `"unix:/run/app.sock"`, or a socket address (see [`ToEndpoint`]).
+///
 /// # Errors
-/// When the TCP connection or the handshake fails.
-pub async fn connect(addr: impl ToSocketAddrs) -> Result<Connection, ConnectError> {
-    connect_with(addr, Config::default()).await
+/// When the endpoint does not parse ([`ConnectError::Endpoint`]), or the connection or the
+/// handshake fails.
+pub async fn connect(endpoint: impl ToEndpoint) -> Result<Connection, ConnectError> {
+    connect_with(endpoint, Config::default()).await
 }
 
 /// Connects to a tartine server with `config`.
 ///
 /// # Errors
-/// When the TCP connection or the handshake fails.
+/// As [`connect`].
 pub async fn connect_with(
-    addr: impl ToSocketAddrs,
+    endpoint: impl ToEndpoint,
     config: Config,
 ) -> Result<Connection, ConnectError> {
-    let stream = TcpStream::connect(addr).await?;
-    let _ = stream.set_nodelay(true);
-    let peer_addr = stream.peer_addr().ok();
+    match endpoint.to_endpoint()? {
+        Endpoint::Tcp { host, port } => {
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            let _ = stream.set_nodelay(true);
+            let peer_addr = stream.peer_addr().ok();
+            open(stream, peer_addr, config).await
+        }
+        Endpoint::Tls { .. } => Err(ConnectError::TlsUnavailable),
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            open(stream, None, config).await
+        }
+        #[cfg(not(unix))]
+        Endpoint::Unix(_) => Err(ConnectError::Io(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "Unix domain sockets exist on Unix only",
+        ))),
+    }
+}
+
+/// Opens a connection over `stream`, any tokio stream already connected to a tartine server
+/// (a TLS stream of your own, a pipe, a socket of another kind), with `config`.
+///
+/// # Errors
+/// When the handshake fails.
+pub async fn connect_stream<S>(stream: S, config: Config) -> Result<Connection, ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    open(AnyStream(stream), None, config).await
+}
+
+/// Runs the client's handshake on `stream`.
+async fn open(
+    stream: impl Transport,
+    peer_addr: Option<SocketAddr>,
+    config: Config,
+) -> Result<Connection, ConnectError> {
     let side = Side {
         config: Arc::new(config),
         root: None,

@@ -1,7 +1,7 @@
 //! Provides connections: opening one (`establish.rs`), the reader task (`reader.rs`) that runs
 //! the peer's calls (`incoming.rs`) and routes the replies to ours (`outgoing.rs`), the writer
-//! task that coalesces frames (`writer.rs`), and the `Connection` handle users hold
-//! (`handle.rs`).
+//! task that coalesces frames (`writer.rs`), the `Connection` handle users hold (`handle.rs`),
+//! and the streams a connection runs on (`transport.rs`).
 
 pub(crate) mod establish;
 pub(crate) mod handle;
@@ -9,4 +9,5 @@ pub(crate) mod incoming;
 pub(crate) mod outgoing;
 mod reader;
 mod timer;
+pub(crate) mod transport;
 mod writer;

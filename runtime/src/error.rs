@@ -154,12 +154,19 @@ pub enum HandshakeError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The TCP connection could not be established.
+    /// The connection could not be established (TCP or Unix socket).
     #[error("could not connect: {0}")]
     Io(#[from] io::Error),
     /// The connection was established but the handshake failed.
     #[error(transparent)]
     Handshake(#[from] HandshakeError),
+    /// The endpoint's text does not parse.
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoint::EndpointError),
+    /// A `tls://` endpoint, but this build has no TLS (the `tls` feature), or no TLS
+    /// settings were given.
+    #[error("a `tls://` endpoint needs the `tls` feature and the client's TLS settings")]
+    TlsUnavailable,
 }
 
 /// Why the root object of a connection could not be obtained.

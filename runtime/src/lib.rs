@@ -386,6 +386,7 @@ mod config;
 mod connection;
 pub mod cred;
 mod dispatch;
+mod endpoint;
 mod error;
 mod id_map;
 mod interface;
@@ -398,10 +399,11 @@ mod reply;
 mod server;
 pub mod wire;
 
-pub use client::{connect, connect_in_memory, connect_with};
+pub use client::{connect, connect_in_memory, connect_stream, connect_with};
 pub use config::{Config, RateLimit};
 pub use connection::handle::{Connection, ConnectionStats};
 pub use dispatch::{Avatar, CallContext, Referenceable};
+pub use endpoint::{Endpoint, EndpointError, ToEndpoint};
 pub use error::{
     CallError, CloseReason, ConnectError, HandshakeError, ProtocolError, RemoteError, RootError,
 };

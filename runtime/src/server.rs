@@ -1,31 +1,38 @@
-//! Provides a TCP server that publishes one root object (or a portal's login) to every
-//! connection, and admits connections within its limits.
+//! Provides a server that publishes one root object (or a portal's login) to every
+//! connection, on TCP, a Unix domain socket or any stream handed to it, and admits
+//! connections within its limits.
 
 mod admission;
+mod listener;
 
 use crate::config::Config;
 use crate::connection::establish::{Side, establish};
 use crate::connection::handle::Connection;
+use crate::connection::transport::{AnyStream, Transport};
 use crate::cred::Portal;
 use crate::cred::service::{PORTAL_INTERFACE, PortalRoot};
 use crate::dispatch::Referenceable;
+use crate::endpoint::{Endpoint, ToEndpoint};
 use crate::error::CloseReason;
+use crate::error::ConnectError;
 
 use crate::link::shared::Object;
 use crate::lock::Lock;
 use crate::refs::names::{InterfaceNames, check_unique_names};
 use crate::wire::MemoryBudget;
 use admission::{Admission, Ticket};
+use listener::{Accepted, Listener};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
-/// A bound TCP listener that serves a root object; run it with [`Server::run`].
+/// A bound listener (TCP, or a Unix domain socket) that serves a root object; run it with
+/// [`Server::run`].
 ///
 /// ```no_run
 /// # use tartine::{Server, referenceable};
@@ -44,10 +51,7 @@ use tokio_util::sync::CancellationToken;
 /// # }
 /// ```
 pub struct Server {
-    listener: TcpListener,
-    root: Root,
-    /// Shared by every connection.
-    config: Arc<Config>,
+    listener: Listener,
     state: Arc<ServerState>,
 }
 
@@ -76,6 +80,9 @@ impl Root {
 }
 
 struct ServerState {
+    root: Root,
+    /// Shared by every connection.
+    config: Arc<Config>,
     connections: Lock<HashMap<u64, Connection>>,
     /// Which accepted connections are kept: totals, per address, pending.
     admission: Arc<Admission>,
@@ -86,7 +93,7 @@ struct ServerState {
     shutdown: CancellationToken,
 }
 
-/// A handle to a running server: statistics and shutdown.
+/// A handle to a running server: statistics, streams to serve, shutdown.
 #[derive(Clone)]
 pub struct ServerHandle {
     state: Arc<ServerState>,
@@ -113,8 +120,8 @@ pub struct ServerStats {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.listener.local_addr().ok())
-            .field("root", &self.root.interface())
+            .field("endpoint", &self.listener.local_endpoint().ok())
+            .field("root", &self.state.root.interface())
             .finish()
     }
 }
@@ -128,82 +135,78 @@ impl fmt::Debug for ServerHandle {
 }
 
 impl Server {
-    /// Binds `addr` with the default [`Config`], publishing `root` to every connection.
+    /// Binds `endpoint` with the default [`Config`], publishing `root` to every connection.
+    ///
+    /// `endpoint` is an [`Endpoint`], text such as `"tcp://0.0.0.0:7000"`, `"127.0.0.1:7000"`
+    /// or `"unix:/run/app.sock"`, or a socket address (see [`ToEndpoint`]).
     ///
     /// # Errors
-    /// When the address cannot be bound.
-    pub async fn bind<T: Referenceable>(addr: impl ToSocketAddrs, root: T) -> io::Result<Self> {
-        Self::bind_with(addr, Arc::new(root), Config::default()).await
+    /// When the endpoint does not parse (`InvalidInput`, the [`EndpointError`](crate::EndpointError)
+    /// inside) or cannot be bound.
+    pub async fn bind<T: Referenceable>(endpoint: impl ToEndpoint, root: T) -> io::Result<Self> {
+        Self::bind_with(endpoint, Arc::new(root), Config::default()).await
     }
 
-    /// Binds `addr` with `config`, publishing the shared `root` to every connection.
+    /// Binds `endpoint` with `config`, publishing the shared `root` to every connection.
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// As [`Server::bind`].
     pub async fn bind_with<T: Referenceable>(
-        addr: impl ToSocketAddrs,
+        endpoint: impl ToEndpoint,
         root: Arc<T>,
         config: Config,
     ) -> io::Result<Self> {
-        Self::bind_root(addr, Root::Shared(root), config).await
+        Self::bind_root(endpoint, Root::Shared(root), config).await
     }
 
-    /// Binds `addr` with the default [`Config`], serving `portal`: each connection reaches
-    /// only the login until it logs in, and gets a reference to its avatar.
+    /// Binds `endpoint` with the default [`Config`], serving `portal`: each connection
+    /// reaches only the login until it logs in, and gets a reference to its avatar.
     ///
     /// # Errors
-    /// When the address cannot be bound.
-    pub async fn bind_portal(addr: impl ToSocketAddrs, portal: Portal) -> io::Result<Self> {
-        Self::bind_portal_with(addr, portal, Config::default()).await
+    /// As [`Server::bind`].
+    pub async fn bind_portal(endpoint: impl ToEndpoint, portal: Portal) -> io::Result<Self> {
+        Self::bind_portal_with(endpoint, portal, Config::default()).await
     }
 
-    /// Binds `addr` with `config`, serving `portal`.
+    /// Binds `endpoint` with `config`, serving `portal`.
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// As [`Server::bind`].
     pub async fn bind_portal_with(
-        addr: impl ToSocketAddrs,
+        endpoint: impl ToEndpoint,
         portal: Portal,
         config: Config,
     ) -> io::Result<Self> {
-        Self::bind_root(addr, Root::Portal(portal), config).await
+        Self::bind_root(endpoint, Root::Portal(portal), config).await
     }
 
-    async fn bind_root(addr: impl ToSocketAddrs, root: Root, config: Config) -> io::Result<Self> {
-        // Before anything is bound: two interfaces under one name among those the server
-        // can hand out (as far as its signatures show) would confuse its peers.
-        let reachable = match &root {
-            Root::Shared(object) => object.interface_info(),
-            Root::Portal(portal) => portal.inner.avatar,
-        };
-        check_unique_names(&[reachable])
-            .map_err(|duplicate| io::Error::new(io::ErrorKind::InvalidInput, duplicate))?;
-        let listener = listen(addr, config.listen_backlog).await?;
-        let interfaces = Arc::new(InterfaceNames::default());
-        if let Root::Shared(object) = &root {
-            // The first claim: it cannot fail.
-            let _ = interfaces.claim(object.interface(), object.interface_key());
-        }
+    async fn bind_root(endpoint: impl ToEndpoint, root: Root, config: Config) -> io::Result<Self> {
+        let endpoint = endpoint
+            .to_endpoint()
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        let state = ServerState::new(root, config)?;
+        let listener = Listener::bind(&endpoint, state.config.listen_backlog).await?;
         Ok(Server {
             listener,
-            root,
-            state: Arc::new(ServerState {
-                connections: Lock::new(HashMap::new()),
-                admission: Arc::new(Admission::new(&config)),
-                pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
-                interfaces,
-                shutdown: CancellationToken::new(),
-            }),
-            config: Arc::new(config),
+            state: Arc::new(state),
         })
     }
 
-    /// The address the server listens on.
+    /// The TCP address the server listens on.
     ///
     /// # Errors
-    /// When the socket cannot report it.
+    /// When the socket cannot report it, or is a Unix socket (see [`Server::local_endpoint`]).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The endpoint the server listens on, with the port it picked if it was bound to port 0:
+    /// what a client passes to [`connect`](crate::connect).
+    ///
+    /// # Errors
+    /// When the socket cannot report its address.
+    pub fn local_endpoint(&self) -> io::Result<Endpoint> {
+        self.listener.local_endpoint()
     }
 
     /// A handle for statistics and shutdown, usable while the server runs.
@@ -226,83 +229,90 @@ impl Server {
                 () = shutdown.cancelled() => break,
                 accepted = self.listener.accept() => accepted,
             };
-            let (stream, peer_addr) = match accepted {
-                Ok(accepted) => accepted,
+            match accepted {
+                Ok(Accepted::Tcp(stream, peer_addr)) => {
+                    self.state.admit(stream, Some(peer_addr));
+                }
+                #[cfg(unix)]
+                Ok(Accepted::Unix(stream)) => self.state.admit(stream, None),
                 Err(error) => {
                     tracing::warn!(%error, "accept failed; retrying");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
-            };
-            let ticket = match self.state.admission.admit(Some(peer_addr.ip())) {
-                Ok(ticket) => ticket,
-                Err(refusal) => {
-                    tracing::warn!(%peer_addr, ?refusal, "connection refused at accept");
-                    drop(stream);
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let portal = matches!(self.root, Root::Portal(_));
-            let side = Side {
-                config: Arc::clone(&self.config),
-                root: Some(self.root.for_connection()),
-                peer_addr: Some(peer_addr),
-                client: false,
-                pending_budget: Some(Arc::clone(&self.state.pending_budget)),
-                pending_until_login: portal,
-                interfaces: Arc::clone(&self.state.interfaces),
-            };
-            let login_timeout = portal.then_some(self.config.login_timeout);
-            let state = Arc::clone(&self.state);
-            tokio::spawn(async move {
-                let handshake = tokio::select! {
-                    // Boxed: its state is freed once the handshake is done, rather than
-                    // held by this task for the connection's life.
-                    handshake = Box::pin(establish(stream, side)) => handshake,
-                    () = ticket.evicted().cancelled() => {
-                        tracing::info!(%peer_addr, "pending slots full; the oldest handshake is dropped");
-                        return;
-                    }
-                    () = state.shutdown.cancelled() => return,
-                };
-                match handshake {
-                    Ok(connection) => state.track(connection, ticket, login_timeout).await,
-                    Err(error) => {
-                        tracing::info!(%peer_addr, %error, "handshake failed");
-                    }
-                }
-            });
+            }
         }
         Ok(())
     }
 }
 
-/// Binds a listening socket on the first address of `addr` that binds, with `backlog`.
-async fn listen(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListener> {
-    let mut last_error = None;
-    for addr in tokio::net::lookup_host(addr).await? {
-        let socket = match addr {
-            SocketAddr::V4(_) => TcpSocket::new_v4()?,
-            SocketAddr::V6(_) => TcpSocket::new_v6()?,
-        };
-        // As std's `TcpListener::bind` does on Unix: a restarted server can bind at once.
-        #[cfg(unix)]
-        socket.set_reuseaddr(true)?;
-        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
-            Ok(listener) => return Ok(listener),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to nothing",
-        )
-    }))
-}
-
 impl ServerState {
+    fn new(root: Root, config: Config) -> io::Result<Self> {
+        // Before anything is bound: two interfaces under one name among those the server
+        // can hand out (as far as its signatures show) would confuse its peers.
+        let reachable = match &root {
+            Root::Shared(object) => object.interface_info(),
+            Root::Portal(portal) => portal.inner.avatar,
+        };
+        check_unique_names(&[reachable])
+            .map_err(|duplicate| io::Error::new(io::ErrorKind::InvalidInput, duplicate))?;
+        let interfaces = Arc::new(InterfaceNames::default());
+        if let Root::Shared(object) = &root {
+            // The first claim: it cannot fail.
+            let _ = interfaces.claim(object.interface(), object.interface_key());
+        }
+        Ok(ServerState {
+            connections: Lock::new(HashMap::new()),
+            admission: Arc::new(Admission::new(&config)),
+            pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
+            interfaces,
+            shutdown: CancellationToken::new(),
+            root,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Serves `stream`, from `peer_addr` if it has an IP address, if the limits admit it:
+    /// the handshake and the connection run on tasks of their own.
+    fn admit(self: &Arc<Self>, stream: impl Transport, peer_addr: Option<SocketAddr>) {
+        let ticket = match self.admission.admit(peer_addr.map(|addr| addr.ip())) {
+            Ok(ticket) => ticket,
+            Err(refusal) => {
+                tracing::warn!(?peer_addr, ?refusal, "connection refused at accept");
+                return;
+            }
+        };
+        let portal = matches!(self.root, Root::Portal(_));
+        let side = Side {
+            config: Arc::clone(&self.config),
+            root: Some(self.root.for_connection()),
+            peer_addr,
+            client: false,
+            pending_budget: Some(Arc::clone(&self.pending_budget)),
+            pending_until_login: portal,
+            interfaces: Arc::clone(&self.interfaces),
+        };
+        let login_timeout = portal.then_some(self.config.login_timeout);
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            let handshake = tokio::select! {
+                // Boxed: its state is freed once the handshake is done, rather than
+                // held by this task for the connection's life.
+                handshake = Box::pin(establish(stream, side)) => handshake,
+                () = ticket.evicted().cancelled() => {
+                    tracing::info!(?peer_addr, "pending slots full; the oldest handshake is dropped");
+                    return;
+                }
+                () = state.shutdown.cancelled() => return,
+            };
+            match handshake {
+                Ok(connection) => state.track(connection, ticket, login_timeout).await,
+                Err(error) => {
+                    tracing::info!(?peer_addr, %error, "handshake failed");
+                }
+            }
+        });
+    }
+
     /// Lists `connection` while it is open. On a portal (`login_timeout` set), it stays pending
     /// until its first login, and is closed if none comes in time or if it is the oldest
     /// pending connection when a new one needs the room. Then this task ends: the connection's
@@ -353,6 +363,54 @@ impl ServerState {
 }
 
 impl ServerHandle {
+    /// Serves a connection over `stream`, any tokio stream (a pipe, a TLS stream of your
+    /// own, a socket of a kind tartine does not bind), as if the server had accepted it: the
+    /// same limits (counted as coming from no IP address), root and shutdown.
+    ///
+    /// ```
+    /// # use tartine::{Server, referenceable};
+    /// pub struct Echo;
+    ///
+    /// #[referenceable]
+    /// impl Echo {
+    ///     pub fn echo(&self, text: String) -> String {
+    ///         text
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = Server::bind("127.0.0.1:0", Echo).await?;
+    /// let handle = server.handle();
+    /// let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    /// handle.serve_stream(theirs);
+    /// let connection = tartine::connect_stream(ours, tartine::Config::default()).await?;
+    /// let echo = connection.root::<Echo>()?;
+    /// assert_eq!(echo.echo("hi".into()).await?, "hi");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn serve_stream<S>(&self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        if self.state.shutdown.is_cancelled() {
+            return;
+        }
+        self.state.admit(AnyStream(stream), None);
+    }
+
+    /// Connects to this server over an in-memory pipe, with the default [`Config`]: what a
+    /// test needs, with no socket.
+    ///
+    /// # Errors
+    /// When the handshake fails (the server is shut down, or full).
+    pub async fn connect_in_memory(&self) -> Result<Connection, ConnectError> {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        self.serve_stream(theirs);
+        crate::client::connect_stream(ours, Config::default()).await
+    }
+
     /// A snapshot of the open connections and the references they hold.
     pub fn stats(&self) -> ServerStats {
         let connections: Vec<Connection> =

@@ -1,6 +1,7 @@
 //! Provides the opening of a connection: the handshake, then the reader and writer tasks.
 
 use super::handle::Connection;
+use super::transport::Transport;
 use super::{reader, writer};
 use crate::config::Config;
 use crate::error::{CloseReason, HandshakeError};
@@ -11,7 +12,7 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Encoder, FramedRead};
 
 /// What one side brings to a connection.
@@ -27,34 +28,6 @@ pub(crate) struct Side {
     pub(crate) pending_until_login: bool,
     /// The interfaces this side hands out: a server's, or the connection's own.
     pub(crate) interfaces: Arc<InterfaceNames>,
-}
-
-/// A stream a connection runs on, and how to split it into halves the tasks own.
-pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
-    /// The read half.
-    type Read: AsyncRead + Send + Unpin + 'static;
-    /// The write half.
-    type Write: AsyncWrite + Send + Unpin + 'static;
-    /// Splits the stream.
-    fn split(self) -> (Self::Read, Self::Write);
-}
-
-impl Transport for tokio::net::TcpStream {
-    type Read = tokio::net::tcp::OwnedReadHalf;
-    type Write = tokio::net::tcp::OwnedWriteHalf;
-
-    fn split(self) -> (Self::Read, Self::Write) {
-        self.into_split()
-    }
-}
-
-impl Transport for tokio::io::DuplexStream {
-    type Read = tokio::io::ReadHalf<Self>;
-    type Write = tokio::io::WriteHalf<Self>;
-
-    fn split(self) -> (Self::Read, Self::Write) {
-        tokio::io::split(self)
-    }
 }
 
 /// Closes the connection if the task holding it is dropped before it ends: the runtime that

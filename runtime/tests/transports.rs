@@ -1,0 +1,191 @@
+//! Connections over each transport, opened from endpoints: TCP by `tcp://` text and by
+//! address, Unix domain sockets, any stream handed to a server, in-memory pipes; and endpoints
+//! that do not parse.
+
+mod common;
+
+use common::login::{Club, Player};
+use common::{Echo, Live};
+use tartine::cred::{AllowAnonymous, InMemoryPasswords, LoginCredentials, Portal};
+use tartine::{Config, ConnectError, Endpoint, Server};
+
+async fn echo_once(connection: &tartine::Connection) -> String {
+    let echo = connection.root::<Echo>().expect("the root is the echo");
+    echo.echo("over the wire".into()).await.expect("the call")
+}
+
+#[tokio::test]
+async fn a_tcp_endpoint_in_text_binds_and_connects() {
+    let server = Server::bind("tcp://127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect("bind");
+    let endpoint = server.local_endpoint().expect("endpoint");
+    let Endpoint::Tcp { ref host, port } = endpoint else {
+        panic!("a TCP endpoint: {endpoint}")
+    };
+    assert_eq!(host, "127.0.0.1");
+    assert_ne!(port, 0, "the port the server picked");
+    let addr = server.local_addr().expect("address");
+    tokio::spawn(server.run());
+
+    let by_text = tartine::connect(endpoint.to_string())
+        .await
+        .expect("by text");
+    assert_eq!(echo_once(&by_text).await, "over the wire");
+    let by_endpoint = tartine::connect(&endpoint).await.expect("by endpoint");
+    assert_eq!(echo_once(&by_endpoint).await, "over the wire");
+    let by_address = tartine::connect(addr).await.expect("by address");
+    assert_eq!(echo_once(&by_address).await, "over the wire");
+    let by_name = tartine::connect(format!("tcp://localhost:{port}")).await;
+    // `localhost` may resolve to ::1 first, where nothing listens; either way, no panic.
+    if let Ok(connection) = by_name {
+        assert_eq!(echo_once(&connection).await, "over the wire");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_unix_socket_serves_logins_and_is_removed_after() {
+    let folder = tempfile_folder();
+    let path = folder.join("chat.sock");
+    let endpoint = format!("unix:{}", path.display());
+    let portal = Portal::new(Club::new()).with_checker(
+        InMemoryPasswords::new()
+            .with_user("alice", "wonderland")
+            .expect("randomness"),
+    );
+    let server = Server::bind_portal(endpoint.as_str(), portal)
+        .await
+        .expect("bind");
+    assert_eq!(
+        server.local_endpoint().expect("endpoint"),
+        Endpoint::Unix(path.clone())
+    );
+    assert!(server.local_addr().is_err(), "a Unix socket has no IP");
+    let handle = server.handle();
+    let running = tokio::spawn(server.run());
+
+    let connection = tartine::connect(endpoint.as_str()).await.expect("connect");
+    assert_eq!(connection.peer_addr(), None);
+    let player = connection
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .await
+        .expect("login over the Unix socket");
+    assert_eq!(player.name().await.expect("call"), "alice");
+
+    // A second server on the same live socket is refused.
+    let second = Server::bind(endpoint.as_str(), Echo::new(Live::default())).await;
+    let error = second.expect_err("the socket is taken");
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{error}");
+
+    handle.shutdown();
+    running.await.expect("joined").expect("ran");
+    assert!(!path.exists(), "the socket file is removed with the server");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_stale_unix_socket_is_replaced_and_another_file_is_not() {
+    let folder = tempfile_folder();
+    let path = folder.join("stale.sock");
+    // A socket file whose server is gone.
+    drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
+    assert!(path.exists());
+    let server = Server::bind(
+        format!("unix:{}", path.display()),
+        Echo::new(Live::default()),
+    )
+    .await
+    .expect("a stale socket is replaced");
+    tokio::spawn(server.run());
+    let connection = tartine::connect(Endpoint::Unix(path.clone()))
+        .await
+        .expect("connect");
+    assert_eq!(echo_once(&connection).await, "over the wire");
+
+    let file = folder.join("notes.txt");
+    std::fs::write(&file, "keep me").expect("write");
+    let error = Server::bind(Endpoint::Unix(file.clone()), Echo::new(Live::default()))
+        .await
+        .expect_err("a plain file is not replaced");
+    assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists, "{error}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "keep me");
+}
+
+#[tokio::test]
+async fn a_stream_handed_to_the_server_is_served_like_an_accepted_one() {
+    let mut config = Config::default();
+    config.max_connections = 2;
+    let server = Server::bind_portal_with(
+        "127.0.0.1:0",
+        Portal::new(Club::new()).with_checker(AllowAnonymous),
+        config,
+    )
+    .await
+    .expect("bind");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+
+    let first = handle.connect_in_memory().await.expect("in memory");
+    let player = first
+        .login::<Player>(LoginCredentials::anonymous())
+        .await
+        .expect("login in memory");
+    assert!(player.is_anonymous().await.expect("call"));
+
+    let (ours, theirs) = tokio::io::duplex(4096);
+    handle.serve_stream(theirs);
+    let second = tartine::connect_stream(ours, Config::default())
+        .await
+        .expect("over a stream");
+    second
+        .login::<Player>(LoginCredentials::anonymous())
+        .await
+        .expect("login over a stream");
+    common::eventually("both are counted", || handle.stats().connections == 2).await;
+
+    // The server's limits hold for streams too: a third is refused.
+    let third = handle.connect_in_memory().await;
+    assert!(third.is_err(), "over max_connections: {third:?}");
+
+    handle.shutdown();
+    let after = handle.connect_in_memory().await;
+    assert!(after.is_err(), "a shut down server serves no stream");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_does_not_parse_is_a_typed_error() {
+    let error = tartine::connect("tpc://127.0.0.1:1")
+        .await
+        .expect_err("no such scheme");
+    let ConnectError::Endpoint(error) = error else {
+        panic!("an endpoint error: {error:?}")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("expected `tcp://host:port`, `tls://host:port` or `unix:/path`"),
+        "{error}"
+    );
+
+    let error = Server::bind("127.0.0.1", Echo::new(Live::default()))
+        .await
+        .expect_err("no port");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("the port is missing"), "{error}");
+}
+
+/// A fresh folder under the system's temporary folder, for socket files.
+#[cfg(unix)]
+fn tempfile_folder() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let folder = std::env::temp_dir().join(format!(
+        "tartine-transports-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    folder
+}
