@@ -28,6 +28,10 @@ mod login_two_clients;
 #[path = "../login_anonymous.rs"]
 mod login_anonymous;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../tls.rs"]
+mod tls;
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
@@ -141,4 +145,12 @@ fn login_examples_from_the_howto() {
     login_one_client::main().expect("main");
     login_two_clients::main().expect("main");
     login_anonymous::main().expect("main");
+}
+
+#[test]
+fn tls_example_logs_in_over_tls() {
+    let answer = runtime()
+        .block_on(tls::run())
+        .expect("the TLS example succeeds");
+    assert_eq!(answer, "I am user1. foo(12) called.");
 }

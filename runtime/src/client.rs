@@ -40,6 +40,35 @@ pub async fn connect_with(
             let peer_addr = stream.peer_addr().ok();
             open(stream, peer_addr, config).await
         }
+        #[cfg(feature = "tls")]
+        Endpoint::Tls { host, port } => {
+            let Some(tls) = config.tls_client.clone() else {
+                return Err(ConnectError::TlsUnavailable);
+            };
+            let name = crate::tls::server_name(&host)?;
+            let tcp = TcpStream::connect((host.as_str(), port)).await?;
+            let _ = tcp.set_nodelay(true);
+            let peer_addr = tcp.peer_addr().ok();
+            let connector = tokio_rustls::TlsConnector::from(tls.rustls);
+            let stream =
+                tokio::time::timeout(config.handshake_timeout, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| crate::tls::TlsError::Timeout)?
+                    .map_err(|error| crate::tls::client_failure(error, &host))?;
+            // In TLS 1.3 the server checks a client certificate after the client is done:
+            // its refusal arrives as an alert during tartine's handshake.
+            open(stream, peer_addr, config)
+                .await
+                .map_err(|error| match error {
+                    ConnectError::Handshake(crate::error::HandshakeError::Io(io))
+                        if crate::tls::is_tls_error(&io) =>
+                    {
+                        ConnectError::Tls(crate::tls::client_failure(io, &host))
+                    }
+                    other => other,
+                })
+        }
+        #[cfg(not(feature = "tls"))]
         Endpoint::Tls { .. } => Err(ConnectError::TlsUnavailable),
         #[cfg(unix)]
         Endpoint::Unix(path) => {

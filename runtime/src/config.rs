@@ -124,6 +124,13 @@ pub struct Config {
     /// How long the answer to a failed password login is held back (default 200 ms), the
     /// same whether the password was wrong, the user unknown, or the attempt throttled.
     pub failed_login_delay: Duration,
+    /// The server's TLS settings, which a `tls://` endpoint needs to bind (none by default).
+    #[cfg(feature = "tls")]
+    pub tls_server: Option<crate::tls::TlsServerConfig>,
+    /// The client's TLS settings, which a `tls://` endpoint needs to connect (none by
+    /// default).
+    #[cfg(feature = "tls")]
+    pub tls_client: Option<crate::tls::TlsClientConfig>,
 }
 
 /// A budget of events: `burst` at once, then one more every `refill`.
@@ -179,6 +186,10 @@ impl Default for Config {
             failed_logins_per_address: RateLimit::new(20, Duration::from_secs(1)),
             max_failed_logins_per_connection: 5,
             failed_login_delay: Duration::from_millis(200),
+            #[cfg(feature = "tls")]
+            tls_server: None,
+            #[cfg(feature = "tls")]
+            tls_client: None,
         }
     }
 }

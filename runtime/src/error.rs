@@ -145,6 +145,9 @@ pub enum HandshakeError {
     /// The peer closed the connection during the handshake.
     #[error("the peer closed the connection during the handshake")]
     Closed,
+    /// The peer speaks TLS: reach it with a `tls://` endpoint.
+    #[error("the peer speaks TLS: connect to it with a `tls://` endpoint")]
+    PeerSpeaksTls,
     /// Reading or writing the socket failed.
     #[error("i/o error during the handshake: {0}")]
     Io(#[from] io::Error),
@@ -164,9 +167,16 @@ pub enum ConnectError {
     #[error(transparent)]
     Endpoint(#[from] crate::endpoint::EndpointError),
     /// A `tls://` endpoint, but this build has no TLS (the `tls` feature), or no TLS
-    /// settings were given.
-    #[error("a `tls://` endpoint needs the `tls` feature and the client's TLS settings")]
+    /// settings were given ([`Config::tls_client`](crate::Config)).
+    #[error(
+        "a `tls://` endpoint needs the `tls` feature and the client's TLS settings (`Config::tls_client`)"
+    )]
     TlsUnavailable,
+    /// The TLS handshake failed: the server's certificate is not trusted, not valid for the
+    /// host, or expired; the peer does not speak TLS; and so on.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Why the root object of a connection could not be obtained.

@@ -397,6 +397,8 @@ mod perspective;
 mod refs;
 mod reply;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 pub mod wire;
 
 pub use client::{connect, connect_in_memory, connect_stream, connect_with};
@@ -414,6 +416,8 @@ pub use refs::names::DuplicateInterface;
 pub use refs::remote::Remote;
 pub use refs::shared_ref::Ref;
 pub use server::{Server, ServerHandle, ServerStats};
+#[cfg(feature = "tls")]
+pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 
 /// Exposes the `pub` methods of an `impl` block to peers.
 ///

@@ -13,8 +13,8 @@ use crate::cred::Portal;
 use crate::cred::service::{PORTAL_INTERFACE, PortalRoot};
 use crate::dispatch::Referenceable;
 use crate::endpoint::{Endpoint, ToEndpoint};
-use crate::error::CloseReason;
 use crate::error::ConnectError;
+use crate::error::{CloseReason, HandshakeError};
 
 use crate::link::shared::Object;
 use crate::lock::Lock;
@@ -185,7 +185,7 @@ impl Server {
             .to_endpoint()
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let state = ServerState::new(root, config)?;
-        let listener = Listener::bind(&endpoint, state.config.listen_backlog).await?;
+        let listener = Listener::bind(&endpoint, &state.config).await?;
         Ok(Server {
             listener,
             state: Arc::new(state),
@@ -231,10 +231,17 @@ impl Server {
             };
             match accepted {
                 Ok(Accepted::Tcp(stream, peer_addr)) => {
-                    self.state.admit(stream, Some(peer_addr));
+                    self.state.admit(Some(peer_addr), async move { Ok(stream) });
+                }
+                #[cfg(feature = "tls")]
+                Ok(Accepted::Tls(stream, peer_addr, acceptor)) => {
+                    self.state.admit(
+                        Some(peer_addr),
+                        async move { acceptor.accept(stream).await },
+                    );
                 }
                 #[cfg(unix)]
-                Ok(Accepted::Unix(stream)) => self.state.admit(stream, None),
+                Ok(Accepted::Unix(stream)) => self.state.admit(None, async move { Ok(stream) }),
                 Err(error) => {
                     tracing::warn!(%error, "accept failed; retrying");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -271,9 +278,15 @@ impl ServerState {
         })
     }
 
-    /// Serves `stream`, from `peer_addr` if it has an IP address, if the limits admit it:
-    /// the handshake and the connection run on tasks of their own.
-    fn admit(self: &Arc<Self>, stream: impl Transport, peer_addr: Option<SocketAddr>) {
+    /// Serves the stream `opening` makes (at once, or after a TLS handshake), from
+    /// `peer_addr` if it has an IP address, if the limits admit it: the opening, the
+    /// handshake and the connection run on tasks of their own, each opening step within
+    /// [`Config::handshake_timeout`].
+    fn admit<S: Transport>(
+        self: &Arc<Self>,
+        peer_addr: Option<SocketAddr>,
+        opening: impl Future<Output = io::Result<S>> + Send + 'static,
+    ) {
         let ticket = match self.admission.admit(peer_addr.map(|addr| addr.ip())) {
             Ok(ticket) => ticket,
             Err(refusal) => {
@@ -297,7 +310,7 @@ impl ServerState {
             let handshake = tokio::select! {
                 // Boxed: its state is freed once the handshake is done, rather than
                 // held by this task for the connection's life.
-                handshake = Box::pin(establish(stream, side)) => handshake,
+                handshake = Box::pin(open(opening, side)) => handshake,
                 () = ticket.evicted().cancelled() => {
                     tracing::info!(?peer_addr, "pending slots full; the oldest handshake is dropped");
                     return;
@@ -362,6 +375,17 @@ impl ServerState {
     }
 }
 
+/// Opens the stream (a TLS handshake, say), then runs the connection's handshake on it.
+async fn open<S: Transport>(
+    opening: impl Future<Output = io::Result<S>>,
+    side: Side,
+) -> Result<Connection, HandshakeError> {
+    let stream = tokio::time::timeout(side.config.handshake_timeout, opening)
+        .await
+        .map_err(|_| HandshakeError::Timeout)??;
+    establish(stream, side).await
+}
+
 impl ServerHandle {
     /// Serves a connection over `stream`, any tokio stream (a pipe, a TLS stream of your
     /// own, a socket of a kind tartine does not bind), as if the server had accepted it: the
@@ -397,7 +421,7 @@ impl ServerHandle {
         if self.state.shutdown.is_cancelled() {
             return;
         }
-        self.state.admit(AnyStream(stream), None);
+        self.state.admit(None, async move { Ok(AnyStream(stream)) });
     }
 
     /// Connects to this server over an in-memory pipe, with the default [`Config`]: what a

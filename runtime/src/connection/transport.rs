@@ -42,6 +42,30 @@ impl Transport for tokio::io::DuplexStream {
     }
 }
 
+#[cfg(feature = "tls")]
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
+    for tokio_rustls::client::TlsStream<S>
+{
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
+    for tokio_rustls::server::TlsStream<S>
+{
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
 /// Any tokio stream, split through `tokio::io::split` (its halves share a lock).
 pub(crate) struct AnyStream<S>(pub(crate) S);
 

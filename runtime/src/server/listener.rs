@@ -1,6 +1,7 @@
-//! Provides the listening sockets a server accepts on: TCP, or a Unix domain socket, bound
-//! from an [`Endpoint`].
+//! Provides the listening sockets a server accepts on: TCP, TLS over TCP, or a Unix domain
+//! socket, bound from an [`Endpoint`].
 
+use crate::config::Config;
 use crate::endpoint::Endpoint;
 use std::io;
 use std::net::SocketAddr;
@@ -10,6 +11,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// A bound listening socket.
 pub(super) enum Listener {
     Tcp(TcpListener),
+    #[cfg(feature = "tls")]
+    Tls(TcpListener, tokio_rustls::TlsAcceptor),
     #[cfg(unix)]
     Unix {
         listener: tokio::net::UnixListener,
@@ -21,20 +24,37 @@ pub(super) enum Listener {
 /// A connection a listener accepted.
 pub(super) enum Accepted {
     Tcp(TcpStream, SocketAddr),
+    /// Its TLS handshake is still to run, on the connection's task.
+    #[cfg(feature = "tls")]
+    Tls(TcpStream, SocketAddr, tokio_rustls::TlsAcceptor),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
 
 impl Listener {
-    /// Binds `endpoint`, with `backlog` for TCP.
-    pub(super) async fn bind(endpoint: &Endpoint, backlog: u32) -> io::Result<Self> {
+    /// Binds `endpoint`, with `config`'s backlog and TLS settings.
+    pub(super) async fn bind(endpoint: &Endpoint, config: &Config) -> io::Result<Self> {
+        let backlog = config.listen_backlog;
         match endpoint {
             Endpoint::Tcp { host, port } => Ok(Listener::Tcp(
                 listen_tcp((host.as_str(), *port), backlog).await?,
             )),
+            #[cfg(feature = "tls")]
+            Endpoint::Tls { host, port } => {
+                let Some(tls) = &config.tls_server else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a `tls://` endpoint needs the server's TLS settings (`Config::tls_server`)",
+                    ));
+                };
+                let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::clone(&tls.rustls));
+                let listener = listen_tcp((host.as_str(), *port), backlog).await?;
+                Ok(Listener::Tls(listener, acceptor))
+            }
+            #[cfg(not(feature = "tls"))]
             Endpoint::Tls { .. } => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "a `tls://` endpoint is bound with `Server::bind_tls` (the `tls` feature)",
+                "a `tls://` endpoint needs the `tls` feature",
             )),
             Endpoint::Unix(path) => bind_unix(path),
         }
@@ -48,6 +68,12 @@ impl Listener {
                 let _ = stream.set_nodelay(true);
                 Ok(Accepted::Tcp(stream, peer))
             }
+            #[cfg(feature = "tls")]
+            Listener::Tls(listener, acceptor) => {
+                let (stream, peer) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(Accepted::Tls(stream, peer, acceptor.clone()))
+            }
             #[cfg(unix)]
             Listener::Unix { listener, .. } => {
                 let (stream, _) = listener.accept().await?;
@@ -60,6 +86,8 @@ impl Listener {
     pub(super) fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Listener::Tcp(listener) => listener.local_addr(),
+            #[cfg(feature = "tls")]
+            Listener::Tls(listener, _) => listener.local_addr(),
             #[cfg(unix)]
             Listener::Unix { .. } => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -72,6 +100,11 @@ impl Listener {
     pub(super) fn local_endpoint(&self) -> io::Result<Endpoint> {
         match self {
             Listener::Tcp(listener) => listener.local_addr().map(Endpoint::from),
+            #[cfg(feature = "tls")]
+            Listener::Tls(listener, _) => listener.local_addr().map(|addr| Endpoint::Tls {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            }),
             #[cfg(unix)]
             Listener::Unix { path, .. } => Ok(Endpoint::Unix(path.clone())),
         }

@@ -25,12 +25,21 @@ where
     io.write_all(&PREAMBLE).await?;
     io.flush().await?;
     let mut theirs = [0u8; 8];
-    match io.read_exact(&mut theirs).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(HandshakeError::Closed);
+    let mut filled = 0;
+    while filled < theirs.len() {
+        let read = io.read(&mut theirs[filled..]).await?;
+        if read == 0 {
+            // A TLS server answers our preamble with an alert, then closes.
+            return Err(if looks_like_tls(&theirs[..filled]) {
+                HandshakeError::PeerSpeaksTls
+            } else {
+                HandshakeError::Closed
+            });
         }
-        Err(error) => return Err(error.into()),
+        filled += read;
+    }
+    if looks_like_tls(&theirs) {
+        return Err(HandshakeError::PeerSpeaksTls);
     }
     if theirs[..7] != PREAMBLE[..7] {
         return Err(HandshakeError::BadMagic);
@@ -42,4 +51,9 @@ where
         });
     }
     Ok(())
+}
+
+/// Whether `bytes` start like a TLS record: an alert or a handshake, version 3.x.
+fn looks_like_tls(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, ..])
 }

@@ -1,0 +1,383 @@
+//! TLS over real sockets, with certificates made here (rcgen): calls and logins over
+//! `tls://`, each way a handshake can fail (typed on the client, and the server goes on),
+//! pinned certificates, client certificates, and bad settings.
+#![cfg(feature = "tls")]
+
+mod common;
+
+use common::login::{Club, Player};
+use common::{Echo, Live};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tartine::cred::{InMemoryPasswords, LoginCredentials, Portal};
+use tartine::{
+    Config, ConnectError, HandshakeError, Server, ServerHandle, TlsClientConfig, TlsError,
+    TlsServerConfig,
+};
+
+/// A certificate authority of the tests.
+struct Authority {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, in PEM.
+struct Issued {
+    cert: String,
+    key: String,
+}
+
+impl Authority {
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().expect("key");
+        Authority {
+            issuer: CertifiedIssuer::self_signed(params, key).expect("CA"),
+        }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `names`, valid from now for a year.
+    fn issue(&self, names: &[&str]) -> Issued {
+        self.issue_with(names, |_| {})
+    }
+
+    fn issue_with(&self, names: &[&str], adjust: impl FnOnce(&mut CertificateParams)) -> Issued {
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "tartine test");
+        adjust(&mut params);
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("signed");
+        Issued {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+}
+
+/// A self-signed certificate for `names`.
+fn self_signed(names: &[&str]) -> Issued {
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let params = CertificateParams::new(names).expect("params");
+    let key = KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    Issued {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    }
+}
+
+/// A fresh folder for PEM files.
+fn folder() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let folder = std::env::temp_dir().join(format!(
+        "tartine-tls-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    folder
+}
+
+/// Serves the echo over TLS with `tls` on a loopback port; returns the port.
+async fn echo_over_tls(tls: TlsServerConfig) -> (u16, ServerHandle) {
+    let mut config = Config::default();
+    config.tls_server = Some(tls);
+    let server = Server::bind_with(
+        "tls://127.0.0.1:0",
+        Arc::new(Echo::new(Live::default())),
+        config,
+    )
+    .await
+    .expect("bind");
+    let port = server.local_addr().expect("address").port();
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    (port, handle)
+}
+
+fn client(tls: TlsClientConfig) -> Config {
+    let mut config = Config::default();
+    config.tls_client = Some(tls);
+    config
+}
+
+async fn echo_works(endpoint: &str, config: Config) -> Result<(), ConnectError> {
+    let connection = tartine::connect_with(endpoint, config).await?;
+    let echo = connection.root::<Echo>().expect("root");
+    assert_eq!(echo.echo("sealed".into()).await.expect("call"), "sealed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn logins_and_calls_cross_tls_with_pem_files() {
+    let authority = Authority::new("tartine test CA");
+    let issued = authority.issue(&["localhost", "127.0.0.1"]);
+    let files = folder();
+    std::fs::write(files.join("ca.pem"), authority.pem()).expect("write");
+    std::fs::write(files.join("server.pem"), &issued.cert).expect("write");
+    std::fs::write(files.join("server.key"), &issued.key).expect("write");
+
+    let mut config = Config::default();
+    config.tls_server = Some(
+        TlsServerConfig::from_pem_files(files.join("server.pem"), files.join("server.key"))
+            .expect("server settings"),
+    );
+    let portal = Portal::new(Club::new()).with_checker(
+        InMemoryPasswords::new()
+            .with_user("alice", "wonderland")
+            .expect("randomness"),
+    );
+    let server = Server::bind_portal_with("tls://127.0.0.1:0", portal, config)
+        .await
+        .expect("bind");
+    let endpoint = server.local_endpoint().expect("endpoint");
+    assert!(
+        endpoint.to_string().starts_with("tls://127.0.0.1:"),
+        "{endpoint}"
+    );
+    tokio::spawn(server.run());
+
+    let tls = TlsClientConfig::from_ca_file(files.join("ca.pem")).expect("client settings");
+    let connection = tartine::connect_with(&endpoint, client(tls))
+        .await
+        .expect("TLS connection");
+    assert!(connection.peer_addr().is_some());
+    let player = connection
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .await
+        .expect("login over TLS");
+    assert_eq!(player.name().await.expect("call"), "alice");
+    assert_eq!(player.foo(7).await.expect("call"), "I am alice, foo(7)");
+}
+
+#[tokio::test]
+async fn each_failed_handshake_is_typed_and_the_server_goes_on() {
+    let authority = Authority::new("tartine test CA");
+    let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
+    let localhost = authority.issue(&["localhost"]);
+    let (port, handle) = echo_over_tls(
+        TlsServerConfig::from_pem(localhost.cert.as_bytes(), localhost.key.as_bytes())
+            .expect("settings"),
+    )
+    .await;
+
+    // The wrong host: the certificate names `localhost`, the client asked for 127.0.0.1.
+    let error = echo_works(&format!("tls://127.0.0.1:{port}"), client(trusted.clone()))
+        .await
+        .expect_err("not valid for the IP");
+    assert!(
+        matches!(&error, ConnectError::Tls(TlsError::WrongHost { host }) if host == "127.0.0.1"),
+        "{error:?}"
+    );
+
+    // An authority the client does not trust.
+    let stranger = Authority::new("someone else");
+    let other_trust = TlsClientConfig::from_ca_pem(stranger.pem().as_bytes()).expect("trust");
+    let error = echo_works(&format!("tls://localhost:{port}"), client(other_trust))
+        .await
+        .expect_err("unknown authority");
+    assert!(
+        matches!(error, ConnectError::Tls(TlsError::UnknownIssuer)),
+        "{error:?}"
+    );
+
+    // A plain client on the TLS port.
+    let error = echo_works(&format!("tcp://127.0.0.1:{port}"), Config::default())
+        .await
+        .expect_err("plain on TLS");
+    assert!(
+        matches!(
+            error,
+            ConnectError::Handshake(HandshakeError::PeerSpeaksTls)
+        ),
+        "{error:?}"
+    );
+    assert!(
+        !format!("{error}").is_empty(),
+        "the error reads as a sentence"
+    );
+
+    // The server goes on serving.
+    echo_works(&format!("tls://localhost:{port}"), client(trusted.clone()))
+        .await
+        .expect("a good client still gets in");
+    assert_eq!(
+        handle.stats().pending,
+        0,
+        "no failed handshake is left pending"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_server_is_not_taken_for_tls() {
+    let authority = Authority::new("tartine test CA");
+    let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
+    let server = Server::bind("127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect("bind");
+    let port = server.local_addr().expect("address").port();
+    tokio::spawn(server.run());
+    let error = echo_works(&format!("tls://127.0.0.1:{port}"), client(trusted))
+        .await
+        .expect_err("TLS on a plain port");
+    assert!(
+        matches!(error, ConnectError::Tls(TlsError::NotTls)),
+        "{error:?}"
+    );
+    echo_works(&format!("tcp://127.0.0.1:{port}"), Config::default())
+        .await
+        .expect("the plain server goes on");
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_refused() {
+    let authority = Authority::new("tartine test CA");
+    let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
+    let expired = authority.issue_with(&["localhost"], |params| {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    });
+    let (port, _handle) = echo_over_tls(
+        TlsServerConfig::from_pem(expired.cert.as_bytes(), expired.key.as_bytes())
+            .expect("settings"),
+    )
+    .await;
+    let error = echo_works(&format!("tls://localhost:{port}"), client(trusted))
+        .await
+        .expect_err("expired");
+    assert!(
+        matches!(error, ConnectError::Tls(TlsError::Expired)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_is_trusted_alone() {
+    let own = self_signed(&["tartine.invalid"]);
+    let (port, _handle) = echo_over_tls(
+        TlsServerConfig::from_pem(own.cert.as_bytes(), own.key.as_bytes()).expect("settings"),
+    )
+    .await;
+    let files = folder();
+    std::fs::write(files.join("pin.pem"), &own.cert).expect("write");
+    // Pinned, the certificate is trusted whatever the host and the authority.
+    let pinned = TlsClientConfig::pinned_file(files.join("pin.pem")).expect("pin");
+    echo_works(&format!("tls://127.0.0.1:{port}"), client(pinned))
+        .await
+        .expect("the pinned certificate");
+    // Another certificate, even for the same names, is not.
+    let other = self_signed(&["tartine.invalid"]);
+    let pinned_other = TlsClientConfig::pinned_pem(other.cert.as_bytes()).expect("pin");
+    let error = echo_works(&format!("tls://127.0.0.1:{port}"), client(pinned_other))
+        .await
+        .expect_err("not the pin");
+    assert!(
+        matches!(error, ConnectError::Tls(TlsError::UnknownIssuer)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_certificates_are_checked_when_shown() {
+    let servers = Authority::new("servers");
+    let clients = Authority::new("clients");
+    let issued = servers.issue(&["localhost"]);
+    let (port, handle) = echo_over_tls(
+        TlsServerConfig::with_client_certificates(
+            issued.cert.as_bytes(),
+            issued.key.as_bytes(),
+            clients.pem().as_bytes(),
+        )
+        .expect("settings"),
+    )
+    .await;
+    let endpoint = format!("tls://localhost:{port}");
+
+    // No client certificate: served (it would log in with a password).
+    let anonymous = TlsClientConfig::from_ca_pem(servers.pem().as_bytes()).expect("trust");
+    echo_works(&endpoint, client(anonymous))
+        .await
+        .expect("without a client certificate");
+
+    // A certificate from the clients' authority.
+    let service = clients.issue(&["billing.service"]);
+    let with_cert = TlsClientConfig::with_client_certificate(
+        servers.pem().as_bytes(),
+        service.cert.as_bytes(),
+        service.key.as_bytes(),
+    )
+    .expect("identity");
+    echo_works(&endpoint, client(with_cert))
+        .await
+        .expect("with a good client certificate");
+
+    // A certificate from elsewhere is refused.
+    let forged = Authority::new("forger").issue(&["billing.service"]);
+    let with_forged = TlsClientConfig::with_client_certificate(
+        servers.pem().as_bytes(),
+        forged.cert.as_bytes(),
+        forged.key.as_bytes(),
+    )
+    .expect("identity");
+    let error = echo_works(&endpoint, client(with_forged))
+        .await
+        .expect_err("a forged client certificate");
+    assert!(
+        matches!(error, ConnectError::Tls(TlsError::Refused(_))),
+        "{error:?}"
+    );
+    common::eventually("nothing is left of the refused one", || {
+        handle.stats().connections == 0 && handle.stats().pending == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn missing_or_bad_settings_are_typed_errors() {
+    let error = tartine::connect("tls://127.0.0.1:1")
+        .await
+        .expect_err("no client settings");
+    assert!(matches!(error, ConnectError::TlsUnavailable), "{error:?}");
+
+    let error = Server::bind("tls://127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect_err("no server settings");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+    assert!(error.to_string().contains("tls_server"), "{error}");
+
+    let files = folder();
+    let missing = TlsServerConfig::from_pem_files(files.join("none.pem"), files.join("none.key"))
+        .expect_err("no such file");
+    assert!(matches!(missing, TlsError::File { .. }), "{missing:?}");
+    assert!(missing.to_string().contains("none.pem"), "{missing}");
+
+    let garbage = TlsClientConfig::from_ca_pem(b"not a certificate").expect_err("garbage");
+    assert!(
+        matches!(garbage, TlsError::NoCertificate { .. }),
+        "{garbage:?}"
+    );
+
+    let one = self_signed(&["a.invalid"]);
+    let another = self_signed(&["b.invalid"]);
+    let mismatch = TlsServerConfig::from_pem(one.cert.as_bytes(), another.key.as_bytes())
+        .expect_err("the key is not the certificate's");
+    assert!(matches!(mismatch, TlsError::Settings(_)), "{mismatch:?}");
+
+    let no_key = TlsServerConfig::from_pem(one.cert.as_bytes(), one.cert.as_bytes())
+        .expect_err("a certificate is no key");
+    assert!(
+        matches!(no_key, TlsError::NoPrivateKey { .. }),
+        "{no_key:?}"
+    );
+}
