@@ -196,6 +196,23 @@
 //!
 //! [Protocol crates]: #protocol-crates
 //!
+//! # Endpoints and transports
+//!
+//! [`connect`] and [`Server::bind`] take an [`Endpoint`], or text that parses as one:
+//! `tcp://host:port` (or `host:port`), `tls://host:port` (the `tls` feature) or `unix:/path`;
+//! text that does not parse is an [`EndpointError`] saying what was expected. Any tokio stream
+//! also carries a connection ([`connect_stream`], [`ServerHandle::serve_stream`]), and
+//! [`ServerHandle::connect_in_memory`] opens one over a pipe, for tests. A stream a server
+//! serves is admitted within the same limits as one it accepts; a Unix socket's or a stream's
+//! peer has no IP address, so only the totals apply to it.
+//!
+//! With the `tls` feature, `Config::tls_server` holds the server's certificate and key
+//! (`TlsServerConfig`, from PEM files) and `Config::tls_client` whom the client trusts
+//! (`TlsClientConfig`: a CA file, or one pinned certificate). Only TLS 1.3 is spoken. The TLS
+//! handshake of an accepted connection runs on its own task, within
+//! [`Config::handshake_timeout`], so a slow client holds up no one; each failure is a typed
+//! `TlsError` on the client.
+//!
 //! # What crosses the wire
 //!
 //! - Any serde type, by value. For byte payloads use [`Bytes`] (or `serde_bytes`): a plain
@@ -321,9 +338,11 @@
 //!   connection reaches. Each login creates a perspective, which every reference handed out
 //!   through its avatar carries; a logout revokes them all. Failed password logins go through a
 //!   throttle shared by the portal's connections (`throttle.rs`).
-//! - **server and client** (`server.rs`, `client.rs`): listeners and connectors; admission
-//!   counts connections in all, per address and while pending (`server/admission.rs`), and the
-//!   listen backlog is [`Config::listen_backlog`].
+//! - **server and client** (`server.rs`, `client.rs`): listeners (`server/listener.rs`: TCP,
+//!   TLS, Unix sockets, bound from an [`Endpoint`], `endpoint.rs`) and connectors; the streams
+//!   a connection runs on are split by `connection/transport.rs`, and TLS settings live in
+//!   `tls.rs`; admission counts connections in all, per address and while pending
+//!   (`server/admission.rs`), and the listen backlog is [`Config::listen_backlog`].
 //!
 //! # What the macros check
 //!

@@ -104,7 +104,7 @@ mod sealed {
 pub trait EncodedAsArgumentOnly: sealed::Never {}
 
 /// `Remote<T>` is encoded only where the generated code sees it (as [`SentBack`]); this impl
-/// exists to carry the message of [`EncodedAsArgumentOnly`].
+/// exists to carry the message of `EncodedAsArgumentOnly`.
 impl<T: Interface + ?Sized + EncodedAsArgumentOnly> Serialize for Remote<T> {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
         Err(S::Error::custom(
