@@ -79,7 +79,13 @@ fn config() -> Config {
 
 /// A connection's state with no socket under it: its frames go to a queue nobody reads.
 fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
-    let shared = Arc::new(Shared::new(Arc::new(config()), None, None, Arc::default()));
+    let shared = Arc::new(Shared::new(
+        Arc::new(config()),
+        None,
+        Default::default(),
+        None,
+        Arc::default(),
+    ));
     if let Some(root) = root {
         shared.tables.exports.lock().set_root(root);
     }
@@ -381,7 +387,8 @@ pub fn login_server(data: &[u8]) {
                 ),
                 4 => (method::LOGOUT, input.piece().unwrap_or_default().to_vec()),
                 5 => {
-                    let Ok(started) = PasswordExchange::new(USER.to_owned(), PASSWORD.to_owned())
+                    let Ok(started) =
+                        PasswordExchange::new(USER.to_owned(), PASSWORD.to_owned(), None)
                     else {
                         return;
                     };
@@ -457,7 +464,7 @@ pub fn login_client(data: &[u8]) {
     let mut input = Input(data);
     let shared = connection(None);
     let config = config();
-    let Ok(mut exchange) = PasswordExchange::new(USER.to_owned(), PASSWORD.to_owned()) else {
+    let Ok(mut exchange) = PasswordExchange::new(USER.to_owned(), PASSWORD.to_owned(), None) else {
         return;
     };
     let _ = (|| {

@@ -98,6 +98,17 @@ impl fmt::Debug for CallContext {
 }
 
 impl CallContext {
+    /// The channel binding of the call's connection (its TLS session's `tls-exporter`
+    /// value), empty over a plain stream.
+    pub(crate) fn channel_binding(&self) -> &[u8] {
+        self.site
+            .shared
+            .channel
+            .binding
+            .as_ref()
+            .map_or(&[][..], |binding| &binding[..])
+    }
+
     /// The address of the peer, as the socket reports it (not as the peer claims).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.site.shared.peer_addr

@@ -211,7 +211,9 @@
 //! (`TlsClientConfig`: a CA file, or one pinned certificate). Only TLS 1.3 is spoken. The TLS
 //! handshake of an accepted connection runs on its own task, within
 //! [`Config::handshake_timeout`], so a slow client holds up no one; each failure is a typed
-//! `TlsError` on the client.
+//! `TlsError` on the client. Over TLS a password login is bound to the TLS session: both sides
+//! sign its `tls-exporter` value (RFC 9266) in the SCRAM transcript, so a man in the middle
+//! who ends TLS with a certificate the client trusts, and relays the login, fails it.
 //!
 //! # What crosses the wire
 //!

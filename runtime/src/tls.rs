@@ -157,6 +157,11 @@ impl TlsServerConfig {
         TlsServerConfig { rustls: config }
     }
 
+    /// The rustls settings.
+    pub fn as_rustls(&self) -> &Arc<rustls::ServerConfig> {
+        &self.rustls
+    }
+
     fn build(
         certs: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
@@ -271,6 +276,11 @@ impl TlsClientConfig {
     /// Settings of your own, built with rustls.
     pub fn from_rustls(config: Arc<rustls::ClientConfig>) -> Self {
         TlsClientConfig { rustls: config }
+    }
+
+    /// The rustls settings.
+    pub fn as_rustls(&self) -> &Arc<rustls::ClientConfig> {
+        &self.rustls
     }
 
     fn build(

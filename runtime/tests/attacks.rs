@@ -63,6 +63,8 @@ fn proof(user: &str, password: &str, client_nonce: &Nonce, challenge: &Challenge
         &challenge.server_nonce,
         &challenge.salt,
         challenge.iterations,
+        // A plain TCP connection: no channel binding.
+        &[],
     );
     scram::client_proof(password, &challenge.salt, challenge.iterations, &auth).0
 }

@@ -10,7 +10,7 @@ use common::{Echo, Live};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tartine::cred::{InMemoryPasswords, LoginCredentials, Portal};
+use tartine::cred::{InMemoryPasswords, LoginCredentials, LoginError, Portal};
 use tartine::{
     Config, ConnectError, HandshakeError, Server, ServerHandle, TlsClientConfig, TlsError,
     TlsServerConfig,
@@ -380,4 +380,89 @@ async fn missing_or_bad_settings_are_typed_errors() {
         matches!(no_key, TlsError::NoPrivateKey { .. }),
         "{no_key:?}"
     );
+}
+
+/// Relays one connection: ends the client's TLS with `own` (a certificate the client trusts),
+/// opens its own TLS session to `server` (trusting `authority`), and copies the bytes both
+/// ways, reading everything in clear.
+async fn relay(own: TlsServerConfig, authority: TlsClientConfig, server: u16) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(own.as_rustls()));
+            let connector = tokio_rustls::TlsConnector::from(Arc::clone(authority.as_rustls()));
+            tokio::spawn(async move {
+                let Ok(mut client_side) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(tcp) = tokio::net::TcpStream::connect(("127.0.0.1", server)).await else {
+                    return;
+                };
+                let name = "localhost".try_into().expect("a DNS name");
+                let Ok(mut server_side) = connector.connect(name, tcp).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut client_side, &mut server_side).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_password_login_relayed_by_a_man_in_the_middle_fails() {
+    let authority = Authority::new("tartine test CA");
+    let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
+    let genuine = authority.issue(&["localhost"]);
+    // The man in the middle holds a certificate the client trusts too.
+    let forged = authority.issue(&["localhost"]);
+
+    let mut config = Config::default();
+    config.tls_server = Some(
+        TlsServerConfig::from_pem(genuine.cert.as_bytes(), genuine.key.as_bytes())
+            .expect("settings"),
+    );
+    let portal = Portal::new(Club::new()).with_checker(
+        InMemoryPasswords::new()
+            .with_user("alice", "wonderland")
+            .expect("randomness"),
+    );
+    let server = Server::bind_portal_with("tls://127.0.0.1:0", portal, config)
+        .await
+        .expect("bind");
+    let server_port = server.local_addr().expect("address").port();
+    tokio::spawn(server.run());
+    let relay_port = relay(
+        TlsServerConfig::from_pem(forged.cert.as_bytes(), forged.key.as_bytes()).expect("settings"),
+        trusted.clone(),
+        server_port,
+    )
+    .await;
+
+    // Through the relay, TLS and tartine's handshake succeed: the relay is a working one.
+    let relayed = tartine::connect_with(
+        format!("tls://localhost:{relay_port}"),
+        client(trusted.clone()),
+    )
+    .await
+    .expect("the relay carries the connection");
+    // The login signs the client's TLS session, which is not the server's: it fails.
+    let error = relayed
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .await
+        .expect_err("a relayed login");
+    assert!(matches!(error, LoginError::Unauthorized), "{error:?}");
+
+    // The same client, straight to the server, gets in.
+    let direct = tartine::connect_with(format!("tls://localhost:{server_port}"), client(trusted))
+        .await
+        .expect("direct");
+    let player = direct
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .await
+        .expect("a direct login");
+    assert_eq!(player.name().await.expect("call"), "alice");
 }

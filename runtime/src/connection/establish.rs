@@ -58,6 +58,7 @@ pub(crate) async fn establish<S: Transport>(
     };
     let root_interface = side.root.as_ref().map(|root| root.interface());
     let handshake = async move {
+        let channel = io.channel();
         exchange_preamble(&mut io).await?;
         let hello = Message::Hello {
             root: root_interface,
@@ -82,9 +83,9 @@ pub(crate) async fn establish<S: Transport>(
             }
             Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
         };
-        Ok((frames, write, peer_root))
+        Ok((frames, write, peer_root, channel))
     };
-    let (mut frames, sink, peer_root) = tokio::time::timeout(timeout, handshake)
+    let (mut frames, sink, peer_root, channel) = tokio::time::timeout(timeout, handshake)
         .await
         .map_err(|_| HandshakeError::Timeout)??;
     if !side.pending_until_login {
@@ -94,6 +95,7 @@ pub(crate) async fn establish<S: Transport>(
     let shared = Arc::new(Shared::new(
         side.config,
         side.peer_addr,
+        channel,
         peer_root,
         side.interfaces,
     ));

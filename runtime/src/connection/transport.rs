@@ -2,6 +2,7 @@
 //! in-memory pipes, or any tokio stream through [`AnyStream`]), each split into the halves its
 //! reader and writer tasks own.
 
+use crate::link::channel::Channel;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A stream a connection runs on, and how to split it into halves the tasks own.
@@ -12,6 +13,10 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     type Write: AsyncWrite + Send + Unpin + 'static;
     /// Splits the stream.
     fn split(self) -> (Self::Read, Self::Write);
+    /// What the stream knows of its channel: nothing, but for TLS.
+    fn channel(&self) -> Channel {
+        Channel::default()
+    }
 }
 
 impl Transport for tokio::net::TcpStream {
@@ -52,6 +57,10 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
     fn split(self) -> (Self::Read, Self::Write) {
         tokio::io::split(self)
     }
+
+    fn channel(&self) -> Channel {
+        tls_channel(self.get_ref().1)
+    }
 }
 
 #[cfg(feature = "tls")]
@@ -63,6 +72,27 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
 
     fn split(self) -> (Self::Read, Self::Write) {
         tokio::io::split(self)
+    }
+
+    fn channel(&self) -> Channel {
+        tls_channel(self.get_ref().1)
+    }
+}
+
+/// The channel of a TLS session, from either end: its `tls-exporter` value (RFC 9266) and the
+/// peer's end-entity certificate.
+#[cfg(feature = "tls")]
+fn tls_channel<D>(session: &tokio_rustls::rustls::ConnectionCommon<D>) -> Channel {
+    let binding = session
+        .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok();
+    let peer_certificate = session
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(|cert| std::sync::Arc::from(cert.as_ref()));
+    Channel {
+        binding,
+        peer_certificate,
     }
 }
 

@@ -197,7 +197,8 @@ async fn password_login<M: Referenceable>(
     password: String,
     mind: Option<Local<M>>,
 ) -> Result<GrantIn, LoginError> {
-    let mut exchange = PasswordExchange::new(username, password)?;
+    let binding = portal.inner.shared.channel.binding;
+    let mut exchange = PasswordExchange::new(username, password, binding)?;
     let challenge: ChallengeMessage = portal
         .call_result::<Postcard, _, ChallengeMessage, LoginError>(
             method::PASSWORD_BEGIN,
@@ -264,19 +265,27 @@ pub(crate) struct PasswordExchange {
     username: String,
     password: String,
     client_nonce: Nonce,
+    /// The connection's channel binding (its TLS session's `tls-exporter` value), if on TLS.
+    channel_binding: Option<[u8; 32]>,
     /// The challenge being answered, and the server signature expected back.
     proved: Option<(u64, Key)>,
 }
 
 impl PasswordExchange {
-    /// A login of `username` with `password`, with a fresh nonce.
-    pub(crate) fn new(username: String, password: String) -> Result<Self, LoginError> {
+    /// A login of `username` with `password`, with a fresh nonce, over a connection whose
+    /// channel binding is `channel_binding`.
+    pub(crate) fn new(
+        username: String,
+        password: String,
+        channel_binding: Option<[u8; 32]>,
+    ) -> Result<Self, LoginError> {
         let client_nonce =
             scram::nonce().map_err(|error| LoginError::Internal(error.to_string()))?;
         Ok(PasswordExchange {
             username,
             password,
             client_nonce,
+            channel_binding,
             proved: None,
         })
     }
@@ -322,6 +331,9 @@ impl PasswordExchange {
             &challenge.server_nonce,
             &challenge.salt,
             challenge.iterations,
+            self.channel_binding
+                .as_ref()
+                .map_or(&[][..], |binding| &binding[..]),
         );
         let (proof, expected) = scram::client_proof(
             &self.password,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum LoginError {
     /// The credentials are wrong: unknown user or wrong password (the two are not told apart).
-    #[error("unauthorized: unknown user or wrong password")]
+    #[error(
+        "unauthorized: unknown user or wrong password (or, over TLS, a login relayed through another TLS session)"
+    )]
     Unauthorized,
     /// The portal has no checker for this kind of credentials.
     #[error("no checker accepts {0} credentials")]

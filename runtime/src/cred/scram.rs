@@ -9,7 +9,12 @@
 //!    and the checker's work factor. The client refuses an iteration count outside its
 //!    configured bounds, or a salt outside [`MIN_SALT_LEN`]..=[`MAX_SALT_LEN`], before it
 //!    derives anything from the password.
-//! 3. Both build [`auth_message`]. The client derives `SaltedPassword = PBKDF2-HMAC-SHA-256(
+//! 3. Both build [`auth_message`], which ends with the channel binding: over TLS, the
+//!    session's `tls-exporter` value (RFC 9266: label `EXPORTER-Channel-Binding`, no
+//!    context, 32 bytes), as SCRAM-SHA-256-PLUS does; empty over a plain stream. Each side
+//!    takes it from its own end of its own channel, so a man in the middle who ends TLS with a
+//!    certificate the client trusts holds two sessions with two values, and the proof fails.
+//!    The client derives `SaltedPassword = PBKDF2-HMAC-SHA-256(
 //!    password, salt, iterations)`, `ClientKey = HMAC(SaltedPassword, "Client Key")`,
 //!    `StoredKey = SHA-256(ClientKey)`, and sends `ClientKey XOR HMAC(StoredKey, auth_message)`
 //!    ([`client_proof`]) with `tartine.login.password.prove(challenge, proof)`.
@@ -150,21 +155,24 @@ fn sha256(data: &[u8]) -> Key {
     Sha256::digest(data).into()
 }
 
-/// The transcript both sides sign: every field of the exchange, length-prefixed.
+/// The transcript both sides sign: every field of the exchange, length-prefixed, and the
+/// channel binding: on TLS, the session's `tls-exporter` value (RFC 9266), empty otherwise.
 pub fn auth_message(
     username: &str,
     client_nonce: &Nonce,
     server_nonce: &Nonce,
     salt: &[u8],
     iterations: u32,
+    channel_binding: &[u8],
 ) -> Vec<u8> {
-    let mut out = b"tartine-scram-sha-256/1".to_vec();
+    let mut out = b"tartine-scram-sha-256/2".to_vec();
     for field in [
         username.as_bytes(),
         &client_nonce[..],
         &server_nonce[..],
         salt,
         &iterations.to_be_bytes(),
+        channel_binding,
     ] {
         out.extend_from_slice(&(field.len() as u32).to_be_bytes());
         out.extend_from_slice(field);
@@ -233,6 +241,7 @@ mod tests {
             &[2; NONCE_LEN],
             verifier.salt(),
             verifier.iterations(),
+            &[],
         );
         let (proof, expected) =
             client_proof(password, verifier.salt(), verifier.iterations(), &auth);
@@ -270,10 +279,23 @@ mod tests {
     #[test]
     fn a_proof_is_bound_to_its_nonces() {
         let verifier = PasswordVerifier::with_salt("1234", b"salty".to_vec(), 64);
-        let first = auth_message("alice", &[1; NONCE_LEN], &[2; NONCE_LEN], b"salty", 64);
-        let replayed = auth_message("alice", &[1; NONCE_LEN], &[3; NONCE_LEN], b"salty", 64);
+        let first = auth_message("alice", &[1; NONCE_LEN], &[2; NONCE_LEN], b"salty", 64, &[]);
+        let replayed = auth_message("alice", &[1; NONCE_LEN], &[3; NONCE_LEN], b"salty", 64, &[]);
         let (proof, _) = client_proof("1234", b"salty", 64, &first);
         assert!(verify(&verifier, &first, &proof).is_some());
         assert!(verify(&verifier, &replayed, &proof).is_none());
+    }
+
+    #[test]
+    fn a_proof_is_bound_to_its_channel() {
+        let verifier = PasswordVerifier::with_salt("1234", b"salty".to_vec(), 64);
+        let nonces = ([1; NONCE_LEN], [2; NONCE_LEN]);
+        let ours = auth_message("alice", &nonces.0, &nonces.1, b"salty", 64, &[7; 32]);
+        let relayed = auth_message("alice", &nonces.0, &nonces.1, b"salty", 64, &[8; 32]);
+        let plain = auth_message("alice", &nonces.0, &nonces.1, b"salty", 64, &[]);
+        let (proof, _) = client_proof("1234", b"salty", 64, &ours);
+        assert!(verify(&verifier, &ours, &proof).is_some());
+        assert!(verify(&verifier, &relayed, &proof).is_none());
+        assert!(verify(&verifier, &plain, &proof).is_none());
     }
 }

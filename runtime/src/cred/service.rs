@@ -153,6 +153,7 @@ impl PortalRoot {
 
     async fn begin(
         &self,
+        cx: &CallContext,
         username: String,
         client_nonce: Nonce,
     ) -> Result<ChallengeMessage, LoginError> {
@@ -175,6 +176,7 @@ impl PortalRoot {
             &server_nonce,
             verifier.salt(),
             verifier.iterations(),
+            cx.channel_binding(),
         );
         let challenge = self.next_challenge.fetch_add(1, Ordering::Relaxed);
         let message = ChallengeMessage {
@@ -459,7 +461,7 @@ impl Referenceable for PortalRoot {
             method::PASSWORD_BEGIN => {
                 let (username, nonce): (String, Nonce) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
-                    let result = self.begin(username, nonce).await;
+                    let result = self.begin(&cx, username, nonce).await;
                     reply_result::<C, _, _>(&cx, result)
                 })))
             }

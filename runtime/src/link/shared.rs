@@ -10,6 +10,7 @@
 //!   `refs/handle.rs`), held weakly by the import table;
 //! - [`KeepAlive`], which keeps a client connection open while a user handle lives.
 
+use super::channel::Channel;
 use super::lifecycle::{Lifecycle, LoginRefused};
 use super::outbox::{Outbox, PushError};
 use super::replies::ReplySlots;
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub(crate) outbox: Outbox,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) peer_addr: Option<SocketAddr>,
+    /// What the transport knows of the channel (TLS binding, the peer's certificate).
+    pub(crate) channel: Channel,
     /// The interface of the peer's root object, if it publishes one.
     pub(crate) peer_root: Option<String>,
     /// The interfaces this side hands out, by name: shared by a server's connections.
@@ -107,6 +110,7 @@ impl Shared {
     pub(crate) fn new(
         config: Arc<Config>,
         peer_addr: Option<SocketAddr>,
+        channel: Channel,
         peer_root: Option<String>,
         interfaces: Arc<InterfaceNames>,
     ) -> Self {
@@ -124,6 +128,7 @@ impl Shared {
             lifecycle: Lifecycle::new(),
             config,
             peer_addr,
+            channel,
             peer_root,
             interfaces,
             keepalive: OnceLock::new(),
