@@ -22,9 +22,11 @@ pub mod scram;
 pub(crate) mod service;
 mod throttle;
 
+#[cfg(feature = "tls")]
+pub use checker::CertificateNames;
 pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::{Login, LoginCredentials};
-pub use credentials::{CredentialKind, Credentials, VerifiedPassword};
+pub use credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
 pub use error::LoginError;
 pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};

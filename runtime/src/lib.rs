@@ -213,7 +213,10 @@
 //! [`Config::handshake_timeout`], so a slow client holds up no one; each failure is a typed
 //! `TlsError` on the client. Over TLS a password login is bound to the TLS session: both sides
 //! sign its `tls-exporter` value (RFC 9266) in the SCRAM transcript, so a man in the middle
-//! who ends TLS with a certificate the client trusts, and relays the login, fails it.
+//! who ends TLS with a certificate the client trusts, and relays the login, fails it. A server
+//! that asks for client certificates lets a client log in with its own
+//! (`LoginCredentials::certificate()`), checked by `cred::CertificateNames` or a checker of
+//! your own.
 //!
 //! # What crosses the wire
 //!

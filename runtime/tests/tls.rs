@@ -10,7 +10,7 @@ use common::{Echo, Live};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tartine::cred::{InMemoryPasswords, LoginCredentials, LoginError, Portal};
+use tartine::cred::{CertificateNames, InMemoryPasswords, LoginCredentials, LoginError, Portal};
 use tartine::{
     Config, ConnectError, HandshakeError, Server, ServerHandle, TlsClientConfig, TlsError,
     TlsServerConfig,
@@ -464,5 +464,83 @@ async fn a_password_login_relayed_by_a_man_in_the_middle_fails() {
         .login::<Player>(LoginCredentials::password("alice", "wonderland"))
         .await
         .expect("a direct login");
+    assert_eq!(player.name().await.expect("call"), "alice");
+}
+
+#[tokio::test]
+async fn a_service_logs_in_with_its_client_certificate() {
+    let servers = Authority::new("servers");
+    let clients = Authority::new("clients");
+    let issued = servers.issue(&["localhost"]);
+    let mut config = Config::default();
+    config.tls_server = Some(
+        TlsServerConfig::with_client_certificates(
+            issued.cert.as_bytes(),
+            issued.key.as_bytes(),
+            clients.pem().as_bytes(),
+        )
+        .expect("settings"),
+    );
+    let portal = Portal::new(Club::new())
+        .with_checker(CertificateNames::new().with_name("billing.service", "billing"))
+        .with_checker(
+            InMemoryPasswords::new()
+                .with_user("alice", "wonderland")
+                .expect("randomness"),
+        );
+    let server = Server::bind_portal_with("tls://127.0.0.1:0", portal, config)
+        .await
+        .expect("bind");
+    let endpoint = format!(
+        "tls://localhost:{}",
+        server.local_addr().expect("address").port()
+    );
+    tokio::spawn(server.run());
+    let with_certificate = |names: &[&str]| {
+        let service = clients.issue(names);
+        client(
+            TlsClientConfig::with_client_certificate(
+                servers.pem().as_bytes(),
+                service.cert.as_bytes(),
+                service.key.as_bytes(),
+            )
+            .expect("identity"),
+        )
+    };
+
+    // The billing service: its certificate is its credential.
+    let billing = tartine::connect_with(&endpoint, with_certificate(&["billing.service"]))
+        .await
+        .expect("connect");
+    let avatar = billing
+        .login::<Player>(LoginCredentials::certificate())
+        .await
+        .expect("a certificate login");
+    assert_eq!(avatar.name().await.expect("call"), "billing");
+
+    // A certificate for a name nobody mapped.
+    let mailer = tartine::connect_with(&endpoint, with_certificate(&["mailer.service"]))
+        .await
+        .expect("connect");
+    let error = mailer
+        .login::<Player>(LoginCredentials::certificate())
+        .await
+        .expect_err("an unmapped certificate");
+    assert!(matches!(error, LoginError::Unauthorized), "{error:?}");
+
+    // No certificate at all: a certificate login is refused, a password one works.
+    let plain_trust = TlsClientConfig::from_ca_pem(servers.pem().as_bytes()).expect("trust");
+    let alice = tartine::connect_with(&endpoint, client(plain_trust))
+        .await
+        .expect("connect");
+    let error = alice
+        .login::<Player>(LoginCredentials::certificate())
+        .await
+        .expect_err("no certificate");
+    assert!(matches!(error, LoginError::NoCertificate), "{error:?}");
+    let player = alice
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .await
+        .expect("a password login beside");
     assert_eq!(player.name().await.expect("call"), "alice");
 }

@@ -194,6 +194,62 @@ impl CredentialChecker for AllowAnonymous {
     }
 }
 
+/// Logs in clients by the certificate their TLS handshake verified: a certificate that
+/// names `name` (a DNS name or an IP address in its subject alternative names) logs in as the
+/// user mapped to it. The server must ask for client certificates
+/// (`TlsServerConfig::with_client_certificates`), whose authorities decide who may hold
+/// which name; a certificate no mapping names is refused.
+///
+/// ```
+/// use tartine::cred::CertificateNames;
+///
+/// let services = CertificateNames::new()
+///     .with_name("billing.service.internal", "billing")
+///     .with_name("mailer.service.internal", "mailer");
+/// # let _ = services;
+/// ```
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, Default)]
+pub struct CertificateNames {
+    names: Vec<(String, String)>,
+}
+
+#[cfg(feature = "tls")]
+impl CertificateNames {
+    /// No names yet.
+    pub fn new() -> Self {
+        CertificateNames::default()
+    }
+
+    /// Logs a certificate that names `name` in as `user`.
+    pub fn with_name(mut self, name: impl Into<String>, user: impl Into<String>) -> Self {
+        self.names.push((name.into(), user.into()));
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl CredentialChecker for CertificateNames {
+    fn kinds(&self) -> &[CredentialKind] {
+        &[CredentialKind::Certificate]
+    }
+
+    fn check(
+        &self,
+        credentials: &Credentials,
+    ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send {
+        let user = match credentials {
+            Credentials::Certificate(certificate) => self
+                .names
+                .iter()
+                .find(|(name, _)| certificate.is_valid_for(name))
+                .map(|(_, user)| AvatarId::User(user.clone())),
+            _ => None,
+        };
+        std::future::ready(user.ok_or(LoginError::Unauthorized))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

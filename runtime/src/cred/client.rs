@@ -32,12 +32,16 @@ pub enum LoginCredentials {
         /// The password.
         password: String,
     },
+    /// The client certificate this connection's TLS handshake showed
+    /// (`TlsClientConfig::with_client_certificate`): nothing more is sent.
+    Certificate,
 }
 
 impl fmt::Debug for LoginCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoginCredentials::Anonymous => f.write_str("Anonymous"),
+            LoginCredentials::Certificate => f.write_str("Certificate"),
             LoginCredentials::Password { username, .. } => f
                 .debug_struct("Password")
                 .field("username", username)
@@ -50,6 +54,12 @@ impl LoginCredentials {
     /// Anonymous credentials.
     pub fn anonymous() -> Self {
         LoginCredentials::Anonymous
+    }
+
+    /// The client certificate of the connection's TLS handshake: a service logs in
+    /// without a password.
+    pub fn certificate() -> Self {
+        LoginCredentials::Certificate
     }
 
     /// A username and a password.
@@ -124,6 +134,14 @@ impl Connection {
             LoginCredentials::Anonymous => portal
                 .call_result::<Postcard, _, GrantIn, LoginError>(
                     method::ANONYMOUS,
+                    MethodTimeout::DEFAULT,
+                    &(mind,),
+                )
+                .await
+                .map_err(LoginError::from)?,
+            LoginCredentials::Certificate => portal
+                .call_result::<Postcard, _, GrantIn, LoginError>(
+                    method::CERTIFICATE,
                     MethodTimeout::DEFAULT,
                     &(mind,),
                 )

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A kind of credentials a client can present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -12,6 +13,8 @@ pub enum CredentialKind {
     Anonymous,
     /// A username and a password, proved by challenge-response.
     Password,
+    /// A client certificate, verified by the TLS handshake.
+    Certificate,
 }
 
 impl fmt::Display for CredentialKind {
@@ -19,6 +22,7 @@ impl fmt::Display for CredentialKind {
         f.write_str(match self {
             CredentialKind::Anonymous => "anonymous",
             CredentialKind::Password => "password",
+            CredentialKind::Certificate => "certificate",
         })
     }
 }
@@ -31,6 +35,8 @@ pub enum Credentials {
     Anonymous,
     /// A user who proved they know the password of `username`.
     Password(VerifiedPassword),
+    /// A client that showed a certificate the TLS handshake verified.
+    Certificate(VerifiedCertificate),
 }
 
 impl Credentials {
@@ -39,6 +45,7 @@ impl Credentials {
         match self {
             Credentials::Anonymous => CredentialKind::Anonymous,
             Credentials::Password(_) => CredentialKind::Password,
+            Credentials::Certificate(_) => CredentialKind::Certificate,
         }
     }
 }
@@ -59,5 +66,58 @@ impl VerifiedPassword {
     /// The user who logged in.
     pub fn username(&self) -> &str {
         &self.username
+    }
+}
+
+/// A client certificate that the TLS handshake of the login's connection verified against the
+/// server's client authorities (`TlsServerConfig::with_client_certificates`): the client holds
+/// its private key. Only the runtime makes one.
+pub struct VerifiedCertificate {
+    der: Arc<[u8]>,
+}
+
+impl fmt::Debug for VerifiedCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedCertificate")
+            .field("fingerprint", &Fingerprint(self.fingerprint()))
+            .finish()
+    }
+}
+
+/// A SHA-256 fingerprint, printed in hex.
+struct Fingerprint([u8; 32]);
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl VerifiedCertificate {
+    pub(crate) fn new(der: Arc<[u8]>) -> Self {
+        VerifiedCertificate { der }
+    }
+
+    /// The certificate, DER-encoded.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The SHA-256 of the certificate's DER: what pins one certificate.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(&self.der).into()
+    }
+
+    /// Whether the certificate names `name` (a DNS name or an IP address) among its subject
+    /// alternative names, as a server's certificate is checked against a host.
+    #[cfg(feature = "tls")]
+    pub fn is_valid_for(&self, name: &str) -> bool {
+        let Ok(name) = rustls_pki_types::ServerName::try_from(name) else {
+            return false;
+        };
+        let der = rustls_pki_types::CertificateDer::from(&self.der[..]);
+        webpki::EndEntityCert::try_from(&der)
+            .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
     }
 }

@@ -18,6 +18,10 @@ pub enum LoginError {
     /// The portal has no checker for this kind of credentials.
     #[error("no checker accepts {0} credentials")]
     NoChecker(CredentialKind),
+    /// A certificate login on a connection whose TLS handshake showed no verified client
+    /// certificate (plain TCP, or a server that does not ask for one).
+    #[error("no client certificate: the connection's TLS handshake verified none")]
+    NoCertificate,
     /// The challenge was already answered, or never issued on this connection.
     #[error("unknown challenge: each challenge answers once, on the connection that asked for it")]
     UnknownChallenge,

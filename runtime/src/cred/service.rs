@@ -2,7 +2,7 @@
 //! object reachable before a login. Its methods run the challenge-response, ask the realm for
 //! the avatar, and end logins.
 
-use super::credentials::{CredentialKind, Credentials, VerifiedPassword};
+use super::credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
 use super::error::LoginError;
 use super::portal::PortalInner;
 use super::realm::AvatarId;
@@ -40,6 +40,7 @@ pub(crate) mod method {
     pub(crate) const PASSWORD_PROVE: &str = "tartine.login.password.prove";
     pub(crate) const PASSWORD_FINISH: &str = "tartine.login.password.finish";
     pub(crate) const ANONYMOUS: &str = "tartine.login.anonymous";
+    pub(crate) const CERTIFICATE: &str = "tartine.login.certificate";
     pub(crate) const LOGOUT: &str = "tartine.logout";
 }
 
@@ -353,6 +354,25 @@ impl PortalRoot {
         self.grant(cx, id, mind).await
     }
 
+    /// Logs in by the certificate the connection's TLS handshake verified.
+    async fn certificate(
+        &self,
+        cx: &CallContext,
+        mind: Option<AnyRemote>,
+    ) -> Result<GrantOut, LoginError> {
+        let (_, checker) = self
+            .portal
+            .checker_for(CredentialKind::Certificate)
+            .ok_or(LoginError::NoChecker(CredentialKind::Certificate))?;
+        let Some(der) = cx.site.shared.channel.peer_certificate.clone() else {
+            return Err(LoginError::NoCertificate);
+        };
+        let id = checker
+            .check(&Credentials::Certificate(VerifiedCertificate::new(der)))
+            .await?;
+        self.grant(cx, id, mind).await
+    }
+
     async fn grant(
         &self,
         cx: &CallContext,
@@ -483,6 +503,13 @@ impl Referenceable for PortalRoot {
                 let (mind,): (Option<AnyRemote>,) = decode_args::<C, _>(&cx, args)?;
                 Ok(Started::Running(Box::pin(async move {
                     let result = self.anonymous(&cx, mind).await;
+                    reply_result::<C, _, _>(&cx, result)
+                })))
+            }
+            method::CERTIFICATE => {
+                let (mind,): (Option<AnyRemote>,) = decode_args::<C, _>(&cx, args)?;
+                Ok(Started::Running(Box::pin(async move {
+                    let result = self.certificate(&cx, mind).await;
                     reply_result::<C, _, _>(&cx, result)
                 })))
             }
