@@ -56,7 +56,7 @@ pub async fn run() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let summary = worker.run_job(3, progress.clone()).await?;
     println!("server says: {summary}");
 
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     let heard = progress
         .steps
         .lock()

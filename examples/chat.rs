@@ -69,7 +69,7 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
         ("carol".to_owned(), carol.screen.lines()),
     ];
     drop((alice, bob, carol));
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(screens)
 }
 
@@ -81,7 +81,7 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync
     println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");
     tokio::spawn(server.run());
     tokio::signal::ctrl_c().await?;
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(())
 }
 

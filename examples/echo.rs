@@ -104,7 +104,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     drop((tally, echo, connection));
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(())
 }
 

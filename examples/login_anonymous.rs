@@ -27,7 +27,7 @@ pub async fn run() -> Result<(String, String), Box<dyn std::error::Error + Send 
     let answers = tokio::try_join!(anonymous.foo(13), named.foo(13))?;
     println!("anonymous: {}", answers.0);
     println!("user1:     {}", answers.1);
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(answers)
 }
 

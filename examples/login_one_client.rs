@@ -25,7 +25,7 @@ pub async fn run() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     println!("got perspective ref: {perspective:?}");
     println!("asking it to foo(12)");
     let answer = perspective.foo(12).await?;
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(answer)
 }
 

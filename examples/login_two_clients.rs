@@ -24,7 +24,7 @@ pub async fn run() -> Result<Vec<String>, Box<dyn std::error::Error + Send + Syn
         println!("{user} got a perspective; asking it to foo({arg})");
         perspective.foo(arg).await?;
     }
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     let calls = seen.lock().map(|calls| calls.clone()).unwrap_or_default();
     Ok(calls)
 }

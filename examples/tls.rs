@@ -62,7 +62,7 @@ pub async fn run() -> Result<String, Error> {
     println!("logged in over TLS: {perspective:?}");
     let answer = perspective.foo(12).await?;
     println!("foo(12) answered: {answer}");
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::from_secs(5)).await;
     std::fs::remove_dir_all(&folder)?;
     Ok(answer)
 }

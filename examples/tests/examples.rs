@@ -95,7 +95,7 @@ fn chat_client_joins_a_running_server() {
         assert_eq!(screen, ["<carol> says: anyone?"]);
         let refused = chat_client::run(addr, "carol", "wrong", "#bridge", []).await;
         assert!(refused.is_err(), "a wrong password is refused");
-        handle.shutdown();
+        handle.shutdown(std::time::Duration::ZERO).await;
     });
 }
 

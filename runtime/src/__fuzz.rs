@@ -85,6 +85,7 @@ fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
         Default::default(),
         None,
         Arc::default(),
+        None,
     ));
     if let Some(root) = root {
         shared.tables.exports.lock().set_root(root);

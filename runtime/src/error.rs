@@ -48,6 +48,9 @@ pub enum CallError {
     /// The peer already runs as many calls from this connection as it allows.
     #[error("the peer is busy: too many calls in flight on this connection")]
     Busy,
+    /// The server is shutting down: it finishes the calls it runs, and takes no new ones.
+    #[error("the server is shutting down: it takes no new calls")]
+    ShuttingDown,
     /// The encoded message is larger than the frame size limit.
     #[error("message of {size} bytes exceeds the frame size limit of {limit} bytes")]
     MessageTooLarge {

@@ -218,6 +218,14 @@
 //! (`LoginCredentials::certificate()`), checked by `cred::CertificateNames` or a checker of
 //! your own.
 //!
+//! # Disconnects and shutdown
+//!
+//! [`Connection::closed`] and [`Remote::disconnected`] resolve when a connection ends, with its
+//! [`CloseReason`]. A server runs a login's logout action when the login ends or its
+//! connection closes, then [`Server::on_disconnect`]'s hook. [`ServerHandle::shutdown`] stops
+//! accepting, lets each connection finish the calls it runs (a new call gets
+//! [`CallError::ShuttingDown`]) and closes it; what still runs after the grace period is cut.
+//!
 //! # What crosses the wire
 //!
 //! - Any serde type, by value. For byte payloads use [`Bytes`] (or `serde_bytes`): a plain
@@ -439,7 +447,7 @@ pub use refs::local::Local;
 pub use refs::names::DuplicateInterface;
 pub use refs::remote::Remote;
 pub use refs::shared_ref::Ref;
-pub use server::{Server, ServerHandle, ServerStats};
+pub use server::{Disconnected, Server, ServerHandle, ServerStats};
 #[cfg(feature = "tls")]
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 

@@ -29,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// A bound listener (TCP, or a Unix domain socket) that serves a root object; run it with
@@ -91,6 +92,25 @@ struct ServerState {
     /// The interfaces the server hands out, by name, on all its connections.
     interfaces: Arc<InterfaceNames>,
     shutdown: CancellationToken,
+    /// Told when the last open connection closes.
+    emptied: Notify,
+    /// Runs after each connection closed (see [`Server::on_disconnect`]).
+    on_disconnect: Lock<Option<DisconnectHook>>,
+}
+
+/// What runs after each connection of a server closed.
+type DisconnectHook = Arc<dyn Fn(&Disconnected) + Send + Sync>;
+
+/// A connection of a server that closed: what its disconnect hook receives.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Disconnected {
+    /// The connection's process-unique id (as in its logs).
+    pub connection: u64,
+    /// The peer's address, if it had an IP address.
+    pub peer_addr: Option<SocketAddr>,
+    /// Why it closed.
+    pub reason: CloseReason,
 }
 
 /// A handle to a running server: statistics, streams to serve, shutdown.
@@ -209,6 +229,23 @@ impl Server {
         self.listener.local_endpoint()
     }
 
+    /// Runs `hook` after each connection of this server closed, for whatever reason (the
+    /// peer left, a limit, a shutdown), once its logout actions ran: per-connection cleanup
+    /// that is not tied to a login.
+    ///
+    /// ```no_run
+    /// # async fn serve(portal: tartine::cred::Portal) -> std::io::Result<()> {
+    /// let server = tartine::Server::bind_portal("127.0.0.1:7000", portal)
+    ///     .await?
+    ///     .on_disconnect(|gone| tracing::info!(peer = ?gone.peer_addr, reason = %gone.reason, "left"));
+    /// server.run().await
+    /// # }
+    /// ```
+    pub fn on_disconnect(self, hook: impl Fn(&Disconnected) + Send + Sync + 'static) -> Self {
+        *self.state.on_disconnect.lock() = Some(Arc::new(hook));
+        self
+    }
+
     /// A handle for statistics and shutdown, usable while the server runs.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
@@ -253,6 +290,27 @@ impl Server {
 }
 
 impl ServerState {
+    /// Closes every open connection at once.
+    fn close_all(&self) {
+        let open: Vec<Connection> = self.connections.lock().values().cloned().collect();
+        for connection in open {
+            connection.shared.close(CloseReason::Local);
+        }
+    }
+
+    /// Resolves once no connection is open.
+    async fn all_closed(&self) {
+        loop {
+            let emptied = self.emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            if self.connections.lock().is_empty() {
+                return;
+            }
+            emptied.await;
+        }
+    }
+
     fn new(root: Root, config: Config) -> io::Result<Self> {
         // Before anything is bound: two interfaces under one name among those the server
         // can hand out (as far as its signatures show) would confuse its peers.
@@ -273,6 +331,8 @@ impl ServerState {
             pending_budget: Arc::new(MemoryBudget::new(config.max_pending_memory)),
             interfaces,
             shutdown: CancellationToken::new(),
+            emptied: Notify::new(),
+            on_disconnect: Lock::new(None),
             root,
             config: Arc::new(config),
         })
@@ -303,6 +363,7 @@ impl ServerState {
             pending_budget: Some(Arc::clone(&self.pending_budget)),
             pending_until_login: portal,
             interfaces: Arc::clone(&self.interfaces),
+            drain: Some(self.shutdown.clone()),
         };
         let login_timeout = portal.then_some(self.config.login_timeout);
         let state = Arc::clone(self);
@@ -366,9 +427,30 @@ impl ServerState {
             }
         }
         let state = Arc::downgrade(self);
+        let peer_addr = connection.shared.peer_addr;
+        let closing = Arc::downgrade(&connection.shared);
         lifecycle.on_close(Box::new(move || {
             if let Some(state) = state.upgrade() {
-                state.connections.lock().remove(&id);
+                let hook = state.on_disconnect.lock().clone();
+                if let (Some(hook), Some(shared)) = (hook, closing.upgrade()) {
+                    let disconnected = Disconnected {
+                        connection: id,
+                        peer_addr,
+                        reason: shared.lifecycle.reason().unwrap_or(CloseReason::Local),
+                    };
+                    // A panicking hook must not take the connection's task down with it.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        hook(&disconnected)
+                    }));
+                    if ran.is_err() {
+                        tracing::error!(connection = id, "the disconnect hook panicked");
+                    }
+                }
+                let mut connections = state.connections.lock();
+                connections.remove(&id);
+                if connections.is_empty() {
+                    state.emptied.notify_waiters();
+                }
             }
             drop(ticket);
         }));
@@ -452,12 +534,35 @@ impl ServerHandle {
         }
     }
 
-    /// Stops accepting and closes every connection.
-    pub fn shutdown(&self) {
-        self.state.shutdown.cancel();
-        let open: Vec<Connection> = self.state.connections.lock().values().cloned().collect();
-        for connection in open {
-            connection.shared.close(CloseReason::Local);
+    /// Shuts the server down: stops accepting at once; each connection takes no new call
+    /// (its caller gets [`CallError::ShuttingDown`](crate::CallError::ShuttingDown)), finishes
+    /// those it runs, sends their replies and closes. Connections still running calls after
+    /// `grace` are closed then (`Duration::ZERO`: at once). Each connection's logout actions
+    /// run once, as it closes, then its disconnect hook ([`Server::on_disconnect`]).
+    ///
+    /// The shutdown proceeds whether or not the returned future is awaited; it resolves once
+    /// every connection is closed.
+    ///
+    /// ```no_run
+    /// # async fn stop(handle: tartine::ServerHandle) {
+    /// handle.shutdown(std::time::Duration::from_secs(10)).await;
+    /// # }
+    /// ```
+    pub fn shutdown(&self, grace: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let state = Arc::clone(&self.state);
+        state.shutdown.cancel();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !grace.is_zero() => {
+                let late = Arc::downgrade(&state);
+                runtime.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    if let Some(state) = late.upgrade() {
+                        state.close_all();
+                    }
+                });
+            }
+            _ => state.close_all(),
         }
+        async move { state.all_closed().await }
     }
 }

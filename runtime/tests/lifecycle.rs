@@ -17,7 +17,7 @@ async fn pending_calls_fail_when_the_server_goes_away() {
     });
     server.hanging(1).await;
     assert_eq!(connection.stats().pending_calls, 1);
-    server.handle.shutdown();
+    server.handle.shutdown(Duration::ZERO).await;
     let result = tokio::time::timeout(Duration::from_secs(5), hanging)
         .await
         .expect("the pending call ends")
@@ -207,4 +207,63 @@ async fn a_method_and_a_caller_may_set_their_own_deadline() {
     let started = tokio::time::Instant::now();
     assert_eq!(echo.hang().await, Err(CallError::TimedOut));
     assert_eq!(started.elapsed(), Duration::from_secs(30));
+}
+
+/// A graceful shutdown: the call running finishes and its caller gets its value; a new call
+/// is refused as `ShuttingDown`; then the connection closes, and new ones are refused.
+#[tokio::test]
+async fn a_graceful_shutdown_finishes_running_calls_and_refuses_new_ones() {
+    let server = start_server().await;
+    let (connection, echo) = connect(&server).await;
+    let running = tokio::spawn({
+        let echo = echo.clone();
+        async move { echo.gated(7).await }
+    });
+    server.hanging(1).await;
+    let shutdown = server.handle.shutdown(Duration::from_secs(30));
+    assert_eq!(echo.add(1, 2).await, Err(CallError::ShuttingDown));
+    assert!(!connection.is_closed(), "open while a call runs");
+    server.gate.add_permits(1);
+    assert_eq!(running.await.unwrap(), Ok(7), "the running call finished");
+    tokio::time::timeout(Duration::from_secs(5), shutdown)
+        .await
+        .expect("the shutdown ends once the call is done, long before its grace");
+    tokio::time::timeout(Duration::from_secs(5), connection.closed())
+        .await
+        .expect("closed");
+    // A reference tells that its connection is gone, and why.
+    let reason = tokio::time::timeout(Duration::from_secs(5), echo.disconnected())
+        .await
+        .expect("told");
+    assert_eq!(reason, tartine::CloseReason::PeerClosed);
+    assert!(
+        tartine::connect(server.addr).await.is_err(),
+        "a shut down server accepts no connection"
+    );
+}
+
+/// Calls still running when the grace period ends are cut: their callers get
+/// `ConnectionLost`, and the shutdown ends.
+#[tokio::test]
+async fn a_shutdown_cuts_what_outlives_its_grace() {
+    let server = start_server().await;
+    let (connection, echo) = connect(&server).await;
+    let running = tokio::spawn({
+        let echo = echo.clone();
+        async move { echo.hang().await }
+    });
+    server.hanging(1).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        server.handle.shutdown(Duration::from_millis(200)),
+    )
+    .await
+    .expect("the shutdown ends with its grace");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "the grace was given"
+    );
+    assert_eq!(running.await.unwrap(), Err(CallError::ConnectionLost));
+    assert!(connection.is_closed() || echo.add(1, 1).await.is_err());
 }

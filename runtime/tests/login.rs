@@ -397,3 +397,82 @@ async fn a_login_whose_avatar_cannot_be_handed_out_is_undone() {
     );
     assert!(first.is_anonymous().await.unwrap());
 }
+
+/// The disconnect hook runs after each connection closed, once its logout actions ran: when
+/// a client leaves, and for every connection a shutdown closes; each logout action runs once.
+#[tokio::test]
+async fn a_shutdown_runs_each_logout_once_and_the_disconnect_hook_after_it() {
+    let club = Club::new();
+    let log = club.log.clone();
+    let portal = Portal::new(club).with_checker(
+        InMemoryPasswords::new()
+            .with_user("alice", "1")
+            .and_then(|users| users.with_user("bob", "2"))
+            .and_then(|users| users.with_user("carol", "3"))
+            .expect("randomness"),
+    );
+    let hooked = log.clone();
+    let server = tartine::Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("bind")
+        .on_disconnect(move |gone| {
+            hooked
+                .lock()
+                .unwrap()
+                .push(format!("disconnect {}", gone.reason));
+        });
+    let addr = server.local_addr().expect("address");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    let mut clients = Vec::new();
+    for (user, password) in [("alice", "1"), ("bob", "2"), ("carol", "3")] {
+        let connection = tartine::connect(addr).await.expect("connect");
+        let player = connection
+            .login::<Player>(LoginCredentials::password(user, password))
+            .await
+            .expect("login");
+        clients.push((connection, player));
+    }
+
+    // Carol leaves on her own.
+    let (carol, _) = clients.pop().expect("carol");
+    carol.close();
+    eventually("carol's disconnect hook ran", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.starts_with("disconnect"))
+    })
+    .await;
+
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.shutdown(Duration::from_secs(5)),
+    )
+    .await
+    .expect("the shutdown ends");
+    let log = log.lock().unwrap().clone();
+    for user in ["alice", "bob", "carol"] {
+        let logouts = log
+            .iter()
+            .filter(|line| **line == format!("logout {user}"))
+            .count();
+        assert_eq!(logouts, 1, "{user}'s logout ran once: {log:?}");
+    }
+    let disconnects: Vec<&String> = log.iter().filter(|l| l.starts_with("disconnect")).collect();
+    assert_eq!(disconnects.len(), 3, "{log:?}");
+    assert!(
+        disconnects[0].contains("peer closed"),
+        "carol left on her own: {log:?}"
+    );
+    // Each hook runs after its connection's logout: never more hooks than logouts so far.
+    let mut logouts = 0;
+    for line in &log {
+        if line.starts_with("logout") {
+            logouts += 1;
+        } else if line.starts_with("disconnect") {
+            assert!(logouts > 0, "a hook before any logout: {log:?}");
+            logouts -= 1;
+        }
+    }
+}

@@ -78,7 +78,7 @@ async fn a_unix_socket_serves_logins_and_is_removed_after() {
     let error = second.expect_err("the socket is taken");
     assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{error}");
 
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::ZERO).await;
     running.await.expect("joined").expect("ran");
     assert!(!path.exists(), "the socket file is removed with the server");
 }
@@ -148,7 +148,7 @@ async fn a_stream_handed_to_the_server_is_served_like_an_accepted_one() {
     let third = handle.connect_in_memory().await;
     assert!(third.is_err(), "over max_connections: {third:?}");
 
-    handle.shutdown();
+    handle.shutdown(std::time::Duration::ZERO).await;
     let after = handle.connect_in_memory().await;
     assert!(after.is_err(), "a shut down server serves no stream");
 }

@@ -332,7 +332,7 @@ async fn guessing(quick: bool) -> Result<(), Error> {
             (stats.failed - first) as f64 / rest,
             stats.failed
         );
-        handle.shutdown();
+        handle.shutdown(std::time::Duration::ZERO).await;
     }
     println!(
         "\nA user gets 10 failed logins at once, then one every 6 s; an address 20, then one per \

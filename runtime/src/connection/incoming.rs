@@ -50,6 +50,8 @@ impl<F: Future + Unpin> Future for InFlight<F> {
 pub(crate) struct Load {
     pub(crate) calls: usize,
     pub(crate) bytes: usize,
+    /// Whether the server is shutting down: new calls are refused.
+    pub(crate) draining: bool,
 }
 
 /// One call the peer asked for, as its frame says.
@@ -158,6 +160,10 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         send_failure(shared, call, Failure::NoSuchObject);
         return Start::Done;
     };
+    if load.draining {
+        send_failure(shared, call, Failure::ShuttingDown);
+        return Start::Done;
+    }
     let too_many = load.calls >= shared.config.max_calls_in_flight;
     let too_large = load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
     if too_many || too_large {

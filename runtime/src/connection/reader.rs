@@ -48,6 +48,17 @@ where
     let mut frames_unlooked = 0u32;
     // Whether the outbox holds our replies back while a burst of frames is worked through.
     let mut corked = false;
+    // Whether the server shuts down: no new calls, and the connection closes once the
+    // running ones are done.
+    let mut draining = false;
+    let drain = shared.drain.clone();
+    let drained = async {
+        match &drain {
+            Some(drain) => drain.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(drained);
     let reason = loop {
         if frames.read_buffer().capacity() > IDLE_READ_CAPACITY {
             timer.watch_idle();
@@ -58,6 +69,9 @@ where
             if let Err(error) = shared.outbox.uncork() {
                 break CloseReason::Io(error.to_string());
             }
+        }
+        if draining && calls.is_empty() && !corked {
+            break CloseReason::Local;
         }
         frames_unlooked += 1;
         if frames_unlooked >= FRAMES_PER_LOOK {
@@ -70,6 +84,10 @@ where
         tokio::select! {
             biased;
             () = &mut closed => break CloseReason::Local,
+            () = &mut drained, if !draining => {
+                tracing::debug!(parent: &shared.span, running = calls.len(), "shutting down: no new calls");
+                draining = true;
+            }
             Some((call, bytes, outcome)) = calls.next(), if !calls.is_empty() => {
                 cork(&shared, &mut corked);
                 cancels.remove(&call);
@@ -98,7 +116,7 @@ where
                 Some(Ok(frame)) => {
                     cork(&shared, &mut corked);
                     timer.heard();
-                    let load = Load { calls: calls.len(), bytes: running_bytes };
+                    let load = Load { calls: calls.len(), bytes: running_bytes, draining };
                     let frame = frame.freeze();
                     let mut large = None;
                     if let Err(error) = handle_frame(&shared, frame, load, &mut fresh, &mut large, &mut cancels) {

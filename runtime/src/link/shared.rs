@@ -28,6 +28,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use tokio_util::sync::CancellationToken;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -88,6 +89,8 @@ pub(crate) struct Shared {
     pub(crate) peer_root: Option<String>,
     /// The interfaces this side hands out, by name: shared by a server's connections.
     pub(crate) interfaces: Arc<InterfaceNames>,
+    /// Cancelled when the server shuts down (see `Side::drain`).
+    pub(crate) drain: Option<CancellationToken>,
     keepalive: OnceLock<Weak<KeepAlive>>,
     /// Set when a call took a deadline earlier than the reader's timer knows.
     pub(crate) earlier_deadline: AtomicBool,
@@ -113,6 +116,7 @@ impl Shared {
         channel: Channel,
         peer_root: Option<String>,
         interfaces: Arc<InterfaceNames>,
+        drain: Option<CancellationToken>,
     ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
@@ -131,6 +135,7 @@ impl Shared {
             channel,
             peer_root,
             interfaces,
+            drain,
             keepalive: OnceLock::new(),
             earlier_deadline: AtomicBool::new(false),
             undecoded: AtomicUsize::new(0),

@@ -1,6 +1,7 @@
 //! Provides `Remote<T>`, a typed handle to an object of the peer.
 
 use super::handle::{Proxy, RemoteRef, deserialize_handed, serialize_back};
+use crate::error::CloseReason;
 use crate::interface::Interface;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -40,6 +41,14 @@ impl<T: Interface + ?Sized> Remote<T> {
     /// Whether the connection this reference belongs to is closed.
     pub fn is_disconnected(&self) -> bool {
         self.reference().inner.shared.is_closed()
+    }
+
+    /// Waits until the connection this reference belongs to is closed; returns why. A server
+    /// holding a client's mind learns this way that the client is gone.
+    pub async fn disconnected(&self) -> CloseReason {
+        let shared = &self.reference().inner.shared;
+        shared.lifecycle.closed().await;
+        shared.lifecycle.reason().unwrap_or(CloseReason::Local)
     }
 
     /// A handle to the same object whose calls wait at most `timeout` for their reply (`None`:

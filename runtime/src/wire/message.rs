@@ -211,6 +211,8 @@ pub enum Failure {
         /// The avatar interface the method expects.
         avatar: String,
     },
+    /// See [`CallError::ShuttingDown`].
+    ShuttingDown,
 }
 
 impl From<Failure> for CallError {
@@ -230,6 +232,7 @@ impl From<Failure> for CallError {
             Failure::ReplyTooLarge { size, limit } => CallError::MessageTooLarge { size, limit },
             Failure::Panicked => CallError::Panicked,
             Failure::NotPermitted { avatar } => CallError::NotPermitted { avatar },
+            Failure::ShuttingDown => CallError::ShuttingDown,
         }
     }
 }

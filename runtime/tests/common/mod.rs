@@ -136,6 +136,8 @@ pub struct Echo {
     pub hanging: Arc<tokio::sync::watch::Sender<usize>>,
     /// How many calls are inside `meet`.
     pub meeting: (std::sync::Mutex<usize>, std::sync::Condvar),
+    /// What `gated` calls wait for: one permit lets one finish.
+    pub gate: Arc<tokio::sync::Semaphore>,
 }
 
 /// Counts one more call into a method that never answers.
@@ -155,6 +157,7 @@ impl Echo {
             subscribers: std::sync::Mutex::new(Vec::new()),
             hanging: Arc::new(tokio::sync::watch::Sender::new(0)),
             meeting: Default::default(),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
         }
     }
 
@@ -207,6 +210,15 @@ impl Echo {
         entered(&self.hanging);
         std::future::pending::<()>().await;
         0
+    }
+
+    /// Counts as hanging, waits for a permit of the gate, then returns `tag`.
+    pub async fn gated(&self, tag: u64) -> u64 {
+        entered(&self.hanging);
+        if let Ok(permit) = self.gate.acquire().await {
+            permit.forget();
+        }
+        tag
     }
 
     /// Holds `data` for ever.
@@ -363,6 +375,8 @@ pub struct TestServer {
     pub live: Live,
     /// How many calls entered a method that never answers.
     pub hanging: tokio::sync::watch::Receiver<usize>,
+    /// Lets `gated` calls finish.
+    pub gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl TestServer {
@@ -385,6 +399,7 @@ pub async fn start_server_with(config: tartine::Config) -> TestServer {
     let live = Live::default();
     let echo = Echo::new(live.clone());
     let hanging = echo.hanging.subscribe();
+    let gate = Arc::clone(&echo.gate);
     let server = Server::bind_with("127.0.0.1:0", Arc::new(echo), config)
         .await
         .expect("bind");
@@ -396,6 +411,7 @@ pub async fn start_server_with(config: tartine::Config) -> TestServer {
         handle,
         live,
         hanging,
+        gate,
     }
 }
 
