@@ -218,10 +218,12 @@
 //! (`LoginCredentials::certificate()`), checked by `cred::CertificateNames` or a checker of
 //! your own.
 //!
-//! # Disconnects and shutdown
+//! # Disconnects, reconnects and shutdown
 //!
 //! [`Connection::closed`] and [`Remote::disconnected`] resolve when a connection ends, with its
-//! [`CloseReason`]. A server runs a login's logout action when the login ends or its
+//! [`CloseReason`]. [`Reconnecting`] keeps a client connected to one endpoint: it reconnects
+//! with capped, jittered [`Backoff`], logs in again, and reports [`ReconnectEvent`]s; nothing
+//! is retried behind a caller's back. A server runs a login's logout action when the login ends or its
 //! connection closes, then [`Server::on_disconnect`]'s hook. [`ServerHandle::shutdown`] stops
 //! accepting, lets each connection finish the calls it runs (a new call gets
 //! [`CallError::ShuttingDown`]) and closes it; what still runs after the grace period is cut.
@@ -426,6 +428,7 @@ mod link;
 mod lock;
 mod payload;
 mod perspective;
+mod reconnect;
 mod refs;
 mod reply;
 mod server;
@@ -443,6 +446,9 @@ pub use error::{
 };
 pub use interface::{AvatarInterface, Interface};
 pub use payload::Bytes;
+pub use reconnect::{
+    Backoff, ReconnectBuilder, ReconnectError, ReconnectEvent, ReconnectEvents, Reconnecting,
+};
 pub use refs::local::Local;
 pub use refs::names::DuplicateInterface;
 pub use refs::remote::Remote;

@@ -6,6 +6,7 @@
     missing_debug_implementations
 )]
 
+pub mod counting;
 pub mod login;
 pub mod proxy;
 pub mod raw;
