@@ -32,8 +32,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// A bound listener (TCP, or a Unix domain socket) that serves a root object; run it with
-/// [`Server::run`].
+/// A bound listener (TCP, TLS, or a Unix domain socket) that serves a root object; run it
+/// with [`Server::run`].
+///
+/// The server lives as long as this value (or the future of [`Server::run`]): dropping it, or
+/// aborting the task that runs `run`, shuts the server down at once, closing every connection.
+/// For a graceful end, call [`ServerHandle::shutdown`].
 ///
 /// ```no_run
 /// # use tartine::{Server, referenceable};
@@ -135,6 +139,18 @@ pub struct ServerStats {
     /// Bytes of long frames pending connections hold together (bounded by
     /// [`Config::max_pending_memory`]).
     pub pending_memory: usize,
+}
+
+/// Dropping the server (its `run` future too, when the task running it is aborted) shuts it
+/// down at once, unless a shutdown already runs: it stops accepting and closes every
+/// connection, whose logout actions run.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.state.shutdown.is_cancelled() {
+            self.state.shutdown.cancel();
+            self.state.close_all();
+        }
+    }
 }
 
 impl fmt::Debug for Server {

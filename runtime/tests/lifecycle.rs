@@ -267,3 +267,24 @@ async fn a_shutdown_cuts_what_outlives_its_grace() {
     assert_eq!(running.await.unwrap(), Err(CallError::ConnectionLost));
     assert!(connection.is_closed() || echo.add(1, 1).await.is_err());
 }
+
+/// Aborting the task that runs the server (dropping it) shuts it down: its connections close.
+#[tokio::test]
+async fn aborting_the_server_task_closes_its_connections() {
+    let server = tartine::Server::bind("127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("address");
+    let handle = server.handle();
+    let running = tokio::spawn(server.run());
+    let connection = tartine::connect(addr).await.expect("connect");
+    let echo = connection.root::<Echo>().expect("root");
+    assert_eq!(echo.add(1, 2).await, Ok(3));
+    running.abort();
+    let reason = tokio::time::timeout(Duration::from_secs(5), connection.closed())
+        .await
+        .expect("the connection closes with the server");
+    assert_eq!(reason, tartine::CloseReason::PeerClosed);
+    assert_eq!(handle.stats().connections, 0);
+    assert!(tartine::connect(addr).await.is_err(), "nothing listens");
+}
