@@ -2,8 +2,10 @@
 //! They join `#lookingForFourth`, talk, meet the group's "mattress" rule, and alice tries to
 //! use a reference that was handed to bob; the server refuses it.
 //!
-//! Run it with `cargo run --release --example chat`. With `--serve ADDR` it runs only the
-//! server (try `--serve 127.0.0.1:8800`), which `cargo run --example chat_client` can join.
+//! Run it with `cargo run --release --example chat`. With `--serve ENDPOINT` it runs only the
+//! server (try `--serve 127.0.0.1:8800`), which `cargo run --example chat_client` can join;
+//! over TLS, `--serve tls://127.0.0.1:8800 --cert CERT.pem --key KEY.pem` (make a test
+//! certificate with `cargo run --example make_cert`).
 //!
 //! The server is `tartine_examples::chat`, the clients `chat_client` (which knows only the
 //! protocol crate, `chat_protocol`): here they share a process, as they would not in use.
@@ -73,11 +75,26 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
     Ok(screens)
 }
 
-/// Runs the server alone on `addr` until interrupted.
-async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let server = Server::bind_portal(addr, chat::portal()?).await?;
+/// Binds the chat server on `endpoint`, with the certificate and key of a `tls://` one.
+pub async fn bind(
+    endpoint: &str,
+    tls: Option<(&str, &str)>,
+) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+    let mut config = tartine::Config::default();
+    if let Some((cert, key)) = tls {
+        config.tls_server = Some(tartine::TlsServerConfig::from_pem_files(cert, key)?);
+    }
+    Ok(Server::bind_portal_with(endpoint, chat::portal()?, config).await?)
+}
+
+/// Runs the server alone on `endpoint` until interrupted.
+async fn serve(
+    endpoint: &str,
+    tls: Option<(&str, &str)>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let server = bind(endpoint, tls).await?;
     let handle = server.handle();
-    println!("chat server listening on {}", server.local_addr()?);
+    println!("chat server listening on {}", server.local_endpoint()?);
     println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");
     tokio::spawn(server.run());
     tokio::signal::ctrl_c().await?;
@@ -85,16 +102,23 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync
     Ok(())
 }
 
-/// Runs the demo, or the server alone with `--serve ADDR`.
+const USAGE: &str = "usage: chat [--serve ENDPOINT [--cert CERT.pem --key KEY.pem]]";
+
+/// Runs the demo, or the server alone with `--serve ENDPOINT`.
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         [] => {
             demo().await?;
             Ok(())
         }
-        [flag, addr] if flag == "--serve" => serve(addr).await,
-        _ => Err("usage: chat [--serve ADDR]".into()),
+        ["--serve", endpoint] => serve(endpoint, None).await,
+        ["--serve", endpoint, "--cert", cert, "--key", key]
+        | ["--serve", endpoint, "--key", key, "--cert", cert] => {
+            serve(endpoint, Some((cert, key))).await
+        }
+        _ => Err(USAGE.into()),
     }
 }

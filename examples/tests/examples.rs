@@ -32,6 +32,10 @@ mod login_anonymous;
 #[path = "../tls.rs"]
 mod tls;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../make_cert.rs"]
+mod make_cert;
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
@@ -153,4 +157,54 @@ fn tls_example_logs_in_over_tls() {
         .block_on(tls::run())
         .expect("the TLS example succeeds");
     assert_eq!(answer, "I am user1. foo(12) called.");
+}
+
+#[test]
+fn the_chat_runs_over_tls_with_a_made_certificate() {
+    let folder = std::env::temp_dir().join(format!("tartine-chat-tls-{}", std::process::id()));
+    let (cert, key) =
+        make_cert::make(&folder, &["localhost".to_owned()]).expect("the certificate is made");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is readable by its owner only");
+    }
+    runtime().block_on(async {
+        let server = chat::bind(
+            "tls://127.0.0.1:0",
+            Some((cert.to_str().expect("path"), key.to_str().expect("path"))),
+        )
+        .await
+        .expect("bind");
+        let port = server.local_addr().expect("addr").port();
+        let handle = server.handle();
+        tokio::spawn(server.run());
+        let config = chat_client::config(Some(cert.to_str().expect("path"))).expect("trust");
+        let (member, room) = chat_client::join_endpoint(
+            &format!("tls://localhost:{port}"),
+            config,
+            "alice",
+            "1234",
+            "#tls",
+        )
+        .await
+        .expect("alice joins over TLS");
+        // The group answers once every member's screen showed the message.
+        let delivered = room.send("sealed".into()).await.expect("sent");
+        assert_eq!(delivered, 1);
+        assert_eq!(member.screen.lines(), ["<alice> says: sealed"]);
+        // Without trusting the certificate, the client is refused by TLS.
+        let untrusted = chat_client::join_endpoint(
+            &format!("tls://localhost:{port}"),
+            tartine::Config::default(),
+            "alice",
+            "1234",
+            "#tls",
+        )
+        .await;
+        assert!(untrusted.is_err());
+        handle.shutdown(std::time::Duration::ZERO).await;
+    });
+    let _ = std::fs::remove_dir_all(&folder);
 }

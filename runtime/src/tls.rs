@@ -406,6 +406,13 @@ pub(crate) fn client_failure(error: io::Error, host: &str) -> TlsError {
             | CertificateError::ExpiredContext { .. }
             | CertificateError::NotValidYet
             | CertificateError::NotValidYetContext { .. } => TlsError::Expired,
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                TlsError::BadCertificate(
+                    "the server's certificate is marked as an authority (CA): a self-signed \
+                     certificate trusted as its own authority must not be; or pin it"
+                        .to_owned(),
+                )
+            }
             other => TlsError::BadCertificate(format!("{other:?}")),
         },
         Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => TlsError::NotTls,

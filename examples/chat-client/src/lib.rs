@@ -5,7 +5,7 @@
 use chat_protocol::{Group, Screen, User};
 use std::sync::{Arc, Mutex};
 use tartine::cred::LoginCredentials;
-use tartine::{Connection, Remote, RemoteError};
+use tartine::{Config, Connection, Remote, RemoteError, ToEndpoint};
 
 /// The errors of the client's steps.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -86,7 +86,21 @@ pub async fn join(
     password: &str,
     echo: bool,
 ) -> Result<Member, Error> {
-    let connection = tartine::connect(addr).await?;
+    join_with(addr, Config::default(), name, password, echo).await
+}
+
+/// As [`join`], to any endpoint (`tls://host:port` with `config.tls_client` set, say).
+///
+/// # Errors
+/// When connecting or logging in fails.
+pub async fn join_with(
+    endpoint: impl ToEndpoint,
+    config: Config,
+    name: &str,
+    password: &str,
+    echo: bool,
+) -> Result<Member, Error> {
+    let connection = tartine::connect_with(endpoint, config).await?;
     let screen = Arc::new(TextScreen::new(name, echo));
     let user = connection
         .login_with_mind(
