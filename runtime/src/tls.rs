@@ -84,9 +84,18 @@ pub enum TlsError {
     Handshake(String),
 }
 
-/// The crypto provider every configuration uses.
+/// The crypto provider every configuration uses: ring's, preferring AES-128-GCM (fast where
+/// the CPU has AES instructions, and ample), then AES-256-GCM and ChaCha20-Poly1305.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    use rustls::crypto::ring::cipher_suite;
+    Arc::new(rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            cipher_suite::TLS13_AES_128_GCM_SHA256,
+            cipher_suite::TLS13_AES_256_GCM_SHA384,
+            cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+        ],
+        ..rustls::crypto::ring::default_provider()
+    })
 }
 
 /// A server's TLS settings: its certificate chain and private key, and whether it asks

@@ -144,6 +144,9 @@ fn main() -> Result<(), Error> {
     if wants("cpu") {
         rows.extend(cpu_bound(plan)?);
     }
+    if wants("transports") {
+        rows.extend(transports(plan)?);
+    }
     print_table(&rows);
     Ok(())
 }
@@ -957,6 +960,118 @@ fn idle_client(addr: SocketAddr, count: usize) -> Result<(), Error> {
     let _ = std::io::stdin().read_line(&mut line);
     drop(connections);
     Ok(())
+}
+
+/// Tartine over TLS and over a Unix socket, against tartine over plain TCP, in the same
+/// rounds: the small call and a 1 MiB echo. The servers on their own thread, as in the main
+/// table.
+fn transports(plan: Plan) -> Result<Vec<Row>, Error> {
+    let key = rcgen::KeyPair::generate()?;
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?.self_signed(&key)?;
+    let mut server_config = rpc::load_config();
+    server_config.tls_server = Some(tartine::TlsServerConfig::from_pem(
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )?);
+    let socket = std::env::temp_dir().join(format!("tartine-compare-{}.sock", std::process::id()));
+    let server = Side::start("server");
+    let (tcp, tls, unix) = server.run(async move {
+        let tcp =
+            Server::bind_with("127.0.0.1:0", Arc::new(BenchService), rpc::load_config()).await?;
+        let tls =
+            Server::bind_with("tls://127.0.0.1:0", Arc::new(BenchService), server_config).await?;
+        let unix = Server::bind_with(
+            tartine::Endpoint::Unix(socket),
+            Arc::new(BenchService),
+            rpc::load_config(),
+        )
+        .await?;
+        let endpoints = (
+            tcp.local_endpoint()?,
+            tls.local_addr()?.port(),
+            unix.local_endpoint()?,
+        );
+        tokio::spawn(tcp.run());
+        tokio::spawn(tls.run());
+        tokio::spawn(unix.run());
+        Ok::<_, Error>(endpoints)
+    })?;
+    let mut client_config = tartine::Config::default();
+    client_config.tls_client = Some(tartine::TlsClientConfig::pinned_pem(cert.pem().as_bytes())?);
+    let client = runtime();
+    client.block_on(async move {
+        let tcp_connection = tartine::connect(&tcp).await?;
+        let tls_connection =
+            tartine::connect_with(format!("tls://localhost:{tls}"), client_config).await?;
+        let unix_connection = tartine::connect(&unix).await?;
+        let over_tcp: Remote<BenchService> = tcp_connection.root()?;
+        let over_tls: Remote<BenchService> = tls_connection.root()?;
+        let over_unix: Remote<BenchService> = unix_connection.root()?;
+        let small = |remote: Remote<BenchService>, samples: usize| async move {
+            let mut times = Vec::with_capacity(samples);
+            for i in 0..samples as u64 {
+                let start = Instant::now();
+                remote.echo(i).await?;
+                times.push(start.elapsed());
+            }
+            Ok::<_, Error>(times)
+        };
+        let payload = tartine::Bytes::from(vec![0x5au8; 1024 * 1024]);
+        let bulk = |remote: Remote<BenchService>, payload: tartine::Bytes, round: Duration| async move {
+            let start = Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < round {
+                remote.echo_bytes(payload.clone()).await?;
+                n += 1;
+            }
+            Ok::<_, Error>(rate(n * 1024 * 1024, start.elapsed()) / (1024.0 * 1024.0))
+        };
+        let (mut tcp_small, mut tls_small, mut unix_small) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut tcp_bulk, mut tls_bulk) = (Vec::new(), Vec::new());
+        for round in 0..=plan.rounds {
+            let keep = round > 0; // round 0 warms up
+            let t = small(over_tcp.clone(), plan.latency_samples).await?;
+            let s = small(over_tls.clone(), plan.latency_samples).await?;
+            let u = small(over_unix.clone(), plan.latency_samples).await?;
+            let tb = bulk(over_tcp.clone(), payload.clone(), plan.round).await?;
+            let sb = bulk(over_tls.clone(), payload.clone(), plan.round).await?;
+            if keep {
+                tcp_small.extend(t);
+                tls_small.extend(s);
+                unix_small.extend(u);
+                tcp_bulk.push(tb);
+                tls_bulk.push(sb);
+            }
+        }
+        let micros = |samples: &mut Vec<Duration>| quantile(samples, 0.5).as_secs_f64() * 1e6;
+        Ok(vec![
+            Row {
+                what: "over TLS (raw column: tartine over plain TCP): small call median".into(),
+                tartine: micros(&mut tls_small),
+                raw: Some(micros(&mut tcp_small)),
+                tarpc: None,
+                unit: "µs",
+                higher_is_better: false,
+            },
+            Row {
+                what: "over TLS (raw column: tartine over plain TCP): bulk echo_bytes, 1024 KiB"
+                    .into(),
+                tartine: median(&mut tls_bulk),
+                raw: Some(median(&mut tcp_bulk)),
+                tarpc: None,
+                unit: "MiB/s",
+                higher_is_better: true,
+            },
+            Row {
+                what: "over a Unix socket (raw column: tartine over TCP): small call median".into(),
+                tartine: micros(&mut unix_small),
+                raw: Some(micros(&mut tcp_small)),
+                tarpc: None,
+                unit: "µs",
+                higher_is_better: false,
+            },
+        ])
+    })
 }
 
 /// Raises the soft limit on open files to the hard limit.
