@@ -82,10 +82,9 @@ fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
     let shared = Arc::new(Shared::new(
         Arc::new(config()),
         None,
-        Default::default(),
+        None,
         None,
         Arc::default(),
-        None,
     ));
     if let Some(root) = root {
         shared.tables.exports.lock().set_root(root);

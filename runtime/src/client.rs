@@ -109,7 +109,6 @@ async fn open(
         pending_budget: None,
         pending_until_login: false,
         interfaces: Arc::default(),
-        drain: None,
     };
     Ok(establish(stream, side).await?)
 }
@@ -152,7 +151,6 @@ pub async fn connect_in_memory<T: Referenceable>(
         pending_budget: None,
         pending_until_login: false,
         interfaces: Arc::default(),
-        drain: None,
     };
     let server = Side {
         config,
@@ -162,7 +160,6 @@ pub async fn connect_in_memory<T: Referenceable>(
         pending_budget: None,
         pending_until_login: false,
         interfaces: Arc::default(),
-        drain: None,
     };
     let (client, server) = tokio::join!(establish(client_io, client), establish(server_io, server));
     Ok((client?, server?))

@@ -103,9 +103,7 @@ impl CallContext {
     pub(crate) fn channel_binding(&self) -> &[u8] {
         self.site
             .shared
-            .channel
-            .binding
-            .as_ref()
+            .channel_binding()
             .map_or(&[][..], |binding| &binding[..])
     }
 

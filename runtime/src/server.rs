@@ -314,6 +314,15 @@ impl ServerState {
         }
     }
 
+    /// Tells every open connection to take no new call and to close once its running ones
+    /// are done.
+    fn drain_all(&self) {
+        let open: Vec<Connection> = self.connections.lock().values().cloned().collect();
+        for connection in open {
+            connection.shared.lifecycle.drain();
+        }
+    }
+
     /// Resolves once no connection is open.
     async fn all_closed(&self) {
         loop {
@@ -379,7 +388,6 @@ impl ServerState {
             pending_budget: Some(Arc::clone(&self.pending_budget)),
             pending_until_login: portal,
             interfaces: Arc::clone(&self.interfaces),
-            drain: Some(self.shutdown.clone()),
         };
         let login_timeout = portal.then_some(self.config.login_timeout);
         let state = Arc::clone(self);
@@ -443,7 +451,6 @@ impl ServerState {
             }
         }
         let state = Arc::downgrade(self);
-        let peer_addr = connection.shared.peer_addr;
         let closing = Arc::downgrade(&connection.shared);
         lifecycle.on_close(Box::new(move || {
             if let Some(state) = state.upgrade() {
@@ -451,7 +458,7 @@ impl ServerState {
                 if let (Some(hook), Some(shared)) = (hook, closing.upgrade()) {
                     let disconnected = Disconnected {
                         connection: id,
-                        peer_addr,
+                        peer_addr: shared.peer_addr,
                         reason: shared.lifecycle.reason().unwrap_or(CloseReason::Local),
                     };
                     // A panicking hook must not take the connection's task down with it.
@@ -567,6 +574,7 @@ impl ServerHandle {
     pub fn shutdown(&self, grace: Duration) -> impl Future<Output = ()> + Send + 'static {
         let state = Arc::clone(&self.state);
         state.shutdown.cancel();
+        state.drain_all();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) if !grace.is_zero() => {
                 let late = Arc::downgrade(&state);

@@ -28,9 +28,6 @@ pub(crate) struct Side {
     pub(crate) pending_until_login: bool,
     /// The interfaces this side hands out: a server's, or the connection's own.
     pub(crate) interfaces: Arc<InterfaceNames>,
-    /// Cancelled when the server shuts down: the connection then takes no new calls and
-    /// closes once those running are done (server side).
-    pub(crate) drain: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// Closes the connection if the task holding it is dropped before it ends: the runtime that
@@ -101,7 +98,6 @@ pub(crate) async fn establish<S: Transport>(
         channel,
         peer_root,
         side.interfaces,
-        side.drain,
     ));
     if let Some(root) = side.root {
         shared.tables.exports.lock().set_root(root);
@@ -172,7 +168,6 @@ mod tests {
             pending_budget: None,
             pending_until_login: false,
             interfaces: Arc::default(),
-            drain: None,
         };
         let (connection, _theirs) = tokio::join!(establish(ours, side), peer);
         let connection = connection.expect("handshake");

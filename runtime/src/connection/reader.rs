@@ -6,6 +6,7 @@ use super::incoming::{self, InFlight, LargeCall, Load, Request, Start, reply_or_
 use super::outgoing;
 use super::timer::{Alarm, ConnectionTimer, FRAMES_PER_LOOK};
 use crate::error::{CloseReason, ProtocolError};
+use crate::link::lifecycle::ReaderSignal;
 use crate::link::replies::{Delivered, Incoming};
 use crate::link::shared::Shared;
 use crate::refs::handover::announce;
@@ -51,14 +52,6 @@ where
     // Whether the server shuts down: no new calls, and the connection closes once the
     // running ones are done.
     let mut draining = false;
-    let drain = shared.drain.clone();
-    let drained = async {
-        match &drain {
-            Some(drain) => drain.cancelled().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(drained);
     let reason = loop {
         if frames.read_buffer().capacity() > IDLE_READ_CAPACITY {
             timer.watch_idle();
@@ -83,11 +76,13 @@ where
         }
         tokio::select! {
             biased;
-            () = &mut closed => break CloseReason::Local,
-            () = &mut drained, if !draining => {
-                tracing::debug!(parent: &shared.span, running = calls.len(), "shutting down: no new calls");
-                draining = true;
-            }
+            signal = &mut closed => match signal {
+                ReaderSignal::Closed => break CloseReason::Local,
+                ReaderSignal::Drain => {
+                    tracing::debug!(parent: &shared.span, running = calls.len(), "shutting down: no new calls");
+                    draining = true;
+                }
+            },
             Some((call, bytes, outcome)) = calls.next(), if !calls.is_empty() => {
                 cork(&shared, &mut corked);
                 cancels.remove(&call);

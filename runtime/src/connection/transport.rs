@@ -14,8 +14,8 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     /// Splits the stream.
     fn split(self) -> (Self::Read, Self::Write);
     /// What the stream knows of its channel: nothing, but for TLS.
-    fn channel(&self) -> Channel {
-        Channel::default()
+    fn channel(&self) -> Option<Box<Channel>> {
+        None
     }
 }
 
@@ -58,8 +58,8 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
         tokio::io::split(self)
     }
 
-    fn channel(&self) -> Channel {
-        tls_channel(self.get_ref().1)
+    fn channel(&self) -> Option<Box<Channel>> {
+        Some(Box::new(tls_channel(self.get_ref().1)))
     }
 }
 
@@ -74,8 +74,8 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
         tokio::io::split(self)
     }
 
-    fn channel(&self) -> Channel {
-        tls_channel(self.get_ref().1)
+    fn channel(&self) -> Option<Box<Channel>> {
+        Some(Box::new(tls_channel(self.get_ref().1)))
     }
 }
 

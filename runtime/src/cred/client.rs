@@ -215,7 +215,7 @@ async fn password_login<M: Referenceable>(
     password: String,
     mind: Option<Local<M>>,
 ) -> Result<GrantIn, LoginError> {
-    let binding = portal.inner.shared.channel.binding;
+    let binding = portal.inner.shared.channel_binding().copied();
     let mut exchange = PasswordExchange::new(username, password, binding)?;
     let challenge: ChallengeMessage = portal
         .call_result::<Postcard, _, ChallengeMessage, LoginError>(

@@ -364,7 +364,7 @@ impl PortalRoot {
             .portal
             .checker_for(CredentialKind::Certificate)
             .ok_or(LoginError::NoChecker(CredentialKind::Certificate))?;
-        let Some(der) = cx.site.shared.channel.peer_certificate.clone() else {
+        let Some(der) = cx.site.shared.peer_certificate().cloned() else {
             return Err(LoginError::NoCertificate);
         };
         let id = checker

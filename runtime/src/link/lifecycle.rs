@@ -35,6 +35,8 @@ pub(crate) struct Lifecycle {
     reader_wakes: AtomicU64,
     /// Set once the connection closed: cheaper to read than the token on every call.
     closed: AtomicBool,
+    /// Set when its server shuts down: no new calls, and a close once the running ones end.
+    draining: AtomicBool,
     reason: Lock<Option<CloseReason>>,
     /// The logins open on this connection.
     perspectives: Lock<Vec<Arc<Perspective>>>,
@@ -66,6 +68,7 @@ impl Lifecycle {
             reader: AtomicWaker::new(),
             reader_wakes: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             reason: Lock::new(None),
             perspectives: Lock::new(Vec::new()),
             logged_in: AtomicBool::new(false),
@@ -97,6 +100,12 @@ impl Lifecycle {
         Some(std::mem::take(&mut *self.perspectives.lock()))
     }
 
+    /// Asks the reader to take no new call and to close once the running ones are done.
+    pub(crate) fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.wake_reader();
+    }
+
     /// Wakes the reader task (to look at its timer again).
     pub(crate) fn wake_reader(&self) {
         self.reader_wakes.fetch_add(1, Ordering::AcqRel);
@@ -108,6 +117,7 @@ impl Lifecycle {
         ClosedForReader {
             lifecycle: self,
             registered: None,
+            drain_told: false,
         }
     }
 
@@ -205,23 +215,48 @@ async fn until(notify: &Notify, done: impl Fn() -> bool) {
     }
 }
 
-/// Resolves once the connection closed; polling it costs two atomic loads while it is open
-/// (its waker is registered again only when a wake took it, or the task changed).
+/// What the reader is told by its connection's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReaderSignal {
+    /// The connection closed.
+    Closed,
+    /// Its server shuts down: take no new call (told once).
+    Drain,
+}
+
+/// Resolves once the connection closed, or once its server starts shutting down; polling it
+/// costs a few atomic loads while it is open (its waker is registered again only when a wake
+/// took it, or the task changed). It can be polled again after a `Drain`.
 #[derive(Debug)]
 pub(crate) struct ClosedForReader<'a> {
     lifecycle: &'a Lifecycle,
     /// The waker registered last, and the count of wakes when it was.
     registered: Option<(Waker, u64)>,
+    /// Whether `Drain` was returned already.
+    drain_told: bool,
+}
+
+impl ClosedForReader<'_> {
+    fn signal(&mut self) -> Option<ReaderSignal> {
+        if self.lifecycle.is_closed() {
+            return Some(ReaderSignal::Closed);
+        }
+        if !self.drain_told && self.lifecycle.draining.load(Ordering::Acquire) {
+            self.drain_told = true;
+            return Some(ReaderSignal::Drain);
+        }
+        None
+    }
 }
 
 impl Future for ClosedForReader<'_> {
-    type Output = ();
+    type Output = ReaderSignal;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ReaderSignal> {
         let this = self.get_mut();
         let lifecycle = this.lifecycle;
-        if lifecycle.is_closed() {
-            return Poll::Ready(());
+        if let Some(signal) = this.signal() {
+            return Poll::Ready(signal);
         }
         let wakes = lifecycle.reader_wakes.load(Ordering::Acquire);
         if let Some((waker, seen)) = &this.registered
@@ -233,10 +268,9 @@ impl Future for ClosedForReader<'_> {
         }
         lifecycle.reader.register(cx.waker());
         this.registered = Some((cx.waker().clone(), wakes));
-        if lifecycle.is_closed() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        match this.signal() {
+            Some(signal) => Poll::Ready(signal),
+            None => Poll::Pending,
         }
     }
 }

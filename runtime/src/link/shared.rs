@@ -28,7 +28,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use tokio_util::sync::CancellationToken;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -83,14 +82,13 @@ pub(crate) struct Shared {
     pub(crate) outbox: Outbox,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) peer_addr: Option<SocketAddr>,
-    /// What the transport knows of the channel (TLS binding, the peer's certificate).
-    pub(crate) channel: Channel,
+    /// What the transport knows of the channel (TLS binding, the peer's certificate); boxed,
+    /// and only on TLS, so that a plain connection pays a pointer for it.
+    pub(crate) channel: Option<Box<Channel>>,
     /// The interface of the peer's root object, if it publishes one.
     pub(crate) peer_root: Option<String>,
     /// The interfaces this side hands out, by name: shared by a server's connections.
     pub(crate) interfaces: Arc<InterfaceNames>,
-    /// Cancelled when the server shuts down (see `Side::drain`).
-    pub(crate) drain: Option<CancellationToken>,
     keepalive: OnceLock<Weak<KeepAlive>>,
     /// Set when a call took a deadline earlier than the reader's timer knows.
     pub(crate) earlier_deadline: AtomicBool,
@@ -100,6 +98,18 @@ pub(crate) struct Shared {
     /// Set while releases wait.
     releases_wait: AtomicBool,
     pub(crate) span: tracing::Span,
+}
+
+impl Shared {
+    /// The channel binding of the connection's TLS session, if on TLS.
+    pub(crate) fn channel_binding(&self) -> Option<&[u8; 32]> {
+        self.channel.as_ref()?.binding.as_ref()
+    }
+
+    /// The certificate the peer showed in the TLS handshake, if any.
+    pub(crate) fn peer_certificate(&self) -> Option<&std::sync::Arc<[u8]>> {
+        self.channel.as_ref()?.peer_certificate.as_ref()
+    }
 }
 
 impl fmt::Debug for Shared {
@@ -113,10 +123,9 @@ impl Shared {
     pub(crate) fn new(
         config: Arc<Config>,
         peer_addr: Option<SocketAddr>,
-        channel: Channel,
+        channel: Option<Box<Channel>>,
         peer_root: Option<String>,
         interfaces: Arc<InterfaceNames>,
-        drain: Option<CancellationToken>,
     ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
@@ -135,7 +144,6 @@ impl Shared {
             channel,
             peer_root,
             interfaces,
-            drain,
             keepalive: OnceLock::new(),
             earlier_deadline: AtomicBool::new(false),
             undecoded: AtomicUsize::new(0),
