@@ -72,17 +72,21 @@ pub(crate) fn swapped(ty: &Type) -> Type {
     swap(
         ty,
         &mut |inner| syn::parse_quote!(::tartine::Remote<#inner>),
+        false,
     )
 }
 
 /// `ty` as the other side sees it, with `local` making what each `Local<X>` becomes (given
-/// `X` swapped).
-fn swap(ty: &Type, local: &mut dyn FnMut(&Type) -> Type) -> Type {
+/// `X` swapped). A `Ref<I>` stays one if `keep_refs` (what a caller passes: its own objects or
+/// the callee's), and becomes `Remote<I>` otherwise (what a method returns reaches the caller
+/// as the callee's object).
+fn swap(ty: &Type, local: &mut dyn FnMut(&Type) -> Type, keep_refs: bool) -> Type {
     if let Some((kind, inner)) = ref_kind(ty) {
-        let inner = swap(inner, local);
+        let inner = swap(inner, local, keep_refs);
         return match kind {
             RefKind::Local => local(&inner),
             RefKind::Remote => syn::parse_quote!(::tartine::Local<#inner>),
+            RefKind::Either if keep_refs => syn::parse_quote!(::tartine::Ref<#inner>),
             // Ours where it is sent from, so the peer's where it arrives.
             RefKind::Either => syn::parse_quote!(::tartine::Remote<#inner>),
         };
@@ -94,7 +98,7 @@ fn swap(ty: &Type, local: &mut dyn FnMut(&Type) -> Type) -> Type {
                 if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
                     for arg in &mut args.args {
                         if let GenericArgument::Type(inner) = arg {
-                            *inner = swap(inner, local);
+                            *inner = swap(inner, local, keep_refs);
                         }
                     }
                 }
@@ -102,13 +106,13 @@ fn swap(ty: &Type, local: &mut dyn FnMut(&Type) -> Type) -> Type {
         }
         Type::Tuple(tuple) => {
             for elem in &mut tuple.elems {
-                *elem = swap(elem, local);
+                *elem = swap(elem, local, keep_refs);
             }
         }
-        Type::Array(array) => *array.elem = swap(&array.elem, local),
-        Type::Slice(slice) => *slice.elem = swap(&slice.elem, local),
-        Type::Paren(paren) => *paren.elem = swap(&paren.elem, local),
-        Type::Group(group) => *group.elem = swap(&group.elem, local),
+        Type::Array(array) => *array.elem = swap(&array.elem, local, keep_refs),
+        Type::Slice(slice) => *slice.elem = swap(&slice.elem, local, keep_refs),
+        Type::Paren(paren) => *paren.elem = swap(&paren.elem, local, keep_refs),
+        Type::Group(group) => *group.elem = swap(&group.elem, local, keep_refs),
         _ => {}
     }
     ty
@@ -314,10 +318,14 @@ pub(crate) fn proxy_param(ty: &Type, name: &syn::Ident, prefix: &str) -> ProxyPa
             generics,
         },
         None => {
-            let peer = swap(ty, &mut |inner| {
-                let generic = interface(inner);
-                syn::parse_quote!(::tartine::Remote<#generic>)
-            });
+            let peer = swap(
+                ty,
+                &mut |inner| {
+                    let generic = interface(inner);
+                    syn::parse_quote!(::tartine::Remote<#generic>)
+                },
+                true,
+            );
             // Where the macro cannot see a `Remote` (a `Local` of the declared type hidden in a
             // type of the user's), the checks say so.
             let value = sent_back(&peer, quote!(#name)).unwrap_or_else(|_| quote!(#name));

@@ -364,6 +364,8 @@ mod hub {
         fn pinger(&self) -> Ref<dyn protocol::Unnamed>;
         /// Whether `counter` is one of this server's `LimitedCounter`s.
         fn is_counter(&self, counter: Ref<dyn protocol::Counter>) -> bool;
+        /// How many of `counters` are this server's own.
+        fn count_own(&self, counters: Vec<Ref<dyn protocol::Counter>>) -> usize;
     }
 
     pub struct Station;
@@ -383,6 +385,17 @@ mod hub {
                 .downcast::<super::server::LimitedCounter>()
                 .is_some()
         }
+
+        fn count_own(&self, counters: Vec<Ref<dyn protocol::Counter>>) -> usize {
+            counters
+                .into_iter()
+                .filter(|counter| {
+                    counter
+                        .downcast::<super::server::LimitedCounter>()
+                        .is_some()
+                })
+                .count()
+        }
     }
 }
 
@@ -397,6 +410,19 @@ async fn a_reference_handed_back_is_checked_against_the_interface_before_the_met
     let hub: Remote<dyn hub::Hub> = connection.root().unwrap();
     let counter = hub.counter().await.unwrap();
     assert!(hub.is_counter(&counter).await.unwrap());
+    // In a `Vec<Ref<..>>`, the caller passes the server's objects and its own alike; only the
+    // server's are its own.
+    let mine = tartine::Ref::<dyn protocol::Counter>::new(server::LimitedCounter::default());
+    assert_eq!(
+        hub.count_own(vec![
+            tartine::Ref::from(&counter),
+            mine,
+            tartine::Ref::from(&counter)
+        ])
+        .await
+        .unwrap(),
+        2
+    );
     // By hand: Mallory hands back her pinger where a counter is expected.
     let mut mallory = Raw::connect_to(addr).await;
     let pinger = match mallory.call(0, "pinger", &()).await {
