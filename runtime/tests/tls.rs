@@ -544,3 +544,61 @@ async fn a_service_logs_in_with_its_client_certificate() {
         .expect("a password login beside");
     assert_eq!(player.name().await.expect("call"), "alice");
 }
+
+#[tokio::test]
+async fn a_silent_or_garbled_tls_client_holds_up_no_one_and_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = Authority::new("tartine test CA");
+    let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
+    let issued = authority.issue(&["localhost"]);
+    let mut config = Config::default();
+    config.handshake_timeout = std::time::Duration::from_millis(300);
+    config.tls_server = Some(
+        TlsServerConfig::from_pem(issued.cert.as_bytes(), issued.key.as_bytes()).expect("settings"),
+    );
+    let server = Server::bind_with(
+        "tls://127.0.0.1:0",
+        Arc::new(Echo::new(Live::default())),
+        config,
+    )
+    .await
+    .expect("bind");
+    let port = server.local_addr().expect("address").port();
+    let handle = server.handle();
+    tokio::spawn(server.run());
+
+    // One says nothing; another sends garbage where a ClientHello belongs.
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let mut garbled = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    garbled
+        .write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7])
+        .await
+        .expect("write");
+    common::eventually("both are counted pending", || handle.stats().pending == 2).await;
+
+    // A good client is served meanwhile.
+    echo_works(&format!("tls://localhost:{port}"), client(trusted))
+        .await
+        .expect("served beside them");
+
+    // Past the handshake timeout, both are dropped: their sockets see the end.
+    let mut byte = [0u8; 1];
+    let silent_end =
+        tokio::time::timeout(std::time::Duration::from_secs(5), silent.read(&mut byte))
+            .await
+            .expect("the silent one is dropped");
+    assert!(matches!(silent_end, Ok(0) | Err(_)), "{silent_end:?}");
+    // The garbled one gets an alert, or a reset, and then the end of its stream.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        garbled.read_to_end(&mut rest),
+    )
+    .await
+    .expect("the garbled one is dropped");
+    common::eventually("nothing is left pending", || handle.stats().pending == 0).await;
+}
