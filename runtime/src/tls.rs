@@ -253,7 +253,8 @@ impl TlsClientConfig {
     /// # Errors
     /// When the text holds no certificate.
     pub fn pinned_pem(pem: &[u8]) -> Result<Self, TlsError> {
-        let pinned = first_certificate(certificates_from_pem(pem, "the PEM text")?);
+        let pinned =
+            first_certificate(certificates_from_pem(pem, "the PEM text")?, "the PEM text")?;
         Self::build(Trust::Pinned(pinned), None)
     }
 
@@ -262,7 +263,8 @@ impl TlsClientConfig {
     /// # Errors
     /// When the file cannot be read or holds no certificate.
     pub fn pinned_file(path: impl AsRef<Path>) -> Result<Self, TlsError> {
-        let pinned = first_certificate(certificates_from_file(path.as_ref())?);
+        let path = path.as_ref();
+        let pinned = first_certificate(certificates_from_file(path)?, &path.display().to_string())?;
         Self::build(Trust::Pinned(pinned), None)
     }
 
@@ -346,9 +348,16 @@ fn certificates_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'s
     Ok(certs)
 }
 
-fn first_certificate(mut certs: Vec<CertificateDer<'static>>) -> CertificateDer<'static> {
-    // Never empty: `certificates_from_pem` refuses that.
-    certs.swap_remove(0)
+fn first_certificate(
+    certs: Vec<CertificateDer<'static>>,
+    what: &str,
+) -> Result<CertificateDer<'static>, TlsError> {
+    certs
+        .into_iter()
+        .next()
+        .ok_or_else(|| TlsError::NoCertificate {
+            what: what.to_owned(),
+        })
 }
 
 fn key_from_file(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
