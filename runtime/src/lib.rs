@@ -286,7 +286,7 @@
 //! | items decoded from a payload | one per byte, plus 65,536 | `max_decode_items` |
 //! | a decode on a worker thread | 16,384 items (about 1 ms for the costliest shapes) of a payload of 4 MiB at most; larger or costlier ones are decoded on the blocking pool, one at a time per connection | `max_inline_decode_items`, `max_inline_decode` |
 //! | connections | 50,000 in all, 1,024 per address | `max_connections`, `max_connections_per_address` |
-//! | connections not logged in yet (or in their handshake) | 1,024 in all, the oldest dropped for a new one; 64 per address; 16 MiB of long frames among them all; 10 s to finish the handshake, 30 s to log in | `max_pending_connections`, `max_pending_per_address`, `max_pending_memory`, `handshake_timeout`, `login_timeout` |
+//! | connections not logged in yet (or in their handshake, the TLS one included) | 1,024 in all, the oldest dropped for a new one; 64 per address; 16 MiB of long frames among them all; 10 s to finish the handshake, 30 s to log in | `max_pending_connections`, `max_pending_per_address`, `max_pending_memory`, `handshake_timeout`, `login_timeout` |
 //! | password guesses at one user | 10, then one every 6 s, from any number of connections and addresses | `failed_logins_per_user` |
 //! | password guesses from one address | 20, then one per second, at any users | `failed_logins_per_address` |
 //! | failed logins on one connection | 5, then it is closed | `max_failed_logins_per_connection` |
