@@ -12,7 +12,7 @@
 use crate::client::connect_with;
 use crate::config::Config;
 use crate::connection::handle::Connection;
-use crate::cred::{LoginCredentials, LoginError};
+use crate::cred::{LoginCredentials, LoginError, NoMind};
 use crate::dispatch::Referenceable;
 use crate::endpoint::{Endpoint, EndpointError, ToEndpoint};
 use crate::error::{CloseReason, ConnectError, RootError};
@@ -192,42 +192,29 @@ impl ReconnectBuilder {
 
     /// Logs in with `credentials` on each connection, expecting an avatar of interface `A`.
     pub fn login<A: AvatarInterface + ?Sized + 'static>(
-        mut self,
+        self,
         credentials: LoginCredentials,
     ) -> Self {
-        let login: LoginFn = Arc::new(move |connection: Connection| {
-            let credentials = credentials.clone();
-            Box::pin(async move {
-                connection
-                    .login::<A>(credentials)
-                    .await
-                    .map(|avatar| avatar.reference().clone())
-            })
-        });
-        self.login = Some(LoginPlan {
-            login,
-            interface: A::NAME,
-        });
-        self
+        self.plan::<A, NoMind>(credentials, None)
     }
 
     /// As [`login`](Self::login), passing `mind` (one of our objects, the same on every
     /// connection) for the server to call back.
     pub fn login_with_mind<A: AvatarInterface + ?Sized + 'static, M: Referenceable>(
-        mut self,
+        self,
         credentials: LoginCredentials,
         mind: impl Into<Local<M>>,
     ) -> Self {
-        let mind: Local<M> = mind.into();
+        self.plan::<A, M>(credentials, Some(mind.into()))
+    }
+
+    fn plan<A: AvatarInterface + ?Sized + 'static, M: Referenceable>(
+        mut self,
+        credentials: LoginCredentials,
+        mind: Option<Local<M>>,
+    ) -> Self {
         let login: LoginFn = Arc::new(move |connection: Connection| {
-            let credentials = credentials.clone();
-            let mind = mind.clone();
-            Box::pin(async move {
-                connection
-                    .login_with_mind::<A, M>(credentials, mind)
-                    .await
-                    .map(|avatar| avatar.reference().clone())
-            })
+            Box::pin(connection.login_inner::<M>(credentials.clone(), mind.clone(), A::NAME))
         });
         self.login = Some(LoginPlan {
             login,

@@ -13,9 +13,7 @@ use crate::cred::Portal;
 use crate::cred::service::{PORTAL_INTERFACE, PortalRoot};
 use crate::dispatch::Referenceable;
 use crate::endpoint::{Endpoint, ToEndpoint};
-use crate::error::ConnectError;
-use crate::error::{CloseReason, HandshakeError};
-
+use crate::error::{CloseReason, ConnectError, HandshakeError};
 use crate::link::shared::Object;
 use crate::lock::Lock;
 use crate::refs::names::{InterfaceNames, check_unique_names};
@@ -306,10 +304,14 @@ impl Server {
 }
 
 impl ServerState {
+    /// The open connections, taken out of the lock (closing one takes it again).
+    fn open_connections(&self) -> Vec<Connection> {
+        self.connections.lock().values().cloned().collect()
+    }
+
     /// Closes every open connection at once.
     fn close_all(&self) {
-        let open: Vec<Connection> = self.connections.lock().values().cloned().collect();
-        for connection in open {
+        for connection in self.open_connections() {
             connection.shared.close(CloseReason::Local);
         }
     }
@@ -317,8 +319,7 @@ impl ServerState {
     /// Tells every open connection to take no new call and to close once its running ones
     /// are done.
     fn drain_all(&self) {
-        let open: Vec<Connection> = self.connections.lock().values().cloned().collect();
-        for connection in open {
+        for connection in self.open_connections() {
             connection.shared.lifecycle.drain();
         }
     }
@@ -496,6 +497,9 @@ impl ServerHandle {
     /// own, a socket of a kind tartine does not bind), as if the server had accepted it: the
     /// same limits (counted as coming from no IP address), root and shutdown.
     ///
+    /// # Panics
+    /// Outside a tokio runtime, as `tokio::spawn` does: the connection runs on tasks of its own.
+    ///
     /// ```
     /// # use tartine::{Server, referenceable};
     /// pub struct Echo;
@@ -542,8 +546,7 @@ impl ServerHandle {
 
     /// A snapshot of the open connections and the references they hold.
     pub fn stats(&self) -> ServerStats {
-        let connections: Vec<Connection> =
-            self.state.connections.lock().values().cloned().collect();
+        let connections = self.state.open_connections();
         let (_, pending) = self.state.admission.counts();
         ServerStats {
             connections: connections.len(),

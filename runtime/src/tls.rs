@@ -424,7 +424,10 @@ pub(crate) fn client_failure(error: io::Error, host: &str) -> TlsError {
             | CertificateError::ExpiredContext { .. }
             | CertificateError::NotValidYet
             | CertificateError::NotValidYetContext { .. } => TlsError::Expired,
-            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            CertificateError::Other(other)
+                if other.0.downcast_ref::<webpki::Error>()
+                    == Some(&webpki::Error::CaUsedAsEndEntity) =>
+            {
                 TlsError::BadCertificate(
                     "the server's certificate is marked as an authority (CA): a self-signed \
                      certificate trusted as its own authority must not be; or pin it"

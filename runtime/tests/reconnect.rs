@@ -76,19 +76,24 @@ fn quick() -> Backoff {
     Backoff::new(Duration::from_millis(5), Duration::from_millis(50))
 }
 
-#[tokio::test]
-async fn the_client_goes_on_after_the_server_restarts() {
-    let _serial = SERIAL.lock().await;
-    let log = Log::default();
-    let (addr, handle, running) = start_club("127.0.0.1:0".parse().expect("address"), &log).await;
-    let client = Reconnecting::builder(addr)
+/// Alice, logged in to `addr`, reconnecting quickly.
+async fn alice(addr: SocketAddr) -> Reconnecting {
+    Reconnecting::builder(addr)
         .expect("endpoint")
         .backoff(quick())
         .config(client_config())
         .login::<Player>(LoginCredentials::password("alice", "wonderland"))
         .start()
         .await
-        .expect("the first login");
+        .expect("the first login")
+}
+
+#[tokio::test]
+async fn the_client_goes_on_after_the_server_restarts() {
+    let _serial = SERIAL.lock().await;
+    let log = Log::default();
+    let (addr, handle, running) = start_club("127.0.0.1:0".parse().expect("address"), &log).await;
+    let client = alice(addr).await;
     let mut events = client.events();
     let player = client.avatar::<Player>().expect("logged in");
     assert_eq!(player.name().await.expect("call"), "alice");
@@ -140,14 +145,7 @@ async fn a_hundred_restarts_leave_the_heap_and_tables_where_they_started() {
     let log = Log::default();
     let (addr, mut handle, mut running) =
         start_club("127.0.0.1:0".parse().expect("address"), &log).await;
-    let client = Reconnecting::builder(addr)
-        .expect("endpoint")
-        .backoff(quick())
-        .config(client_config())
-        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
-        .start()
-        .await
-        .expect("the first login");
+    let client = alice(addr).await;
     let mut events = client.events();
     let cycle = |player: tartine::Remote<Player>| async move {
         assert_eq!(player.foo(1).await.expect("call"), "I am alice, foo(1)");
@@ -199,14 +197,7 @@ async fn refused_credentials_stop_the_client_instead_of_retrying() {
     let _serial = SERIAL.lock().await;
     let log = Log::default();
     let (addr, handle, running) = start_club("127.0.0.1:0".parse().expect("address"), &log).await;
-    let client = Reconnecting::builder(addr)
-        .expect("endpoint")
-        .backoff(quick())
-        .config(client_config())
-        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
-        .start()
-        .await
-        .expect("the first login");
+    let client = alice(addr).await;
     let mut events = client.events();
     stop(handle, running).await;
     // The new server does not know alice's password any more.

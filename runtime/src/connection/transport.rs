@@ -47,37 +47,28 @@ impl Transport for tokio::io::DuplexStream {
     }
 }
 
-#[cfg(feature = "tls")]
-impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
-    for tokio_rustls::client::TlsStream<S>
-{
-    type Read = tokio::io::ReadHalf<Self>;
-    type Write = tokio::io::WriteHalf<Self>;
+/// Both ends of a TLS session: split through `tokio::io::split` (a TLS stream has no owned
+/// halves), with the session's channel.
+macro_rules! tls_transport {
+    ($stream:ty) => {
+        #[cfg(feature = "tls")]
+        impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for $stream {
+            type Read = tokio::io::ReadHalf<Self>;
+            type Write = tokio::io::WriteHalf<Self>;
 
-    fn split(self) -> (Self::Read, Self::Write) {
-        tokio::io::split(self)
-    }
+            fn split(self) -> (Self::Read, Self::Write) {
+                tokio::io::split(self)
+            }
 
-    fn channel(&self) -> Option<Box<Channel>> {
-        Some(Box::new(tls_channel(self.get_ref().1)))
-    }
+            fn channel(&self) -> Option<Box<Channel>> {
+                Some(Box::new(tls_channel(self.get_ref().1)))
+            }
+        }
+    };
 }
 
-#[cfg(feature = "tls")]
-impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport
-    for tokio_rustls::server::TlsStream<S>
-{
-    type Read = tokio::io::ReadHalf<Self>;
-    type Write = tokio::io::WriteHalf<Self>;
-
-    fn split(self) -> (Self::Read, Self::Write) {
-        tokio::io::split(self)
-    }
-
-    fn channel(&self) -> Option<Box<Channel>> {
-        Some(Box::new(tls_channel(self.get_ref().1)))
-    }
-}
+tls_transport!(tokio_rustls::client::TlsStream<S>);
+tls_transport!(tokio_rustls::server::TlsStream<S>);
 
 /// The channel of a TLS session, from either end: its `tls-exporter` value (RFC 9266) and the
 /// peer's end-entity certificate.

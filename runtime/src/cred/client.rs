@@ -123,7 +123,7 @@ impl Connection {
     }
 
     /// Logs in, expecting an avatar of the interface named `expected`.
-    async fn login_inner<M: Referenceable>(
+    pub(crate) async fn login_inner<M: Referenceable>(
         self,
         credentials: LoginCredentials,
         mind: Option<Local<M>>,
@@ -131,24 +131,24 @@ impl Connection {
     ) -> Result<RemoteRef, LoginError> {
         let portal = self.portal()?;
         let grant = match credentials {
-            LoginCredentials::Anonymous => portal
-                .call_result::<Postcard, _, GrantIn, LoginError>(
-                    method::ANONYMOUS,
-                    MethodTimeout::DEFAULT,
-                    &(mind,),
-                )
-                .await
-                .map_err(LoginError::from)?,
-            LoginCredentials::Certificate => portal
-                .call_result::<Postcard, _, GrantIn, LoginError>(
-                    method::CERTIFICATE,
-                    MethodTimeout::DEFAULT,
-                    &(mind,),
-                )
-                .await
-                .map_err(LoginError::from)?,
             LoginCredentials::Password { username, password } => {
                 password_login(&portal, &self.shared.config, username, password, mind).await?
+            }
+            // Nothing to prove in the call: the server checks what it knows of the connection.
+            LoginCredentials::Anonymous | LoginCredentials::Certificate => {
+                let method = if matches!(credentials, LoginCredentials::Anonymous) {
+                    method::ANONYMOUS
+                } else {
+                    method::CERTIFICATE
+                };
+                portal
+                    .call_result::<Postcard, _, GrantIn, LoginError>(
+                        method,
+                        MethodTimeout::DEFAULT,
+                        &(mind,),
+                    )
+                    .await
+                    .map_err(LoginError::from)?
             }
         };
         if grant.interface != expected {

@@ -346,12 +346,10 @@ impl PortalRoot {
         cx: &CallContext,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let (_, checker) = self
-            .portal
-            .checker_for(CredentialKind::Anonymous)
-            .ok_or(LoginError::NoChecker(CredentialKind::Anonymous))?;
-        let id = checker.check(&Credentials::Anonymous).await?;
-        self.grant(cx, id, mind).await
+        self.check_and_grant(cx, CredentialKind::Anonymous, mind, || {
+            Ok(Credentials::Anonymous)
+        })
+        .await
     }
 
     /// Logs in by the certificate the connection's TLS handshake verified.
@@ -360,16 +358,32 @@ impl PortalRoot {
         cx: &CallContext,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
+        self.check_and_grant(cx, CredentialKind::Certificate, mind, || {
+            let der = cx
+                .site
+                .shared
+                .peer_certificate()
+                .cloned()
+                .ok_or(LoginError::NoCertificate)?;
+            Ok(Credentials::Certificate(VerifiedCertificate::new(der)))
+        })
+        .await
+    }
+
+    /// A login whose credentials need no exchange: the checker for `kind` (if the portal has
+    /// one) checks what `credentials` gives, and the realm makes the avatar.
+    async fn check_and_grant(
+        &self,
+        cx: &CallContext,
+        kind: CredentialKind,
+        mind: Option<AnyRemote>,
+        credentials: impl FnOnce() -> Result<Credentials, LoginError>,
+    ) -> Result<GrantOut, LoginError> {
         let (_, checker) = self
             .portal
-            .checker_for(CredentialKind::Certificate)
-            .ok_or(LoginError::NoChecker(CredentialKind::Certificate))?;
-        let Some(der) = cx.site.shared.peer_certificate().cloned() else {
-            return Err(LoginError::NoCertificate);
-        };
-        let id = checker
-            .check(&Credentials::Certificate(VerifiedCertificate::new(der)))
-            .await?;
+            .checker_for(kind)
+            .ok_or(LoginError::NoChecker(kind))?;
+        let id = checker.check(&credentials()?).await?;
         self.grant(cx, id, mind).await
     }
 
