@@ -12,6 +12,7 @@
 //! replayed. Unknown users and wrong passwords fail alike, after the same work. The client also
 //! checks the server's signature, so a server that does not hold the verifier is caught.
 
+mod auth;
 mod checker;
 pub(crate) mod client;
 mod credentials;
@@ -20,10 +21,12 @@ mod portal;
 mod realm;
 pub mod scram;
 pub(crate) mod service;
+pub mod store;
 mod throttle;
 
 #[cfg(feature = "tls")]
 pub use checker::CertificateNames;
+pub use auth::{AUTH_FORMS, AnyChecker, AuthSource, AuthSourceError};
 pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::{Login, LoginCredentials};
 pub use credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
@@ -31,3 +34,8 @@ pub use error::LoginError;
 pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};
 pub use scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{AnyStore, PasswordChecker, PasswordFile, PasswordStore, StoreError};

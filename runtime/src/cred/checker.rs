@@ -1,13 +1,18 @@
 //! Provides credential checkers: the trait, and the ready ones (in-memory passwords,
-//! anonymous access).
+//! anonymous access, client certificates). Checkers over other password stores are in
+//! `store`.
 
 use super::credentials::{CredentialKind, Credentials};
 use super::error::LoginError;
 use super::realm::AvatarId;
 use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use super::store::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
+use crate::lock::Lock;
 use futures_util::future::BoxFuture;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::future::Future;
+use std::sync::Arc;
 
 /// Verifies credentials and yields the avatar id they stand for (cred's `ICredentialsChecker`).
 ///
@@ -19,12 +24,16 @@ pub trait CredentialChecker: Send + Sync + 'static {
     fn kinds(&self) -> &[CredentialKind];
 
     /// The stored verifier of `username`, or `None` if there is no such user.
+    ///
+    /// # Errors
+    /// Fails the login, typically with [`LoginError::StoreUnavailable`] when the store cannot
+    /// be reached; the server goes on serving.
     fn password_verifier(
         &self,
         username: &str,
-    ) -> impl Future<Output = Option<PasswordVerifier>> + Send {
+    ) -> impl Future<Output = Result<Option<PasswordVerifier>, LoginError>> + Send {
         let _ = username;
-        std::future::ready(None)
+        std::future::ready(Ok(None))
     }
 
     /// Turns proved credentials into an avatar id, or refuses them.
@@ -47,7 +56,7 @@ pub(crate) trait DynChecker: Send + Sync + 'static {
     fn password_verifier<'a>(
         &'a self,
         username: &'a str,
-    ) -> BoxFuture<'a, Option<PasswordVerifier>>;
+    ) -> BoxFuture<'a, Result<Option<PasswordVerifier>, LoginError>>;
     fn check<'a>(
         &'a self,
         credentials: &'a Credentials,
@@ -63,7 +72,7 @@ impl<C: CredentialChecker> DynChecker for C {
     fn password_verifier<'a>(
         &'a self,
         username: &'a str,
-    ) -> BoxFuture<'a, Option<PasswordVerifier>> {
+    ) -> BoxFuture<'a, Result<Option<PasswordVerifier>, LoginError>> {
         Box::pin(CredentialChecker::password_verifier(self, username))
     }
 
@@ -79,7 +88,9 @@ impl<C: CredentialChecker> DynChecker for C {
     }
 }
 
-/// Users and passwords held in memory, as verifiers (never in clear).
+/// Users and passwords held in memory, as verifiers (never in clear): the store for tests and
+/// demos. Clones share the same users, so a clone kept aside can add or remove users while
+/// the portal serves.
 ///
 /// ```
 /// let checker = tartine::cred::InMemoryPasswords::new()
@@ -90,8 +101,8 @@ impl<C: CredentialChecker> DynChecker for C {
 /// ```
 #[derive(Debug, Clone)]
 pub struct InMemoryPasswords {
-    users: HashMap<String, PasswordVerifier>,
-    iterations: u32,
+    users: Arc<Lock<BTreeMap<String, PasswordVerifier>>>,
+    iterations: Arc<WorkFactor>,
 }
 
 impl Default for InMemoryPasswords {
@@ -109,8 +120,8 @@ impl InMemoryPasswords {
     /// An empty database whose new users get `iterations` PBKDF2 rounds.
     pub fn with_iterations(iterations: u32) -> Self {
         InMemoryPasswords {
-            users: HashMap::new(),
-            iterations: iterations.max(1),
+            users: Arc::default(),
+            iterations: Arc::new(WorkFactor::new(iterations.max(1))),
         }
     }
 
@@ -120,14 +131,14 @@ impl InMemoryPasswords {
     /// # Errors
     /// If the operating system gives no randomness for the salt: the user is not added.
     pub fn add_user(&mut self, username: &str, password: &str) -> Result<(), std::io::Error> {
-        let verifier = PasswordVerifier::new(password, self.iterations)?;
-        self.users.insert(username.to_owned(), verifier);
+        let verifier = PasswordVerifier::new(password, self.iterations())?;
+        self.users.lock().insert(username.to_owned(), verifier);
         Ok(())
     }
 
     /// Adds (or replaces) a user from a stored verifier.
     pub fn add_verifier(&mut self, username: &str, verifier: PasswordVerifier) {
-        self.users.insert(username.to_owned(), verifier);
+        self.users.lock().insert(username.to_owned(), verifier);
     }
 
     /// Adds a user, builder style.
@@ -141,7 +152,58 @@ impl InMemoryPasswords {
 
     /// The work factor new users get.
     pub fn iterations(&self) -> u32 {
-        self.iterations
+        self.iterations.get()
+    }
+}
+
+impl PasswordStore for InMemoryPasswords {
+    async fn verifier(&self, username: &str) -> Result<Option<PasswordVerifier>, StoreError> {
+        Ok(self.users.lock().get(username).cloned())
+    }
+
+    async fn create_user(&self, username: &str, verifier: PasswordVerifier) -> Result<(), StoreError> {
+        check_username(username)?;
+        match self.users.lock().entry(username.to_owned()) {
+            Entry::Occupied(_) => Err(StoreError::UserExists(username.to_owned())),
+            Entry::Vacant(entry) => {
+                entry.insert(verifier);
+                Ok(())
+            }
+        }
+    }
+
+    async fn set_verifier(
+        &self,
+        username: &str,
+        verifier: PasswordVerifier,
+    ) -> Result<(), StoreError> {
+        match self.users.lock().get_mut(username) {
+            Some(old) => {
+                *old = verifier;
+                Ok(())
+            }
+            None => Err(StoreError::NoSuchUser(username.to_owned())),
+        }
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+        match self.users.lock().remove(username) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NoSuchUser(username.to_owned())),
+        }
+    }
+
+    async fn usernames(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.users.lock().keys().cloned().collect())
+    }
+
+    fn iterations(&self) -> u32 {
+        self.iterations.get()
+    }
+
+    async fn set_iterations(&self, iterations: u32) -> Result<(), StoreError> {
+        self.iterations.set(check_iterations(iterations)?);
+        Ok(())
     }
 }
 
@@ -153,8 +215,8 @@ impl CredentialChecker for InMemoryPasswords {
     fn password_verifier(
         &self,
         username: &str,
-    ) -> impl Future<Output = Option<PasswordVerifier>> + Send {
-        std::future::ready(self.users.get(username).cloned())
+    ) -> impl Future<Output = Result<Option<PasswordVerifier>, LoginError>> + Send {
+        std::future::ready(Ok(self.users.lock().get(username).cloned()))
     }
 
     fn check(
@@ -162,7 +224,9 @@ impl CredentialChecker for InMemoryPasswords {
         credentials: &Credentials,
     ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send {
         std::future::ready(match credentials {
-            Credentials::Password(verified) if self.users.contains_key(verified.username()) => {
+            Credentials::Password(verified)
+                if self.users.lock().contains_key(verified.username()) =>
+            {
                 Ok(AvatarId::User(verified.username().to_owned()))
             }
             _ => Err(LoginError::Unauthorized),
@@ -170,7 +234,7 @@ impl CredentialChecker for InMemoryPasswords {
     }
 
     fn work_factor(&self) -> u32 {
-        self.iterations
+        self.iterations()
     }
 }
 
@@ -260,7 +324,8 @@ mod tests {
             .with_user("alice", "same")
             .and_then(|users| users.with_user("bob", "same"))
             .expect("randomness");
-        let (alice, bob) = (&users.users["alice"], &users.users["bob"]);
+        let users = users.users.lock();
+        let (alice, bob) = (&users["alice"], &users["bob"]);
         assert_eq!(alice.salt().len(), 16);
         assert_ne!(alice.salt(), bob.salt(), "same password, different salts");
         assert_ne!(alice.salt(), b"alice", "never the user name");

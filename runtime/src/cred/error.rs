@@ -48,6 +48,10 @@ pub enum LoginError {
     /// password.
     #[error("the server's challenge is refused: {0}")]
     UnsafeChallenge(String),
+    /// The store that keeps the users' passwords cannot be reached (a database that is down
+    /// or does not answer in time). The server goes on serving; try again later.
+    #[error("the password store is unavailable; try again later")]
+    StoreUnavailable,
     /// A checker or the realm refused the login for a reason of its own.
     #[error("login refused: {0}")]
     Refused(String),

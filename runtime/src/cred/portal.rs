@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Joins one [`Realm`] with the [`CredentialChecker`]s that admit users to it (cred's
-/// `Portal`). A login picks the first checker that accepts its kind of credentials.
+/// `Portal`). A login picks the first checker that accepts its kind of credentials; a password login, the
+/// first password checker that knows the user.
 ///
 /// ```
 /// use tartine::cred::{AllowAnonymous, InMemoryPasswords, Portal};
@@ -137,25 +138,36 @@ impl PortalInner {
             .map(|(index, checker)| (index, &**checker))
     }
 
-    /// The verifier of `username` from `checker`, or a decoy shaped like a real one: the same
-    /// salt for the same unknown user every time, and the checker's work factor.
+    /// The verifier of `username` and the checker that holds it: the first password checker
+    /// that knows the user. For an unknown user, a decoy shaped like a real verifier: the
+    /// same salt for the same name every time, and the first password checker's work factor.
     ///
     /// # Errors
-    /// [`LoginError::Internal`] if the operating system has no randomness for the decoys'
-    /// secret: logins then fail rather than fall back on a guessable one.
+    /// [`LoginError::NoChecker`] without a password checker; what a checker's store says when
+    /// it fails ([`LoginError::StoreUnavailable`]); [`LoginError::Internal`] if the operating
+    /// system has no randomness for the decoys' secret: logins then fail rather than fall back
+    /// on a guessable one.
     pub(crate) async fn verifier(
         &self,
-        checker: &dyn DynChecker,
         username: &str,
-    ) -> Result<(PasswordVerifier, bool), LoginError> {
+    ) -> Result<(usize, PasswordVerifier, bool), LoginError> {
         let secret = self.secret()?;
-        Ok(match checker.password_verifier(username).await {
-            Some(verifier) => (verifier, true),
-            None => (
-                PasswordVerifier::decoy(secret, username, checker.work_factor()),
-                false,
-            ),
-        })
+        let mut first = None;
+        for (index, checker) in self.checkers.iter().enumerate() {
+            if !checker.kinds().contains(&CredentialKind::Password) {
+                continue;
+            }
+            first.get_or_insert((index, checker.work_factor()));
+            if let Some(verifier) = checker.password_verifier(username).await? {
+                return Ok((index, verifier, true));
+            }
+        }
+        let (index, work_factor) = first.ok_or(LoginError::NoChecker(CredentialKind::Password))?;
+        Ok((
+            index,
+            PasswordVerifier::decoy(secret, username, work_factor),
+            false,
+        ))
     }
 
     fn secret(&self) -> Result<&Key, LoginError> {

@@ -158,17 +158,13 @@ impl PortalRoot {
         username: String,
         client_nonce: Nonce,
     ) -> Result<ChallengeMessage, LoginError> {
-        let (checker_index, checker) = self
-            .portal
-            .checker_for(CredentialKind::Password)
-            .ok_or(LoginError::NoChecker(CredentialKind::Password))?;
         if username.len() > MAX_USERNAME {
             return Err(LoginError::Refused("username too long".to_owned()));
         }
         if self.challenges.lock().len() >= MAX_CHALLENGES {
             return Err(LoginError::TooManyChallenges);
         }
-        let (verifier, known) = self.portal.verifier(checker, &username).await?;
+        let (checker_index, verifier, known) = self.portal.verifier(&username).await?;
         let server_nonce =
             scram::nonce().map_err(|error| LoginError::Internal(error.to_string()))?;
         let auth_message = scram::auth_message(

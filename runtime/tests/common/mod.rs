@@ -8,8 +8,10 @@
 
 pub mod counting;
 pub mod login;
+pub mod postgres;
 pub mod proxy;
 pub mod raw;
+pub mod tempdir;
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

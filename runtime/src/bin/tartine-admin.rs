@@ -1,0 +1,185 @@
+//! `tartine-admin`: adds, removes and lists the users of a tartine password store (a password
+//! file, a SQLite file or a PostgreSQL database), changes their passwords, and sets the work
+//! factor of new passwords.
+//!
+//! ```text
+//! tartine-admin --store sqlite:users.db add alice            # asks for the password twice
+//! echo "$PW" | tartine-admin --store file:users.passwd add bob --password-stdin
+//! tartine-admin --store postgres:///users?host=/run/postgresql list
+//! ```
+//!
+//! The password never comes from the command line: from a prompt that does not echo, or from
+//! standard input with `--password-stdin`. The store may also come from `TARTINE_STORE`.
+
+use clap::{Parser, Subcommand};
+use std::io::BufRead;
+use std::process::ExitCode;
+use tartine::cred::store::check_iterations;
+use tartine::cred::{AnyStore, AuthSource, PasswordFile, PasswordStore, PasswordVerifier};
+
+/// Manages the users of a tartine password store.
+#[derive(Debug, Parser)]
+#[command(name = "tartine-admin", version)]
+struct Args {
+    /// The store: `file:PATH`, `sqlite:PATH` or `postgres://URL` (default: $TARTINE_STORE).
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Adds a user (a password file is created if there is none).
+    Add {
+        /// The new user's name.
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Removes a user.
+    Remove {
+        /// The user's name.
+        username: String,
+    },
+    /// Lists the users, one name per line.
+    List,
+    /// Changes a user's password.
+    Passwd {
+        /// The user's name.
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Shows the PBKDF2 iterations new passwords get, or sets them.
+    Iterations {
+        /// The new count (at least 4096).
+        count: Option<u32>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct PasswordArgs {
+    /// Reads the password from the first line of standard input instead of a prompt.
+    #[arg(long)]
+    password_stdin: bool,
+    /// PBKDF2 iterations for this password (default: the store's setting).
+    #[arg(long, value_name = "N")]
+    iterations: Option<u32>,
+}
+
+/// Why a command failed, as the user reads it.
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error.into()),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &Failure) -> ExitCode {
+    eprintln!("tartine-admin: {error}");
+    ExitCode::FAILURE
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let store_text = match args.store {
+        Some(store) => store,
+        None => std::env::var("TARTINE_STORE")
+            .map_err(|_| "no store: give --store STORE or set TARTINE_STORE")?,
+    };
+    let source: AuthSource = store_text.parse()?;
+    let creates = matches!(
+        args.command,
+        Command::Add { .. } | Command::Iterations { count: Some(_) }
+    );
+    let store = open(&source, creates).await?;
+    match args.command {
+        Command::Add { username, password } => {
+            tartine::cred::store::check_username(&username)?;
+            let verifier = verifier(&store, &username, &password)?;
+            store.create_user(&username, verifier).await?;
+            eprintln!("added {username}");
+        }
+        Command::Remove { username } => {
+            store.delete_user(&username).await?;
+            eprintln!("removed {username}");
+        }
+        Command::List => {
+            for username in store.usernames().await? {
+                println!("{username}");
+            }
+        }
+        Command::Passwd { username, password } => {
+            if store.verifier(&username).await?.is_none() {
+                return Err(format!("no user `{username}`").into());
+            }
+            let verifier = verifier(&store, &username, &password)?;
+            store.set_verifier(&username, verifier).await?;
+            eprintln!("changed the password of {username}");
+        }
+        Command::Iterations { count: None } => println!("{}", store.iterations()),
+        Command::Iterations { count: Some(count) } => {
+            store.set_iterations(count).await?;
+            eprintln!("new passwords get {count} iterations");
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store an admin works on; a password file is created for a command that writes.
+async fn open(source: &AuthSource, create: bool) -> Result<AnyStore, Failure> {
+    let store = match source {
+        AuthSource::File(path) if create => AnyStore::File(PasswordFile::open_or_create(path).await?),
+        AuthSource::Memory(_) | AuthSource::Anonymous => {
+            return Err(format!(
+                "`{source}` keeps no users: give file:PATH, sqlite:PATH or postgres://URL"
+            )
+            .into());
+        }
+        _ => source
+            .open_store()
+            .await?
+            .ok_or("this store keeps no users")?,
+    };
+    if let AnyStore::File(file) = &store
+        && let Some(warning) = file.permission_warning()
+    {
+        eprintln!("tartine-admin: warning: {warning}");
+    }
+    Ok(store)
+}
+
+/// Reads a password and derives its verifier, with fresh salt.
+fn verifier(
+    store: &AnyStore,
+    username: &str,
+    args: &PasswordArgs,
+) -> Result<PasswordVerifier, Failure> {
+    let iterations = check_iterations(args.iterations.unwrap_or(store.iterations()))?;
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        let password = rpassword::prompt_password(format!("password for {username}: "))?;
+        let again = rpassword::prompt_password("again: ")?;
+        if password != again {
+            return Err("the two passwords differ".into());
+        }
+        password
+    };
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    Ok(PasswordVerifier::new(&password, iterations)?)
+}

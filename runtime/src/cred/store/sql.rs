@@ -1,0 +1,335 @@
+//! Provides the SQL stores: SQLite, a file that is the embedded default, and PostgreSQL, one
+//! user base for several brokers. Both go through sqlx with the same schema, migrations and
+//! queries: a user is a row `(username, verifier)`, the verifier in its text form
+//! (`SCRAM-SHA-256$...`), and settings are rows `(name, value)`.
+//!
+//! Every query reads the database, so a user added, changed or removed by another process
+//! (`tartine-admin`, another broker) counts at the next login. Each operation waits at most
+//! [`QUERY_TIMEOUT`] for a connection and its answer; past that it fails with
+//! [`StoreError::Unavailable`], and the pool connects again once the database is back.
+
+use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use super::text::{parse_verifier, verifier_text};
+use super::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one store operation may wait for a connection and its answer.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The schema, in migrations that both databases run alike.
+fn migrator() -> Migrator {
+    let mut migrator = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "tartine users and settings".into(),
+        MigrationType::Simple,
+        "CREATE TABLE tartine_users (
+             username TEXT PRIMARY KEY,
+             verifier TEXT NOT NULL
+         );
+         CREATE TABLE tartine_settings (
+             name TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         );"
+        .into_sql_str(),
+        false,
+    )]);
+    migrator.dangerous_set_table_name("tartine_migrations");
+    migrator
+}
+
+/// What a failed query means for the caller.
+fn store_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Database(error) => StoreError::Database(error.message().to_owned()),
+        sqlx::Error::PoolTimedOut => {
+            StoreError::Unavailable("no connection to the database within the timeout".into())
+        }
+        sqlx::Error::Io(error) => StoreError::Unavailable(error.to_string()),
+        sqlx::Error::PoolClosed => StoreError::Unavailable("the store was closed".into()),
+        // Configuration errors may quote the database URL, and with it a password.
+        sqlx::Error::Configuration(_) => {
+            StoreError::Database("the database settings are invalid".into())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// Runs one store operation within [`QUERY_TIMEOUT`].
+async fn bounded<T>(
+    operation: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(QUERY_TIMEOUT, operation).await {
+        Ok(result) => result.map_err(store_error),
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "no answer from the database within {} s",
+            QUERY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn migrate_error(error: sqlx::migrate::MigrateError) -> StoreError {
+    match error {
+        sqlx::migrate::MigrateError::Execute(error) => store_error(error),
+        other => StoreError::Database(format!("migrating the schema: {other}")),
+    }
+}
+
+/// The operations of a store over one sqlx pool, for both databases.
+macro_rules! sql_store {
+    ($(#[$meta:meta])* $name:ident, $pool:ty) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name {
+            pool: $pool,
+            work_factor: Arc<WorkFactor>,
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("iterations", &self.work_factor.get())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            /// Migrates the schema of a connected pool and reads the settings.
+            async fn from_pool(pool: $pool) -> Result<Self, StoreError> {
+                tokio::time::timeout(QUERY_TIMEOUT * 4, migrator().run(&pool))
+                    .await
+                    .map_err(|_| StoreError::Unavailable("migrating the schema took too long".into()))?
+                    .map_err(migrate_error)?;
+                let iterations: Option<String> = bounded(
+                    sqlx::query_scalar("SELECT value FROM tartine_settings WHERE name = 'iterations'")
+                        .fetch_optional(&pool),
+                )
+                .await?;
+                let iterations = match iterations {
+                    Some(text) => text.parse().map_err(|_| {
+                        StoreError::Database(format!("the `iterations` setting is not a number: {text}"))
+                    })?,
+                    None => DEFAULT_ITERATIONS,
+                };
+                Ok($name {
+                    pool,
+                    work_factor: Arc::new(WorkFactor::new(iterations)),
+                })
+            }
+
+            /// Closes the store's connections; operations after it fail with
+            /// [`StoreError::Unavailable`].
+            pub async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
+        impl PasswordStore for $name {
+            async fn verifier(&self, username: &str) -> Result<Option<PasswordVerifier>, StoreError> {
+                let text: Option<String> = bounded(
+                    sqlx::query_scalar("SELECT verifier FROM tartine_users WHERE username = $1")
+                        .bind(username)
+                        .fetch_optional(&self.pool),
+                )
+                .await?;
+                text.map(|text| {
+                    parse_verifier(&text).map_err(|reason| StoreError::CorruptVerifier {
+                        username: username.to_owned(),
+                        reason,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn create_user(
+                &self,
+                username: &str,
+                verifier: PasswordVerifier,
+            ) -> Result<(), StoreError> {
+                check_username(username)?;
+                let done = bounded(
+                    sqlx::query(
+                        "INSERT INTO tartine_users (username, verifier) VALUES ($1, $2)
+                         ON CONFLICT (username) DO NOTHING",
+                    )
+                    .bind(username)
+                    .bind(verifier_text(&verifier))
+                    .execute(&self.pool),
+                )
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::UserExists(username.to_owned()));
+                }
+                Ok(())
+            }
+
+            async fn set_verifier(
+                &self,
+                username: &str,
+                verifier: PasswordVerifier,
+            ) -> Result<(), StoreError> {
+                let done = bounded(
+                    sqlx::query("UPDATE tartine_users SET verifier = $2 WHERE username = $1")
+                        .bind(username)
+                        .bind(verifier_text(&verifier))
+                        .execute(&self.pool),
+                )
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NoSuchUser(username.to_owned()));
+                }
+                Ok(())
+            }
+
+            async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+                let done = bounded(
+                    sqlx::query("DELETE FROM tartine_users WHERE username = $1")
+                        .bind(username)
+                        .execute(&self.pool),
+                )
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NoSuchUser(username.to_owned()));
+                }
+                Ok(())
+            }
+
+            async fn usernames(&self) -> Result<Vec<String>, StoreError> {
+                let mut names: Vec<String> = bounded(
+                    sqlx::query_scalar("SELECT username FROM tartine_users").fetch_all(&self.pool),
+                )
+                .await?;
+                names.sort();
+                Ok(names)
+            }
+
+            fn iterations(&self) -> u32 {
+                self.work_factor.get()
+            }
+
+            async fn set_iterations(&self, iterations: u32) -> Result<(), StoreError> {
+                check_iterations(iterations)?;
+                bounded(
+                    sqlx::query(
+                        "INSERT INTO tartine_settings (name, value) VALUES ('iterations', $1)
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(iterations.to_string())
+                    .execute(&self.pool),
+                )
+                .await?;
+                self.work_factor.set(iterations);
+                Ok(())
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+sql_store!(
+    /// Users kept in a SQLite file: the embedded default for a server that keeps its users
+    /// (feature `sqlite`). A new file is made readable by its owner alone.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tartine::cred::StoreError> {
+    /// use tartine::cred::{PasswordChecker, SqliteStore};
+    ///
+    /// let users = PasswordChecker::new(SqliteStore::open("users.db").await?);
+    /// # let _ = users;
+    /// # Ok(())
+    /// # }
+    /// ```
+    SqliteStore,
+    sqlx::SqlitePool
+);
+
+#[cfg(feature = "sqlite")]
+impl SqliteStore {
+    /// Opens the SQLite file at `path`, creating it (mode `0600`) and its schema if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the file cannot be made, [`StoreError::Unavailable`] or
+    /// [`StoreError::Database`] if SQLite cannot open it.
+    pub async fn open(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+        let path = path.as_ref().to_owned();
+        let created = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                match options.open(&path) {
+                    Ok(_) => Ok(()),
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                    Err(source) => Err(StoreError::Io { path, source }),
+                }
+            })
+            .await
+        };
+        created.map_err(|error| StoreError::Unavailable(error.to_string()))??;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(QUERY_TIMEOUT);
+        let pool = bounded(
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(QUERY_TIMEOUT)
+                .connect_with(options),
+        )
+        .await?;
+        Self::from_pool(pool).await
+    }
+}
+
+#[cfg(feature = "postgres")]
+sql_store!(
+    /// Users kept in PostgreSQL: one user base for several brokers (feature `postgres`).
+    /// Each broker asks the database at every login, so a user added or removed anywhere
+    /// counts at the next login at every broker.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tartine::cred::StoreError> {
+    /// use tartine::cred::{PasswordChecker, PostgresStore};
+    ///
+    /// let users = PostgresStore::connect("postgres://tartine@db.internal/users").await?;
+    /// let users = PasswordChecker::new(users);
+    /// # let _ = users;
+    /// # Ok(())
+    /// # }
+    /// ```
+    PostgresStore,
+    sqlx::PgPool
+);
+
+#[cfg(feature = "postgres")]
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`, or
+    /// `postgres:///database?host=/run/postgresql` over a Unix socket) and creates the schema
+    /// if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the database cannot be reached within
+    /// [`QUERY_TIMEOUT`]: a server should not start without its users. Error messages never
+    /// quote the URL, which may hold a password.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|_| StoreError::Database("the PostgreSQL URL does not parse".into()))?;
+        let pool = bounded(
+            PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(QUERY_TIMEOUT)
+                .connect_with(options),
+        )
+        .await?;
+        Self::from_pool(pool).await
+    }
+}
