@@ -1,0 +1,197 @@
+//! The `tartine-admin` command on real stores, and two server processes sharing one
+//! PostgreSQL database: a user added with the command logs in at both at once, without a
+//! restart, and a user removed logs in at neither.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use common::login::{Club, Player, serve_portal};
+use common::tempdir::TempDir;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use tartine::cred::{AuthSource, LoginCredentials, LoginError, Portal};
+
+const ADMIN: &str = env!("CARGO_BIN_EXE_tartine-admin");
+
+/// Runs `tartine-admin --store STORE ARGS`, with `stdin` on its standard input.
+fn admin(store: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(ADMIN)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tartine-admin starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writes");
+    child.wait_with_output().expect("tartine-admin ends")
+}
+
+fn succeeds(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "tartine-admin failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fails_saying(output: &Output, words: &str) {
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains(words), "{said}");
+}
+
+async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<(), LoginError> {
+    let connection = tartine::connect(addr).await.expect("connects");
+    connection
+        .login::<Player>(LoginCredentials::password(user, password))
+        .await
+        .map(drop)
+}
+
+/// Everything the command does, on one store.
+fn manage_users(store: &str) {
+    succeeds(&admin(store, &["add", "alice", "--password-stdin"], "1234\n"));
+    fails_saying(
+        &admin(store, &["add", "alice", "--password-stdin"], "1234\n"),
+        "exists already",
+    );
+    succeeds(&admin(store, &["add", "bob", "--password-stdin", "--iterations", "5000"], "pw\r\n"));
+    assert_eq!(succeeds(&admin(store, &["list"], "")), "alice\nbob\n");
+    succeeds(&admin(store, &["passwd", "alice", "--password-stdin"], "5678\n"));
+    fails_saying(&admin(store, &["passwd", "carol", "--password-stdin"], "x\n"), "no user");
+    fails_saying(&admin(store, &["add", "carol", "--password-stdin"], "\n"), "empty");
+    fails_saying(&admin(store, &["add", "a:b", "--password-stdin"], "x\n"), "bad user name");
+    assert_eq!(succeeds(&admin(store, &["iterations"], "")), "4096\n");
+    succeeds(&admin(store, &["iterations", "8192"], ""));
+    assert_eq!(succeeds(&admin(store, &["iterations"], "")), "8192\n");
+    fails_saying(&admin(store, &["iterations", "12"], ""), "outside");
+    succeeds(&admin(store, &["remove", "bob"], ""));
+    fails_saying(&admin(store, &["remove", "bob"], ""), "no user");
+    assert_eq!(succeeds(&admin(store, &["list"], "")), "alice\n");
+    // There is no way to give a password in the arguments.
+    let output = admin(store, &["add", "carol", "secret"], "");
+    assert!(!output.status.success());
+}
+
+#[test]
+fn the_command_manages_a_password_file() {
+    let dir = TempDir::new();
+    let path = dir.path().join("users.passwd");
+    let store = format!("file:{}", path.display());
+    manage_users(&store);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let output = admin(&store, &["list"], "");
+        fails_saying_nothing_but_warns(&output, "chmod 600");
+    }
+    let text = std::fs::read_to_string(&path).expect("reads");
+    assert!(!text.contains("5678"), "no password in the file");
+}
+
+fn fails_saying_nothing_but_warns(output: &Output, words: &str) {
+    succeeds(output);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains(words), "{said}");
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_command_manages_a_sqlite_store() {
+    let dir = TempDir::new();
+    manage_users(&format!("sqlite:{}", dir.path().join("users.db").display()));
+}
+
+#[test]
+fn the_command_refuses_stores_that_keep_no_users_and_unknown_ones() {
+    fails_saying(&admin("memory:a:b", &["list"], ""), "keeps no users");
+    fails_saying(&admin("anonymous", &["list"], ""), "keeps no users");
+    fails_saying(&admin("ldap://x", &["list"], ""), "sqlite:PATH");
+    let none = Command::new(ADMIN).arg("list").env_remove("TARTINE_STORE").output();
+    fails_saying(&none.expect("runs"), "TARTINE_STORE");
+}
+
+/// A server in a process of its own, serving logins from the store in
+/// `TARTINE_TEST_STORE`; it prints its address and runs until its standard input closes.
+/// Started by the two-process test; does nothing when run alone.
+#[tokio::test]
+#[ignore = "a server process for the two-process test"]
+async fn server_process() {
+    let Ok(store) = std::env::var("TARTINE_TEST_STORE") else {
+        return;
+    };
+    let source: AuthSource = store.parse().expect("a store");
+    let checker = source.open().await.expect("the store opens");
+    let portal = Portal::new(Club::new()).with_checker(checker);
+    let (addr, _server) = serve_portal(portal, tartine::Config::default()).await;
+    println!("listening on {addr}");
+    tokio::task::spawn_blocking(|| std::io::stdin().lock().lines().count())
+        .await
+        .expect("waits for stdin to close");
+}
+
+/// A child running [`server_process`], killed when dropped.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(store: &str) -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", "server_process", "--ignored", "--nocapture"])
+            .env("TARTINE_TEST_STORE", store)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the server process starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let addr = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("listening on ")?.parse().ok())
+            .expect("the server process says where it listens");
+        ServerProcess { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_on_one_database_see_users_added_and_removed_at_once() {
+    let Some(cluster) = common::postgres::start() else {
+        return;
+    };
+    let url = cluster.url();
+    let (first, second) = (ServerProcess::start(&url), ServerProcess::start(&url));
+    assert_ne!(first.child.id(), second.child.id());
+    for server in [&first, &second] {
+        assert_eq!(login(server.addr, "dave", "pw").await, Err(LoginError::Unauthorized));
+    }
+    succeeds(&admin(&url, &["add", "dave", "--password-stdin"], "pw\n"));
+    // The very next login, at either server, sees him: each login reads the database.
+    for server in [&first, &second] {
+        assert_eq!(login(server.addr, "dave", "pw").await, Ok(()));
+    }
+    assert_eq!(succeeds(&admin(&url, &["list"], "")), "dave\n");
+    succeeds(&admin(&url, &["remove", "dave"], ""));
+    for server in [&first, &second] {
+        assert_eq!(login(server.addr, "dave", "pw").await, Err(LoginError::Unauthorized));
+    }
+}
