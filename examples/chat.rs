@@ -2,16 +2,20 @@
 //! They join `#lookingForFourth`, talk, meet the group's "mattress" rule, and alice tries to
 //! use a reference that was handed to bob; the server refuses it.
 //!
-//! Run it with `cargo run --release --example chat`. With `--serve ENDPOINT` it runs only the
-//! server (try `--serve 127.0.0.1:8800`), which `cargo run --example chat_client` can join;
-//! over TLS, `--serve tls://127.0.0.1:8800 --cert CERT.pem --key KEY.pem` (make a test
-//! certificate with `cargo run --example make_cert`).
+//! Run it with `cargo run --release --example chat`. With `--listen ENDPOINT` it runs only the
+//! server (try `--listen 127.0.0.1:8800`), which `cargo run --example chat_client` can join;
+//! over TLS, `--listen tls://127.0.0.1:8800 --cert CERT.pem --key KEY.pem` (make a test
+//! certificate with `cargo run --example make_cert`). `--auth SOURCE` (repeatable) takes its
+//! users from a store instead of the demo's three: `--auth sqlite:users.db`, say, with users
+//! added by `tartine-admin`. `--serve` is another name for `--listen`.
 //!
 //! The server is `tartine_examples::chat`, the clients `chat_client` (which knows only the
 //! protocol crate, `chat_protocol`): here they share a process, as they would not in use.
 
 use chat_protocol::{ChatError, DEFAULT_GROUP as GROUP};
+use clap::Parser;
 use std::time::Duration;
+use tartine::cred::AuthSource;
 use tartine::{CallError, RemoteError, Server};
 use tartine_examples::chat;
 
@@ -75,50 +79,83 @@ pub async fn demo() -> Result<Screens, Box<dyn std::error::Error + Send + Sync>>
     Ok(screens)
 }
 
-/// Binds the chat server on `endpoint`, with the certificate and key of a `tls://` one.
+/// Binds the chat server on `endpoint`, with the certificate and key of a `tls://` one, and
+/// its users from `auth` (the demo users in memory when it is empty).
 pub async fn bind(
     endpoint: &str,
     tls: Option<(&str, &str)>,
+    auth: &[AuthSource],
 ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
     let mut config = tartine::Config::default();
     if let Some((cert, key)) = tls {
         config.tls_server = Some(tartine::TlsServerConfig::from_pem_files(cert, key)?);
     }
-    Ok(Server::bind_portal_with(endpoint, chat::portal()?, config).await?)
+    let portal = if auth.is_empty() {
+        chat::portal()?
+    } else {
+        let mut checkers = Vec::with_capacity(auth.len());
+        for source in auth {
+            checkers.push(source.open().await?);
+        }
+        chat::portal_from(chat::ChatRealm::default(), checkers)
+    };
+    Ok(Server::bind_portal_with(endpoint, portal, config).await?)
 }
 
-/// Runs the server alone on `endpoint` until interrupted.
-async fn serve(
-    endpoint: &str,
-    tls: Option<(&str, &str)>,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let server = bind(endpoint, tls).await?;
+/// The chat demo, or its server alone.
+#[derive(Debug, Parser)]
+#[command(name = "chat")]
+struct Args {
+    /// Runs the server alone on ENDPOINT (`tcp://HOST:PORT`, `tls://HOST:PORT` or
+    /// `unix:/PATH`) until interrupted. Without it, the whole demo runs in one process.
+    #[arg(long, visible_alias = "serve", value_name = "ENDPOINT")]
+    listen: Option<String>,
+    /// Where the users come from; repeat it to combine sources: memory:USER:PASSWORD...,
+    /// file:PATH, sqlite:PATH, postgres://URL or anonymous. Default: alice, bob and carol in
+    /// memory.
+    #[arg(long, value_name = "SOURCE", requires = "listen")]
+    auth: Vec<AuthSource>,
+    /// The server's certificate (PEM), for a `tls://` endpoint.
+    #[arg(long, value_name = "CERT.pem", requires_all = ["key", "listen"])]
+    cert: Option<String>,
+    /// The server's private key (PEM), for a `tls://` endpoint.
+    #[arg(long, value_name = "KEY.pem", requires = "cert")]
+    key: Option<String>,
+}
+
+/// Runs the server alone until interrupted.
+async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let endpoint = args.listen.as_deref().unwrap_or_default();
+    for source in args
+        .auth
+        .iter()
+        .filter(|source| source.exposes_a_password())
+    {
+        eprintln!("warning: --auth {source} puts a password in the process list");
+    }
+    let tls = args.cert.as_deref().zip(args.key.as_deref());
+    let server = bind(endpoint, tls, &args.auth).await?;
     let handle = server.handle();
     println!("chat server listening on {}", server.local_endpoint()?);
-    println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");
+    if args.auth.is_empty() {
+        println!("users: alice/1234, bob/secret, carol/fido; stop with ctrl-c");
+    } else {
+        let sources: Vec<String> = args.auth.iter().map(ToString::to_string).collect();
+        println!("users from {}; stop with ctrl-c", sources.join(", "));
+    }
     tokio::spawn(server.run());
     tokio::signal::ctrl_c().await?;
     handle.shutdown(std::time::Duration::from_secs(5)).await;
     Ok(())
 }
 
-const USAGE: &str = "usage: chat [--serve ENDPOINT [--cert CERT.pem --key KEY.pem]]";
-
-/// Runs the demo, or the server alone with `--serve ENDPOINT`.
+/// Runs the demo, or the server alone with `--listen ENDPOINT`.
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        [] => {
-            demo().await?;
-            Ok(())
-        }
-        ["--serve", endpoint] => serve(endpoint, None).await,
-        ["--serve", endpoint, "--cert", cert, "--key", key]
-        | ["--serve", endpoint, "--key", key, "--cert", cert] => {
-            serve(endpoint, Some((cert, key))).await
-        }
-        _ => Err(USAGE.into()),
+    let args = Args::parse();
+    if args.listen.is_some() {
+        return serve(args).await;
     }
+    demo().await?;
+    Ok(())
 }

@@ -245,3 +245,13 @@ pub fn portal_with(realm: ChatRealm) -> std::io::Result<Portal> {
         .with_user("carol", "fido")?;
     Ok(Portal::new(realm).with_checker(users))
 }
+
+/// `realm` behind checkers of your choice: those opened from `--auth` options, say.
+pub fn portal_from(
+    realm: ChatRealm,
+    checkers: impl IntoIterator<Item = tartine::cred::AnyChecker>,
+) -> Portal {
+    checkers
+        .into_iter()
+        .fold(Portal::new(realm), Portal::with_checker)
+}

@@ -174,6 +174,7 @@ fn the_chat_runs_over_tls_with_a_made_certificate() {
         let server = chat::bind(
             "tls://127.0.0.1:0",
             Some((cert.to_str().expect("path"), key.to_str().expect("path"))),
+            &[],
         )
         .await
         .expect("bind");
@@ -204,6 +205,41 @@ fn the_chat_runs_over_tls_with_a_made_certificate() {
         )
         .await;
         assert!(untrusted.is_err());
+        handle.shutdown(std::time::Duration::ZERO).await;
+    });
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn the_chat_server_takes_its_users_from_auth_sources() {
+    use tartine::cred::{AuthSource, PasswordStore, PasswordVerifier, SqliteStore};
+    let folder = std::env::temp_dir().join(format!("tartine-chat-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let db = folder.join("users.db");
+    runtime().block_on(async {
+        let store = SqliteStore::open(&db).await.expect("the store opens");
+        let verifier = PasswordVerifier::new("lamp", 4096).expect("randomness");
+        store
+            .create_user("dora", verifier)
+            .await
+            .expect("dora is added");
+        store.close().await;
+        let auth: Vec<AuthSource> = [format!("sqlite:{}", db.display()), "memory:erin:pw".into()]
+            .iter()
+            .map(|source| source.parse().expect("a source"))
+            .collect();
+        let server = chat::bind("127.0.0.1:0", None, &auth).await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let handle = server.handle();
+        tokio::spawn(server.run());
+        for (user, password) in [("dora", "lamp"), ("erin", "pw")] {
+            let screen = chat_client::run(addr, user, password, "#stores", ["hi".to_owned()])
+                .await
+                .expect("a user of the sources joins");
+            assert_eq!(screen, [format!("<{user}> says: hi")]);
+        }
+        let demo_user = chat_client::run(addr, "alice", "1234", "#stores", []).await;
+        assert!(demo_user.is_err(), "the demo users are not there");
         handle.shutdown(std::time::Duration::ZERO).await;
     });
     let _ = std::fs::remove_dir_all(&folder);

@@ -11,6 +11,10 @@
 //! gets a fresh server nonce and its challenge answers once, so a captured exchange cannot be
 //! replayed. Unknown users and wrong passwords fail alike, after the same work. The client also
 //! checks the server's signature, so a server that does not hold the verifier is caught.
+//!
+//! Where users are kept is a [`PasswordStore`]: in memory, a password file, SQLite or
+//! PostgreSQL (see [`store`]); [`PasswordChecker`] logs users in from any of them. An
+//! [`AuthSource`] makes a checker from an `--auth` string, as Twisted's strcred does.
 
 mod auth;
 mod checker;
@@ -24,9 +28,9 @@ pub(crate) mod service;
 pub mod store;
 mod throttle;
 
+pub use auth::{AUTH_FORMS, AnyChecker, AuthSource, AuthSourceError};
 #[cfg(feature = "tls")]
 pub use checker::CertificateNames;
-pub use auth::{AUTH_FORMS, AnyChecker, AuthSource, AuthSourceError};
 pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::{Login, LoginCredentials};
 pub use credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};

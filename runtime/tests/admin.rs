@@ -59,17 +59,38 @@ async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<(), Login
 
 /// Everything the command does, on one store.
 fn manage_users(store: &str) {
-    succeeds(&admin(store, &["add", "alice", "--password-stdin"], "1234\n"));
+    succeeds(&admin(
+        store,
+        &["add", "alice", "--password-stdin"],
+        "1234\n",
+    ));
     fails_saying(
         &admin(store, &["add", "alice", "--password-stdin"], "1234\n"),
         "exists already",
     );
-    succeeds(&admin(store, &["add", "bob", "--password-stdin", "--iterations", "5000"], "pw\r\n"));
+    succeeds(&admin(
+        store,
+        &["add", "bob", "--password-stdin", "--iterations", "5000"],
+        "pw\r\n",
+    ));
     assert_eq!(succeeds(&admin(store, &["list"], "")), "alice\nbob\n");
-    succeeds(&admin(store, &["passwd", "alice", "--password-stdin"], "5678\n"));
-    fails_saying(&admin(store, &["passwd", "carol", "--password-stdin"], "x\n"), "no user");
-    fails_saying(&admin(store, &["add", "carol", "--password-stdin"], "\n"), "empty");
-    fails_saying(&admin(store, &["add", "a:b", "--password-stdin"], "x\n"), "bad user name");
+    succeeds(&admin(
+        store,
+        &["passwd", "alice", "--password-stdin"],
+        "5678\n",
+    ));
+    fails_saying(
+        &admin(store, &["passwd", "carol", "--password-stdin"], "x\n"),
+        "no user",
+    );
+    fails_saying(
+        &admin(store, &["add", "carol", "--password-stdin"], "\n"),
+        "empty",
+    );
+    fails_saying(
+        &admin(store, &["add", "a:b", "--password-stdin"], "x\n"),
+        "bad user name",
+    );
     assert_eq!(succeeds(&admin(store, &["iterations"], "")), "4096\n");
     succeeds(&admin(store, &["iterations", "8192"], ""));
     assert_eq!(succeeds(&admin(store, &["iterations"], "")), "8192\n");
@@ -117,7 +138,10 @@ fn the_command_refuses_stores_that_keep_no_users_and_unknown_ones() {
     fails_saying(&admin("memory:a:b", &["list"], ""), "keeps no users");
     fails_saying(&admin("anonymous", &["list"], ""), "keeps no users");
     fails_saying(&admin("ldap://x", &["list"], ""), "sqlite:PATH");
-    let none = Command::new(ADMIN).arg("list").env_remove("TARTINE_STORE").output();
+    let none = Command::new(ADMIN)
+        .arg("list")
+        .env_remove("TARTINE_STORE")
+        .output();
     fails_saying(&none.expect("runs"), "TARTINE_STORE");
 }
 
@@ -182,7 +206,10 @@ async fn two_server_processes_on_one_database_see_users_added_and_removed_at_onc
     let (first, second) = (ServerProcess::start(&url), ServerProcess::start(&url));
     assert_ne!(first.child.id(), second.child.id());
     for server in [&first, &second] {
-        assert_eq!(login(server.addr, "dave", "pw").await, Err(LoginError::Unauthorized));
+        assert_eq!(
+            login(server.addr, "dave", "pw").await,
+            Err(LoginError::Unauthorized)
+        );
     }
     succeeds(&admin(&url, &["add", "dave", "--password-stdin"], "pw\n"));
     // The very next login, at either server, sees him: each login reads the database.
@@ -192,6 +219,9 @@ async fn two_server_processes_on_one_database_see_users_added_and_removed_at_onc
     assert_eq!(succeeds(&admin(&url, &["list"], "")), "dave\n");
     succeeds(&admin(&url, &["remove", "dave"], ""));
     for server in [&first, &second] {
-        assert_eq!(login(server.addr, "dave", "pw").await, Err(LoginError::Unauthorized));
+        assert_eq!(
+            login(server.addr, "dave", "pw").await,
+            Err(LoginError::Unauthorized)
+        );
     }
 }

@@ -7,12 +7,12 @@ mod common;
 use common::login::{Club, Player, serve_portal};
 use common::tempdir::TempDir;
 use std::net::SocketAddr;
+use tartine::Config;
 use tartine::cred::store::MIN_ITERATIONS;
 use tartine::cred::{
     LoginCredentials, LoginError, PasswordChecker, PasswordFile, PasswordStore, PasswordVerifier,
     Portal, StoreError,
 };
-use tartine::Config;
 
 fn verifier(password: &str) -> PasswordVerifier {
     PasswordVerifier::new(password, MIN_ITERATIONS).expect("randomness")
@@ -31,7 +31,9 @@ async fn a_corrupt_password_file_is_refused_at_start_naming_its_line() {
     let dir = TempDir::new();
     let path = dir.path().join("users.passwd");
     let good = PasswordFile::open_or_create(&path).await.expect("creates");
-    good.create_user("alice", verifier("pw")).await.expect("adds");
+    good.create_user("alice", verifier("pw"))
+        .await
+        .expect("adds");
     let mut text = std::fs::read_to_string(&path).expect("reads");
     text.push_str("bob has no verifier\n");
     std::fs::write(&path, &text).expect("writes");
@@ -57,7 +59,10 @@ async fn a_server_follows_the_file_that_another_process_rewrites_and_keeps_its_u
     let (addr, _server) = serve_portal(portal, Config::default()).await;
     // Another handle on the same file, as the admin command holds.
     let admin = PasswordFile::open(&path).await.expect("opens");
-    admin.create_user("alice", verifier("1234")).await.expect("adds");
+    admin
+        .create_user("alice", verifier("1234"))
+        .await
+        .expect("adds");
     assert_eq!(login(addr, "alice", "1234").await, Ok(()));
     // A hand edit breaks the file: the server keeps the users it had.
     let mut text = std::fs::read_to_string(&path).expect("reads");
@@ -90,7 +95,9 @@ async fn a_password_file_others_can_read_is_flagged_and_rewrites_keep_its_mode()
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let warning = file.permission_warning().expect("a warning");
     assert!(warning.contains("chmod 600"), "{warning}");
-    file.create_user("alice", verifier("pw")).await.expect("adds");
+    file.create_user("alice", verifier("pw"))
+        .await
+        .expect("adds");
     assert_eq!(mode(&path), 0o644, "the rewrite keeps the mode it found");
 }
 
@@ -101,8 +108,15 @@ async fn two_writers_at_once_lose_nothing() {
     let first = PasswordFile::open_or_create(&path).await.expect("creates");
     let second = PasswordFile::open(&path).await.expect("opens");
     let adds = (0..40).map(|i| {
-        let file = if i % 2 == 0 { first.clone() } else { second.clone() };
-        tokio::spawn(async move { file.create_user(&format!("user{i:02}"), verifier("pw")).await })
+        let file = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tokio::spawn(async move {
+            file.create_user(&format!("user{i:02}"), verifier("pw"))
+                .await
+        })
     });
     for added in futures_util::future::join_all(adds).await {
         added.expect("runs").expect("adds");
@@ -122,8 +136,13 @@ mod postgres {
         let Some(cluster) = common::postgres::start() else {
             return;
         };
-        let store = PostgresStore::connect(&cluster.url()).await.expect("connects");
-        store.create_user("alice", verifier("1234")).await.expect("adds");
+        let store = PostgresStore::connect(&cluster.url())
+            .await
+            .expect("connects");
+        store
+            .create_user("alice", verifier("1234"))
+            .await
+            .expect("adds");
         let portal = Portal::new(Club::new())
             .with_checker(PasswordChecker::new(store))
             .with_checker(AllowAnonymous);
@@ -152,9 +171,10 @@ mod postgres {
             .expect("a free port")
             .port();
         let started = Instant::now();
-        let error = PostgresStore::connect(&format!("postgres://tartine:hunter2@127.0.0.1:{port}/x"))
-            .await
-            .expect_err("nothing listens there");
+        let error =
+            PostgresStore::connect(&format!("postgres://tartine:hunter2@127.0.0.1:{port}/x"))
+                .await
+                .expect_err("nothing listens there");
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
         assert!(!error.to_string().contains("hunter2"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(8));

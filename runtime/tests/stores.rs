@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tartine::cred::store::{MAX_USERNAME_LEN, MIN_ITERATIONS};
 use tartine::cred::{
-    AllowAnonymous, InMemoryPasswords, LoginCredentials, LoginError, PasswordChecker,
-    PasswordFile, PasswordStore, PasswordVerifier, Portal, StoreError,
+    AllowAnonymous, InMemoryPasswords, LoginCredentials, LoginError, PasswordChecker, PasswordFile,
+    PasswordStore, PasswordVerifier, Portal, StoreError,
 };
 use tartine::{Config, RateLimit};
 
@@ -28,19 +28,39 @@ async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<String, L
 
 /// What every store keeps, and refuses.
 async fn keeps_users<S: PasswordStore>(store: &S) {
-    assert_eq!(store.usernames().await.expect("lists"), Vec::<String>::new());
+    assert_eq!(
+        store.usernames().await.expect("lists"),
+        Vec::<String>::new()
+    );
     assert_eq!(store.iterations(), 4096);
-    store.create_user("bob", verifier("pw")).await.expect("adds");
-    store.create_user("alice", verifier("pw")).await.expect("adds");
+    store
+        .create_user("bob", verifier("pw"))
+        .await
+        .expect("adds");
+    store
+        .create_user("alice", verifier("pw"))
+        .await
+        .expect("adds");
     assert!(matches!(
         store.create_user("alice", verifier("other")).await,
         Err(StoreError::UserExists(name)) if name == "alice"
     ));
     assert_eq!(store.usernames().await.expect("lists"), ["alice", "bob"]);
-    let old = store.verifier("alice").await.expect("reads").expect("alice");
+    let old = store
+        .verifier("alice")
+        .await
+        .expect("reads")
+        .expect("alice");
     assert_eq!(old.iterations(), MIN_ITERATIONS);
-    store.set_verifier("alice", verifier("new")).await.expect("changes");
-    let new = store.verifier("alice").await.expect("reads").expect("alice");
+    store
+        .set_verifier("alice", verifier("new"))
+        .await
+        .expect("changes");
+    let new = store
+        .verifier("alice")
+        .await
+        .expect("reads")
+        .expect("alice");
     assert_ne!(new.stored_key(), old.stored_key());
     assert!(matches!(
         store.set_verifier("carol", verifier("pw")).await,
@@ -66,10 +86,16 @@ async fn keeps_users<S: PasswordStore>(store: &S) {
         "\\'",
     ] {
         store.create_user(name, verifier("pw")).await.expect(name);
-        assert!(store.verifier(name).await.expect("reads").is_some(), "{name}");
+        assert!(
+            store.verifier(name).await.expect("reads").is_some(),
+            "{name}"
+        );
     }
     assert!(store.verifier("alice").await.expect("reads").is_some());
-    assert!(store.verifier("_").await.expect("reads").is_none(), "no wildcard");
+    assert!(
+        store.verifier("_").await.expect("reads").is_none(),
+        "no wildcard"
+    );
     for bad in ["", "nul\0byte", "line\nbreak", "a:b", "#comment", " padded"] {
         assert!(
             matches!(
@@ -92,36 +118,63 @@ async fn keeps_users<S: PasswordStore>(store: &S) {
 async fn logins_follow_the_store<S: PasswordStore + Clone>(store: S) {
     let portal = Portal::new(Club::new()).with_checker(PasswordChecker::new(store.clone()));
     let (addr, _server) = serve_portal(portal, Config::default()).await;
-    assert_eq!(login(addr, "alice", "1234").await, Err(LoginError::Unauthorized));
-    store.create_user("alice", verifier("1234")).await.expect("adds");
+    assert_eq!(
+        login(addr, "alice", "1234").await,
+        Err(LoginError::Unauthorized)
+    );
+    store
+        .create_user("alice", verifier("1234"))
+        .await
+        .expect("adds");
     assert_eq!(login(addr, "alice", "1234").await.as_deref(), Ok("alice"));
-    assert_eq!(login(addr, "alice", "4321").await, Err(LoginError::Unauthorized));
+    assert_eq!(
+        login(addr, "alice", "4321").await,
+        Err(LoginError::Unauthorized)
+    );
     let sql = "x' OR '1'='1";
     store.create_user(sql, verifier("pw")).await.expect("adds");
     assert_eq!(login(addr, sql, "pw").await.as_deref(), Ok(sql));
     for odd in ["nul\0byte", &"y".repeat(1000), "a:b"] {
         assert_eq!(login(addr, odd, "pw").await, Err(LoginError::Unauthorized));
     }
-    store.set_verifier("alice", verifier("5678")).await.expect("changes");
-    assert_eq!(login(addr, "alice", "1234").await, Err(LoginError::Unauthorized));
+    store
+        .set_verifier("alice", verifier("5678"))
+        .await
+        .expect("changes");
+    assert_eq!(
+        login(addr, "alice", "1234").await,
+        Err(LoginError::Unauthorized)
+    );
     assert_eq!(login(addr, "alice", "5678").await.as_deref(), Ok("alice"));
     store.delete_user("alice").await.expect("removes");
-    assert_eq!(login(addr, "alice", "5678").await, Err(LoginError::Unauthorized));
+    assert_eq!(
+        login(addr, "alice", "5678").await,
+        Err(LoginError::Unauthorized)
+    );
 }
 
 /// The failed-login throttle holds whatever the store: past the budget, the right password
 /// fails too, unchecked.
 async fn throttles_guesses<S: PasswordStore + Clone>(store: S) {
-    store.create_user("alice", verifier("1234")).await.expect("adds");
+    store
+        .create_user("alice", verifier("1234"))
+        .await
+        .expect("adds");
     let mut config = Config::default();
     config.failed_logins_per_user = RateLimit::new(2, Duration::from_secs(600));
     config.failed_login_delay = Duration::from_millis(1);
     let portal = Portal::new(Club::new()).with_checker(PasswordChecker::new(store));
     let (addr, _server) = serve_portal(portal.clone(), config).await;
     for guess in ["0000", "0001", "0002"] {
-        assert_eq!(login(addr, "alice", guess).await, Err(LoginError::Unauthorized));
+        assert_eq!(
+            login(addr, "alice", guess).await,
+            Err(LoginError::Unauthorized)
+        );
     }
-    assert_eq!(login(addr, "alice", "1234").await, Err(LoginError::Unauthorized));
+    assert_eq!(
+        login(addr, "alice", "1234").await,
+        Err(LoginError::Unauthorized)
+    );
     let stats = portal.stats();
     assert_eq!((stats.failed, stats.throttled, stats.succeeded), (2, 2, 0));
 }
@@ -135,19 +188,25 @@ macro_rules! every_store_test {
 
             #[tokio::test]
             async fn keeps_users() {
-                let Some((store, _keep)) = ($make) else { return };
+                let Some((store, _keep)) = ($make) else {
+                    return;
+                };
                 super::keeps_users(&store).await;
             }
 
             #[tokio::test]
             async fn logins_follow_the_store() {
-                let Some((store, _keep)) = ($make) else { return };
+                let Some((store, _keep)) = ($make) else {
+                    return;
+                };
                 super::logins_follow_the_store(store).await;
             }
 
             #[tokio::test]
             async fn throttles_guesses() {
-                let Some((store, _keep)) = ($make) else { return };
+                let Some((store, _keep)) = ($make) else {
+                    return;
+                };
                 super::throttles_guesses(store).await;
             }
         }
@@ -194,6 +253,9 @@ async fn anonymous_logins_go_on_beside_a_password_store() {
         .with_checker(AllowAnonymous);
     let (addr, _server) = serve_portal(portal, Config::default()).await;
     assert!(common::login::anonymous_login_works(addr).await);
-    users.create_user("alice", verifier("1234")).await.expect("adds");
+    users
+        .create_user("alice", verifier("1234"))
+        .await
+        .expect("adds");
     assert_eq!(login(addr, "alice", "1234").await.as_deref(), Ok("alice"));
 }

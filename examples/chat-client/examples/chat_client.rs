@@ -1,4 +1,4 @@
-//! A chat client for a server started with `cargo run --example chat -- --serve ENDPOINT`.
+//! A chat client for a server started with `cargo run --example chat -- --listen ENDPOINT`.
 //! It is built from the protocol crate alone: `cargo tree -p tartine-chat-client` shows no
 //! server.
 //!

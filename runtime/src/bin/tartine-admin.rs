@@ -139,7 +139,9 @@ async fn run(args: Args) -> Result<(), Failure> {
 /// Opens the store an admin works on; a password file is created for a command that writes.
 async fn open(source: &AuthSource, create: bool) -> Result<AnyStore, Failure> {
     let store = match source {
-        AuthSource::File(path) if create => AnyStore::File(PasswordFile::open_or_create(path).await?),
+        AuthSource::File(path) if create => {
+            AnyStore::File(PasswordFile::open_or_create(path).await?)
+        }
         AuthSource::Memory(_) | AuthSource::Anonymous => {
             return Err(format!(
                 "`{source}` keeps no users: give file:PATH, sqlite:PATH or postgres://URL"

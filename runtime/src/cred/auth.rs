@@ -131,7 +131,7 @@ fn path(text: &str, scheme: &'static str) -> Result<PathBuf, AuthSourceError> {
 
 fn parse_memory(text: &str) -> Result<AuthSource, AuthSourceError> {
     let parts: Vec<&str> = text.split(':').collect();
-    if text.is_empty() || parts.len() % 2 != 0 {
+    if text.is_empty() || !parts.len().is_multiple_of(2) {
         return Err(AuthSourceError::MemoryPairs);
     }
     let mut users = Vec::with_capacity(parts.len() / 2);
@@ -346,11 +346,23 @@ mod tests {
                 scheme: "ldap".into()
             }
         );
-        for form in ["memory:", "file:PATH", "sqlite:PATH", "postgres://", "anonymous"] {
+        for form in [
+            "memory:",
+            "file:PATH",
+            "sqlite:PATH",
+            "postgres://",
+            "anonymous",
+        ] {
             assert!(unknown.to_string().contains(form), "{unknown}");
         }
-        assert_eq!("memory:alice".parse::<AuthSource>(), Err(AuthSourceError::MemoryPairs));
-        assert_eq!("memory:".parse::<AuthSource>(), Err(AuthSourceError::MemoryPairs));
+        assert_eq!(
+            "memory:alice".parse::<AuthSource>(),
+            Err(AuthSourceError::MemoryPairs)
+        );
+        assert_eq!(
+            "memory:".parse::<AuthSource>(),
+            Err(AuthSourceError::MemoryPairs)
+        );
         assert_eq!(
             "file:".parse::<AuthSource>(),
             Err(AuthSourceError::NoPath { scheme: "file" })
@@ -368,10 +380,26 @@ mod tests {
     #[test]
     fn passwords_are_hidden_and_flagged() {
         let cases = [
-            ("postgres://tartine:hunter2@db:5432/users", "postgres://tartine:***@db:5432/users", true),
-            ("postgres://tartine@db/users", "postgres://tartine@db/users", false),
-            ("postgresql://db/users?user=t&password=hunter2", "postgresql://db/users?user=t&password=***", true),
-            ("postgres:///users?host=/run/postgresql", "postgres:///users?host=/run/postgresql", false),
+            (
+                "postgres://tartine:hunter2@db:5432/users",
+                "postgres://tartine:***@db:5432/users",
+                true,
+            ),
+            (
+                "postgres://tartine@db/users",
+                "postgres://tartine@db/users",
+                false,
+            ),
+            (
+                "postgresql://db/users?user=t&password=hunter2",
+                "postgresql://db/users?user=t&password=***",
+                true,
+            ),
+            (
+                "postgres:///users?host=/run/postgresql",
+                "postgres:///users?host=/run/postgresql",
+                false,
+            ),
         ];
         for (url, shown, exposes) in cases {
             let source = AuthSource::Postgres(url.to_owned());

@@ -6,7 +6,9 @@ use super::credentials::{CredentialKind, Credentials};
 use super::error::LoginError;
 use super::realm::AvatarId;
 use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
-use super::store::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
+use super::store::contract::{
+    PasswordStore, StoreError, WorkFactor, check_iterations, check_username,
+};
 use crate::lock::Lock;
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -161,7 +163,11 @@ impl PasswordStore for InMemoryPasswords {
         Ok(self.users.lock().get(username).cloned())
     }
 
-    async fn create_user(&self, username: &str, verifier: PasswordVerifier) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        username: &str,
+        verifier: PasswordVerifier,
+    ) -> Result<(), StoreError> {
         check_username(username)?;
         match self.users.lock().entry(username.to_owned()) {
             Entry::Occupied(_) => Err(StoreError::UserExists(username.to_owned())),

@@ -150,8 +150,11 @@ impl Cluster {
 
     /// Stops the server, as an outage would; the data stays.
     pub fn pause(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"])
-            .expect("pg_ctl stop");
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        )
+        .expect("pg_ctl stop");
     }
 
     /// Starts the server (again) on the same port.
@@ -164,14 +167,26 @@ impl Cluster {
         let log = self.dir.join("log").display().to_string();
         self.run(
             "pg_ctl",
-            &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "start"],
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
         )
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -3,12 +3,12 @@
 
 use super::super::checker::InMemoryPasswords;
 use super::super::scram::PasswordVerifier;
+use super::contract::{PasswordStore, StoreError};
 use super::file::PasswordFile;
 #[cfg(feature = "postgres")]
 use super::sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 use super::sql::SqliteStore;
-use super::{PasswordStore, StoreError};
 
 /// Any of the ready stores.
 #[derive(Debug, Clone)]
@@ -45,11 +45,19 @@ impl PasswordStore for AnyStore {
         each_store!(self, store => store.verifier(username).await)
     }
 
-    async fn create_user(&self, username: &str, verifier: PasswordVerifier) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        username: &str,
+        verifier: PasswordVerifier,
+    ) -> Result<(), StoreError> {
         each_store!(self, store => store.create_user(username, verifier).await)
     }
 
-    async fn set_verifier(&self, username: &str, verifier: PasswordVerifier) -> Result<(), StoreError> {
+    async fn set_verifier(
+        &self,
+        username: &str,
+        verifier: PasswordVerifier,
+    ) -> Result<(), StoreError> {
         each_store!(self, store => store.set_verifier(username, verifier).await)
     }
 

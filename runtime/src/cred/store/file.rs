@@ -1,27 +1,9 @@
 //! Provides the password file: one line per user, as htpasswd has, but each holding a SCRAM
 //! verifier rather than a password hash.
-//!
-//! ```text
-//! # tartine password file: `name:verifier`, one user per line
-//! iterations=4096
-//! alice:SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>
-//! ```
-//!
-//! Blank lines and lines that start with `#` are skipped; `iterations=N` sets the work factor
-//! of new passwords. Every change rewrites the whole file atomically: a temporary file beside
-//! it, flushed to disk, then renamed over it, under an exclusive lock on `PATH.lock` so two
-//! writers do not lose each other's changes. The rewritten file keeps the old one's mode and
-//! owner (a new file is `0600`).
-//!
-//! A line that is none of these is an error that names the file and the line:
-//! [`PasswordFile::open`] refuses the file, so a server does not start with half its users.
-//! A running server checks the file's size, time and inode at each login and reads it again
-//! when they change; a corrupt version is then logged with its line number and skipped, and the
-//! server keeps the users it had.
 
 use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use super::contract::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use super::text::{parse_verifier, verifier_text};
-use super::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use crate::lock::Lock;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,7 +13,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// Users kept in a password file (see the [module docs](self) for its format).
+/// Users kept in a password file: one line per user, as htpasswd has, but each holding a
+/// SCRAM verifier rather than a password hash.
+///
+/// ```text
+/// # tartine password file: `name:verifier`, one user per line
+/// iterations=4096
+/// alice:SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>
+/// ```
+///
+/// Blank lines and lines that start with `#` are skipped; `iterations=N` sets the work factor
+/// of new passwords. Every change rewrites the whole file atomically: a temporary file beside
+/// it, flushed to disk, then renamed over it, under an exclusive lock on `PATH.lock` so two
+/// writers do not lose each other's changes. The rewritten file keeps the old one's mode and
+/// owner (a new file is `0600`).
+///
+/// A line that is none of these is an error that names the file and the line:
+/// [`PasswordFile::open`] refuses the file, so a server does not start with half its users.
+/// A running server checks the file's size, time and inode at each login and reads it again
+/// when they change; a corrupt version is then logged with its line number and skipped, and the
+/// server keeps the users it had.
+
 #[derive(Debug, Clone)]
 pub struct PasswordFile {
     inner: Arc<Inner>,
@@ -213,10 +215,21 @@ impl PasswordFile {
 impl PasswordStore for PasswordFile {
     async fn verifier(&self, username: &str) -> Result<Option<PasswordVerifier>, StoreError> {
         self.refresh().await?;
-        Ok(self.inner.cache.lock().contents.users.get(username).cloned())
+        Ok(self
+            .inner
+            .cache
+            .lock()
+            .contents
+            .users
+            .get(username)
+            .cloned())
     }
 
-    async fn create_user(&self, username: &str, verifier: PasswordVerifier) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        username: &str,
+        verifier: PasswordVerifier,
+    ) -> Result<(), StoreError> {
         check_username(username)?;
         let username = username.to_owned();
         self.update(move |contents| {
@@ -256,7 +269,15 @@ impl PasswordStore for PasswordFile {
 
     async fn usernames(&self) -> Result<Vec<String>, StoreError> {
         self.refresh().await?;
-        Ok(self.inner.cache.lock().contents.users.keys().cloned().collect())
+        Ok(self
+            .inner
+            .cache
+            .lock()
+            .contents
+            .users
+            .keys()
+            .cloned()
+            .collect())
     }
 
     fn iterations(&self) -> u32 {
@@ -277,12 +298,12 @@ impl PasswordStore for PasswordFile {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| {
-        StoreError::Io {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| StoreError::Io {
             path: PathBuf::new(),
             source: std::io::Error::other(error.to_string()),
-        }
-    })?
+        })?
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -326,7 +347,8 @@ fn parse(path: &Path, text: &str) -> Result<Contents, StoreError> {
             corrupt("expected `name:SCRAM-SHA-256$...`, `iterations=N` or a `#` comment".to_owned())
         })?;
         check_username(username).map_err(|error| corrupt(error.to_string()))?;
-        let verifier = parse_verifier(verifier).map_err(|reason| corrupt(format!("the verifier {reason}")))?;
+        let verifier =
+            parse_verifier(verifier).map_err(|reason| corrupt(format!("the verifier {reason}")))?;
         if let Some(first) = lines_of.insert(username.to_owned(), number) {
             return Err(corrupt(format!(
                 "user `{username}` is on line {first} already"
@@ -366,10 +388,7 @@ fn write_atomically(path: &Path, contents: &Contents) -> Result<(), StoreError> 
     let temporary = sibling(path, &format!(".tmp{}", std::process::id()));
     let previous = fs::metadata(path).ok();
     let written = (|| {
-        let mut file = owner_only()
-            .write(true)
-            .truncate(true)
-            .open(&temporary)?;
+        let mut file = owner_only().write(true).truncate(true).open(&temporary)?;
         file.write_all(render(contents).as_bytes())?;
         if let Some(previous) = &previous {
             file.set_permissions(previous.permissions())?;
@@ -436,7 +455,10 @@ mod tests {
         contents.users.insert("o'brien; --".into(), verifier());
         let back = parse(Path::new("f"), &render(&contents)).expect("parses");
         assert_eq!(back.iterations, Some(8192));
-        assert_eq!(back.users.keys().collect::<Vec<_>>(), ["alice", "o'brien; --"]);
+        assert_eq!(
+            back.users.keys().collect::<Vec<_>>(),
+            ["alice", "o'brien; --"]
+        );
     }
 
     #[test]
@@ -445,9 +467,13 @@ mod tests {
         let cases = [
             (format!("# c\n\n{good}\nbob\n"), 4, "expected `name:"),
             (format!("{good}\n{good}\n"), 2, "on line 1 already"),
-            (format!("iterations=ten\n{good}\n"), 1, "not followed by a number"),
-            (format!("iterations=1\n"), 1, "outside"),
-            (format!("#ok\nbob:MD5$x\n"), 2, "does not start"),
+            (
+                format!("iterations=ten\n{good}\n"),
+                1,
+                "not followed by a number",
+            ),
+            ("iterations=1\n".to_owned(), 1, "outside"),
+            ("#ok\nbob:MD5$x\n".to_owned(), 2, "does not start"),
             (format!("\n a:{}\n", verifier_text(&verifier())), 2, "space"),
         ];
         for (text, line, reason) in cases {

@@ -9,8 +9,8 @@
 //! [`StoreError::Unavailable`], and the pool connects again once the database is back.
 
 use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+use super::contract::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use super::text::{parse_verifier, verifier_text};
-use super::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::fmt;

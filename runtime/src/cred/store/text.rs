@@ -90,7 +90,10 @@ mod tests {
             ("SCRAM-SHA-256$4096".to_owned(), "expected"),
             (good.replace("4096", "many"), "not a number"),
             (good.replace("4096", "0"), "is 0"),
-            ("SCRAM-SHA-256$4096:AAAA$AAAA:AAAA".to_owned(), "salt is 3 bytes"),
+            (
+                "SCRAM-SHA-256$4096:AAAA$AAAA:AAAA".to_owned(),
+                "salt is 3 bytes",
+            ),
             (format!("{}!", good), "ServerKey is not base64"),
         ];
         for (text, expected) in cases {
