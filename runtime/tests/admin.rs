@@ -133,6 +133,70 @@ fn the_command_manages_a_sqlite_store() {
     manage_users(&format!("sqlite:{}", dir.path().join("users.db").display()));
 }
 
+/// Reads `from` until `text` has appeared in what was read; returns everything read.
+fn read_until(from: &mut impl std::io::Read, seen: &mut Vec<u8>, text: &str) {
+    let mut buffer = [0u8; 256];
+    while !String::from_utf8_lossy(seen).contains(text) {
+        let read = from.read(&mut buffer).expect("reads the terminal");
+        assert!(
+            read > 0,
+            "the terminal closed before {text:?}: {:?}",
+            String::from_utf8_lossy(seen)
+        );
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+#[test]
+fn the_prompt_reads_the_password_from_a_terminal_without_echoing_it() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("\n*** SKIPPED: no `script` (util-linux) to give the command a terminal ***\n");
+        return;
+    }
+    let dir = TempDir::new();
+    let path = dir.path().join("users.passwd");
+    let command = format!("{ADMIN} --store file:{} add alice", path.display());
+    // `script` runs the command on a pseudo-terminal, and relays our pipes to it.
+    let mut terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script starts");
+    let mut input = terminal.stdin.take().expect("stdin");
+    let mut output = terminal.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    read_until(&mut output, &mut seen, "password for alice: ");
+    input.write_all(b"correct horse\n").expect("types");
+    read_until(&mut output, &mut seen, "again: ");
+    input.write_all(b"correct horse\n").expect("types");
+    drop(input);
+    std::io::Read::read_to_end(&mut output, &mut seen).expect("reads the rest");
+    assert!(terminal.wait().expect("ends").success());
+    let screen = String::from_utf8_lossy(&seen);
+    assert!(
+        !screen.contains("correct horse"),
+        "the password was echoed: {screen:?}"
+    );
+    assert!(screen.contains("added alice"), "{screen:?}");
+    let text = std::fs::read_to_string(&path).expect("reads");
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("alice:"))
+        .expect("alice");
+    let stored = tartine::cred::store::parse_verifier(&line["alice:".len()..]).expect("parses");
+    let typed = tartine::cred::PasswordVerifier::with_salt(
+        "correct horse",
+        stored.salt().to_vec(),
+        stored.iterations(),
+    );
+    assert_eq!(
+        typed.stored_key(),
+        stored.stored_key(),
+        "the typed password was kept"
+    );
+}
+
 #[test]
 fn the_command_refuses_stores_that_keep_no_users_and_unknown_ones() {
     fails_saying(&admin("memory:a:b", &["list"], ""), "keeps no users");

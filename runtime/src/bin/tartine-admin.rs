@@ -14,7 +14,7 @@
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::process::ExitCode;
-use tartine::cred::store::check_iterations;
+use tartine::cred::store::{check_iterations, permission_warning};
 use tartine::cred::{AnyStore, AuthSource, PasswordFile, PasswordStore, PasswordVerifier};
 
 /// Manages the users of a tartine password store.
@@ -153,8 +153,8 @@ async fn open(source: &AuthSource, create: bool) -> Result<AnyStore, Failure> {
             .await?
             .ok_or("this store keeps no users")?,
     };
-    if let AnyStore::File(file) = &store
-        && let Some(warning) = file.permission_warning()
+    if let AuthSource::File(path) | AuthSource::Sqlite(path) = source
+        && let Some(warning) = permission_warning(path)
     {
         eprintln!("tartine-admin: warning: {warning}");
     }

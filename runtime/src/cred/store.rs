@@ -33,7 +33,7 @@ pub use any::AnyStore;
 pub use checker::PasswordChecker;
 pub use contract::{
     MAX_ITERATIONS, MAX_USERNAME_LEN, MIN_ITERATIONS, PasswordStore, StoreError, check_iterations,
-    check_username,
+    check_username, permission_warning,
 };
 pub use file::PasswordFile;
 #[cfg(feature = "postgres")]

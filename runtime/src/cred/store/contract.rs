@@ -175,6 +175,27 @@ impl WorkFactor {
     }
 }
 
+/// A warning if the file at `path` can be read by users other than its owner, who could then
+/// attack the verifiers in it offline.
+pub fn permission_warning(path: &std::path::Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} can be read by others (mode {mode:03o}): run `chmod 600 {0}`",
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,9 @@
 //! verifier rather than a password hash.
 
 use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
-use super::contract::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
+use super::contract::{
+    PasswordStore, StoreError, WorkFactor, check_iterations, check_username, permission_warning,
+};
 use super::text::{parse_verifier, verifier_text};
 use crate::lock::Lock;
 use std::collections::BTreeMap;
@@ -137,19 +139,7 @@ impl PasswordFile {
     /// A warning if the file can be read by users other than its owner, who could then
     /// attack its verifiers offline.
     pub fn permission_warning(&self) -> Option<String> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&self.inner.path).ok()?.permissions().mode() & 0o777;
-            (mode & 0o077 != 0).then(|| {
-                format!(
-                    "{} can be read by others (mode {mode:03o}): run `chmod 600 {0}`",
-                    self.inner.path.display()
-                )
-            })
-        }
-        #[cfg(not(unix))]
-        None
+        permission_warning(&self.inner.path)
     }
 
     /// Reads the file again if it changed since it was last read. A corrupt version is logged
@@ -347,8 +337,18 @@ fn parse(path: &Path, text: &str) -> Result<Contents, StoreError> {
             corrupt("expected `name:SCRAM-SHA-256$...`, `iterations=N` or a `#` comment".to_owned())
         })?;
         check_username(username).map_err(|error| corrupt(error.to_string()))?;
-        let verifier =
-            parse_verifier(verifier).map_err(|reason| corrupt(format!("the verifier {reason}")))?;
+        let verifier = parse_verifier(verifier).map_err(|reason| {
+            if verifier.contains('$') {
+                corrupt(format!("the verifier {reason}"))
+            } else {
+                // Twisted's password files hold passwords in clear; this one never does.
+                corrupt(format!(
+                    "the verifier {reason}; passwords are not kept in clear: add users with \
+                         `tartine-admin --store file:{} add USER`",
+                    path.display()
+                ))
+            }
+        })?;
         if let Some(first) = lines_of.insert(username.to_owned(), number) {
             return Err(corrupt(format!(
                 "user `{username}` is on line {first} already"
@@ -474,6 +474,7 @@ mod tests {
             ),
             ("iterations=1\n".to_owned(), 1, "outside"),
             ("#ok\nbob:MD5$x\n".to_owned(), 2, "does not start"),
+            ("alice:1234\n".to_owned(), 1, "not kept in clear"),
             (format!("\n a:{}\n", verifier_text(&verifier())), 2, "space"),
         ];
         for (text, line, reason) in cases {

@@ -9,6 +9,8 @@
 //! [`StoreError::Unavailable`], and the pool connects again once the database is back.
 
 use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+#[cfg(feature = "sqlite")]
+use super::contract::permission_warning;
 use super::contract::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use super::text::{parse_verifier, verifier_text};
 use sqlx::SqlSafeStr;
@@ -232,7 +234,8 @@ macro_rules! sql_store {
 #[cfg(feature = "sqlite")]
 sql_store!(
     /// Users kept in a SQLite file: the embedded default for a server that keeps its users
-    /// (feature `sqlite`). A new file is made readable by its owner alone.
+    /// (feature `sqlite`). A new file is made readable by its owner alone; opening one that
+    /// others can read logs a warning.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), tartine::cred::StoreError> {
@@ -273,6 +276,9 @@ impl SqliteStore {
             .await
         };
         created.map_err(|error| StoreError::Unavailable(error.to_string()))??;
+        if let Some(warning) = permission_warning(&path) {
+            tracing::warn!("{warning}");
+        }
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
