@@ -15,16 +15,22 @@
 //! Where users are kept is a [`PasswordStore`]: in memory, a password file, SQLite or
 //! PostgreSQL (see [`store`]); [`PasswordChecker`] logs users in from any of them. An
 //! [`AuthSource`] makes a checker from an `--auth` string, as Twisted's strcred does.
+//!
+//! One listener can host several named [`Services`], as the older cred did: a client proves
+//! who it is once, gets a [`Remote<Identity>`](Identity), and takes up the perspectives its
+//! [`Keyring`] holds keys to, several per service if need be.
 
 mod auth;
 mod checker;
 pub(crate) mod client;
 mod credentials;
 mod error;
+mod keyring;
 mod portal;
 mod realm;
 pub mod scram;
 pub(crate) mod service;
+mod services;
 pub mod store;
 mod throttle;
 
@@ -35,9 +41,11 @@ pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::{Login, LoginCredentials};
 pub use credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
 pub use error::LoginError;
+pub use keyring::{ANONYMOUS_IDENTITY, Keyring, MemoryKeyring, PerspectiveKey};
 pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};
 pub use scram::{DEFAULT_ITERATIONS, PasswordVerifier};
+pub use services::{Identity, IdentityProxy, Service, Services};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]

@@ -341,10 +341,10 @@ impl ServerState {
         // Before anything is bound: two interfaces under one name among those the server
         // can hand out (as far as its signatures show) would confuse its peers.
         let reachable = match &root {
-            Root::Shared(object) => object.interface_info(),
-            Root::Portal(portal) => portal.inner.avatar,
+            Root::Shared(object) => vec![object.interface_info()],
+            Root::Portal(portal) => portal.inner.reachable.clone(),
         };
-        check_unique_names(&[reachable])
+        check_unique_names(&reachable)
             .map_err(|duplicate| io::Error::new(io::ErrorKind::InvalidInput, duplicate))?;
         let interfaces = Arc::new(InterfaceNames::default());
         if let Root::Shared(object) = &root {

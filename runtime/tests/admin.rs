@@ -197,6 +197,56 @@ fn the_prompt_reads_the_password_from_a_terminal_without_echoing_it() {
     );
 }
 
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_command_grants_and_revokes_keys_in_a_sqlite_store() {
+    let dir = TempDir::new();
+    let store = format!("sqlite:{}", dir.path().join("users.db").display());
+    succeeds(&admin(
+        &store,
+        &["key", "grant", "alice", "game", "player"],
+        "",
+    ));
+    succeeds(&admin(
+        &store,
+        &["key", "grant", "alice", "chat", "moderator"],
+        "",
+    ));
+    succeeds(&admin(
+        &store,
+        &["key", "grant", "#anonymous", "chat", "guest"],
+        "",
+    ));
+    assert_eq!(
+        succeeds(&admin(&store, &["key", "list", "alice"], "")),
+        "chat/moderator\ngame/player\n"
+    );
+    assert_eq!(
+        succeeds(&admin(&store, &["key", "list", "#anonymous"], "")),
+        "chat/guest\n"
+    );
+    succeeds(&admin(
+        &store,
+        &["key", "revoke", "alice", "game", "player"],
+        "",
+    ));
+    fails_saying(
+        &admin(&store, &["key", "revoke", "alice", "game", "player"], ""),
+        "holds no key",
+    );
+    assert_eq!(
+        succeeds(&admin(&store, &["key", "list", "alice"], "")),
+        "chat/moderator\n"
+    );
+    let dir = TempDir::new();
+    let file = format!("file:{}", dir.path().join("users.passwd").display());
+    succeeds(&admin(&file, &["add", "alice", "--password-stdin"], "pw\n"));
+    fails_saying(
+        &admin(&file, &["key", "list", "alice"], ""),
+        "keeps no keyring",
+    );
+}
+
 #[test]
 fn the_command_refuses_stores_that_keep_no_users_and_unknown_ones() {
     fails_saying(&admin("memory:a:b", &["list"], ""), "keeps no users");

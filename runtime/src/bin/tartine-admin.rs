@@ -1,11 +1,13 @@
 //! `tartine-admin`: adds, removes and lists the users of a tartine password store (a password
-//! file, a SQLite file or a PostgreSQL database), changes their passwords, and sets the work
-//! factor of new passwords.
+//! file, a SQLite file or a PostgreSQL database), changes their passwords, sets the work factor
+//! of new passwords, and grants and revokes the keys of the identity keyring (SQLite and
+//! PostgreSQL).
 //!
 //! ```text
 //! tartine-admin --store sqlite:users.db add alice            # asks for the password twice
 //! echo "$PW" | tartine-admin --store file:users.passwd add bob --password-stdin
 //! tartine-admin --store postgres:///users?host=/run/postgresql list
+//! tartine-admin --store sqlite:users.db key grant alice chat moderator
 //! ```
 //!
 //! The password never comes from the command line: from a prompt that does not echo, or from
@@ -15,7 +17,10 @@ use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::process::ExitCode;
 use tartine::cred::store::{check_iterations, permission_warning};
-use tartine::cred::{AnyStore, AuthSource, PasswordFile, PasswordStore, PasswordVerifier};
+use tartine::cred::{
+    ANONYMOUS_IDENTITY, AnyStore, AuthSource, AvatarId, Keyring, PasswordFile, PasswordStore,
+    PasswordVerifier, PerspectiveKey,
+};
 
 /// Manages the users of a tartine password store.
 #[derive(Debug, Parser)]
@@ -55,6 +60,37 @@ enum Command {
     Iterations {
         /// The new count (at least 4096).
         count: Option<u32>,
+    },
+    /// Manages the keyring: which perspectives of which services a user may take up
+    /// (SQLite and PostgreSQL stores).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Gives USER the key to PERSPECTIVE in SERVICE.
+    Grant {
+        /// The user (`#anonymous` for anonymous logins).
+        user: String,
+        /// The service.
+        service: String,
+        /// The perspective.
+        perspective: String,
+    },
+    /// Takes the key from USER.
+    Revoke {
+        /// The user (`#anonymous` for anonymous logins).
+        user: String,
+        /// The service.
+        service: String,
+        /// The perspective.
+        perspective: String,
+    },
+    /// Lists USER's keys, one `service/perspective` per line.
+    List {
+        /// The user (`#anonymous` for anonymous logins).
+        user: String,
     },
 }
 
@@ -132,8 +168,48 @@ async fn run(args: Args) -> Result<(), Failure> {
             store.set_iterations(count).await?;
             eprintln!("new passwords get {count} iterations");
         }
+        Command::Key(command) => keys(&store, command).await?,
     }
     Ok(())
+}
+
+/// Runs a keyring command.
+async fn keys(store: &AnyStore, command: KeyCommand) -> Result<(), Failure> {
+    match command {
+        KeyCommand::Grant {
+            user,
+            service,
+            perspective,
+        } => {
+            let key = PerspectiveKey::new(service, perspective);
+            store.grant(&identity(&user)?, &key).await?;
+            eprintln!("{user} holds {key}");
+        }
+        KeyCommand::Revoke {
+            user,
+            service,
+            perspective,
+        } => {
+            let key = PerspectiveKey::new(service, perspective);
+            store.revoke(&identity(&user)?, &key).await?;
+            eprintln!("{user} no longer holds {key}");
+        }
+        KeyCommand::List { user } => {
+            for key in store.keys(&identity(&user)?).await? {
+                println!("{key}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The identity a user argument names: `#anonymous`, or a user name.
+fn identity(user: &str) -> Result<AvatarId, Failure> {
+    if user == ANONYMOUS_IDENTITY {
+        return Ok(AvatarId::Anonymous);
+    }
+    tartine::cred::store::check_username(user)?;
+    Ok(AvatarId::User(user.to_owned()))
 }
 
 /// Opens the store an admin works on; a password file is created for a command that writes.

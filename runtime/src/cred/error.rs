@@ -55,6 +55,11 @@ pub enum LoginError {
     /// A checker or the realm refused the login for a reason of its own.
     #[error("login refused: {0}")]
     Refused(String),
+    /// The identity may not take up that perspective: the server hosts no such service or
+    /// perspective, or the identity's keyring lacks the key. The three are not told apart, so
+    /// no one can list a server's services by asking.
+    #[error("not permitted: no such service or perspective, or no key to it")]
+    NotPermitted,
     /// The reference is not an avatar of a login on this connection (logout).
     #[error("not an avatar of a login on this connection")]
     NotLoggedIn,

@@ -42,8 +42,9 @@ pub struct Portal {
 
 pub(crate) struct PortalInner {
     pub(crate) realm: Box<dyn DynRealm>,
-    /// The interface of the realm's avatars, and through it what logins can be handed.
-    pub(crate) avatar: InterfaceInfo,
+    /// Every interface a login can yield (the avatar's, and with named services, those of
+    /// their perspectives), and through them what logins can be handed.
+    pub(crate) reachable: Vec<InterfaceInfo>,
     pub(crate) checkers: Vec<Box<dyn DynChecker>>,
     /// Keys the decoy verifiers of unknown users; drawn at the first login attempt.
     secret: OnceLock<Key>,
@@ -83,11 +84,29 @@ impl fmt::Debug for Portal {
 impl Portal {
     /// A portal to `realm`, with no checkers yet (so no login succeeds).
     pub fn new<R: Realm>(realm: R) -> Self {
+        Self::from_parts(
+            Box::new(realm),
+            InterfaceInfo::of::<<R::Avatar as Referenceable>::Interface>(),
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
+    /// A portal to a type-erased realm whose logins yield `avatar`, and through it the
+    /// interfaces of `more`.
+    pub(crate) fn from_parts(
+        realm: Box<dyn DynRealm>,
+        avatar: InterfaceInfo,
+        more: Vec<InterfaceInfo>,
+        checkers: Vec<Box<dyn DynChecker>>,
+    ) -> Self {
+        let mut reachable = vec![avatar];
+        reachable.extend(more);
         Portal {
             inner: Arc::new(PortalInner {
-                avatar: InterfaceInfo::of::<<R::Avatar as Referenceable>::Interface>(),
-                realm: Box::new(realm),
-                checkers: Vec::new(),
+                reachable,
+                realm,
+                checkers,
                 secret: OnceLock::new(),
                 throttle: Throttle::new(),
                 stats: Counters::default(),

@@ -5,7 +5,7 @@
 use super::credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
 use super::error::LoginError;
 use super::portal::PortalInner;
-use super::realm::AvatarId;
+use super::realm::{AvatarId, DynRealm};
 use super::scram::{self, Key, Nonce, PasswordVerifier};
 use super::throttle;
 use crate::address::AddressKey;
@@ -389,53 +389,7 @@ impl PortalRoot {
         id: AvatarId,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let shared = &cx.site.shared;
-        let limit = shared.config.max_logins_per_connection;
-        if shared.lifecycle.logins() >= limit {
-            return Err(LoginError::TooManyLogins { limit });
-        }
-        tracing::debug!(parent: &shared.span, avatar = %id, "login");
-        let login = self
-            .portal
-            .realm
-            .request(id, mind.map(|mind| mind.0))
-            .await?;
-        let perspective = Perspective::new(login.avatar, login.interface, login.logout);
-        // The avatar's reference first: if the connection holds too many, the login fails
-        // whole, and its logout action runs.
-        let exported = shared
-            .interfaces
-            .claim(login.object.interface(), login.object.interface_key())
-            .and_then(|()| {
-                shared
-                    .tables
-                    .exports
-                    .lock()
-                    .export(login.object, Some(Arc::clone(&perspective)))
-            });
-        let avatar_id = match exported {
-            Ok(avatar_id) => avatar_id,
-            Err(error) => {
-                perspective.end();
-                return Err(match error {
-                    RefError::TooMany { limit } => LoginError::TooManyReferences { limit },
-                    other => LoginError::Internal(other.to_string()),
-                });
-            }
-        };
-        if let Err(refused) = shared.add_login(Arc::clone(&perspective)) {
-            let revoked = shared.tables.exports.lock().revoke(&perspective);
-            drop(revoked);
-            perspective.end();
-            return Err(match refused {
-                LoginRefused::TooMany { limit } => LoginError::TooManyLogins { limit },
-                LoginRefused::Closed => LoginError::Call(CallError::ConnectionLost),
-            });
-        }
-        Ok(GrantOut {
-            interface: login.interface,
-            id: avatar_id,
-        })
+        grant(cx, &*self.portal.realm, id, mind).await
     }
 
     fn logout(&self, cx: &CallContext, avatar: AnyLocal) -> Result<(), LoginError> {
@@ -531,4 +485,59 @@ impl Referenceable for PortalRoot {
             _ => Err(DispatchError::NoSuchMethod),
         }
     }
+}
+
+/// Makes a login for `id` on the connection of `cx`: `realm` makes the avatar (with the
+/// client's mind), and the avatar is exported through a perspective of its own, so that the
+/// login has its own logout action and references. A login that cannot hand out its avatar is
+/// undone whole.
+pub(crate) async fn grant(
+    cx: &CallContext,
+    realm: &dyn DynRealm,
+    id: AvatarId,
+    mind: Option<AnyRemote>,
+) -> Result<GrantOut, LoginError> {
+    let shared = &cx.site.shared;
+    let limit = shared.config.max_logins_per_connection;
+    if shared.lifecycle.logins() >= limit {
+        return Err(LoginError::TooManyLogins { limit });
+    }
+    tracing::debug!(parent: &shared.span, avatar = %id, "login");
+    let login = realm.request(id, mind.map(|mind| mind.0)).await?;
+    let perspective = Perspective::new(login.avatar, login.interface, login.logout);
+    // The avatar's reference first: if the connection holds too many, the login fails
+    // whole, and its logout action runs.
+    let exported = shared
+        .interfaces
+        .claim(login.object.interface(), login.object.interface_key())
+        .and_then(|()| {
+            shared
+                .tables
+                .exports
+                .lock()
+                .export(login.object, Some(Arc::clone(&perspective)))
+        });
+    let avatar_id = match exported {
+        Ok(avatar_id) => avatar_id,
+        Err(error) => {
+            perspective.end();
+            return Err(match error {
+                RefError::TooMany { limit } => LoginError::TooManyReferences { limit },
+                other => LoginError::Internal(other.to_string()),
+            });
+        }
+    };
+    if let Err(refused) = shared.add_login(Arc::clone(&perspective)) {
+        let revoked = shared.tables.exports.lock().revoke(&perspective);
+        drop(revoked);
+        perspective.end();
+        return Err(match refused {
+            LoginRefused::TooMany { limit } => LoginError::TooManyLogins { limit },
+            LoginRefused::Closed => LoginError::Call(CallError::ConnectionLost),
+        });
+    }
+    Ok(GrantOut {
+        interface: login.interface,
+        id: avatar_id,
+    })
 }

@@ -2,6 +2,8 @@
 //! `--auth` option, say).
 
 use super::super::checker::InMemoryPasswords;
+use super::super::keyring::{Keyring, PerspectiveKey};
+use super::super::realm::AvatarId;
 use super::super::scram::PasswordVerifier;
 use super::contract::{PasswordStore, StoreError};
 use super::file::PasswordFile;
@@ -75,5 +77,46 @@ impl PasswordStore for AnyStore {
 
     async fn set_iterations(&self, iterations: u32) -> Result<(), StoreError> {
         each_store!(self, store => store.set_iterations(iterations).await)
+    }
+}
+
+impl Keyring for AnyStore {
+    async fn keys(&self, identity: &AvatarId) -> Result<Vec<PerspectiveKey>, StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite(store) => store.keys(identity).await,
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.keys(identity).await,
+            _ => {
+                let _ = identity;
+                Err(StoreError::NoKeyring)
+            }
+        }
+    }
+
+    async fn grant(&self, identity: &AvatarId, key: &PerspectiveKey) -> Result<(), StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite(store) => store.grant(identity, key).await,
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.grant(identity, key).await,
+            _ => {
+                let _ = (identity, key);
+                Err(StoreError::NoKeyring)
+            }
+        }
+    }
+
+    async fn revoke(&self, identity: &AvatarId, key: &PerspectiveKey) -> Result<(), StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite(store) => store.revoke(identity, key).await,
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.revoke(identity, key).await,
+            _ => {
+                let _ = (identity, key);
+                Err(StoreError::NoKeyring)
+            }
+        }
     }
 }

@@ -60,6 +60,17 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The key to take is not on the identity's keyring.
+    #[error("`{identity}` holds no key `{key}`")]
+    NoSuchKey {
+        /// The identity.
+        identity: String,
+        /// The key, as `service/perspective`.
+        key: String,
+    },
+    /// This store keeps no keyring (keys live in SQLite, PostgreSQL or a `MemoryKeyring`).
+    #[error("this store keeps no keyring: keys live in SQLite, PostgreSQL or a MemoryKeyring")]
+    NoKeyring,
     /// The database could not be reached, or did not answer in time.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

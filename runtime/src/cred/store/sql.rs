@@ -1,13 +1,16 @@
 //! Provides the SQL stores: SQLite, a file that is the embedded default, and PostgreSQL, one
 //! user base for several brokers. Both go through sqlx with the same schema, migrations and
 //! queries: a user is a row `(username, verifier)`, the verifier in its text form
-//! (`SCRAM-SHA-256$...`), and settings are rows `(name, value)`.
+//! (`SCRAM-SHA-256$...`), settings are rows `(name, value)`, and the keyring's keys rows
+//! `(identity, service, perspective)`.
 //!
 //! Every query reads the database, so a user added, changed or removed by another process
 //! (`tartine-admin`, another broker) counts at the next login. Each operation waits at most
 //! [`QUERY_TIMEOUT`] for a connection and its answer; past that it fails with
 //! [`StoreError::Unavailable`], and the pool connects again once the database is back.
 
+use super::super::keyring::{Keyring, PerspectiveKey, identity_name};
+use super::super::realm::AvatarId;
 use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
 #[cfg(feature = "sqlite")]
 use super::contract::permission_warning;
@@ -25,11 +28,12 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The schema, in migrations that both databases run alike.
 fn migrator() -> Migrator {
-    let mut migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "tartine users and settings".into(),
-        MigrationType::Simple,
-        "CREATE TABLE tartine_users (
+    let mut migrator = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "tartine users and settings".into(),
+            MigrationType::Simple,
+            "CREATE TABLE tartine_users (
              username TEXT PRIMARY KEY,
              verifier TEXT NOT NULL
          );
@@ -37,9 +41,23 @@ fn migrator() -> Migrator {
              name TEXT PRIMARY KEY,
              value TEXT NOT NULL
          );"
-        .into_sql_str(),
-        false,
-    )]);
+            .into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "tartine keyring".into(),
+            MigrationType::Simple,
+            "CREATE TABLE tartine_keys (
+             identity TEXT NOT NULL,
+             service TEXT NOT NULL,
+             perspective TEXT NOT NULL,
+             PRIMARY KEY (identity, service, perspective)
+         );"
+            .into_sql_str(),
+            false,
+        ),
+    ]);
     migrator.dangerous_set_table_name("tartine_migrations");
     migrator
 }
@@ -225,6 +243,60 @@ macro_rules! sql_store {
                 )
                 .await?;
                 self.work_factor.set(iterations);
+                Ok(())
+            }
+        }
+
+        impl Keyring for $name {
+            async fn keys(&self, identity: &AvatarId) -> Result<Vec<PerspectiveKey>, StoreError> {
+                let keys: Vec<(String, String)> = bounded(
+                    sqlx::query_as(
+                        "SELECT service, perspective FROM tartine_keys WHERE identity = $1
+                         ORDER BY service, perspective",
+                    )
+                    .bind(identity_name(identity))
+                    .fetch_all(&self.pool),
+                )
+                .await?;
+                Ok(keys
+                    .into_iter()
+                    .map(|(service, perspective)| PerspectiveKey { service, perspective })
+                    .collect())
+            }
+
+            async fn grant(&self, identity: &AvatarId, key: &PerspectiveKey) -> Result<(), StoreError> {
+                bounded(
+                    sqlx::query(
+                        "INSERT INTO tartine_keys (identity, service, perspective) VALUES ($1, $2, $3)
+                         ON CONFLICT (identity, service, perspective) DO NOTHING",
+                    )
+                    .bind(identity_name(identity))
+                    .bind(&key.service)
+                    .bind(&key.perspective)
+                    .execute(&self.pool),
+                )
+                .await?;
+                Ok(())
+            }
+
+            async fn revoke(&self, identity: &AvatarId, key: &PerspectiveKey) -> Result<(), StoreError> {
+                let done = bounded(
+                    sqlx::query(
+                        "DELETE FROM tartine_keys
+                         WHERE identity = $1 AND service = $2 AND perspective = $3",
+                    )
+                    .bind(identity_name(identity))
+                    .bind(&key.service)
+                    .bind(&key.perspective)
+                    .execute(&self.pool),
+                )
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NoSuchKey {
+                        identity: identity_name(identity).to_owned(),
+                        key: key.to_string(),
+                    });
+                }
                 Ok(())
             }
         }
