@@ -24,7 +24,7 @@ mod auth;
 mod checker;
 pub(crate) mod client;
 mod credentials;
-mod error;
+pub(crate) mod error;
 mod keyring;
 mod portal;
 mod realm;
@@ -37,10 +37,12 @@ mod throttle;
 pub use auth::{AUTH_FORMS, AnyChecker, AuthSource, AuthSourceError};
 #[cfg(feature = "tls")]
 pub use checker::CertificateNames;
-pub use checker::{AllowAnonymous, CredentialChecker, InMemoryPasswords};
+pub use checker::{Admission, AllowAnonymous, CredentialChecker, InMemoryPasswords};
 pub use client::{Login, LoginCredentials};
-pub use credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
-pub use error::LoginError;
+pub use credentials::{
+    CredentialKind, Credentials, PresentedToken, SessionEnd, VerifiedCertificate, VerifiedPassword,
+};
+pub use error::{LoginError, TokenError};
 pub use keyring::{ANONYMOUS_IDENTITY, Keyring, MemoryKeyring, PerspectiveKey};
 pub use portal::{LoginStats, Portal};
 pub use realm::{AvatarId, LoggedIn, NoMind, Realm};

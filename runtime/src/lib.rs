@@ -403,9 +403,8 @@
 )]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables, unused_assignments))))]
 
-// The macros' generated code names the runtime `::tartine`, inside this crate too (the fuzz
-// targets' fixtures).
-#[cfg(any(test, feature = "fuzzing"))]
+// The macros' generated code names the runtime `::tartine`, inside this crate too (the
+// central authentication protocol, the fuzz targets' fixtures).
 extern crate self as tartine;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -414,6 +413,7 @@ pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
 mod address;
+pub mod central;
 mod client;
 mod codec;
 mod config;

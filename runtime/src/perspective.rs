@@ -17,6 +17,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::sync::CancellationToken;
 
 static NEXT_PERSPECTIVE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -30,6 +31,8 @@ pub(crate) struct Perspective {
     /// The avatar's interface name, for logs.
     interface: &'static str,
     logout: Lock<Option<LogoutAction>>,
+    /// Fired when the login ends, whichever way.
+    ended: CancellationToken,
 }
 
 impl fmt::Debug for Perspective {
@@ -53,6 +56,7 @@ impl Perspective {
             avatar,
             interface,
             logout: Lock::new(logout),
+            ended: CancellationToken::new(),
         })
     }
 
@@ -66,8 +70,14 @@ impl Perspective {
         Arc::as_ptr(&self.avatar).cast::<()>() == Arc::as_ptr(object).cast::<()>()
     }
 
+    /// Fires once the login ends.
+    pub(crate) fn ended(&self) -> CancellationToken {
+        self.ended.clone()
+    }
+
     /// Runs the logout action if it has not run yet; a panic in it is logged and contained.
     pub(crate) fn end(&self) {
+        self.ended.cancel();
         let action = self.logout.lock().take();
         if let Some(action) = action
             && std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)).is_err()

@@ -156,6 +156,7 @@ mod postgres {
             Err(LoginError::StoreUnavailable)
         );
         let waited = started.elapsed();
+        eprintln!("a login was refused {waited:?} after it began, the database being down");
         assert!(waited < Duration::from_secs(8), "{waited:?}");
         // The server goes on serving what needs no database.
         assert!(common::login::anonymous_login_works(addr).await);

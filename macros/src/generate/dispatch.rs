@@ -36,9 +36,17 @@ pub(crate) fn interface_impl(
     methods: &[ExposedMethod],
 ) -> TokenStream {
     let wire_names = methods.iter().map(|method| &method.wire_name);
+    // The runtime's own interfaces (named `tartine.*`) are not offered as suggestions in the
+    // errors of users' code. (Users' impls keep them: their crates may lack the tool prelude
+    // that `diagnostic::` needs, as `#![no_implicit_prelude]` ones do.)
+    let built_in = name
+        .to_string()
+        .starts_with("\"tartine.")
+        .then(|| quote!(#[diagnostic::do_not_recommend]));
     let avatar = (kind == Kind::Avatar).then(|| {
         quote! {
             #[automatically_derived]
+            #built_in
             impl #generics ::tartine::AvatarInterface for #interface {}
         }
     });
@@ -52,6 +60,7 @@ pub(crate) fn interface_impl(
     });
     quote! {
         #[automatically_derived]
+        #built_in
         impl #generics ::tartine::Interface for #interface {
             const NAME: &'static str = #name;
             const METHODS: &'static [&'static str] = &[#(#wire_names),*];

@@ -2,7 +2,7 @@
 //! anonymous access, client certificates). Checkers over other password stores are in
 //! `store`.
 
-use super::credentials::{CredentialKind, Credentials};
+use super::credentials::{CredentialKind, Credentials, SessionEnd};
 use super::error::LoginError;
 use super::realm::AvatarId;
 use super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
@@ -44,6 +44,16 @@ pub trait CredentialChecker: Send + Sync + 'static {
         credentials: &Credentials,
     ) -> impl Future<Output = Result<AvatarId, LoginError>> + Send;
 
+    /// As [`check`](Self::check), and says whether the login belongs to a session kept
+    /// elsewhere, whose end must end it ([`Admission::ending_with`]). The default admits what
+    /// `check` accepts, ended only from this server.
+    fn admit(
+        &self,
+        credentials: &Credentials,
+    ) -> impl Future<Output = Result<Admission, LoginError>> + Send {
+        async move { self.check(credentials).await.map(Admission::new) }
+    }
+
     /// The PBKDF2 iterations this checker gives its users (default
     /// [`DEFAULT_ITERATIONS`](super::DEFAULT_ITERATIONS)). Unknown users are answered with a
     /// decoy of this work factor, so they cannot be told from real ones by it.
@@ -59,11 +69,11 @@ pub(crate) trait DynChecker: Send + Sync + 'static {
         &'a self,
         username: &'a str,
     ) -> BoxFuture<'a, Result<Option<PasswordVerifier>, LoginError>>;
-    fn check<'a>(
+    fn work_factor(&self) -> u32;
+    fn admit<'a>(
         &'a self,
         credentials: &'a Credentials,
-    ) -> BoxFuture<'a, Result<AvatarId, LoginError>>;
-    fn work_factor(&self) -> u32;
+    ) -> BoxFuture<'a, Result<Admission, LoginError>>;
 }
 
 impl<C: CredentialChecker> DynChecker for C {
@@ -78,15 +88,43 @@ impl<C: CredentialChecker> DynChecker for C {
         Box::pin(CredentialChecker::password_verifier(self, username))
     }
 
-    fn check<'a>(
-        &'a self,
-        credentials: &'a Credentials,
-    ) -> BoxFuture<'a, Result<AvatarId, LoginError>> {
-        Box::pin(CredentialChecker::check(self, credentials))
-    }
-
     fn work_factor(&self) -> u32 {
         CredentialChecker::work_factor(self)
+    }
+
+    fn admit<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+    ) -> BoxFuture<'a, Result<Admission, LoginError>> {
+        Box::pin(CredentialChecker::admit(self, credentials))
+    }
+}
+
+/// What a checker makes of proved credentials: who they are, and, if the login belongs to a
+/// session kept elsewhere, the [`SessionEnd`] that ends it.
+#[derive(Debug)]
+pub struct Admission {
+    pub(crate) id: AvatarId,
+    pub(crate) ends: Option<SessionEnd>,
+}
+
+impl Admission {
+    /// A login as `id`, ended only from this server (logout, disconnect).
+    pub fn new(id: AvatarId) -> Self {
+        Admission { id, ends: None }
+    }
+
+    /// A login as `id` that also ends when `ends` fires.
+    pub fn ending_with(id: AvatarId, ends: SessionEnd) -> Self {
+        Admission {
+            id,
+            ends: Some(ends),
+        }
+    }
+
+    /// Who the credentials stand for.
+    pub fn id(&self) -> &AvatarId {
+        &self.id
     }
 }
 

@@ -35,6 +35,14 @@ pub enum LoginCredentials {
     /// The client certificate this connection's TLS handshake showed
     /// (`TlsClientConfig::with_client_certificate`): nothing more is sent.
     Certificate,
+    /// A user name and a token another server issued for this one (a central authentication
+    /// server's ticket). The token crosses the wire: use TLS.
+    Token {
+        /// The user.
+        username: String,
+        /// The token.
+        token: Vec<u8>,
+    },
 }
 
 impl fmt::Debug for LoginCredentials {
@@ -44,6 +52,10 @@ impl fmt::Debug for LoginCredentials {
             LoginCredentials::Certificate => f.write_str("Certificate"),
             LoginCredentials::Password { username, .. } => f
                 .debug_struct("Password")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            LoginCredentials::Token { username, .. } => f
+                .debug_struct("Token")
                 .field("username", username)
                 .finish_non_exhaustive(),
         }
@@ -60,6 +72,14 @@ impl LoginCredentials {
     /// without a password.
     pub fn certificate() -> Self {
         LoginCredentials::Certificate
+    }
+
+    /// A user name and a token another server issued for this one.
+    pub fn token(username: impl Into<String>, token: impl Into<Vec<u8>>) -> Self {
+        LoginCredentials::Token {
+            username: username.into(),
+            token: token.into(),
+        }
     }
 
     /// A username and a password.
@@ -134,6 +154,14 @@ impl Connection {
             LoginCredentials::Password { username, password } => {
                 password_login(&portal, &self.shared.config, username, password, mind).await?
             }
+            LoginCredentials::Token { username, token } => portal
+                .call_result::<Postcard, _, GrantIn, LoginError>(
+                    method::TOKEN,
+                    MethodTimeout::DEFAULT,
+                    &(username, token, mind),
+                )
+                .await
+                .map_err(LoginError::from)?,
             // Nothing to prove in the call: the server checks what it knows of the connection.
             LoginCredentials::Anonymous | LoginCredentials::Certificate => {
                 let method = if matches!(credentials, LoginCredentials::Anonymous) {

@@ -15,6 +15,9 @@ pub enum CredentialKind {
     Password,
     /// A client certificate, verified by the TLS handshake.
     Certificate,
+    /// A user name and a token another server issued (a central authentication server's
+    /// ticket), checked by the checker with its issuer.
+    Token,
 }
 
 impl fmt::Display for CredentialKind {
@@ -23,6 +26,7 @@ impl fmt::Display for CredentialKind {
             CredentialKind::Anonymous => "anonymous",
             CredentialKind::Password => "password",
             CredentialKind::Certificate => "certificate",
+            CredentialKind::Token => "token",
         })
     }
 }
@@ -37,6 +41,9 @@ pub enum Credentials {
     Password(VerifiedPassword),
     /// A client that showed a certificate the TLS handshake verified.
     Certificate(VerifiedCertificate),
+    /// A user name and a token, as the client presented them: the checker proves them with
+    /// the token's issuer.
+    Token(PresentedToken),
 }
 
 impl Credentials {
@@ -46,6 +53,7 @@ impl Credentials {
             Credentials::Anonymous => CredentialKind::Anonymous,
             Credentials::Password(_) => CredentialKind::Password,
             Credentials::Certificate(_) => CredentialKind::Certificate,
+            Credentials::Token(_) => CredentialKind::Token,
         }
     }
 }
@@ -66,6 +74,37 @@ impl VerifiedPassword {
     /// The user who logged in.
     pub fn username(&self) -> &str {
         &self.username
+    }
+}
+
+/// A user name and a token as a client presented them, not proved yet: the checker that
+/// accepts tokens asks their issuer.
+pub struct PresentedToken {
+    username: String,
+    token: Vec<u8>,
+}
+
+impl fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PresentedToken {
+    pub(crate) fn new(username: String, token: Vec<u8>) -> Self {
+        PresentedToken { username, token }
+    }
+
+    /// Who the client says it is.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The token.
+    pub fn token(&self) -> &[u8] {
+        &self.token
     }
 }
 
@@ -119,5 +158,34 @@ impl VerifiedCertificate {
         let der = rustls_pki_types::CertificateDer::from(&self.der[..]);
         webpki::EndEntityCert::try_from(&der)
             .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
+    }
+}
+
+/// A signal that ends the logins admitted with it: a checker whose credentials belong to a
+/// session kept elsewhere (a central authentication server's) fires it when that session ends,
+/// and every login it admitted ends at once: its logout action runs and its references stop
+/// working. Clones fire together.
+#[derive(Debug, Clone, Default)]
+pub struct SessionEnd(tokio_util::sync::CancellationToken);
+
+impl SessionEnd {
+    /// A signal not fired yet.
+    pub fn new() -> Self {
+        SessionEnd::default()
+    }
+
+    /// Fires it: every login admitted with it (or a clone) ends.
+    pub fn end(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether it fired.
+    pub fn is_ended(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Resolves once it fires.
+    pub async fn ended(&self) {
+        self.0.cancelled().await;
     }
 }

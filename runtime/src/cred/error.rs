@@ -48,6 +48,13 @@ pub enum LoginError {
     /// password.
     #[error("the server's challenge is refused: {0}")]
     UnsafeChallenge(String),
+    /// The token was refused by its issuer; says why.
+    #[error("token refused: {0}")]
+    Token(TokenError),
+    /// The server that issued the token cannot be reached to check it: a central
+    /// authentication server that is down. Logins already made go on; try again later.
+    #[error("the authentication server is unavailable; try again later")]
+    AuthServerUnavailable,
     /// The store that keeps the users' passwords cannot be reached (a database that is down
     /// or does not answer in time). The server goes on serving; try again later.
     #[error("the password store is unavailable; try again later")]
@@ -99,4 +106,35 @@ impl From<RemoteError<LoginError>> for LoginError {
             RemoteError::Call(error) => LoginError::Call(error),
         }
     }
+}
+
+/// Why a central authentication server refuses a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// No such token was issued: forged, changed, or cut short.
+    #[error("unknown token")]
+    Unknown,
+    /// The token is for another server (its audience): it cannot be replayed elsewhere.
+    #[error("the token is for another server")]
+    WrongAudience,
+    /// The token, or the session it belongs to, is past its lifetime.
+    #[error("the token has expired")]
+    Expired,
+    /// The session the token belongs to was ended (logged out or revoked).
+    #[error("the token's session has ended")]
+    Revoked,
+    /// The token belongs to another user than the one who presents it.
+    #[error("the token belongs to another user")]
+    WrongUser,
+    /// The session asked for tickets faster than the server allows
+    /// (`AuthServer::tickets_per_minute`); try again in a minute.
+    #[error("too many tickets asked for; try again later")]
+    TooManyTickets,
+    /// The caller may not do this (asking for a ticket as a broker, checking one as a user).
+    #[error("not permitted")]
+    NotPermitted,
+    /// The authentication server's session store failed.
+    #[error("the session store is unavailable")]
+    StoreUnavailable,
 }

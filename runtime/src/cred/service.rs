@@ -2,10 +2,13 @@
 //! object reachable before a login. Its methods run the challenge-response, ask the realm for
 //! the avatar, and end logins.
 
-use super::credentials::{CredentialKind, Credentials, VerifiedCertificate, VerifiedPassword};
-use super::error::LoginError;
+use super::checker::Admission;
+use super::credentials::{
+    CredentialKind, Credentials, PresentedToken, SessionEnd, VerifiedCertificate, VerifiedPassword,
+};
+use super::error::{LoginError, TokenError};
 use super::portal::PortalInner;
-use super::realm::{AvatarId, DynRealm};
+use super::realm::DynRealm;
 use super::scram::{self, Key, Nonce, PasswordVerifier};
 use super::throttle;
 use crate::address::AddressKey;
@@ -14,7 +17,7 @@ use crate::dispatch::{CallContext, Referenceable, decode_args, reply_result};
 use crate::error::{CallError, CloseReason};
 use crate::interface::Interface;
 use crate::link::lifecycle::LoginRefused;
-use crate::link::shared::Object;
+use crate::link::shared::{Object, Shared};
 use crate::lock::Lock;
 use crate::perspective::Perspective;
 use crate::refs::error::{RefError, RefTag};
@@ -41,6 +44,7 @@ pub(crate) mod method {
     pub(crate) const PASSWORD_FINISH: &str = "tartine.login.password.finish";
     pub(crate) const ANONYMOUS: &str = "tartine.login.anonymous";
     pub(crate) const CERTIFICATE: &str = "tartine.login.certificate";
+    pub(crate) const TOKEN: &str = "tartine.login.token";
     pub(crate) const LOGOUT: &str = "tartine.logout";
 }
 
@@ -49,6 +53,9 @@ const MAX_CHALLENGES: usize = 16;
 
 /// The longest username accepted, in bytes.
 const MAX_USERNAME: usize = 1024;
+
+/// The longest token accepted, in bytes.
+const MAX_TOKEN: usize = 1024;
 
 /// What the server answers to the start of a password login.
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,7 +117,7 @@ enum Pending {
     /// The proof is being checked: a `finish` sent with it (a login without a mind) waits.
     Proving(Arc<Notify>),
     /// The proof matched: the client may finish the login (and only now sends its mind).
-    Proved { id: AvatarId },
+    Proved { admission: Admission },
 }
 
 /// Ends a proof in progress: takes a challenge still marked as being proved off the table,
@@ -255,16 +262,19 @@ impl PortalRoot {
                     .get(checker)
                     .ok_or_else(|| LoginError::Internal("checker vanished".to_owned()))?;
                 let credentials = Credentials::Password(VerifiedPassword::new(username));
-                checker.check(&credentials).await.map(|id| (id, signature))
+                checker
+                    .admit(&credentials)
+                    .await
+                    .map(|admission| (admission, signature))
             }
             _ => Err(LoginError::Unauthorized),
         };
         match outcome {
-            Ok((id, signature)) => {
+            Ok((admission, signature)) => {
                 self.portal.stats.succeeded.fetch_add(1, Ordering::Relaxed);
                 self.challenges
                     .lock()
-                    .insert(challenge, Pending::Proved { id });
+                    .insert(challenge, Pending::Proved { admission });
                 Ok(signature)
             }
             Err(error) => {
@@ -304,11 +314,11 @@ impl PortalRoot {
         challenge: u64,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        let id = loop {
+        let admission = loop {
             let proving = {
                 let mut challenges = self.challenges.lock();
                 match challenges.remove(&challenge) {
-                    Some(Pending::Proved { id }) => break id,
+                    Some(Pending::Proved { admission }) => break admission,
                     // Sent right behind its proof (a login without a mind): wait for the
                     // proof's outcome.
                     Some(Pending::Proving(notify)) => {
@@ -334,7 +344,7 @@ impl PortalRoot {
                 notified.await;
             }
         };
-        self.grant(cx, id, mind).await
+        self.grant(cx, admission, mind).await
     }
 
     async fn anonymous(
@@ -366,6 +376,29 @@ impl PortalRoot {
         .await
     }
 
+    /// Logs in by a token another server issued: the token checker asks its issuer. A refused
+    /// token counts as a failed login on the connection.
+    async fn token(
+        &self,
+        cx: &CallContext,
+        username: String,
+        token: Vec<u8>,
+        mind: Option<AnyRemote>,
+    ) -> Result<GrantOut, LoginError> {
+        if username.len() > MAX_USERNAME || token.len() > MAX_TOKEN {
+            return Err(LoginError::Token(TokenError::Unknown));
+        }
+        let result = self
+            .check_and_grant(cx, CredentialKind::Token, mind, || {
+                Ok(Credentials::Token(PresentedToken::new(username, token)))
+            })
+            .await;
+        if matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
+            self.failed(cx).await;
+        }
+        result
+    }
+
     /// A login whose credentials need no exchange: the checker for `kind` (if the portal has
     /// one) checks what `credentials` gives, and the realm makes the avatar.
     async fn check_and_grant(
@@ -379,17 +412,17 @@ impl PortalRoot {
             .portal
             .checker_for(kind)
             .ok_or(LoginError::NoChecker(kind))?;
-        let id = checker.check(&credentials()?).await?;
-        self.grant(cx, id, mind).await
+        let admission = checker.admit(&credentials()?).await?;
+        self.grant(cx, admission, mind).await
     }
 
     async fn grant(
         &self,
         cx: &CallContext,
-        id: AvatarId,
+        admission: Admission,
         mind: Option<AnyRemote>,
     ) -> Result<GrantOut, LoginError> {
-        grant(cx, &*self.portal.realm, id, mind).await
+        grant(cx, &*self.portal.realm, admission, mind).await
     }
 
     fn logout(&self, cx: &CallContext, avatar: AnyLocal) -> Result<(), LoginError> {
@@ -426,6 +459,8 @@ impl Interface for PortalRoot {
         method::PASSWORD_PROVE,
         method::PASSWORD_FINISH,
         method::ANONYMOUS,
+        method::CERTIFICATE,
+        method::TOKEN,
         method::LOGOUT,
     ];
     type Proxy = PortalProxy;
@@ -477,6 +512,14 @@ impl Referenceable for PortalRoot {
                     reply_result::<C, _, _>(&cx, result)
                 })))
             }
+            method::TOKEN => {
+                let (username, token, mind): (String, Vec<u8>, Option<AnyRemote>) =
+                    decode_args::<C, _>(&cx, args)?;
+                Ok(Started::Running(Box::pin(async move {
+                    let result = self.token(&cx, username, token, mind).await;
+                    reply_result::<C, _, _>(&cx, result)
+                })))
+            }
             method::LOGOUT => {
                 let (avatar,): (AnyLocal,) = decode_args::<C, _>(&cx, args)?;
                 let result = self.logout(&cx, avatar);
@@ -494,9 +537,10 @@ impl Referenceable for PortalRoot {
 pub(crate) async fn grant(
     cx: &CallContext,
     realm: &dyn DynRealm,
-    id: AvatarId,
+    admission: Admission,
     mind: Option<AnyRemote>,
 ) -> Result<GrantOut, LoginError> {
+    let Admission { id, ends } = admission;
     let shared = &cx.site.shared;
     let limit = shared.config.max_logins_per_connection;
     if shared.lifecycle.logins() >= limit {
@@ -536,8 +580,28 @@ pub(crate) async fn grant(
             LoginRefused::Closed => LoginError::Call(CallError::ConnectionLost),
         });
     }
+    if let Some(ends) = ends {
+        end_with_session(shared, &perspective, ends);
+    }
     Ok(GrantOut {
         interface: login.interface,
         id: avatar_id,
     })
+}
+
+/// Ends the login of `perspective` when `ends` fires; forgets it once the login ends otherwise.
+fn end_with_session(shared: &Arc<Shared>, perspective: &Arc<Perspective>, ends: SessionEnd) {
+    let (shared, login) = (Arc::downgrade(shared), Arc::downgrade(perspective));
+    let ended = perspective.ended();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = ends.ended() => {
+                if let (Some(shared), Some(login)) = (shared.upgrade(), login.upgrade()) {
+                    tracing::debug!(parent: &shared.span, "login ended with its session");
+                    shared.end_login(&login);
+                }
+            }
+            () = ended.cancelled() => {}
+        }
+    });
 }

@@ -10,7 +10,7 @@
 //! asking. Each perspective is a login of its own: its own logout action, run exactly once
 //! (at its logout, or when the connection closes), and its own references.
 
-use super::checker::{CredentialChecker, DynChecker};
+use super::checker::{Admission, CredentialChecker, DynChecker};
 use super::client::LoginCredentials;
 use super::error::LoginError;
 use super::keyring::{DynKeyring, Keyring, PerspectiveKey};
@@ -294,7 +294,7 @@ impl IdentityObject {
             .hosted
             .choose(&self.id, &service, perspective.as_deref(), &interface)
             .await?;
-        grant(cx, &*chosen.realm, self.id.clone(), mind).await
+        grant(cx, &*chosen.realm, Admission::new(self.id.clone()), mind).await
     }
 }
 

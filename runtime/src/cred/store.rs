@@ -23,7 +23,7 @@
 
 mod any;
 mod checker;
-pub(super) mod contract;
+pub(crate) mod contract;
 mod file;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;

@@ -16,6 +16,8 @@ use super::super::scram::{DEFAULT_ITERATIONS, PasswordVerifier};
 use super::contract::permission_warning;
 use super::contract::{PasswordStore, StoreError, WorkFactor, check_iterations, check_username};
 use super::text::{parse_verifier, verifier_text};
+use crate::central::protocol::{SessionId, hex};
+use crate::central::sessions::{SessionRecord, SessionStore, TicketRecord};
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::fmt;
@@ -26,38 +28,66 @@ use std::time::Duration;
 /// How long one store operation may wait for a connection and its answer.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The schema, in migrations that both databases run alike.
-fn migrator() -> Migrator {
-    let mut migrator = Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            "tartine users and settings".into(),
-            MigrationType::Simple,
-            "CREATE TABLE tartine_users (
+/// The schema, in migrations that both databases run alike: `(version, description, SQL)`.
+/// A migration once released never changes (the databases keep its checksum); add another.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "tartine users and settings",
+        "CREATE TABLE tartine_users (
              username TEXT PRIMARY KEY,
              verifier TEXT NOT NULL
          );
          CREATE TABLE tartine_settings (
              name TEXT PRIMARY KEY,
              value TEXT NOT NULL
-         );"
-            .into_sql_str(),
-            false,
-        ),
-        Migration::new(
-            2,
-            "tartine keyring".into(),
-            MigrationType::Simple,
-            "CREATE TABLE tartine_keys (
+         );",
+    ),
+    (
+        2,
+        "tartine keyring",
+        "CREATE TABLE tartine_keys (
              identity TEXT NOT NULL,
              service TEXT NOT NULL,
              perspective TEXT NOT NULL,
              PRIMARY KEY (identity, service, perspective)
-         );"
-            .into_sql_str(),
-            false,
-        ),
-    ]);
+         );",
+    ),
+    (
+        3,
+        "tartine central authentication sessions",
+        "CREATE TABLE tartine_sessions (
+             id TEXT PRIMARY KEY,
+             username TEXT NOT NULL,
+             expires_at BIGINT NOT NULL,
+             ended BOOLEAN NOT NULL
+         );
+         CREATE INDEX tartine_sessions_by_user ON tartine_sessions (username);
+         CREATE TABLE tartine_tickets (
+             hash TEXT PRIMARY KEY,
+             session TEXT NOT NULL,
+             audience TEXT NOT NULL,
+             expires_at BIGINT NOT NULL
+         );",
+    ),
+];
+
+/// The migrator of [`MIGRATIONS`], under its own table name.
+fn migrator() -> Migrator {
+    let mut migrator = Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    );
     migrator.dangerous_set_table_name("tartine_migrations");
     migrator
 }
@@ -300,7 +330,132 @@ macro_rules! sql_store {
                 Ok(())
             }
         }
+
+        impl SessionStore for $name {
+            async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                bounded(
+                    sqlx::query(
+                        "INSERT INTO tartine_sessions (id, username, expires_at, ended)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(&session.username)
+                    .bind(millis_to_sql(session.expires_at))
+                    .bind(session.ended)
+                    .execute(&self.pool),
+                )
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+                let row: Option<(String, i64, bool)> = bounded(
+                    sqlx::query_as(
+                        "SELECT username, expires_at, ended FROM tartine_sessions WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool),
+                )
+                .await?;
+                Ok(row.map(|(username, expires_at, ended)| SessionRecord {
+                    id: id.clone(),
+                    username,
+                    expires_at: millis_from_sql(expires_at),
+                    ended,
+                }))
+            }
+
+            async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+                let done = bounded(
+                    sqlx::query(
+                        "UPDATE tartine_sessions SET ended = $2 WHERE id = $1 AND ended = $3",
+                    )
+                    .bind(id.as_str())
+                    .bind(true)
+                    .bind(false)
+                    .execute(&self.pool),
+                )
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
+                let mut ended: Vec<String> = bounded(
+                    sqlx::query_scalar(
+                        "UPDATE tartine_sessions SET ended = $2 WHERE username = $1 AND ended = $3
+                         RETURNING id",
+                    )
+                    .bind(username)
+                    .bind(true)
+                    .bind(false)
+                    .fetch_all(&self.pool),
+                )
+                .await?;
+                ended.sort();
+                Ok(ended.into_iter().map(SessionId).collect())
+            }
+
+            async fn create_ticket(&self, ticket: &TicketRecord) -> Result<(), StoreError> {
+                bounded(
+                    sqlx::query(
+                        "INSERT INTO tartine_tickets (hash, session, audience, expires_at)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(hex(&ticket.hash))
+                    .bind(ticket.session.as_str())
+                    .bind(&ticket.audience)
+                    .bind(millis_to_sql(ticket.expires_at))
+                    .execute(&self.pool),
+                )
+                .await?;
+                Ok(())
+            }
+
+            async fn ticket(&self, hash: &[u8; 32]) -> Result<Option<TicketRecord>, StoreError> {
+                let row: Option<(String, String, i64)> = bounded(
+                    sqlx::query_as(
+                        "SELECT session, audience, expires_at FROM tartine_tickets WHERE hash = $1",
+                    )
+                    .bind(hex(hash))
+                    .fetch_optional(&self.pool),
+                )
+                .await?;
+                Ok(row.map(|(session, audience, expires_at)| TicketRecord {
+                    hash: *hash,
+                    session: SessionId(session),
+                    audience,
+                    expires_at: millis_from_sql(expires_at),
+                }))
+            }
+
+            async fn prune(&self, now: u64) -> Result<(), StoreError> {
+                let now = millis_to_sql(now);
+                bounded(
+                    sqlx::query("DELETE FROM tartine_tickets WHERE expires_at <= $1")
+                        .bind(now)
+                        .execute(&self.pool),
+                )
+                .await?;
+                bounded(
+                    sqlx::query("DELETE FROM tartine_sessions WHERE expires_at <= $1")
+                        .bind(now)
+                        .execute(&self.pool),
+                )
+                .await?;
+                Ok(())
+            }
+        }
     };
+}
+
+/// A time in Unix milliseconds, as the SQL column keeps it.
+fn millis_to_sql(millis: u64) -> i64 {
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}
+
+/// A time from its SQL column.
+fn millis_from_sql(millis: i64) -> u64 {
+    u64::try_from(millis).unwrap_or(0)
 }
 
 #[cfg(feature = "sqlite")]

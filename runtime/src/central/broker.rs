@@ -1,0 +1,355 @@
+//! Provides the broker's side of central authentication: a credential checker that logs users
+//! in by the tickets of an authentication server, over a link it keeps to that server.
+
+use super::protocol::{AUTH_SERVICE, AuthBroker, BrokerMind, SessionId, VerifiedTicket};
+use crate::client::connect_with;
+use crate::config::Config;
+use crate::connection::handle::Connection;
+use crate::cred::{
+    Admission, AvatarId, CredentialChecker, CredentialKind, Credentials, Identity,
+    LoginCredentials, LoginError, SessionEnd, TokenError,
+};
+use crate::endpoint::{Endpoint, EndpointError, ToEndpoint};
+use crate::error::RemoteError;
+use crate::lock::Lock;
+use crate::refs::remote::Remote;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Logs users in at a broker by the tickets of a central authentication server: a
+/// [`CredentialChecker`] for token credentials ([`LoginCredentials::token`]).
+///
+/// It keeps a link to the authentication server, logged in as the broker's own account, and
+/// made again with capped backoff whenever it is lost. Each token login is checked over the
+/// link, so a session that ended is refused at once. While the link is down, token logins
+/// fail with [`LoginError::AuthServerUnavailable`] and the logins already made go on.
+///
+/// A login it admits ends when its session ends: at once when the authentication server
+/// announces it (a logout or a revocation, pushed to every linked broker), at the session's
+/// expiry by this broker's own timer, and otherwise at the next check of the open sessions,
+/// made every [`recheck`](CentralAuthBuilder::recheck) and as soon as a lost link is made
+/// again.
+#[derive(Clone)]
+pub struct CentralAuth {
+    state: Arc<State>,
+}
+
+impl fmt::Debug for CentralAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CentralAuth")
+            .field("linked", &self.is_linked())
+            .field("sessions", &self.state.sessions.lock().len())
+            .finish()
+    }
+}
+
+/// What the checker, its link task and its mind share.
+struct State {
+    link: watch::Sender<Option<Remote<dyn AuthBroker>>>,
+    /// The sessions of the logins admitted here, with the signal that ends those logins.
+    sessions: Lock<HashMap<SessionId, SessionEnd>>,
+    stop: CancellationToken,
+}
+
+impl State {
+    /// Ends the logins of `session`.
+    fn end(&self, session: &SessionId) {
+        if let Some(end) = self.sessions.lock().remove(session) {
+            tracing::info!(%session, "session ended; ending its logins");
+            end.end();
+        }
+    }
+
+    /// The signal of `session`, made (with its expiry timer) if it is new here.
+    fn session_end(self: &Arc<Self>, verified: &VerifiedTicket) -> SessionEnd {
+        let mut sessions = self.sessions.lock();
+        if let Some(end) = sessions.get(&verified.session) {
+            return end.clone();
+        }
+        let end = SessionEnd::new();
+        sessions.insert(verified.session.clone(), end.clone());
+        let (state, session) = (Arc::downgrade(self), verified.session.clone());
+        let left = Duration::from_millis(verified.session_left_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(left).await;
+            if let Some(state) = state.upgrade() {
+                state.end(&session);
+            }
+        });
+        end
+    }
+
+    /// Asks the authentication server which open sessions still go; ends the others.
+    async fn recheck(&self, link: &Remote<dyn AuthBroker>) {
+        let open: Vec<SessionId> = self.sessions.lock().keys().cloned().collect();
+        if open.is_empty() {
+            return;
+        }
+        for batch in open.chunks(10_000) {
+            match link.active(batch.to_vec()).await {
+                Ok(active) => {
+                    for session in batch.iter().filter(|session| !active.contains(session)) {
+                        self.end(session);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not recheck the open sessions");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The broker's mind at the authentication server: hears of sessions that end.
+struct Notices {
+    state: Weak<State>,
+}
+
+#[tartine_macros::referenceable]
+impl BrokerMind for Notices {
+    async fn session_ended(&self, session: SessionId) {
+        if let Some(state) = self.state.upgrade() {
+            state.end(&session);
+        }
+    }
+}
+
+/// Sets up a [`CentralAuth`]; [`start`](Self::start) starts its link.
+pub struct CentralAuthBuilder {
+    endpoint: Endpoint,
+    credentials: LoginCredentials,
+    config: Config,
+    recheck: Duration,
+    max_backoff: Duration,
+}
+
+impl fmt::Debug for CentralAuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CentralAuthBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("recheck", &self.recheck)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CentralAuthBuilder {
+    /// The settings of the link's connection (`tls_client` for a `tls://` endpoint).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// How often the open sessions are checked again, beside the announcements (default 30
+    /// seconds).
+    pub fn recheck(mut self, every: Duration) -> Self {
+        self.recheck = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The longest wait between two attempts to link again (default 5 seconds).
+    pub fn max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Starts linking in the background, and returns the checker at once: token logins fail
+    /// with [`LoginError::AuthServerUnavailable`] until the link is made. Needs a tokio
+    /// runtime.
+    pub fn start(self) -> CentralAuth {
+        let (link, _) = watch::channel(None);
+        let state = Arc::new(State {
+            link,
+            sessions: Lock::new(HashMap::new()),
+            stop: CancellationToken::new(),
+        });
+        tokio::spawn(keep_linked(Arc::downgrade(&state), self));
+        CentralAuth { state }
+    }
+}
+
+impl CentralAuth {
+    /// A checker linked to the authentication server at `endpoint`, logging in there as the
+    /// broker with `credentials` (the account the server names with `with_broker`).
+    ///
+    /// # Errors
+    /// [`EndpointError`] if `endpoint` does not parse.
+    pub fn builder(
+        endpoint: impl ToEndpoint,
+        credentials: LoginCredentials,
+    ) -> Result<CentralAuthBuilder, EndpointError> {
+        Ok(CentralAuthBuilder {
+            endpoint: endpoint.to_endpoint()?,
+            credentials,
+            config: Config::default(),
+            recheck: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(5),
+        })
+    }
+
+    /// Whether the link to the authentication server is up.
+    pub fn is_linked(&self) -> bool {
+        self.state.link.borrow().is_some()
+    }
+
+    /// Resolves once the link is up.
+    pub async fn linked(&self) {
+        let mut link = self.state.link.subscribe();
+        let _ = link.wait_for(Option::is_some).await;
+    }
+
+    /// Resolves once the link is down.
+    pub async fn unlinked(&self) {
+        let mut link = self.state.link.subscribe();
+        let _ = link.wait_for(Option::is_none).await;
+    }
+
+    /// How many sessions have logins here now (or had, until they end).
+    pub fn open_sessions(&self) -> usize {
+        self.state.sessions.lock().len()
+    }
+
+    /// Stops the link; token logins fail from then on.
+    pub fn close(&self) {
+        self.state.stop.cancel();
+        self.state.link.send_replace(None);
+    }
+
+    async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
+        let link = self
+            .state
+            .link
+            .borrow()
+            .clone()
+            .ok_or(LoginError::AuthServerUnavailable)?;
+        match link.verify(username.to_owned(), token.to_vec()).await {
+            Ok(verified) if verified.username == username => Ok(verified),
+            Ok(_) => Err(LoginError::Token(TokenError::WrongUser)),
+            Err(RemoteError::Method(TokenError::StoreUnavailable)) => {
+                Err(LoginError::AuthServerUnavailable)
+            }
+            Err(RemoteError::Method(error)) => Err(LoginError::Token(error)),
+            Err(RemoteError::Call(error)) => {
+                tracing::warn!(%error, "the authentication server did not answer");
+                Err(LoginError::AuthServerUnavailable)
+            }
+        }
+    }
+}
+
+impl CredentialChecker for CentralAuth {
+    fn kinds(&self) -> &[CredentialKind] {
+        &[CredentialKind::Token]
+    }
+
+    async fn check(&self, credentials: &Credentials) -> Result<AvatarId, LoginError> {
+        self.admit(credentials)
+            .await
+            .map(|admission| admission.id().clone())
+    }
+
+    async fn admit(&self, credentials: &Credentials) -> Result<Admission, LoginError> {
+        let Credentials::Token(presented) = credentials else {
+            return Err(LoginError::Unauthorized);
+        };
+        let verified = self.verify(presented.username(), presented.token()).await?;
+        let end = self.state.session_end(&verified);
+        Ok(Admission::ending_with(
+            AvatarId::User(verified.username),
+            end,
+        ))
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Keeps the link made, until the checker is dropped or closed.
+async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Some(strong) = state.upgrade() else {
+            return;
+        };
+        let stop = strong.stop.clone();
+        if stop.is_cancelled() {
+            return;
+        }
+        match link(&strong, &settings).await {
+            Ok((connection, remote)) => {
+                backoff = Duration::from_millis(100);
+                strong.link.send_replace(Some(remote.clone()));
+                tracing::info!("linked to the authentication server");
+                strong.recheck(&remote).await;
+                drop(strong);
+                let mut every = tokio::time::interval(settings.recheck);
+                every.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = connection.closed() => break,
+                        () = stop.cancelled() => {
+                            connection.close();
+                            return;
+                        }
+                        _ = every.tick() => match state.upgrade() {
+                            Some(state) => state.recheck(&remote).await,
+                            None => return,
+                        },
+                    }
+                }
+                if let Some(state) = state.upgrade() {
+                    state.link.send_replace(None);
+                }
+                tracing::warn!("lost the link to the authentication server; linking again");
+            }
+            Err(error) => {
+                drop(strong);
+                tracing::warn!(%error, "could not link to the authentication server");
+            }
+        }
+        let wait = jittered(backoff);
+        backoff = (backoff * 2).min(settings.max_backoff);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Between half and all of `delay`, at random.
+fn jittered(delay: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let fraction = match getrandom::fill(&mut byte) {
+        Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
+        Err(_) => 1.0,
+    };
+    delay.mul_f64(fraction)
+}
+
+/// Connects, logs in as the broker and takes the broker's link, with our mind.
+async fn link(
+    state: &Arc<State>,
+    settings: &CentralAuthBuilder,
+) -> Result<(Connection, Remote<dyn AuthBroker>), LoginError> {
+    let connection = connect_with(&settings.endpoint, settings.config.clone())
+        .await
+        .map_err(|error| LoginError::Internal(error.to_string()))?;
+    let identity = connection
+        .login::<Identity>(settings.credentials.clone())
+        .await?;
+    let notices = Arc::new(Notices {
+        state: Arc::downgrade(state),
+    });
+    let remote = identity
+        .perspective_with_mind::<dyn AuthBroker, Notices>(AUTH_SERVICE, "broker", notices)
+        .await?;
+    let _ = connection.logout(&identity).await;
+    Ok((connection, remote))
+}

@@ -1,0 +1,529 @@
+//! Central authentication over real connections: users log in once at an authentication
+//! server and use two brokers with its tickets; tickets are refused at the wrong broker, when
+//! changed, expired or used after logout; a logout or a revocation ends the logins open at
+//! the brokers; a broker goes on while the authentication server is down, and sessions
+//! survive its restart.
+
+#![allow(missing_docs, missing_debug_implementations)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use tartine::central::{
+    AuthAdmin, AuthBroker, AuthServer, CentralAuth, MemorySessions, SessionStore,
+};
+use tartine::cred::{
+    AvatarId, Identity, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError, NoMind, Portal,
+    Realm, TokenError,
+};
+use tartine::{Remote, Server, ServerHandle, avatar};
+use tokio::sync::mpsc;
+
+pub struct Desk {
+    name: String,
+    broker: &'static str,
+}
+
+#[avatar]
+impl Desk {
+    pub fn whoami(&self) -> String {
+        format!("{} at {}", self.name, self.broker)
+    }
+}
+
+/// A broker's realm: a desk per login, and a notice per logout.
+struct Desks {
+    broker: &'static str,
+    logouts: mpsc::UnboundedSender<String>,
+}
+
+impl Realm for Desks {
+    type Avatar = Desk;
+    type Mind = NoMind;
+
+    async fn request_avatar(
+        &self,
+        id: AvatarId,
+        _mind: Option<Remote<NoMind>>,
+    ) -> Result<LoggedIn<Desk>, LoginError> {
+        let logouts = self.logouts.clone();
+        let said = format!("{id} left {}", self.broker);
+        Ok(LoggedIn::new(Desk {
+            name: id.to_string(),
+            broker: self.broker,
+        })
+        .on_logout(move || {
+            let _ = logouts.send(said);
+        }))
+    }
+}
+
+fn accounts() -> InMemoryPasswords {
+    InMemoryPasswords::new()
+        .with_user("alice", "1234")
+        .and_then(|users| users.with_user("bob", "secret"))
+        .and_then(|users| users.with_user("broker-b", "b-pw"))
+        .and_then(|users| users.with_user("broker-c", "c-pw"))
+        .expect("randomness")
+}
+
+/// A clock the tests move forward.
+#[derive(Clone, Default)]
+struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_millis(self.0.load(Ordering::SeqCst))
+    }
+
+    fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+}
+
+async fn auth_server(
+    addr: &str,
+    sessions: impl SessionStore,
+    clock: TestClock,
+) -> (SocketAddr, ServerHandle, AuthAdmin) {
+    let (portal, admin) = AuthServer::new(sessions)
+        .with_checker(accounts())
+        .with_broker("broker-b")
+        .with_broker("broker-c")
+        .with_clock(move || clock.now())
+        .portal();
+    let server = Server::bind_portal(addr, portal).await.expect("binds");
+    let addr = server.local_addr().expect("addr");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    (addr, handle, admin)
+}
+
+struct Broker {
+    addr: SocketAddr,
+    checker: CentralAuth,
+    logouts: mpsc::UnboundedReceiver<String>,
+    _server: ServerHandle,
+}
+
+async fn broker(name: &'static str, password: &str, auth: SocketAddr) -> Broker {
+    broker_rechecking(name, password, auth, Duration::from_secs(30)).await
+}
+
+async fn broker_rechecking(
+    name: &'static str,
+    password: &str,
+    auth: SocketAddr,
+    recheck: Duration,
+) -> Broker {
+    let checker = CentralAuth::builder(auth, LoginCredentials::password(name, password))
+        .expect("an endpoint")
+        .max_backoff(Duration::from_millis(200))
+        .recheck(recheck)
+        .start();
+    let (sender, logouts) = mpsc::unbounded_channel();
+    let portal = Portal::new(Desks {
+        broker: name,
+        logouts: sender,
+    })
+    .with_checker(checker.clone());
+    let server = Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("binds");
+    let addr = server.local_addr().expect("addr");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    checker.linked().await;
+    Broker {
+        addr,
+        checker,
+        logouts,
+        _server: handle,
+    }
+}
+
+async fn session(
+    auth: SocketAddr,
+    user: &str,
+    password: &str,
+) -> Remote<dyn tartine::central::AuthUser> {
+    let connection = tartine::connect(auth).await.expect("connects");
+    tartine::central::login(&connection, LoginCredentials::password(user, password))
+        .await
+        .expect("logs in at the authentication server")
+}
+
+async fn ticket(session: &Remote<dyn tartine::central::AuthUser>, audience: &str) -> Vec<u8> {
+    session
+        .ticket(audience.to_owned())
+        .await
+        .expect("a ticket")
+        .token
+}
+
+async fn login(broker: SocketAddr, user: &str, token: Vec<u8>) -> Result<Remote<Desk>, LoginError> {
+    let connection = tartine::connect(broker).await.expect("connects");
+    connection
+        .login::<Desk>(LoginCredentials::token(user, token))
+        .await
+}
+
+#[tokio::test]
+async fn a_user_logs_in_once_and_uses_both_brokers() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let (b, c) = (
+        broker("broker-b", "b-pw", auth).await,
+        broker("broker-c", "c-pw", auth).await,
+    );
+    let alice = session(auth, "alice", "1234").await;
+    let at_b = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("alice at b");
+    let at_c = login(c.addr, "alice", ticket(&alice, "broker-c").await)
+        .await
+        .expect("alice at c");
+    assert_eq!(at_b.whoami().await.expect("answers"), "alice at broker-b");
+    assert_eq!(at_c.whoami().await.expect("answers"), "alice at broker-c");
+    // A broker takes no password at all: it has no password checker.
+    let connection = tartine::connect(b.addr).await.expect("connects");
+    assert_eq!(
+        connection
+            .login::<Desk>(LoginCredentials::password("alice", "1234"))
+            .await
+            .err(),
+        Some(LoginError::NoChecker(
+            tartine::cred::CredentialKind::Password
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_for_one_broker_is_refused_at_another() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let (b, c) = (
+        broker("broker-b", "b-pw", auth).await,
+        broker("broker-c", "c-pw", auth).await,
+    );
+    let alice = session(auth, "alice", "1234").await;
+    // Broker B got alice's ticket when she logged in there, and replays it at broker C.
+    let token = ticket(&alice, "broker-b").await;
+    login(b.addr, "alice", token.clone())
+        .await
+        .expect("alice at b");
+    assert_eq!(
+        login(c.addr, "alice", token).await.err(),
+        Some(LoginError::Token(TokenError::WrongAudience))
+    );
+}
+
+#[tokio::test]
+async fn changed_forged_oversized_or_borrowed_tickets_are_refused_and_the_broker_goes_on() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let b = broker("broker-b", "b-pw", auth).await;
+    let alice = session(auth, "alice", "1234").await;
+    let token = ticket(&alice, "broker-b").await;
+    let mut changed = token.clone();
+    changed[7] ^= 1;
+    let cases = [
+        ("alice", changed, TokenError::Unknown),
+        ("alice", vec![0; 32], TokenError::Unknown),
+        ("alice", Vec::new(), TokenError::Unknown),
+        ("alice", token[..31].to_vec(), TokenError::Unknown),
+        ("alice", vec![7; 100_000], TokenError::Unknown),
+        ("bob", token.clone(), TokenError::WrongUser),
+    ];
+    for (user, presented, expected) in cases {
+        assert_eq!(
+            login(b.addr, user, presented).await.err(),
+            Some(LoginError::Token(expected.clone())),
+            "{expected:?}"
+        );
+    }
+    let desk = login(b.addr, "alice", token)
+        .await
+        .expect("the real one works");
+    assert_eq!(desk.whoami().await.expect("answers"), "alice at broker-b");
+}
+
+#[tokio::test]
+async fn an_expired_ticket_is_refused() {
+    let clock = TestClock::default();
+    let (auth, _server, _) = auth_server("127.0.0.1:0", MemorySessions::new(), clock.clone()).await;
+    let b = broker("broker-b", "b-pw", auth).await;
+    let alice = session(auth, "alice", "1234").await;
+    let token = ticket(&alice, "broker-b").await;
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(
+        login(b.addr, "alice", token).await.err(),
+        Some(LoginError::Token(TokenError::Expired))
+    );
+    // The session is still young: a new ticket works.
+    login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("a fresh ticket");
+}
+
+#[tokio::test]
+async fn a_logout_at_the_auth_server_refuses_its_tickets_and_ends_the_open_logins() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let (mut b, c) = (
+        broker("broker-b", "b-pw", auth).await,
+        broker("broker-c", "c-pw", auth).await,
+    );
+    let alice = session(auth, "alice", "1234").await;
+    let desk = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("alice at b");
+    let unused = ticket(&alice, "broker-c").await;
+    let started = Instant::now();
+    alice.end_session().await.expect("ends");
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+    eprintln!(
+        "the open login ended {:?} after the logout",
+        started.elapsed()
+    );
+    assert!(desk.whoami().await.is_err(), "the login is over");
+    assert_eq!(
+        login(c.addr, "alice", unused).await.err(),
+        Some(LoginError::Token(TokenError::Revoked))
+    );
+    assert_eq!(
+        alice.ticket("broker-c".into()).await.err(),
+        Some(tartine::RemoteError::Method(TokenError::Revoked))
+    );
+    assert_eq!(b.checker.open_sessions(), 0);
+}
+
+#[tokio::test]
+async fn an_admin_revocation_ends_every_session_of_a_user_everywhere() {
+    let (auth, _server, admin) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let (mut b, mut c) = (
+        broker("broker-b", "b-pw", auth).await,
+        broker("broker-c", "c-pw", auth).await,
+    );
+    let laptop = session(auth, "alice", "1234").await;
+    let phone = session(auth, "alice", "1234").await;
+    let bob = session(auth, "bob", "secret").await;
+    let _laptop_at_b = login(b.addr, "alice", ticket(&laptop, "broker-b").await)
+        .await
+        .expect("at b");
+    let _phone_at_c = login(c.addr, "alice", ticket(&phone, "broker-c").await)
+        .await
+        .expect("at c");
+    let bobs = login(b.addr, "bob", ticket(&bob, "broker-b").await)
+        .await
+        .expect("bob at b");
+    let revoked = admin.revoke_user("alice").await.expect("revokes");
+    assert_eq!(revoked.len(), 2);
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+    assert_eq!(
+        c.logouts.recv().await.as_deref(),
+        Some("alice left broker-c")
+    );
+    assert_eq!(bobs.whoami().await.expect("bob stays"), "bob at broker-b");
+}
+
+#[tokio::test]
+async fn a_session_that_expires_ends_its_logins_by_the_brokers_own_timer() {
+    let (portal, _) = AuthServer::new(MemorySessions::new())
+        .with_checker(accounts())
+        .with_broker("broker-b")
+        .session_lifetime(Duration::from_millis(400))
+        .portal();
+    let server = Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("binds");
+    let auth = server.local_addr().expect("addr");
+    let _handle = server.handle();
+    tokio::spawn(server.run());
+    let mut b = broker("broker-b", "b-pw", auth).await;
+    let alice = session(auth, "alice", "1234").await;
+    let token = ticket(&alice, "broker-b").await;
+    let started = Instant::now();
+    let _at_b = login(b.addr, "alice", token).await.expect("at b");
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn users_cannot_act_as_brokers_nor_brokers_as_users() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    let connection = tartine::connect(auth).await.expect("connects");
+    let alice = connection
+        .login::<Identity>(LoginCredentials::password("alice", "1234"))
+        .await
+        .expect("alice");
+    assert_eq!(
+        alice
+            .perspective::<dyn AuthBroker>(tartine::central::AUTH_SERVICE, "broker")
+            .await
+            .err(),
+        Some(LoginError::NotPermitted)
+    );
+    assert_eq!(
+        tartine::central::login(&connection, LoginCredentials::password("broker-b", "b-pw"))
+            .await
+            .err(),
+        Some(LoginError::NotPermitted)
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn brokers_go_on_while_the_auth_server_is_down_and_sessions_survive_its_restart() {
+    use tartine::cred::SqliteStore;
+    let dir = common::tempdir::TempDir::new();
+    let db = dir.path().join("auth.db");
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
+    let mut b = broker("broker-b", "b-pw", auth).await;
+    let alice = session(auth, "alice", "1234").await;
+    let desk = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("at b");
+    let later = ticket(&alice, "broker-b").await;
+    let alice_session = alice.session().await.expect("its id");
+
+    server.shutdown(Duration::ZERO).await;
+    store.close().await;
+    drop(alice);
+    // The broker notices, refuses new token logins with a typed error, and goes on serving.
+    b.checker.unlinked().await;
+    assert_eq!(
+        login(b.addr, "alice", later.clone()).await.err(),
+        Some(LoginError::AuthServerUnavailable)
+    );
+    assert_eq!(
+        desk.whoami().await.expect("still open"),
+        "alice at broker-b"
+    );
+
+    // The authentication server comes back on the same address, with the same file.
+    let store = SqliteStore::open(&db).await.expect("opens again");
+    let (_, _server, admin) = auth_server(&auth.to_string(), store, TestClock::default()).await;
+    b.checker.linked().await;
+    // The session survived the restart: a ticket issued before it still logs in.
+    let _again_at_b = login(b.addr, "alice", later)
+        .await
+        .expect("the old ticket works");
+    // And revoking it now reaches the broker.
+    assert!(admin.revoke_session(&alice_session).await.expect("revokes"));
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_revocation_made_in_the_store_reaches_brokers_at_their_next_recheck() {
+    use tartine::cred::SqliteStore;
+    let dir = common::tempdir::TempDir::new();
+    let db = dir.path().join("auth.db");
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let (auth, _server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
+    let recheck = Duration::from_millis(200);
+    let mut b = broker_rechecking("broker-b", "b-pw", auth, recheck).await;
+    let alice = session(auth, "alice", "1234").await;
+    let _at_b = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("at b");
+    // Another process (tartine-admin, another authentication server) ends the session in the
+    // database: no announcement, but the broker's recheck finds it.
+    let other = SqliteStore::open(&db).await.expect("another handle");
+    let started = Instant::now();
+    assert!(
+        other
+            .end_session(&alice.session().await.expect("its id"))
+            .await
+            .expect("ends")
+    );
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+    let took = started.elapsed();
+    eprintln!("the recheck ended the login {took:?} after the store did");
+    assert!(took < recheck * 3, "{took:?}");
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_revocation_made_while_a_broker_was_cut_off_reaches_it_when_it_links_again() {
+    use tartine::cred::SqliteStore;
+    let dir = common::tempdir::TempDir::new();
+    let db = dir.path().join("auth.db");
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
+    let mut b = broker("broker-b", "b-pw", auth).await;
+    let alice = session(auth, "alice", "1234").await;
+    let id = alice.session().await.expect("its id");
+    let _at_b = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("at b");
+    server.shutdown(Duration::ZERO).await;
+    b.checker.unlinked().await;
+    assert!(store.end_session(&id).await.expect("ends"));
+    store.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens again");
+    let (_, _server, _) = auth_server(&auth.to_string(), store, TestClock::default()).await;
+    assert_eq!(
+        b.logouts.recv().await.as_deref(),
+        Some("alice left broker-b")
+    );
+}
+
+#[tokio::test]
+async fn a_session_asks_for_tickets_at_a_bounded_rate() {
+    let clock = TestClock::default();
+    let (portal, _) = AuthServer::new(MemorySessions::new())
+        .with_checker(accounts())
+        .tickets_per_minute(3)
+        .with_clock({
+            let clock = clock.clone();
+            move || clock.now()
+        })
+        .portal();
+    let server = Server::bind_portal("127.0.0.1:0", portal)
+        .await
+        .expect("binds");
+    let auth = server.local_addr().expect("addr");
+    let _handle = server.handle();
+    tokio::spawn(server.run());
+    let alice = session(auth, "alice", "1234").await;
+    for _ in 0..3 {
+        ticket(&alice, "broker-b").await;
+    }
+    assert_eq!(
+        alice.ticket("broker-b".into()).await.err(),
+        Some(tartine::RemoteError::Method(TokenError::TooManyTickets))
+    );
+    assert_eq!(
+        alice.ticket(String::new()).await.err(),
+        Some(tartine::RemoteError::Method(TokenError::WrongAudience))
+    );
+    clock.advance(Duration::from_secs(60));
+    ticket(&alice, "broker-b").await;
+}
