@@ -36,6 +36,10 @@ mod tls;
 #[path = "../make_cert.rs"]
 mod make_cert;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../central_auth.rs"]
+mod central_auth;
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
@@ -243,4 +247,23 @@ fn the_chat_server_takes_its_users_from_auth_sources() {
         handle.shutdown(std::time::Duration::ZERO).await;
     });
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn central_auth_logs_in_once_and_ends_everywhere_at_logout() {
+    let seen = runtime()
+        .block_on(central_auth::demo())
+        .expect("the demo succeeds");
+    assert_eq!(
+        seen,
+        [
+            "alice logged in once, at the authentication server",
+            "chat greets alice",
+            "game greets alice",
+            "a chat ticket at game: token refused: the token is for another server",
+            "alice logged out at the authentication server",
+            "chat ended alice's login",
+            "game ended alice's login",
+        ]
+    );
 }

@@ -238,9 +238,18 @@ fn the_command_grants_and_revokes_keys_in_a_sqlite_store() {
         succeeds(&admin(&store, &["key", "list", "alice"], "")),
         "chat/moderator\n"
     );
+    assert_eq!(
+        succeeds(&admin(&store, &["revoke-sessions", "alice"], "")),
+        "",
+        "no sessions yet"
+    );
     let dir = TempDir::new();
     let file = format!("file:{}", dir.path().join("users.passwd").display());
     succeeds(&admin(&file, &["add", "alice", "--password-stdin"], "pw\n"));
+    fails_saying(
+        &admin(&file, &["revoke-sessions", "alice"], ""),
+        "SQLite or PostgreSQL",
+    );
     fails_saying(
         &admin(&file, &["key", "list", "alice"], ""),
         "keeps no keyring",

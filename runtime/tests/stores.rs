@@ -259,3 +259,128 @@ async fn anonymous_logins_go_on_beside_a_password_store() {
         .expect("adds");
     assert_eq!(login(addr, "alice", "1234").await.as_deref(), Ok("alice"));
 }
+
+/// What every session store keeps for an authentication server.
+async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
+    use tartine::central::{SessionRecord, TicketRecord};
+    let session = |id: &str, user: &str, expires_at| SessionRecord {
+        id: session_id(id),
+        username: user.to_owned(),
+        expires_at,
+        ended: false,
+    };
+    let (a, b, c) = (
+        session("a1", "alice", 10_000),
+        session("a2", "alice", 20_000),
+        session("b1", "bob", 30_000),
+    );
+    for record in [&a, &b, &c] {
+        store.create_session(record).await.expect("keeps");
+    }
+    assert_eq!(store.session(&a.id).await.expect("reads"), Some(a.clone()));
+    assert_eq!(store.session(&session_id("zz")).await.expect("reads"), None);
+    let ticket = TicketRecord {
+        hash: [7; 32],
+        session: a.id.clone(),
+        audience: "broker-b".into(),
+        expires_at: 5_000,
+    };
+    store.create_ticket(&ticket).await.expect("keeps");
+    assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), Some(ticket));
+    assert_eq!(store.ticket(&[8; 32]).await.expect("reads"), None);
+    assert!(store.end_session(&a.id).await.expect("ends"));
+    assert!(!store.end_session(&a.id).await.expect("ended already"));
+    assert!(
+        store
+            .session(&a.id)
+            .await
+            .expect("reads")
+            .expect("kept")
+            .ended
+    );
+    let ended = store.end_sessions_of("alice").await.expect("ends");
+    assert_eq!(ended, std::slice::from_ref(&b.id));
+    store.prune(15_000).await.expect("prunes");
+    assert_eq!(store.session(&a.id).await.expect("reads"), None);
+    assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), None);
+    assert!(store.session(&c.id).await.expect("reads").is_some());
+}
+
+/// A session id of the tests' choosing (the server's are random).
+fn session_id(id: &str) -> tartine::central::SessionId {
+    tartine::central::SessionId::from_text(id)
+}
+
+/// What every keyring keeps.
+async fn keeps_keys<K: tartine::cred::Keyring>(keyring: &K) {
+    use tartine::cred::{AvatarId, PerspectiveKey};
+    let alice = AvatarId::User("alice".into());
+    let key = |service: &str, perspective: &str| PerspectiveKey::new(service, perspective);
+    assert_eq!(keyring.keys(&alice).await.expect("reads"), []);
+    keyring
+        .grant(&alice, &key("game", "player"))
+        .await
+        .expect("grants");
+    keyring
+        .grant(&alice, &key("chat", "member"))
+        .await
+        .expect("grants");
+    keyring
+        .grant(&alice, &key("chat", "member"))
+        .await
+        .expect("again");
+    keyring
+        .grant(&AvatarId::Anonymous, &key("chat", "guest"))
+        .await
+        .expect("grants");
+    assert_eq!(
+        keyring.keys(&alice).await.expect("reads"),
+        [key("chat", "member"), key("game", "player")]
+    );
+    assert_eq!(
+        keyring.keys(&AvatarId::Anonymous).await.expect("reads"),
+        [key("chat", "guest")]
+    );
+    keyring
+        .revoke(&alice, &key("game", "player"))
+        .await
+        .expect("revokes");
+    assert!(matches!(
+        keyring.revoke(&alice, &key("game", "player")).await,
+        Err(StoreError::NoSuchKey { .. })
+    ));
+    assert_eq!(
+        keyring.keys(&alice).await.expect("reads"),
+        [key("chat", "member")]
+    );
+}
+
+#[tokio::test]
+async fn memory_keeps_sessions_and_keys() {
+    keeps_sessions(&tartine::central::MemorySessions::new()).await;
+    keeps_keys(&tartine::cred::MemoryKeyring::new()).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_keeps_sessions_and_keys() {
+    let dir = common::tempdir::TempDir::new();
+    let store = tartine::cred::SqliteStore::open(dir.path().join("users.db"))
+        .await
+        .expect("creates");
+    keeps_sessions(&store).await;
+    keeps_keys(&store).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_keeps_sessions_and_keys() {
+    let Some(cluster) = common::postgres::start() else {
+        return;
+    };
+    let store = tartine::cred::PostgresStore::connect(&cluster.url())
+        .await
+        .expect("connects");
+    keeps_sessions(&store).await;
+    keeps_keys(&store).await;
+}

@@ -1,7 +1,7 @@
 //! `tartine-admin`: adds, removes and lists the users of a tartine password store (a password
 //! file, a SQLite file or a PostgreSQL database), changes their passwords, sets the work factor
-//! of new passwords, and grants and revokes the keys of the identity keyring (SQLite and
-//! PostgreSQL).
+//! of new passwords, grants and revokes the keys of the identity keyring, and ends the
+//! central-authentication sessions of a user (the last two on SQLite and PostgreSQL).
 //!
 //! ```text
 //! tartine-admin --store sqlite:users.db add alice            # asks for the password twice
@@ -16,6 +16,7 @@
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::process::ExitCode;
+use tartine::central::{SessionId, SessionStore};
 use tartine::cred::store::{check_iterations, permission_warning};
 use tartine::cred::{
     ANONYMOUS_IDENTITY, AnyStore, AuthSource, AvatarId, Keyring, PasswordFile, PasswordStore,
@@ -65,6 +66,13 @@ enum Command {
     /// (SQLite and PostgreSQL stores).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Ends every central-authentication session of USER kept in the store (SQLite and
+    /// PostgreSQL): its tickets stop working at once, and brokers end its logins at their next
+    /// recheck.
+    RevokeSessions {
+        /// The user.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +177,13 @@ async fn run(args: Args) -> Result<(), Failure> {
             eprintln!("new passwords get {count} iterations");
         }
         Command::Key(command) => keys(&store, command).await?,
+        Command::RevokeSessions { user } => {
+            let ended = revoke_sessions(&store, &user).await?;
+            eprintln!("ended {} session(s) of {user}", ended.len());
+            for session in ended {
+                println!("{session}");
+            }
+        }
     }
     Ok(())
 }
@@ -201,6 +216,16 @@ async fn keys(store: &AnyStore, command: KeyCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Ends the sessions of `user` in a SQL store.
+async fn revoke_sessions(store: &AnyStore, user: &str) -> Result<Vec<SessionId>, Failure> {
+    match store {
+        AnyStore::Sqlite(store) => Ok(store.end_sessions_of(user).await?),
+        #[cfg(feature = "postgres")]
+        AnyStore::Postgres(store) => Ok(store.end_sessions_of(user).await?),
+        _ => Err("sessions are kept in SQLite or PostgreSQL stores".into()),
+    }
 }
 
 /// The identity a user argument names: `#anonymous`, or a user name.

@@ -21,6 +21,11 @@ impl SessionId {
         Ok(SessionId(hex(&bytes)))
     }
 
+    /// The session id `text` (as a store or a log shows it).
+    pub fn from_text(text: impl Into<String>) -> Self {
+        SessionId(text.into())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
