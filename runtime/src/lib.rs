@@ -352,12 +352,19 @@
 //! - **cred** (`cred/`): the portal's login service (`service.rs`) is the only object a new
 //!   connection reaches. Each login creates a perspective, which every reference handed out
 //!   through its avatar carries; a logout revokes them all. Failed password logins go through a
-//!   throttle shared by the portal's connections (`throttle.rs`).
+//!   throttle shared by the portal's connections (`throttle.rs`). Users live in password
+//!   stores (`store/`: memory, a password file, SQLite, PostgreSQL), made from `--auth`
+//!   strings (`auth.rs`); named services and the identity keyring are `services.rs` and
+//!   `keyring.rs`.
 //! - **server and client** (`server.rs`, `client.rs`): listeners (`server/listener.rs`: TCP,
 //!   TLS, Unix sockets, bound from an [`Endpoint`], `endpoint.rs`) and connectors; the streams
 //!   a connection runs on are split by `connection/transport.rs`, and TLS settings live in
 //!   `tls.rs`; admission counts connections in all, per address and while pending
 //!   (`server/admission.rs`), and the listen backlog is [`Config::listen_backlog`].
+//! - **central** (`central/`): central authentication on top of all of the above: an
+//!   authentication server (`server.rs`) whose sessions and tickets live in a session store
+//!   (`sessions.rs`), the protocol it speaks with users and brokers (`protocol.rs`), and the
+//!   brokers' checker, which keeps its own client link to it (`broker.rs`).
 //!
 //! # What the macros check
 //!
