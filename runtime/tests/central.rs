@@ -84,22 +84,30 @@ impl TestClock {
     }
 }
 
-async fn auth_server(
-    addr: &str,
-    sessions: impl SessionStore,
-    clock: TestClock,
-) -> (SocketAddr, ServerHandle, AuthAdmin) {
-    let (portal, admin) = AuthServer::new(sessions)
+/// The tests' authentication server: their accounts, brokers b and c.
+fn auth_builder(sessions: impl SessionStore) -> AuthServer {
+    AuthServer::new(sessions)
         .with_checker(accounts())
         .with_broker("broker-b")
         .with_broker("broker-c")
-        .with_clock(move || clock.now())
-        .portal();
+}
+
+/// Serves `server` on `addr`.
+async fn serve_auth(addr: &str, server: AuthServer) -> (SocketAddr, ServerHandle, AuthAdmin) {
+    let (portal, admin) = server.portal();
     let server = Server::bind_portal(addr, portal).await.expect("binds");
     let addr = server.local_addr().expect("addr");
     let handle = server.handle();
     tokio::spawn(server.run());
     (addr, handle, admin)
+}
+
+async fn auth_server(
+    addr: &str,
+    sessions: impl SessionStore,
+    clock: TestClock,
+) -> (SocketAddr, ServerHandle, AuthAdmin) {
+    serve_auth(addr, auth_builder(sessions).with_clock(move || clock.now())).await
 }
 
 struct Broker {
@@ -130,12 +138,7 @@ async fn broker_rechecking(
         logouts: sender,
     })
     .with_checker(checker.clone());
-    let server = Server::bind_portal("127.0.0.1:0", portal)
-        .await
-        .expect("binds");
-    let addr = server.local_addr().expect("addr");
-    let handle = server.handle();
-    tokio::spawn(server.run());
+    let (addr, handle) = common::login::serve_portal(portal, tartine::Config::default()).await;
     checker.linked().await;
     Broker {
         addr,
@@ -339,17 +342,11 @@ async fn an_admin_revocation_ends_every_session_of_a_user_everywhere() {
 
 #[tokio::test]
 async fn a_session_that_expires_ends_its_logins_by_the_brokers_own_timer() {
-    let (portal, _) = AuthServer::new(MemorySessions::new())
-        .with_checker(accounts())
-        .with_broker("broker-b")
-        .session_lifetime(Duration::from_millis(400))
-        .portal();
-    let server = Server::bind_portal("127.0.0.1:0", portal)
-        .await
-        .expect("binds");
-    let auth = server.local_addr().expect("addr");
-    let _handle = server.handle();
-    tokio::spawn(server.run());
+    let (auth, _server, _) = serve_auth(
+        "127.0.0.1:0",
+        auth_builder(MemorySessions::new()).session_lifetime(Duration::from_millis(400)),
+    )
+    .await;
     let mut b = broker("broker-b", "b-pw", auth).await;
     let alice = session(auth, "alice", "1234").await;
     let token = ticket(&alice, "broker-b").await;
@@ -393,16 +390,16 @@ async fn users_cannot_act_as_brokers_nor_brokers_as_users() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn brokers_go_on_while_the_auth_server_is_down_and_sessions_survive_its_restart() {
-    use tartine::cred::SqliteStore;
-    let dir = common::tempdir::TempDir::new();
-    let db = dir.path().join("auth.db");
-    let store = SqliteStore::open(&db).await.expect("opens");
-    let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
-    let mut b = broker("broker-b", "b-pw", auth).await;
-    let alice = session(auth, "alice", "1234").await;
-    let desk = login(b.addr, "alice", ticket(&alice, "broker-b").await)
-        .await
-        .expect("at b");
+    let OnDisk {
+        db,
+        store,
+        auth,
+        server,
+        mut b,
+        alice,
+        desk,
+        _dir,
+    } = on_disk(Duration::from_secs(30)).await;
     let later = ticket(&alice, "broker-b").await;
     let alice_session = alice.session().await.expect("its id");
 
@@ -421,7 +418,9 @@ async fn brokers_go_on_while_the_auth_server_is_down_and_sessions_survive_its_re
     );
 
     // The authentication server comes back on the same address, with the same file.
-    let store = SqliteStore::open(&db).await.expect("opens again");
+    let store = tartine::cred::SqliteStore::open(&db)
+        .await
+        .expect("opens again");
     let (_, _server, admin) = auth_server(&auth.to_string(), store, TestClock::default()).await;
     b.checker.linked().await;
     // The session survived the restart: a ticket issued before it still logs in.
@@ -440,16 +439,15 @@ async fn brokers_go_on_while_the_auth_server_is_down_and_sessions_survive_its_re
 #[tokio::test]
 async fn a_revocation_made_in_the_store_reaches_brokers_at_their_next_recheck() {
     use tartine::cred::SqliteStore;
-    let dir = common::tempdir::TempDir::new();
-    let db = dir.path().join("auth.db");
-    let store = SqliteStore::open(&db).await.expect("opens");
-    let (auth, _server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
     let recheck = Duration::from_millis(200);
-    let mut b = broker_rechecking("broker-b", "b-pw", auth, recheck).await;
-    let alice = session(auth, "alice", "1234").await;
-    let _at_b = login(b.addr, "alice", ticket(&alice, "broker-b").await)
-        .await
-        .expect("at b");
+    let OnDisk {
+        db,
+        mut b,
+        alice,
+        desk: _at_b,
+        _dir,
+        ..
+    } = on_disk(recheck).await;
     // Another process (tartine-admin, another authentication server) ends the session in the
     // database: no announcement, but the broker's recheck finds it.
     let other = SqliteStore::open(&db).await.expect("another handle");
@@ -472,22 +470,24 @@ async fn a_revocation_made_in_the_store_reaches_brokers_at_their_next_recheck() 
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_revocation_made_while_a_broker_was_cut_off_reaches_it_when_it_links_again() {
-    use tartine::cred::SqliteStore;
-    let dir = common::tempdir::TempDir::new();
-    let db = dir.path().join("auth.db");
-    let store = SqliteStore::open(&db).await.expect("opens");
-    let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
-    let mut b = broker("broker-b", "b-pw", auth).await;
-    let alice = session(auth, "alice", "1234").await;
+    let OnDisk {
+        db,
+        store,
+        auth,
+        server,
+        mut b,
+        alice,
+        desk: _at_b,
+        _dir,
+    } = on_disk(Duration::from_secs(30)).await;
     let id = alice.session().await.expect("its id");
-    let _at_b = login(b.addr, "alice", ticket(&alice, "broker-b").await)
-        .await
-        .expect("at b");
     server.shutdown(Duration::ZERO).await;
     b.checker.unlinked().await;
     assert!(store.end_session(&id).await.expect("ends"));
     store.close().await;
-    let store = SqliteStore::open(&db).await.expect("opens again");
+    let store = tartine::cred::SqliteStore::open(&db)
+        .await
+        .expect("opens again");
     let (_, _server, _) = auth_server(&auth.to_string(), store, TestClock::default()).await;
     assert_eq!(
         b.logouts.recv().await.as_deref(),
@@ -498,20 +498,13 @@ async fn a_revocation_made_while_a_broker_was_cut_off_reaches_it_when_it_links_a
 #[tokio::test]
 async fn a_session_asks_for_tickets_at_a_bounded_rate() {
     let clock = TestClock::default();
-    let (portal, _) = AuthServer::new(MemorySessions::new())
-        .with_checker(accounts())
+    let rated = auth_builder(MemorySessions::new())
         .tickets_per_minute(3)
         .with_clock({
             let clock = clock.clone();
             move || clock.now()
-        })
-        .portal();
-    let server = Server::bind_portal("127.0.0.1:0", portal)
-        .await
-        .expect("binds");
-    let auth = server.local_addr().expect("addr");
-    let _handle = server.handle();
-    tokio::spawn(server.run());
+        });
+    let (auth, _server, _) = serve_auth("127.0.0.1:0", rated).await;
     let alice = session(auth, "alice", "1234").await;
     for _ in 0..3 {
         ticket(&alice, "broker-b").await;
@@ -526,4 +519,41 @@ async fn a_session_asks_for_tickets_at_a_bounded_rate() {
     );
     clock.advance(Duration::from_secs(60));
     ticket(&alice, "broker-b").await;
+}
+
+/// An authentication server keeping its sessions in a SQLite file, broker b (rechecking every
+/// `recheck`), and alice logged in at both.
+#[cfg(feature = "sqlite")]
+struct OnDisk {
+    _dir: common::tempdir::TempDir,
+    db: std::path::PathBuf,
+    store: tartine::cred::SqliteStore,
+    auth: SocketAddr,
+    server: ServerHandle,
+    b: Broker,
+    alice: Remote<dyn tartine::central::AuthUser>,
+    desk: Remote<Desk>,
+}
+
+#[cfg(feature = "sqlite")]
+async fn on_disk(recheck: Duration) -> OnDisk {
+    let dir = common::tempdir::TempDir::new();
+    let db = dir.path().join("auth.db");
+    let store = tartine::cred::SqliteStore::open(&db).await.expect("opens");
+    let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
+    let b = broker_rechecking("broker-b", "b-pw", auth, recheck).await;
+    let alice = session(auth, "alice", "1234").await;
+    let desk = login(b.addr, "alice", ticket(&alice, "broker-b").await)
+        .await
+        .expect("alice at b");
+    OnDisk {
+        _dir: dir,
+        db,
+        store,
+        auth,
+        server,
+        b,
+        alice,
+        desk,
+    }
 }

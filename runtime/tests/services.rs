@@ -5,12 +5,14 @@
 
 #![allow(missing_docs, missing_debug_implementations)]
 
+mod common;
+
 use std::net::SocketAddr;
 use tartine::cred::{
     AllowAnonymous, AvatarId, Identity, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError,
     MemoryKeyring, NoMind, PerspectiveKey, Realm, Service, Services,
 };
-use tartine::{Remote, Server, ServerHandle, avatar};
+use tartine::{Remote, ServerHandle, avatar};
 use tokio::sync::mpsc;
 
 pub struct Member {
@@ -130,12 +132,7 @@ async fn serve() -> Fixture {
         .with_service("chat", chat)
         .with_service("game", game)
         .portal();
-    let server = Server::bind_portal("127.0.0.1:0", portal)
-        .await
-        .expect("binds");
-    let addr = server.local_addr().expect("addr");
-    let handle = server.handle();
-    tokio::spawn(server.run());
+    let (addr, handle) = common::login::serve_portal(portal, tartine::Config::default()).await;
     Fixture {
         addr,
         keyring,
@@ -377,11 +374,7 @@ async fn a_sqlite_store_keeps_users_and_keys_for_every_service() {
             ),
         )
         .portal();
-    let server = Server::bind_portal("127.0.0.1:0", portal)
-        .await
-        .expect("binds");
-    let addr = server.local_addr().expect("addr");
-    tokio::spawn(server.run());
+    let (addr, _server) = common::login::serve_portal(portal, tartine::Config::default()).await;
     let (_connection, carol) = identity(addr, "carol", "fido").await;
     let player = carol
         .perspective::<Player>("game", "player")
