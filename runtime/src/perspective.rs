@@ -33,6 +33,8 @@ pub(crate) struct Perspective {
     logout: Lock<Option<LogoutAction>>,
     /// Fired when the login ends, whichever way.
     ended: CancellationToken,
+    /// What the login keeps until it ends (its session's end signal, say).
+    held: Lock<Option<Box<dyn Any + Send + Sync>>>,
 }
 
 impl fmt::Debug for Perspective {
@@ -57,6 +59,7 @@ impl Perspective {
             interface,
             logout: Lock::new(logout),
             ended: CancellationToken::new(),
+            held: Lock::new(None),
         })
     }
 
@@ -70,6 +73,11 @@ impl Perspective {
         Arc::as_ptr(&self.avatar).cast::<()>() == Arc::as_ptr(object).cast::<()>()
     }
 
+    /// Keeps `value` until the login ends.
+    pub(crate) fn hold_until_end(&self, value: Box<dyn Any + Send + Sync>) {
+        *self.held.lock() = Some(value);
+    }
+
     /// Fires once the login ends.
     pub(crate) fn ended(&self) -> CancellationToken {
         self.ended.clone()
@@ -78,6 +86,8 @@ impl Perspective {
     /// Runs the logout action if it has not run yet; a panic in it is logged and contained.
     pub(crate) fn end(&self) {
         self.ended.cancel();
+        let held = self.held.lock().take();
+        drop(held);
         let action = self.logout.lock().take();
         if let Some(action) = action
             && std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)).is_err()

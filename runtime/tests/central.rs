@@ -131,6 +131,7 @@ async fn broker_rechecking(
         .expect("an endpoint")
         .max_backoff(Duration::from_millis(200))
         .recheck(recheck)
+        .max_sessions(2)
         .start();
     let (sender, logouts) = mpsc::unbounded_channel();
     let portal = Portal::new(Desks {
@@ -556,4 +557,43 @@ async fn on_disk(recheck: Duration) -> OnDisk {
         alice,
         desk,
     }
+}
+
+#[tokio::test]
+async fn a_broker_holds_a_bounded_number_of_sessions() {
+    let (auth, _server, _) =
+        auth_server("127.0.0.1:0", MemorySessions::new(), TestClock::default()).await;
+    // The tests' brokers hold two sessions at most.
+    let b = broker("broker-b", "b-pw", auth).await;
+    let mut desks = Vec::new();
+    for _ in 0..2 {
+        let alice = session(auth, "alice", "1234").await;
+        desks.push(
+            login(b.addr, "alice", ticket(&alice, "broker-b").await)
+                .await
+                .expect("within the bound"),
+        );
+        // A second login of the same session takes no more room.
+        desks.push(
+            login(b.addr, "alice", ticket(&alice, "broker-b").await)
+                .await
+                .expect("the same session"),
+        );
+    }
+    let third = session(auth, "alice", "1234").await;
+    assert!(matches!(
+        login(b.addr, "alice", ticket(&third, "broker-b").await).await,
+        Err(LoginError::Refused(_))
+    ));
+    assert_eq!(b.checker.open_sessions(), 2);
+    // Once the logins of one session end, its room is free.
+    let mut b = b;
+    drop(desks.drain(..2));
+    for _ in 0..2 {
+        b.logouts.recv().await.expect("a logout");
+    }
+    let _at_b = login(b.addr, "alice", ticket(&third, "broker-b").await)
+        .await
+        .expect("room again");
+    assert_eq!(b.checker.open_sessions(), 2);
 }

@@ -52,6 +52,8 @@ struct State {
     link: watch::Sender<Option<Remote<dyn AuthBroker>>>,
     /// The sessions of the logins admitted here, with the signal that ends those logins.
     sessions: Lock<HashMap<SessionId, SessionEnd>>,
+    /// The most sessions kept at once.
+    max_sessions: usize,
     stop: CancellationToken,
 }
 
@@ -64,11 +66,26 @@ impl State {
         }
     }
 
-    /// The signal of `session`, made (with its expiry timer) if it is new here.
-    fn session_end(self: &Arc<Self>, verified: &VerifiedTicket) -> SessionEnd {
+    /// The signal of `session`, made (with its expiry timer) if it is new here; refused past
+    /// [`CentralAuthBuilder::max_sessions`].
+    fn session_end(self: &Arc<Self>, verified: &VerifiedTicket) -> Result<SessionEnd, LoginError> {
         let mut sessions = self.sessions.lock();
         if let Some(end) = sessions.get(&verified.session) {
-            return end.clone();
+            return Ok(end.clone());
+        }
+        if sessions.len() >= self.max_sessions {
+            // Forget the sessions none of whose logins is still going here.
+            sessions.retain(|_, end| end.is_shared());
+        }
+        if sessions.len() >= self.max_sessions {
+            tracing::warn!(
+                limit = self.max_sessions,
+                "too many sessions; token login refused"
+            );
+            return Err(LoginError::Refused(format!(
+                "this broker holds as many sessions as it may ({})",
+                self.max_sessions
+            )));
         }
         let end = SessionEnd::new();
         sessions.insert(verified.session.clone(), end.clone());
@@ -80,7 +97,7 @@ impl State {
                 state.end(&session);
             }
         });
-        end
+        Ok(end)
     }
 
     /// Asks the authentication server which open sessions still go; ends the others.
@@ -126,6 +143,7 @@ pub struct CentralAuthBuilder {
     config: Config,
     recheck: Duration,
     max_backoff: Duration,
+    max_sessions: usize,
 }
 
 impl fmt::Debug for CentralAuthBuilder {
@@ -151,6 +169,14 @@ impl CentralAuthBuilder {
         self
     }
 
+    /// The most sessions with logins here at once (default 100,000, about 100 bytes and one
+    /// timer each): a token login of one more session is refused with
+    /// [`LoginError::Refused`] until a login of another ends.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
     /// The longest wait between two attempts to link again (default 5 seconds).
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.max_backoff = max.max(Duration::from_millis(10));
@@ -165,6 +191,7 @@ impl CentralAuthBuilder {
         let state = Arc::new(State {
             link,
             sessions: Lock::new(HashMap::new()),
+            max_sessions: self.max_sessions,
             stop: CancellationToken::new(),
         });
         tokio::spawn(keep_linked(Arc::downgrade(&state), self));
@@ -188,6 +215,7 @@ impl CentralAuth {
             config: Config::default(),
             recheck: Duration::from_secs(30),
             max_backoff: Duration::from_secs(5),
+            max_sessions: 100_000,
         })
     }
 
@@ -208,7 +236,8 @@ impl CentralAuth {
         let _ = link.wait_for(Option::is_none).await;
     }
 
-    /// How many sessions have logins here now (or had, until they end).
+    /// How many sessions this broker keeps: those with logins here, and those whose logins
+    /// ended, until room is needed or the session ends.
     pub fn open_sessions(&self) -> usize {
         self.state.sessions.lock().len()
     }
@@ -257,7 +286,7 @@ impl CredentialChecker for CentralAuth {
             return Err(LoginError::Unauthorized);
         };
         let verified = self.verify(presented.username(), presented.token()).await?;
-        let end = self.state.session_end(&verified);
+        let end = self.state.session_end(&verified)?;
         Ok(Admission::ending_with(
             AvatarId::User(verified.username),
             end,

@@ -166,7 +166,7 @@ impl VerifiedCertificate {
 /// and every login it admitted ends at once: its logout action runs and its references stop
 /// working. Clones fire together.
 #[derive(Debug, Clone, Default)]
-pub struct SessionEnd(tokio_util::sync::CancellationToken);
+pub struct SessionEnd(Arc<tokio_util::sync::CancellationToken>);
 
 impl SessionEnd {
     /// A signal not fired yet.
@@ -187,5 +187,16 @@ impl SessionEnd {
     /// Resolves once it fires.
     pub async fn ended(&self) {
         self.0.cancelled().await;
+    }
+
+    /// A handle that fires with it, without counting as a clone.
+    pub(crate) fn token(&self) -> tokio_util::sync::CancellationToken {
+        (*self.0).clone()
+    }
+
+    /// Whether a clone other than this one lives on: a login admitted with it is still going
+    /// (each keeps one until it ends).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
     }
 }

@@ -593,9 +593,13 @@ pub(crate) async fn grant(
 fn end_with_session(shared: &Arc<Shared>, perspective: &Arc<Perspective>, ends: SessionEnd) {
     let (shared, login) = (Arc::downgrade(shared), Arc::downgrade(perspective));
     let ended = perspective.ended();
+    let session = ends.token();
+    // The login holds the signal until it ends, so the checker can tell which sessions still
+    // have logins (`SessionEnd::is_shared`) the moment they end.
+    perspective.hold_until_end(Box::new(ends));
     tokio::spawn(async move {
         tokio::select! {
-            () = ends.ended() => {
+            () = session.cancelled() => {
                 if let (Some(shared), Some(login)) = (shared.upgrade(), login.upgrade()) {
                     tracing::debug!(parent: &shared.span, "login ended with its session");
                     shared.end_login(&login);
