@@ -133,7 +133,7 @@ fn the_command_manages_a_sqlite_store() {
     manage_users(&format!("sqlite:{}", dir.path().join("users.db").display()));
 }
 
-/// Reads `from` until `text` has appeared in what was read; returns everything read.
+/// Reads `from` until `text` has appeared in what was read.
 fn read_until(from: &mut impl std::io::Read, seen: &mut Vec<u8>, text: &str) {
     let mut buffer = [0u8; 256];
     while !String::from_utf8_lossy(seen).contains(text) {
@@ -147,32 +147,65 @@ fn read_until(from: &mut impl std::io::Read, seen: &mut Vec<u8>, text: &str) {
     }
 }
 
+#[cfg(unix)]
+/// Waits until the program on the terminal has turned its echo off: the prompt shows before
+/// the echo goes off, and what is typed in between would be echoed, as it would for a person
+/// who types faster than a program.
+fn wait_for_echo_off(terminal: &std::os::fd::OwnedFd) {
+    use nix::sys::termios::{LocalFlags, tcgetattr};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tcgetattr(terminal)
+        .expect("the terminal's settings")
+        .local_flags
+        .contains(LocalFlags::ECHO)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the echo never went off"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(unix)]
 #[test]
 fn the_prompt_reads_the_password_from_a_terminal_without_echoing_it() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("\n*** SKIPPED: no `script` (util-linux) to give the command a terminal ***\n");
+    if Command::new("setsid").arg("--version").output().is_err() {
+        eprintln!("\n*** SKIPPED: no `setsid` (util-linux) to give the command a terminal ***\n");
         return;
     }
     let dir = TempDir::new();
     let path = dir.path().join("users.passwd");
-    let command = format!("{ADMIN} --store file:{} add alice", path.display());
-    // `script` runs the command on a pseudo-terminal, and relays our pipes to it.
-    let mut terminal = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let slave = |pty: &nix::pty::OpenptyResult| {
+        Stdio::from(pty.slave.try_clone().expect("the terminal's other end"))
+    };
+    // The command runs on the terminal as its controlling terminal (the prompt opens
+    // /dev/tty), as it would in a shell.
+    let mut command = Command::new("setsid")
+        .args(["-c", ADMIN, "--store"])
+        .arg(format!("file:{}", path.display()))
+        .args(["add", "alice"])
+        .stdin(slave(&pty))
+        .stdout(slave(&pty))
+        .stderr(slave(&pty))
         .spawn()
-        .expect("script starts");
-    let mut input = terminal.stdin.take().expect("stdin");
-    let mut output = terminal.stdout.take().expect("stdout");
+        .expect("the command starts");
+    drop(pty.slave);
+    let master = pty.master;
+    let mut screen = std::fs::File::from(master.try_clone().expect("the terminal"));
     let mut seen = Vec::new();
-    read_until(&mut output, &mut seen, "password for alice: ");
-    input.write_all(b"correct horse\n").expect("types");
-    read_until(&mut output, &mut seen, "again: ");
-    input.write_all(b"correct horse\n").expect("types");
-    drop(input);
-    std::io::Read::read_to_end(&mut output, &mut seen).expect("reads the rest");
-    assert!(terminal.wait().expect("ends").success());
+    for prompt in ["password for alice: ", "again: "] {
+        read_until(&mut screen, &mut seen, prompt);
+        wait_for_echo_off(&master);
+        screen.write_all(b"correct horse\n").expect("types");
+    }
+    assert!(command.wait().expect("ends").success());
+    // The rest of the screen, up to the terminal's end (EIO once no one holds its other end).
+    let mut buffer = [0u8; 256];
+    while let Ok(read @ 1..) = std::io::Read::read(&mut screen, &mut buffer) {
+        seen.extend_from_slice(&buffer[..read]);
+    }
     let screen = String::from_utf8_lossy(&seen);
     assert!(
         !screen.contains("correct horse"),
