@@ -15,8 +15,8 @@
 use crate::lock::Lock;
 use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 static NEXT_PERSPECTIVE_ID: AtomicU64 = AtomicU64::new(1);
@@ -31,8 +31,9 @@ pub(crate) struct Perspective {
     /// The avatar's interface name, for logs.
     interface: &'static str,
     logout: Lock<Option<LogoutAction>>,
-    /// Fired when the login ends, whichever way.
-    ended: CancellationToken,
+    /// Fired when the login ends, whichever way; made only when asked for (most logins never
+    /// are), so that an idle login costs no more.
+    ended: OnceLock<CancellationToken>,
     /// What the login keeps until it ends (its session's end signal, say).
     held: Lock<Option<Box<dyn Any + Send + Sync>>>,
 }
@@ -58,7 +59,7 @@ impl Perspective {
             avatar,
             interface,
             logout: Lock::new(logout),
-            ended: CancellationToken::new(),
+            ended: OnceLock::new(),
             held: Lock::new(None),
         })
     }
@@ -78,14 +79,19 @@ impl Perspective {
         *self.held.lock() = Some(value);
     }
 
-    /// Fires once the login ends.
+    /// A copy of what the login keeps, if it is a `T`.
+    pub(crate) fn held<T: Any + Clone>(&self) -> Option<T> {
+        self.held.lock().as_ref()?.downcast_ref::<T>().cloned()
+    }
+
+    /// Fires once the login ends (at once if it has).
     pub(crate) fn ended(&self) -> CancellationToken {
-        self.ended.clone()
+        self.ended.get_or_init(CancellationToken::new).clone()
     }
 
     /// Runs the logout action if it has not run yet; a panic in it is logged and contained.
     pub(crate) fn end(&self) {
-        self.ended.cancel();
+        self.ended.get_or_init(CancellationToken::new).cancel();
         let held = self.held.lock().take();
         drop(held);
         let action = self.logout.lock().take();

@@ -57,7 +57,7 @@ impl Backoff {
     }
 
     /// The wait before attempt `attempt` (1 for the first after a loss), jittered.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1).min(32);
         let full = self
             .initial

@@ -129,7 +129,10 @@ async fn broker_rechecking(
 ) -> Broker {
     let checker = CentralAuth::builder(auth, LoginCredentials::password(name, password))
         .expect("an endpoint")
-        .max_backoff(Duration::from_millis(200))
+        .backoff(tartine::Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+        ))
         .recheck(recheck)
         .max_sessions(2)
         .start();

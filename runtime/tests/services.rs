@@ -395,3 +395,61 @@ async fn a_sqlite_store_keeps_users_and_keys_for_every_service() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Admits anonymous logins as part of a session kept elsewhere, which the test ends.
+struct SessionBound(tartine::cred::SessionEnd);
+
+impl tartine::cred::CredentialChecker for SessionBound {
+    fn kinds(&self) -> &[tartine::cred::CredentialKind] {
+        &[tartine::cred::CredentialKind::Anonymous]
+    }
+
+    async fn check(&self, _: &tartine::cred::Credentials) -> Result<AvatarId, LoginError> {
+        Ok(AvatarId::Anonymous)
+    }
+
+    async fn admit(
+        &self,
+        _: &tartine::cred::Credentials,
+    ) -> Result<tartine::cred::Admission, LoginError> {
+        Ok(tartine::cred::Admission::ending_with(
+            AvatarId::Anonymous,
+            self.0.clone(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_perspective_ends_with_the_session_of_the_identity_that_took_it() {
+    let session = tartine::cred::SessionEnd::new();
+    let (sender, mut logouts) = mpsc::unbounded_channel();
+    let portal =
+        Services::new(MemoryKeyring::new().with_key(AvatarId::Anonymous, key("chat", "member")))
+            .with_checker(SessionBound(session.clone()))
+            .with_service(
+                "chat",
+                Service::new().with_perspective(
+                    "member",
+                    Makes {
+                        kind: "member",
+                        make: |name| Member { name },
+                        logouts: sender,
+                    },
+                ),
+            )
+            .portal();
+    let (addr, _server) = common::login::serve_portal(portal, tartine::Config::default()).await;
+    let connection = tartine::connect(addr).await.expect("connects");
+    let guest = connection
+        .login_service::<Member>("chat", LoginCredentials::anonymous())
+        .await
+        .expect("a guest member");
+    assert_eq!(guest.whoami().await.expect("answers"), "member (anonymous)");
+    // The identity's session ends elsewhere: the perspective taken through it ends too.
+    session.end();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), logouts.recv())
+        .await
+        .expect("the perspective ends with the session");
+    assert_eq!(ended.as_deref(), Some("member (anonymous)"));
+    assert!(guest.whoami().await.is_err(), "the perspective is over");
+}

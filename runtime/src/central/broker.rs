@@ -12,8 +12,9 @@ use crate::cred::{
 use crate::endpoint::{Endpoint, EndpointError, ToEndpoint};
 use crate::error::RemoteError;
 use crate::lock::Lock;
+use crate::reconnect::Backoff;
 use crate::refs::remote::Remote;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -74,8 +75,15 @@ impl State {
             return Ok(end.clone());
         }
         if sessions.len() >= self.max_sessions {
-            // Forget the sessions none of whose logins is still going here.
-            sessions.retain(|_, end| end.is_shared());
+            // Forget the sessions none of whose logins is still going here (firing their
+            // signal ends no login, and stops their expiry timers).
+            sessions.retain(|_, end| {
+                let going = end.is_shared();
+                if !going {
+                    end.end();
+                }
+                going
+            });
         }
         if sessions.len() >= self.max_sessions {
             tracing::warn!(
@@ -91,10 +99,17 @@ impl State {
         sessions.insert(verified.session.clone(), end.clone());
         let (state, session) = (Arc::downgrade(self), verified.session.clone());
         let left = Duration::from_millis(verified.session_left_ms);
+        // Not a clone of the signal: the timer must not count as a login still going.
+        let ended = end.token();
         tokio::spawn(async move {
-            tokio::time::sleep(left).await;
-            if let Some(state) = state.upgrade() {
-                state.end(&session);
+            tokio::select! {
+                () = tokio::time::sleep(left) => {
+                    if let Some(state) = state.upgrade() {
+                        state.end(&session);
+                    }
+                }
+                // Ended sooner (announced, rechecked, or forgotten): the timer goes too.
+                () = ended.cancelled() => {}
             }
         });
         Ok(end)
@@ -109,6 +124,7 @@ impl State {
         for batch in open.chunks(10_000) {
             match link.active(batch.to_vec()).await {
                 Ok(active) => {
+                    let active: HashSet<SessionId> = active.into_iter().collect();
                     for session in batch.iter().filter(|session| !active.contains(session)) {
                         self.end(session);
                     }
@@ -142,7 +158,7 @@ pub struct CentralAuthBuilder {
     credentials: LoginCredentials,
     config: Config,
     recheck: Duration,
-    max_backoff: Duration,
+    backoff: Backoff,
     max_sessions: usize,
 }
 
@@ -177,9 +193,10 @@ impl CentralAuthBuilder {
         self
     }
 
-    /// The longest wait between two attempts to link again (default 5 seconds).
-    pub fn max_backoff(mut self, max: Duration) -> Self {
-        self.max_backoff = max.max(Duration::from_millis(10));
+    /// How long to wait between attempts to link again (default: 100 ms, doubling up to 5
+    /// seconds, jittered as a [`Reconnecting`](crate::Reconnecting) client's are).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
@@ -214,7 +231,7 @@ impl CentralAuth {
             credentials,
             config: Config::default(),
             recheck: Duration::from_secs(30),
-            max_backoff: Duration::from_secs(5),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             max_sessions: 100_000,
         })
     }
@@ -302,7 +319,8 @@ impl Drop for State {
 
 /// Keeps the link made, until the checker is dropped or closed.
 async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
-    let mut backoff = Duration::from_millis(100);
+    // Attempts since the link was last up.
+    let mut attempt = 0;
     loop {
         let Some(strong) = state.upgrade() else {
             return;
@@ -313,7 +331,7 @@ async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
         }
         match link(&strong, &settings).await {
             Ok((connection, remote)) => {
-                backoff = Duration::from_millis(100);
+                attempt = 0;
                 strong.link.send_replace(Some(remote.clone()));
                 tracing::info!("linked to the authentication server");
                 strong.recheck(&remote).await;
@@ -343,23 +361,13 @@ async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
                 tracing::warn!(%error, "could not link to the authentication server");
             }
         }
-        let wait = jittered(backoff);
-        backoff = (backoff * 2).min(settings.max_backoff);
+        attempt += 1;
+        let wait = settings.backoff.delay(attempt);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = stop.cancelled() => return,
         }
     }
-}
-
-/// Between half and all of `delay`, at random.
-fn jittered(delay: Duration) -> Duration {
-    let mut byte = [0u8; 1];
-    let fraction = match getrandom::fill(&mut byte) {
-        Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
-        Err(_) => 1.0,
-    };
-    delay.mul_f64(fraction)
 }
 
 /// Connects, logs in as the broker and takes the broker's link, with our mind.

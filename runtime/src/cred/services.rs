@@ -12,6 +12,7 @@
 
 use super::checker::{Admission, CredentialChecker, DynChecker};
 use super::client::LoginCredentials;
+use super::credentials::SessionEnd;
 use super::error::LoginError;
 use super::keyring::{DynKeyring, Keyring, PerspectiveKey};
 use super::portal::Portal;
@@ -200,13 +201,15 @@ impl Hosted {
         perspective: Option<&str>,
         interface: &str,
     ) -> Result<Arc<ServicePerspective>, LoginError> {
-        let Some(hosted) = self.services.get(service) else {
-            return Err(LoginError::NotPermitted);
-        };
+        // The keyring first, whatever the service: an unknown service must not answer sooner
+        // than a known one the identity holds no key for.
         let keys = self.keyring.keys(identity).await.map_err(|error| {
             tracing::warn!(%error, "keyring failed; perspective refused");
             LoginError::StoreUnavailable
         })?;
+        let Some(hosted) = self.services.get(service) else {
+            return Err(LoginError::NotPermitted);
+        };
         let mut held = keys
             .iter()
             .filter(|key| key.service == service)
@@ -294,7 +297,18 @@ impl IdentityObject {
             .hosted
             .choose(&self.id, &service, perspective.as_deref(), &interface)
             .await?;
-        grant(cx, &*chosen.realm, Admission::new(self.id.clone()), mind).await
+        // A perspective ends with the session the identity's own login belongs to, if any (a
+        // central authentication server's).
+        let session = cx
+            .site
+            .perspective
+            .as_ref()
+            .and_then(|identity| identity.held::<SessionEnd>());
+        let admission = match session {
+            Some(session) => Admission::ending_with(self.id.clone(), session),
+            None => Admission::new(self.id.clone()),
+        };
+        grant(cx, &*chosen.realm, admission, mind).await
     }
 }
 
