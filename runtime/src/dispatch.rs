@@ -169,7 +169,7 @@ pub fn decode_args<C: Codec, T: DeserializeOwned>(
 pub fn decode_each_arg<C: Codec, R>(
     cx: &CallContext,
     args: &[u8],
-    f: impl FnOnce(&mut C::Reader<'_>) -> Result<R, CodecError>,
+    f: impl FnMut(&mut C::Reader<'_>) -> Result<R, CodecError>,
 ) -> Result<R, DispatchError> {
     let site = &cx.site;
     Ok(scope::decode_each::<C, R>(

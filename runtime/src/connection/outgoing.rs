@@ -41,7 +41,7 @@ impl RemoteRef {
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
-        encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
+        encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     ) -> Result<R, CallError> {
         let timeout = self.timeout(method_timeout);
         let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
@@ -54,7 +54,7 @@ impl RemoteRef {
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
-        encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
+        encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     ) -> Result<T, RemoteError<E>>
     where
         C: Codec,
@@ -93,7 +93,7 @@ pub(crate) async fn call(
     shared: &Arc<Shared>,
     target: u64,
     method: &'static str,
-    encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
+    encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     timeout: Option<Duration>,
 ) -> Result<Received, CallError> {
     if shared.is_closed() {

@@ -7,6 +7,12 @@
 //! is refused can only fail its (de)serialization with a text error (and postcard drops even
 //! the text), so the scope keeps the first typed refusal beside what the payload exported, and
 //! [`encode`] and [`decode`] return it as their error. Nothing else reads it.
+//!
+//! Most payloads hold no reference at all (numbers, strings, small structs), and a scope costs
+//! three reference-count round trips. So a small payload is first encoded or decoded *light*:
+//! with no scope, only a flag that records whether anything reached for one. If something did
+//! (a reference, or byte strings that could share the frame), the work is redone with a full
+//! scope; if nothing did, the result stands as it is. Both ways give the same value.
 
 use super::error::{DecodeError, EncodeError, RefError};
 use super::table::Exported;
@@ -16,7 +22,7 @@ use crate::perspective::Perspective;
 use crate::reply::Held;
 use crate::wire::FrameBuilder;
 use bytes::Bytes;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 struct Scope {
@@ -35,6 +41,53 @@ struct Scope {
 
 thread_local! {
     static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
+    /// Whether a light run is on, and whether something reached for a scope during it.
+    static LIGHT: Cell<Light> = const { Cell::new(Light::Off) };
+}
+
+/// The state of this thread's light run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Light {
+    /// None: the stack of scopes answers.
+    Off,
+    /// A light run, and nothing reached for a scope yet.
+    On,
+    /// A light run, and something reached for a scope: its outcome is void.
+    Wanted,
+}
+
+/// Payloads up to this size are first decoded light; a byte string decoded light is copied,
+/// not shared with the frame, which is cheaper at this size.
+const LIGHT_DECODE_MAX: usize = 512;
+
+/// Puts back the light state a run replaced, also when the run unwinds.
+struct RestoreLight(Light);
+
+impl Drop for RestoreLight {
+    fn drop(&mut self) {
+        LIGHT.set(self.0);
+    }
+}
+
+/// Runs `f` light: with no scope, recording whether anything reached for one. Returns `f`'s
+/// value, or `None` if something did (then the work must be redone in a full scope).
+fn run_light<R>(f: impl FnOnce() -> R) -> Option<R> {
+    let restore = RestoreLight(LIGHT.replace(Light::On));
+    let value = f();
+    let wanted = LIGHT.get() == Light::Wanted;
+    drop(restore);
+    (!wanted).then_some(value)
+}
+
+/// Whether a light run is on; if so, records that a scope was wanted.
+fn wanted_in_light_run() -> bool {
+    match LIGHT.get() {
+        Light::Off => false,
+        Light::On | Light::Wanted => {
+            LIGHT.set(Light::Wanted);
+            true
+        }
+    }
 }
 
 /// Pops the scope if `run` ends by unwinding, and takes back what it exported.
@@ -61,6 +114,8 @@ fn run<R>(
     frame: Option<&Bytes>,
     f: impl FnOnce() -> R,
 ) -> (R, Seen) {
+    // A full scope inside a light run (a payload encoded while another is) answers itself.
+    let _light = RestoreLight(LIGHT.replace(Light::Off));
     SCOPES.with_borrow_mut(|scopes| {
         scopes.push(Scope {
             shared: Arc::clone(shared),
@@ -105,9 +160,16 @@ pub(crate) fn encode<C: Codec, T: serde::Serialize + ?Sized>(
 pub(crate) fn encode_with(
     shared: &Arc<Shared>,
     perspective: Option<&Arc<Perspective>>,
-    encode: impl FnOnce(&mut bytes::BytesMut) -> Result<(), CodecError>,
+    mut encode: impl FnMut(&mut bytes::BytesMut) -> Result<(), CodecError>,
 ) -> Result<(FrameBuilder, Vec<u64>, Vec<Held>), EncodeError> {
     let mut frame = FrameBuilder::new();
+    if let Some(encoded) = run_light(|| encode(frame.payload())) {
+        return match encoded {
+            Ok(()) => Ok((frame, Vec::new(), Vec::new())),
+            Err(error) => Err(EncodeError::Codec(error)),
+        };
+    }
+    frame.clear_payload();
     let (encoded, seen) = run(shared, perspective, None, || encode(frame.payload()));
     let error = match (seen.refusal, encoded) {
         (None, Ok(())) => return Ok((frame, seen.exported, seen.held)),
@@ -125,6 +187,11 @@ pub(crate) fn decode<C: Codec, T: serde::de::DeserializeOwned>(
     payload: &[u8],
     limits: DecodeLimits,
 ) -> Result<T, DecodeError> {
+    if payload.len() <= LIGHT_DECODE_MAX
+        && let Some(decoded) = run_light(|| C::decode::<T>(payload, limits))
+    {
+        return decoded.map_err(DecodeError::Codec);
+    }
     let (decoded, seen) = run(shared, None, Some(frame), || {
         C::decode::<T>(payload, limits)
     });
@@ -142,8 +209,13 @@ pub(crate) fn decode_each<C: Codec, R>(
     frame: &Bytes,
     payload: &[u8],
     limits: DecodeLimits,
-    f: impl FnOnce(&mut C::Reader<'_>) -> Result<R, CodecError>,
+    mut f: impl FnMut(&mut C::Reader<'_>) -> Result<R, CodecError>,
 ) -> Result<R, DecodeError> {
+    if payload.len() <= LIGHT_DECODE_MAX
+        && let Some(decoded) = run_light(|| C::decode_each(payload, limits, &mut f))
+    {
+        return decoded.map_err(DecodeError::Codec);
+    }
     let (decoded, seen) = run(shared, None, Some(frame), || {
         C::decode_each(payload, limits, f)
     });
@@ -157,6 +229,9 @@ pub(crate) fn decode_each<C: Codec, R>(
 /// Runs `f` on the innermost scope; a refusal it returns is kept as the payload's (the first
 /// one only).
 fn with_scope<R>(f: impl FnOnce(&mut Scope) -> Result<R, RefError>) -> Result<R, RefError> {
+    if wanted_in_light_run() {
+        return Err(RefError::NoScope);
+    }
     SCOPES.with_borrow_mut(|scopes| match scopes.last_mut() {
         None => Err(RefError::NoScope),
         Some(scope) => {
@@ -251,10 +326,48 @@ pub(crate) fn refuse(refusal: RefError) -> RefError {
 
 /// `data` as a slice of the frame being decoded, if it lies within it.
 pub(crate) fn frame_slice(data: &[u8]) -> Option<Bytes> {
+    if LIGHT.get() != Light::Off {
+        // Light runs are for small payloads: the bytes are copied.
+        return None;
+    }
     SCOPES.with_borrow(|scopes| {
         let frame = scopes.last()?.frame.as_ref()?;
         let start = (data.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
         let end = start.checked_add(data.len())?;
         (end <= frame.len()).then(|| frame.slice(start..end))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_light_run_that_reaches_for_no_scope_stands() {
+        assert_eq!(run_light(|| 7), Some(7));
+        assert_eq!(LIGHT.get(), Light::Off, "the state is put back");
+    }
+
+    #[test]
+    fn a_light_run_that_reaches_for_a_scope_is_void() {
+        let outcome = run_light(|| hand_over(5));
+        assert!(outcome.is_none(), "to be redone in a full scope");
+        assert_eq!(LIGHT.get(), Light::Off);
+        // Outside any run, no scope is no scope: an error, and no light state left behind.
+        assert!(matches!(hand_over(5), Err(RefError::NoScope)));
+        assert_eq!(LIGHT.get(), Light::Off);
+    }
+
+    #[test]
+    fn byte_strings_decoded_light_are_copies() {
+        let frame = Bytes::from_static(b"payload");
+        assert_eq!(run_light(|| frame_slice(&frame[..3])), Some(None));
+    }
+
+    #[test]
+    fn a_light_run_that_unwinds_puts_the_state_back() {
+        let unwound = std::panic::catch_unwind(|| run_light(|| panic!("in the payload")));
+        assert!(unwound.is_err());
+        assert_eq!(LIGHT.get(), Light::Off);
+    }
 }

@@ -127,6 +127,11 @@ impl FrameBuilder {
         &mut self.buffer
     }
 
+    /// Drops the payload written so far, to write it again.
+    pub(crate) fn clear_payload(&mut self) {
+        self.buffer.truncate(HEADROOM);
+    }
+
     /// The size of the payload so far.
     pub(crate) fn payload_len(&self) -> usize {
         self.buffer.len() - HEADROOM
