@@ -47,7 +47,18 @@ impl Side {
     /// # Panics
     /// If the runtime cannot be built.
     pub fn multi_thread(name: &str, workers: usize) -> Side {
-        let pool = Builder::new_multi_thread()
+        Self::multi_thread_with(name, workers, |_| {})
+    }
+
+    /// Starts a multi-thread runtime with `workers` worker threads named `name`, its builder
+    /// set up further by `tune` (tokio's `event_interval`, say).
+    ///
+    /// # Panics
+    /// If the runtime cannot be built.
+    pub fn multi_thread_with(name: &str, workers: usize, tune: impl FnOnce(&mut Builder)) -> Side {
+        let mut builder = Builder::new_multi_thread();
+        tune(&mut builder);
+        let pool = builder
             .worker_threads(workers)
             .thread_name(name)
             .enable_all()
