@@ -684,8 +684,7 @@ fn fan_in(plan: Plan) -> Result<Vec<Row>, Error> {
         let mut raw = side("fan-in raw").run(raw_fan_in(round))?;
         let (p50, p99) = (quantile(&mut tartine, 0.5), quantile(&mut tartine, 0.99));
         let (raw_p50, raw_p99) = (quantile(&mut raw, 0.5), quantile(&mut raw, 0.99));
-        let spread =
-            |p99: Duration, p50: Duration| p99.as_secs_f64() / p50.as_secs_f64().max(1e-9);
+        let spread = |p99: Duration, p50: Duration| p99.as_secs_f64() / p50.as_secs_f64().max(1e-9);
         let runtime = match event_interval {
             None => "one runtime with 2 workers".to_owned(),
             Some(interval) => format!("the same, tokio's event_interval({interval})"),

@@ -297,7 +297,7 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         shared.rollback(&encoded.exports);
         return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
     }
-    shared.send(frame);
+    shared.send_built(frame, false);
     // Only now may the references the reply sends back be released.
     drop(encoded.held);
 }

@@ -137,12 +137,8 @@ pub(crate) async fn call(
         });
     }
     tracing::trace!(parent: &shared.span, call, target, method, "call sent");
-    if opened.alone {
-        // Nothing else waits: no batch to join, so no hop through the writer task.
-        shared.send_now(frame);
-    } else {
-        shared.send(frame);
-    }
+    // Alone, nothing else waits: no batch to join, so no hop through the writer task.
+    shared.send_built(frame, opened.alone);
     waiting.sent = true;
     let incoming = waiting.await?;
     Ok(Received::new(shared, incoming))

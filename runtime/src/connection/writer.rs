@@ -69,6 +69,8 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     for item in batch.drain(..) {
         match item {
             Queued::Frame(frame) => write_frame(io, buffer, frame).await?,
+            Queued::Run { bytes, .. } if buffer.is_empty() => io.write_all(&bytes).await?,
+            Queued::Run { bytes, .. } => buffer.extend_from_slice(&bytes),
             Queued::Rest(rest) => buffer.extend_from_slice(&rest),
         }
     }
@@ -167,6 +169,36 @@ mod tests {
     async fn ready_frames_leave_in_one_write() {
         let (writes, _) = write_all_of((0..100).map(|i| frame(i, 32)).collect()).await;
         assert_eq!(writes, 1);
+    }
+
+    #[tokio::test]
+    async fn runs_of_small_frames_and_large_frames_leave_in_order() {
+        let writes = Arc::new(AtomicUsize::new(0));
+        let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = CountingWriter {
+            writes: writes.clone(),
+            bytes: Arc::clone(&bytes),
+        };
+        let outbox = Outbox::new(1 << 30);
+        let small = |i: u8| {
+            let mut laid_out = 8u32.to_be_bytes().to_vec();
+            laid_out.extend([i; 8]);
+            laid_out
+        };
+        outbox.push_laid_out(&small(1), false).expect("room");
+        outbox.push_laid_out(&small(2), false).expect("room");
+        outbox.push(frame(3, 100_000), false).expect("room");
+        outbox.push_laid_out(&small(4), false).expect("room");
+        outbox.end();
+        outbox.install(Box::new(writer));
+        run(&outbox).await.expect("writes succeed");
+        let written = bytes.lock().unwrap().clone();
+        let mut read = FramedRead::new(&written[..], FrameCodec::new(1 << 20));
+        for (first, len) in [(1, 8), (2, 8), (3, 100_008), (4, 8)] {
+            let got = read.next().await.expect("a frame").expect("well formed");
+            assert_eq!((got[0], got.len()), (first, len));
+        }
+        assert!(writes.load(Ordering::SeqCst) <= 4);
     }
 
     #[tokio::test]

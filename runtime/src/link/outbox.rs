@@ -49,6 +49,9 @@ impl std::fmt::Debug for Outbox {
 pub(crate) enum Queued {
     /// A whole frame: its length prefix is written before it.
     Frame(Outgoing),
+    /// Small frames laid out one after another, prefixes included, in the queue's own buffer:
+    /// written as they are. `cost` is what they count against the queue.
+    Run { bytes: BytesMut, cost: usize },
     /// The rest of a frame a direct write could not finish: written as it is.
     Rest(Bytes),
 }
@@ -57,10 +60,23 @@ impl Queued {
     fn cost(&self) -> usize {
         match self {
             Queued::Frame(frame) => frame.queued_cost(),
+            Queued::Run { cost, .. } => *cost,
             Queued::Rest(rest) => rest.len() + FRAME_OVERHEAD,
         }
     }
+
+    /// Whether the item is written from its own buffer by the writer task, rather than copied.
+    fn is_large(&self) -> bool {
+        match self {
+            Queued::Frame(frame) => frame.body.len() >= LARGE_BODY,
+            Queued::Run { .. } => false,
+            Queued::Rest(rest) => rest.len() >= LARGE_BODY,
+        }
+    }
 }
+
+/// A run of laid-out frames starts with room for this many bytes.
+const RUN_START: usize = 1024;
 
 #[derive(Default)]
 struct Queue {
@@ -203,6 +219,63 @@ impl Outbox {
         }
     }
 
+    /// Queues the small frame `laid_out` (its length prefix, header and payload, as
+    /// [`FrameBuilder`](crate::wire::FrameBuilder) lays it out), copied after the small frames
+    /// queued before it; otherwise as [`push`](Self::push).
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub(crate) fn push_laid_out(&self, laid_out: &[u8], now: bool) -> Result<(), PushError> {
+        let cost = laid_out.len() + FRAME_OVERHEAD;
+        let queued = self
+            .queued
+            .fetch_add(cost, Ordering::AcqRel)
+            .saturating_add(cost);
+        if queued > self.limit {
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            return Err(PushError::Overflow(Overflow { limit: self.limit }));
+        }
+        let wake = {
+            let mut queue = self.queue.lock();
+            if queue.ended {
+                drop(queue);
+                self.queued.fetch_sub(cost, Ordering::AcqRel);
+                return Ok(());
+            }
+            let direct = now && queue.items.is_empty() && !queue.corked && queue.io.is_some();
+            match queue.items.back_mut() {
+                Some(Queued::Run {
+                    bytes,
+                    cost: run_cost,
+                }) => {
+                    bytes.extend_from_slice(laid_out);
+                    *run_cost += cost;
+                }
+                _ => {
+                    let mut bytes = BytesMut::with_capacity(laid_out.len().max(RUN_START));
+                    bytes.extend_from_slice(laid_out);
+                    queue.items.push_back(Queued::Run { bytes, cost });
+                }
+            }
+            if direct {
+                None
+            } else if queue.corked {
+                return Ok(());
+            } else {
+                Some(queue.writer.take())
+            }
+        };
+        match wake {
+            None => self.write_now().map_err(PushError::Io),
+            Some(writer) => {
+                if let Some(writer) = writer {
+                    writer.wake();
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Holds what is queued until [`uncork`](Self::uncork).
     pub(crate) fn cork(&self) {
         self.queue.lock().corked = true;
@@ -226,10 +299,7 @@ impl Outbox {
     fn write_now(&self) -> io::Result<()> {
         let (mut io, items) = {
             let mut queue = self.queue.lock();
-            let small = queue.items.iter().all(|item| match item {
-                Queued::Frame(frame) => frame.body.len() < LARGE_BODY,
-                Queued::Rest(rest) => rest.len() < LARGE_BODY,
-            });
+            let small = !queue.items.iter().any(Queued::is_large);
             if queue.corked || queue.items.is_empty() || !small {
                 let writer = queue.writer.take();
                 drop(queue);
@@ -247,25 +317,17 @@ impl Outbox {
         };
         let taken: usize = items.iter().map(Queued::cost).sum();
         self.queued.fetch_sub(taken, Ordering::AcqRel);
-        let result: io::Result<(Option<Bytes>, bool)> = SCRATCH.with_borrow_mut(|scratch| {
-            scratch.clear();
-            for item in &items {
-                match item {
-                    Queued::Frame(frame) => {
-                        frame.put_head(scratch)?;
-                        scratch.extend_from_slice(&frame.body);
-                    }
-                    Queued::Rest(rest) => scratch.extend_from_slice(rest),
-                }
+        let result = match items.front() {
+            // A run alone (the usual case) is written from where it lies.
+            Some(Queued::Run { bytes, .. }) if items.len() == 1 => {
+                write_without_waiting(&mut io, bytes).map(|(written, flushed)| {
+                    let rest = (written < bytes.len())
+                        .then(|| Bytes::copy_from_slice(bytes.get(written..).unwrap_or_default()));
+                    (rest, flushed)
+                })
             }
-            let (written, flushed) = write_without_waiting(&mut io, scratch)?;
-            let rest = (written < scratch.len())
-                .then(|| Bytes::copy_from_slice(scratch.get(written..).unwrap_or_default()));
-            if scratch.capacity() > 4 * 1024 {
-                *scratch = BytesMut::new();
-            }
-            Ok((rest, flushed))
-        });
+            _ => Self::lay_out_and_write(&mut io, &items),
+        };
         let mut queue = self.queue.lock();
         let gone = Self::put_back(&mut queue, io);
         let (rest, flushed) = result?;
@@ -282,6 +344,34 @@ impl Outbox {
             writer.wake();
         }
         Ok(())
+    }
+
+    /// Lays `items` out one after another in this thread's scratch buffer and writes them
+    /// without waiting; returns what the stream did not take, and whether it is flushed.
+    fn lay_out_and_write(
+        io: &mut WriteHalf,
+        items: &VecDeque<Queued>,
+    ) -> io::Result<(Option<Bytes>, bool)> {
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            for item in items {
+                match item {
+                    Queued::Frame(frame) => {
+                        frame.put_head(scratch)?;
+                        scratch.extend_from_slice(&frame.body);
+                    }
+                    Queued::Run { bytes, .. } => scratch.extend_from_slice(bytes),
+                    Queued::Rest(rest) => scratch.extend_from_slice(rest),
+                }
+            }
+            let (written, flushed) = write_without_waiting(io, scratch)?;
+            let rest = (written < scratch.len())
+                .then(|| Bytes::copy_from_slice(scratch.get(written..).unwrap_or_default()));
+            if scratch.capacity() > 4 * 1024 {
+                *scratch = BytesMut::new();
+            }
+            Ok((rest, flushed))
+        })
     }
 
     /// Ends the queue: what is queued is still written, nothing more is taken.
@@ -463,6 +553,49 @@ mod tests {
             "{batch:?}"
         );
         assert!(matches!(&batch[1], Queued::Frame(frame) if frame.body.len() == 5));
+        assert_eq!(outbox.queued(), 0);
+    }
+
+    /// A small frame as the frame builder lays it out: prefix, then `len` bytes.
+    fn laid_out(len: usize, byte: u8) -> Vec<u8> {
+        let mut frame = (len as u32).to_be_bytes().to_vec();
+        frame.extend(std::iter::repeat_n(byte, len));
+        frame
+    }
+
+    #[test]
+    fn small_frames_queue_as_one_run_counted_per_frame_and_leave_in_order() {
+        let (outbox, taken) = outbox(1 << 20);
+        outbox.cork();
+        outbox.push_laid_out(&laid_out(3, 1), true).expect("held");
+        outbox.push_laid_out(&laid_out(5, 2), false).expect("held");
+        assert_eq!(outbox.queued(), 7 + 9 + 2 * FRAME_OVERHEAD);
+        assert_eq!(outbox.queue.lock().items.len(), 1, "one run");
+        outbox.uncork().expect("written");
+        let mut expected = laid_out(3, 1);
+        expected.extend(laid_out(5, 2));
+        assert_eq!(*taken.lock().unwrap(), expected);
+        assert_eq!(outbox.queued(), 0);
+    }
+
+    #[test]
+    fn a_run_the_stream_takes_in_part_leaves_its_rest_first() {
+        let (outbox, taken) = outbox(6);
+        outbox
+            .push_laid_out(&laid_out(10, 1), true)
+            .expect("written in part");
+        assert_eq!(taken.lock().unwrap().len(), 6);
+        outbox.push_laid_out(&laid_out(2, 2), true).expect("queued");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut batch = VecDeque::new();
+        let Poll::Ready(Work::Write(_io)) = outbox.poll_work(&mut cx, &mut batch) else {
+            panic!("the writer has work");
+        };
+        assert!(
+            matches!(&batch[0], Queued::Rest(rest) if rest.len() == 8),
+            "{batch:?}"
+        );
+        assert!(matches!(&batch[1], Queued::Run { bytes, .. } if bytes.len() == 6));
         assert_eq!(outbox.queued(), 0);
     }
 

@@ -21,7 +21,7 @@ use crate::perspective::Perspective;
 use crate::refs::names::{InterfaceInfo, InterfaceKey, InterfaceNames};
 use crate::refs::table::{ExportTable, ImportTable};
 use crate::reply::{DispatchError, Started};
-use crate::wire::{Message, Outgoing};
+use crate::wire::{Built, HEADER_FRAME_ROOM, Message, Outgoing, lay_out_header};
 use bytes::Bytes;
 use std::any::Any;
 use std::fmt;
@@ -158,14 +158,26 @@ impl Shared {
         self.push(frame, false);
     }
 
-    /// Like [`send`](Self::send), but writes the frame at once if nobody is writing and
-    /// nothing is queued.
-    pub(crate) fn send_now(&self, frame: Outgoing) {
-        self.push(frame, true);
+    /// Queues a frame [`FrameBuilder`](crate::wire::FrameBuilder) built; with `now`, writes
+    /// it at once if nobody is writing and nothing is queued.
+    pub(crate) fn send_built(&self, frame: Built, now: bool) {
+        match frame {
+            Built::Small(frame) => {
+                let pushed = self.outbox.push_laid_out(frame.bytes(), now);
+                drop(frame);
+                self.pushed(pushed);
+            }
+            Built::Large(frame) => self.push(frame, now),
+        }
     }
 
     fn push(&self, frame: Outgoing, now: bool) {
-        match self.outbox.push(frame, now) {
+        self.pushed(self.outbox.push(frame, now));
+    }
+
+    /// Acts on the outcome of queuing a frame.
+    fn pushed(&self, pushed: Result<(), PushError>) {
+        match pushed {
             Ok(()) => {}
             Err(PushError::Overflow(overflow)) => {
                 let queued = self.outbox.queued();
@@ -186,6 +198,13 @@ impl Shared {
 
     /// Queues a frame that is a header alone.
     pub(crate) fn send_header(&self, message: &Message<'_>) {
+        let mut room = [0u8; HEADER_FRAME_ROOM];
+        if let Some(len) = lay_out_header(message, &mut room) {
+            let pushed = self
+                .outbox
+                .push_laid_out(room.get(..len).unwrap_or_default(), false);
+            return self.pushed(pushed);
+        }
         match Outgoing::header(message) {
             Ok(frame) => self.send(frame),
             Err(error) => {

@@ -51,7 +51,7 @@ impl Outgoing {
     /// others (see [`FrameBuilder`]); one left waiting in a queue would keep the whole chunk
     /// alive, more than the queue counts for it.
     pub(crate) fn detach(&mut self) {
-        if self.body.len() <= CHUNK {
+        if self.body.len() < LARGE_PAYLOAD {
             self.body = Bytes::copy_from_slice(&self.body);
         }
     }
@@ -74,52 +74,90 @@ impl Outgoing {
 /// Room kept in front of a payload for its header, so header and payload share one buffer.
 const HEADROOM: usize = 48;
 
-/// The chunk small frames are cut from, per thread.
-pub(crate) const CHUNK: usize = 16 * 1024;
+/// Room kept in front of a payload for the length prefix and the header.
+const FRONT: usize = PREFIX_LEN + HEADROOM;
 
-/// A frame is started in the thread's chunk if at least this much of it is left.
-const MIN_ROOM: usize = 512;
+/// Frames whose payload is at least this large leave as an [`Outgoing`], written from their
+/// own buffer; smaller ones are laid out whole and copied into the write queue.
+pub(crate) const LARGE_PAYLOAD: usize = 16 * 1024;
+
+/// The largest buffer a thread keeps for the next frame it builds.
+const SPARE_MAX: usize = 16 * 1024;
 
 thread_local! {
-    /// What is left of this thread's chunk: frames are cut from it, so that a small frame
-    /// costs no allocation of its own (the chunk is freed once its last frame is).
-    static CHUNK_LEFT: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    /// The buffer the next frame built on this thread is encoded into: a small frame is
+    /// copied into its connection's write queue, and its buffer comes back here.
+    static SPARE: RefCell<BytesMut> = RefCell::new(BytesMut::new());
 }
 
-/// Builds one frame in a single buffer: the payload is encoded first, after some headroom,
-/// then the header (whose export list is only known once the payload is encoded) is written
-/// into the headroom just before it. The buffer is the rest of the thread's chunk; what the
-/// frame does not use goes back to it.
+/// Gives `buffer` back to this thread, unless it is too large or the thread has a larger one.
+fn give_back(buffer: BytesMut) {
+    if buffer.capacity() <= SPARE_MAX {
+        SPARE.with_borrow_mut(|spare| {
+            if buffer.capacity() > spare.capacity() {
+                *spare = buffer;
+            }
+        });
+    }
+}
+
+/// Builds one frame in a single buffer: the payload is encoded first, after some room, then
+/// the header (whose export list is only known once the payload is encoded) and the length
+/// prefix are written into that room, just before it. The buffer is the thread's spare.
 pub(crate) struct FrameBuilder {
     buffer: BytesMut,
 }
 
+impl Drop for FrameBuilder {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.buffer));
+    }
+}
+
+/// A frame, built.
+pub(crate) enum Built {
+    /// A small frame, laid out whole: length prefix, header, payload.
+    Small(LaidOut),
+    /// A frame with a large payload, written from its own buffer.
+    Large(Outgoing),
+}
+
+impl Built {
+    /// The size of the frame without its length prefix.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Built::Small(frame) => frame.bytes().len() - PREFIX_LEN,
+            Built::Large(frame) => frame.len(),
+        }
+    }
+}
+
+/// A small frame laid out whole in a thread's buffer, which goes back to the thread that drops
+/// it.
+pub(crate) struct LaidOut {
+    buffer: BytesMut,
+    start: usize,
+}
+
+impl LaidOut {
+    /// The frame's bytes, its length prefix first.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.buffer.get(self.start..).unwrap_or_default()
+    }
+}
+
+impl Drop for LaidOut {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.buffer));
+    }
+}
+
 impl FrameBuilder {
     pub(crate) fn new() -> Self {
-        let mut buffer = CHUNK_LEFT.with_borrow_mut(|left| {
-            if left.capacity() < MIN_ROOM {
-                *left = BytesMut::with_capacity(CHUNK);
-            }
-            std::mem::take(left)
-        });
-        buffer.resize(HEADROOM, 0);
+        let mut buffer = SPARE.with_borrow_mut(std::mem::take);
+        buffer.clear();
+        buffer.resize(FRONT, 0);
         FrameBuilder { buffer }
-    }
-
-    /// Cuts the first `len` bytes off the buffer, and gives the rest back to the thread's
-    /// chunk if it has more room than what the chunk has left (and is no larger than a chunk:
-    /// the rest of a large frame's buffer would keep that frame's memory alive).
-    fn cut(&mut self, len: usize) -> BytesMut {
-        let frame = self.buffer.split_to(len);
-        let rest = std::mem::take(&mut self.buffer);
-        if rest.capacity() <= CHUNK {
-            CHUNK_LEFT.with_borrow_mut(|left| {
-                if rest.capacity() > left.capacity() {
-                    *left = rest;
-                }
-            });
-        }
-        frame
     }
 
     /// Where the codec appends the payload.
@@ -129,57 +167,86 @@ impl FrameBuilder {
 
     /// Drops the payload written so far, to write it again.
     pub(crate) fn clear_payload(&mut self) {
-        self.buffer.truncate(HEADROOM);
+        self.buffer.truncate(FRONT);
     }
 
     /// The size of the payload so far.
     pub(crate) fn payload_len(&self) -> usize {
-        self.buffer.len() - HEADROOM
+        self.buffer.len() - FRONT
     }
 
     /// The payload so far.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn payload_bytes(&self) -> &[u8] {
-        self.buffer.get(HEADROOM..).unwrap_or_default()
+        self.buffer.get(FRONT..).unwrap_or_default()
     }
 
     /// The frame: `message` as header, then the payload.
     ///
     /// # Errors
     /// If the header cannot be encoded (see [`Message::encode`](super::Message::encode)).
-    pub(crate) fn finish(
-        mut self,
-        message: &super::Message<'_>,
-    ) -> Result<Outgoing, postcard::Error> {
+    pub(crate) fn finish(mut self, message: &super::Message<'_>) -> Result<Built, postcard::Error> {
         let mut head = [0u8; HEADROOM];
-        let len = self.buffer.len();
         let encoded = match super::header::encode_into(message, &mut head) {
-            Some(len) => Ok(len),
-            None => postcard::to_slice(message, &mut head).map(|encoded| encoded.len()),
+            Some(len) => Some(len),
+            None => postcard::to_slice(message, &mut head)
+                .ok()
+                .map(|encoded| encoded.len()),
         };
-        match encoded {
-            Ok(encoded) => {
-                let start = HEADROOM - encoded;
-                self.buffer[start..HEADROOM].copy_from_slice(&head[..encoded]);
-                let mut frame = self.cut(len);
-                frame.advance(start);
-                Ok(Outgoing {
-                    head: Bytes::new(),
-                    body: frame.freeze(),
-                })
-            }
-            // The header does not fit in the headroom (a long method name, many ids).
-            Err(_) => {
-                let mut frame = self.cut(len);
-                frame.advance(HEADROOM);
-                Ok(Outgoing {
-                    head: message.encode()?,
-                    body: frame.freeze(),
-                })
-            }
+        let payload_len = self.payload_len();
+        let Some(encoded) = encoded else {
+            // The header does not fit in the room (a long method name, many ids).
+            let mut buffer = std::mem::take(&mut self.buffer);
+            buffer.advance(FRONT);
+            let frame = Outgoing {
+                head: message.encode()?,
+                body: buffer.freeze(),
+            };
+            return Ok(if payload_len >= LARGE_PAYLOAD {
+                Built::Large(frame)
+            } else {
+                Built::Small(lay_out(&frame)?)
+            });
+        };
+        let header_at = FRONT - encoded;
+        self.buffer[header_at..FRONT].copy_from_slice(&head[..encoded]);
+        let mut buffer = std::mem::take(&mut self.buffer);
+        if payload_len >= LARGE_PAYLOAD {
+            buffer.advance(header_at);
+            return Ok(Built::Large(Outgoing {
+                head: Bytes::new(),
+                body: buffer.freeze(),
+            }));
         }
+        let len = u32::try_from(encoded + payload_len)
+            .map_err(|_| postcard::Error::SerializeBufferFull)?;
+        let start = header_at - PREFIX_LEN;
+        buffer[start..header_at].copy_from_slice(&len.to_be_bytes());
+        Ok(Built::Small(LaidOut { buffer, start }))
     }
 }
+
+/// `frame` laid out whole in a buffer of its own.
+fn lay_out(frame: &Outgoing) -> Result<LaidOut, postcard::Error> {
+    let mut buffer = BytesMut::with_capacity(PREFIX_LEN + frame.len());
+    frame
+        .put_head(&mut buffer)
+        .map_err(|_| postcard::Error::SerializeBufferFull)?;
+    buffer.extend_from_slice(&frame.body);
+    Ok(LaidOut { buffer, start: 0 })
+}
+
+/// Lays out a frame that is `message`'s header alone in `out`, if `message` is one of the kinds
+/// laid out by hand and fits; returns the frame's length, its prefix included.
+pub(crate) fn lay_out_header(message: &super::Message<'_>, out: &mut [u8; FRONT]) -> Option<usize> {
+    let (prefix, rest) = out.split_at_mut(PREFIX_LEN);
+    let len = super::header::encode_into(message, rest)?;
+    prefix.copy_from_slice(&u32::try_from(len).ok()?.to_be_bytes());
+    Some(PREFIX_LEN + len)
+}
+
+/// The room [`lay_out_header`] needs.
+pub(crate) const HEADER_FRAME_ROOM: usize = FRONT;
 
 /// Frames as bytes: a 4-byte big-endian length, then that many bytes, of at most
 /// `max_frame_size` bytes.
@@ -429,6 +496,61 @@ mod tests {
         bytes.put_u32(len);
         bytes.extend_from_slice(body);
         bytes
+    }
+
+    /// Builds a frame of `message` with `payload`, and reads it back as the peer would.
+    fn built(message: &super::super::Message<'_>, payload: &[u8]) -> (bool, Vec<u8>) {
+        let mut builder = FrameBuilder::new();
+        builder.payload().extend_from_slice(payload);
+        let built = builder.finish(message).expect("encodable");
+        let len = built.len();
+        let (small, bytes) = match built {
+            Built::Small(frame) => (true, frame.bytes().to_vec()),
+            Built::Large(frame) => {
+                let mut bytes = BytesMut::new();
+                frame.put_head(&mut bytes).expect("small enough");
+                bytes.extend_from_slice(&frame.body);
+                (false, bytes.to_vec())
+            }
+        };
+        let mut src = BytesMut::from(&bytes[..]);
+        let frame = FrameCodec::new(1 << 30)
+            .decode(&mut src)
+            .expect("well formed")
+            .expect("whole");
+        assert!(src.is_empty());
+        assert_eq!(frame.len(), len);
+        let (decoded, offset) = super::super::decode_message(&frame).expect("a message");
+        assert_eq!(format!("{decoded:?}"), format!("{message:?}"));
+        (small, frame[offset..].to_vec())
+    }
+
+    #[test]
+    fn frames_are_laid_out_whole_when_small_and_apart_when_large() {
+        use super::super::{IdList, Message};
+        let call = Message::Call {
+            call: 300,
+            target: 7,
+            method: "echo",
+            exports: IdList::EMPTY,
+        };
+        assert_eq!(built(&call, b"args"), (true, b"args".to_vec()));
+        let large = vec![9u8; LARGE_PAYLOAD];
+        assert_eq!(built(&call, &large), (false, large.clone()));
+        // A header too long for the room in front of the payload.
+        let long = "m".repeat(200);
+        let long_call = Message::Call {
+            call: 1,
+            target: 2,
+            method: &long,
+            exports: IdList::EMPTY,
+        };
+        assert_eq!(built(&long_call, b"args"), (true, b"args".to_vec()));
+        assert_eq!(built(&long_call, &large), (false, large));
+        // A header alone, laid out by hand.
+        let mut room = [0u8; HEADER_FRAME_ROOM];
+        let len = lay_out_header(&Message::Ping, &mut room).expect("laid out by hand");
+        assert_eq!(&room[..len], &[0, 0, 0, 1, 6]);
     }
 
     #[test]
