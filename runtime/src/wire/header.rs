@@ -133,6 +133,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn byte(&mut self) -> Option<u8> {
         let byte = *self.frame.get(self.at)?;
         self.at += 1;
@@ -140,7 +141,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint as postcard takes a `u64`: at most ten bytes, the tenth holding one bit.
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
+        // Most are one byte: call ids early on, targets, lengths.
+        let first = *self.frame.get(self.at)?;
+        if first < 0x80 {
+            self.at += 1;
+            return Some(u64::from(first));
+        }
+        self.long_varint()
+    }
+
+    /// A varint of two bytes or more.
+    fn long_varint(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for i in 0..VARINT_MAX {
             let byte = self.byte()?;
@@ -152,6 +165,7 @@ impl<'a> Reader<'a> {
         None
     }
 
+    #[inline]
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let len = usize::try_from(self.varint()?).ok()?;
         let end = self.at.checked_add(len)?;
