@@ -242,7 +242,17 @@ impl Outbox {
                 self.queued.fetch_sub(cost, Ordering::AcqRel);
                 return Ok(());
             }
-            let direct = now && queue.items.is_empty() && !queue.corked && queue.io.is_some();
+            if now
+                && queue.items.is_empty()
+                && !queue.corked
+                && let Some(mut io) = queue.io.take()
+            {
+                // Nobody writes and nothing waits: written from where it lies, no copy.
+                drop(queue);
+                self.queued.fetch_sub(cost, Ordering::AcqRel);
+                let result = write_from(&mut io, laid_out);
+                return self.after_direct_write(io, result).map_err(PushError::Io);
+            }
             match queue.items.back_mut() {
                 Some(Queued::Run {
                     bytes,
@@ -257,23 +267,15 @@ impl Outbox {
                     queue.items.push_back(Queued::Run { bytes, cost });
                 }
             }
-            if direct {
-                None
-            } else if queue.corked {
+            if queue.corked {
                 return Ok(());
-            } else {
-                Some(queue.writer.take())
             }
+            queue.writer.take()
         };
-        match wake {
-            None => self.write_now().map_err(PushError::Io),
-            Some(writer) => {
-                if let Some(writer) = writer {
-                    writer.wake();
-                }
-                Ok(())
-            }
+        if let Some(writer) = wake {
+            writer.wake();
         }
+        Ok(())
     }
 
     /// Holds what is queued until [`uncork`](Self::uncork).
@@ -319,15 +321,19 @@ impl Outbox {
         self.queued.fetch_sub(taken, Ordering::AcqRel);
         let result = match items.front() {
             // A run alone (the usual case) is written from where it lies.
-            Some(Queued::Run { bytes, .. }) if items.len() == 1 => {
-                write_without_waiting(&mut io, bytes).map(|(written, flushed)| {
-                    let rest = (written < bytes.len())
-                        .then(|| Bytes::copy_from_slice(bytes.get(written..).unwrap_or_default()));
-                    (rest, flushed)
-                })
-            }
+            Some(Queued::Run { bytes, .. }) if items.len() == 1 => write_from(&mut io, bytes),
             _ => Self::lay_out_and_write(&mut io, &items),
         };
+        self.after_direct_write(io, result)
+    }
+
+    /// Puts the write half back after a direct write, and queues what the stream did not take
+    /// in front of what was queued meanwhile, for the writer task.
+    fn after_direct_write(
+        &self,
+        io: WriteHalf,
+        result: io::Result<(Option<Bytes>, bool)>,
+    ) -> io::Result<()> {
         let mut queue = self.queue.lock();
         let gone = Self::put_back(&mut queue, io);
         let (rest, flushed) = result?;
@@ -444,6 +450,15 @@ pub(crate) enum PushError {
     Overflow(Overflow),
     /// A direct write failed.
     Io(io::Error),
+}
+
+/// Writes `bytes` without waiting; returns what the stream did not take, and whether it is
+/// flushed.
+fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Option<Bytes>, bool)> {
+    let (written, flushed) = write_without_waiting(io, bytes)?;
+    let rest = (written < bytes.len())
+        .then(|| Bytes::copy_from_slice(bytes.get(written..).unwrap_or_default()));
+    Ok((rest, flushed))
 }
 
 /// Writes as much of `bytes` as the stream takes without waiting; returns how much, and whether
