@@ -8,6 +8,7 @@ use crate::link::shared::Shared;
 use crate::refs::error::DecodeError;
 use crate::refs::handle::{MethodTimeout, RemoteRef};
 use crate::refs::scope;
+use crate::reply::Held;
 use crate::wire::{IdList, Message};
 use bytes::BytesMut;
 use serde::Serialize;
@@ -96,11 +97,26 @@ pub(crate) async fn call(
     encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     timeout: Option<Duration>,
 ) -> Result<Received, CallError> {
+    // Sent without an await, so that the future a caller keeps while it waits holds only the
+    // slot: calls in flight are moved around by whoever polls them.
+    let waiting = send(shared, target, method, encode, timeout)?;
+    let incoming = waiting.await?;
+    Ok(Received::new(shared, incoming))
+}
+
+/// Sends a call, as [`call`]; returns its slot, to wait in.
+fn send<'a>(
+    shared: &'a Arc<Shared>,
+    target: u64,
+    method: &'static str,
+    encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
+    timeout: Option<Duration>,
+) -> Result<Waiting<'a>, CallError> {
     if shared.is_closed() {
         return Err(CallError::ConnectionLost);
     }
     // What the arguments send back stays held until the call is answered.
-    let (builder, exported, _held) = scope::encode_with(shared, None, encode)?;
+    let (builder, exported, held) = scope::encode_with(shared, None, encode)?;
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     let Some(opened) = shared.replies.lock().open(deadline) else {
         shared.rollback(&exported);
@@ -117,6 +133,7 @@ pub(crate) async fn call(
         shared,
         call,
         sent: false,
+        _held: held,
     };
     let ids = IdList::encode(&exported);
     let message = Message::Call {
@@ -140,8 +157,7 @@ pub(crate) async fn call(
     // Alone, nothing else waits: no batch to join, so no hop through the writer task.
     shared.send_built(frame, opened.alone);
     waiting.sent = true;
-    let incoming = waiting.await?;
-    Ok(Received::new(shared, incoming))
+    Ok(waiting)
 }
 
 /// Waits in the reply slot of one call, until the reply comes or the reader's timer expires
@@ -151,6 +167,8 @@ struct Waiting<'a> {
     call: u64,
     /// Whether the call left: only then is the peer told of a cancellation.
     sent: bool,
+    /// The peer's objects the arguments send back, held until the call is answered.
+    _held: Vec<Held>,
 }
 
 impl Future for Waiting<'_> {
@@ -289,9 +307,12 @@ impl Received {
                 Ok(value) => return Ok(value),
             }
         }
-        tokio::task::spawn_blocking(move || self.decode_value::<C, R>())
-            .await
-            .unwrap_or(Err(CallError::ConnectionLost))
+        // Boxed: rare, and a call's future would otherwise carry its state.
+        Box::pin(tokio::task::spawn_blocking(move || {
+            self.decode_value::<C, R>()
+        }))
+        .await
+        .unwrap_or(Err(CallError::ConnectionLost))
     }
 
     /// Decodes a `Result`: on this worker if it is cheap, else on the blocking pool.
@@ -308,9 +329,11 @@ impl Received {
                 Ok(result) => return result,
             }
         }
-        tokio::task::spawn_blocking(move || self.decode_result::<C, T, E>())
-            .await
-            .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
+        Box::pin(tokio::task::spawn_blocking(move || {
+            self.decode_result::<C, T, E>()
+        }))
+        .await
+        .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
     }
 
     /// Decodes a plain result, wherever the caller runs.

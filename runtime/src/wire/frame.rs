@@ -499,7 +499,7 @@ mod tests {
     }
 
     /// Builds a frame of `message` with `payload`, and reads it back as the peer would.
-    fn built(message: &super::super::Message<'_>, payload: &[u8]) -> (bool, Vec<u8>) {
+    fn built(message: &crate::wire::message::Message<'_>, payload: &[u8]) -> (bool, Vec<u8>) {
         let mut builder = FrameBuilder::new();
         builder.payload().extend_from_slice(payload);
         let built = builder.finish(message).expect("encodable");
@@ -520,14 +520,14 @@ mod tests {
             .expect("whole");
         assert!(src.is_empty());
         assert_eq!(frame.len(), len);
-        let (decoded, offset) = super::super::decode_message(&frame).expect("a message");
+        let (decoded, offset) = crate::wire::message::decode_message(&frame).expect("a message");
         assert_eq!(format!("{decoded:?}"), format!("{message:?}"));
         (small, frame[offset..].to_vec())
     }
 
     #[test]
     fn frames_are_laid_out_whole_when_small_and_apart_when_large() {
-        use super::super::{IdList, Message};
+        use crate::wire::message::{IdList, Message};
         let call = Message::Call {
             call: 300,
             target: 7,
