@@ -6,6 +6,7 @@
 pub(crate) mod establish;
 pub(crate) mod handle;
 pub(crate) mod incoming;
+mod neighbours;
 pub(crate) mod outgoing;
 mod reader;
 mod timer;

@@ -189,3 +189,81 @@ fn tempfile_folder() -> std::path::PathBuf {
     std::fs::create_dir_all(&folder).expect("temp folder");
     folder
 }
+
+/// A stream that counts the writes that reach it.
+struct CountingWrites<S> {
+    inner: S,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CountingWrites<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for CountingWrites<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let written = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(written, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A peer that is not known to share the server's thread (a stream handed to the server) gets
+/// the replies to a burst of calls as they are worked through, 16 at a time, so it can start
+/// on them at once; all of them arrive, right.
+#[tokio::test]
+async fn the_replies_to_a_burst_leave_as_it_is_worked_through() {
+    let server = Server::bind("127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect("bind");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    handle.serve_stream(CountingWrites {
+        inner: theirs,
+        writes: std::sync::Arc::clone(&writes),
+    });
+    let connection = tartine::connect_stream(ours, Config::default())
+        .await
+        .expect("over a stream");
+    let echo = connection.root::<Echo>().expect("the root is the echo");
+    assert_eq!(echo.add(1, 2).await.expect("a call"), 3);
+    let before = writes.load(std::sync::atomic::Ordering::SeqCst);
+    let sums = futures_util::future::join_all((0..64).map(|i| echo.add(i, 1))).await;
+    for (i, sum) in (0..64).zip(sums) {
+        assert_eq!(sum.expect("a call"), i + 1);
+    }
+    let replies = writes.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(
+        (4..=64).contains(&replies),
+        "64 replies left in {replies} writes: at least one per 16"
+    );
+}

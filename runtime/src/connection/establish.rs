@@ -2,7 +2,7 @@
 
 use super::handle::Connection;
 use super::transport::Transport;
-use super::{reader, writer};
+use super::{neighbours, reader, writer};
 use crate::config::Config;
 use crate::error::{CloseReason, HandshakeError};
 use crate::link::shared::{KeepAlive, Object, Shared};
@@ -57,6 +57,9 @@ pub(crate) async fn establish<S: Transport>(
         None => FrameCodec::new(max_frame_size),
     };
     let root_interface = side.root.as_ref().map(|root| root.interface());
+    // Before the hello: a peer in this process that reads it finds us registered.
+    let registration = neighbours::register(io.local_addr());
+    let pipe_on_this_thread = io.in_process() && neighbours::on_current_thread_runtime();
     let handshake = async move {
         let channel = io.channel();
         exchange_preamble(&mut io).await?;
@@ -91,6 +94,8 @@ pub(crate) async fn establish<S: Transport>(
     if !side.pending_until_login {
         frames.decoder_mut().leave_budget();
     }
+    let peer_on_this_thread =
+        pipe_on_this_thread || neighbours::peer_on_this_thread(side.peer_addr);
 
     let shared = Arc::new(Shared::new(
         side.config,
@@ -120,7 +125,8 @@ pub(crate) async fn establish<S: Transport>(
     });
     let reader_guard = CloseOnDrop(Arc::clone(&shared));
     tokio::spawn(async move {
-        reader::run(Arc::clone(&reader_guard.0), frames).await;
+        reader::run(Arc::clone(&reader_guard.0), frames, peer_on_this_thread).await;
+        drop(registration);
         // Closed: the writer gets a grace period for the last frames, then is stopped, so a
         // peer that never reads cannot keep the socket and the queue alive.
         let stop = writer.abort_handle();

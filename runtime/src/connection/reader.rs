@@ -28,12 +28,25 @@ const IDLE_READ_CAPACITY: usize = 256;
 /// A call that did not finish on its first poll: it can be cancelled by its caller.
 type Running = InFlight<Abortable<ReplyFuture>>;
 
+/// While a burst of frames is worked through, the replies held leave every this many frames,
+/// so that a peer on another thread starts on them while the rest are worked through.
+const FRAMES_PER_FLUSH: u32 = 16;
+
 /// Runs until the peer goes away, the connection is closed locally, or the peer breaks the
-/// protocol; then closes the connection.
-pub(crate) async fn run<R>(shared: Arc<Shared>, mut frames: FramedRead<R, FrameCodec>)
-where
+/// protocol; then closes the connection. A peer on this thread (see `neighbours.rs`) cannot
+/// run before the burst is over: its replies leave together at the end.
+pub(crate) async fn run<R>(
+    shared: Arc<Shared>,
+    mut frames: FramedRead<R, FrameCodec>,
+    peer_on_this_thread: bool,
+) where
     R: AsyncRead + Unpin,
 {
+    let frames_per_flush = if peer_on_this_thread {
+        u32::MAX
+    } else {
+        FRAMES_PER_FLUSH
+    };
     let mut calls: FuturesUnordered<Running> = FuturesUnordered::new();
     // How to stop each running call, by the caller's call id (keys chosen by the peer: std's
     // keyed hasher; at most `max_calls_in_flight` of them).
@@ -49,6 +62,8 @@ where
     let mut frames_unlooked = 0u32;
     // Whether the outbox holds our replies back while a burst of frames is worked through.
     let mut corked = false;
+    // Frames worked through since the replies last left.
+    let mut held_frames = 0u32;
     // Whether the server shuts down: no new calls, and the connection closes once the
     // running ones are done.
     let mut draining = false;
@@ -56,9 +71,14 @@ where
         if frames.read_buffer().capacity() > IDLE_READ_CAPACITY {
             timer.watch_idle();
         }
-        if corked && !frames.decoder().has_frame(frames.read_buffer()) {
-            // The burst is over: the replies leave together, from this task.
+        if corked
+            && (held_frames >= frames_per_flush
+                || !frames.decoder().has_frame(frames.read_buffer()))
+        {
+            // The burst is over, or has run long enough: the replies held leave together,
+            // from this task.
             corked = false;
+            held_frames = 0;
             if let Err(error) = shared.outbox.uncork() {
                 break CloseReason::Io(error.to_string());
             }
@@ -110,6 +130,7 @@ where
                 }
                 Some(Ok(frame)) => {
                     cork(&shared, &mut corked);
+                    held_frames += 1;
                     timer.heard();
                     let load = Load { calls: calls.len(), bytes: running_bytes, draining };
                     let frame = frame.freeze();
@@ -120,6 +141,7 @@ where
                     }
                     if let Some(large) = large {
                         // What is held leaves before the wait, which may be long.
+                        held_frames = 0;
                         if std::mem::take(&mut corked)
                             && let Err(error) = shared.outbox.uncork()
                         {

@@ -17,6 +17,14 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     fn channel(&self) -> Option<Box<Channel>> {
         None
     }
+    /// The stream's local address, over TCP.
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+    /// Whether both ends of the stream are in this process, on this runtime (a pipe).
+    fn in_process(&self) -> bool {
+        false
+    }
 }
 
 impl Transport for tokio::net::TcpStream {
@@ -25,6 +33,10 @@ impl Transport for tokio::net::TcpStream {
 
     fn split(self) -> (Self::Read, Self::Write) {
         self.into_split()
+    }
+
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        tokio::net::TcpStream::local_addr(self).ok()
     }
 }
 
@@ -44,6 +56,10 @@ impl Transport for tokio::io::DuplexStream {
 
     fn split(self) -> (Self::Read, Self::Write) {
         tokio::io::split(self)
+    }
+
+    fn in_process(&self) -> bool {
+        true
     }
 }
 
