@@ -335,7 +335,8 @@
 //!   refuses to hand out a second interface under a name already handed out.
 //! - **references** (`refs/`): [`Remote`], [`Local`] and [`Ref`] reach the tables of the
 //!   connection a message travels on through a per-message scope during (de)serialization
-//!   (`scope.rs`);
+//!   (`scope.rs`; a payload of 512 bytes or less is first tried without one, and redone in one
+//!   only if a reference reached for it);
 //!   headers list the ids a payload hands over, so they are counted even when the payload is
 //!   never decoded (`handover.rs`), and the last `Remote` dropped sends back exactly the count
 //!   received.
@@ -345,9 +346,11 @@
 //!   call), unless it is marked `#[tartine(spawn)]` or [`Config::spawn_calls`] is set.
 //! - **connection** (`connection/`): the handshake and tasks (`establish.rs`); one reader task
 //!   (`reader.rs`) that runs the peer's calls (`incoming.rs`) and routes replies to ours
-//!   (`outgoing.rs`); one writer task (`writer.rs`) that coalesces every ready frame into one
-//!   write, its queue bounded when a frame is queued. A closed connection's last frames get one
-//!   second to leave. If the runtime running these tasks shuts down, the connection closes
+//!   (`outgoing.rs`), and lets the replies of a burst leave every 16 frames unless the peer
+//!   runs on its own thread (`neighbours.rs`); one writer task (`writer.rs`) that coalesces
+//!   every ready frame into one write, its queue bounded when a frame is queued (small frames
+//!   are copied into it whole, laid out by `wire::FrameBuilder`). A closed connection's last
+//!   frames get one second to leave. If the runtime running these tasks shuts down, the connection closes
 //!   ([`CloseReason::RuntimeGone`]) and its references fail at once wherever they are.
 //! - **cred** (`cred/`): the portal's login service (`service.rs`) is the only object a new
 //!   connection reaches. Each login creates a perspective, which every reference handed out
