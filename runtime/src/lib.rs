@@ -350,8 +350,9 @@
 //!   runs on its own thread (`neighbours.rs`); one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
 //!   are copied into it whole, laid out by `wire::FrameBuilder`). A closed connection's last
-//!   frames get one second to leave. If the runtime running these tasks shuts down, the connection closes
-//!   ([`CloseReason::RuntimeGone`]) and its references fail at once wherever they are.
+//!   frames get one second to leave. If the runtime running these tasks shuts down, the
+//!   connection closes ([`CloseReason::RuntimeGone`]) and its references fail at once
+//!   wherever they are.
 //! - **cred** (`cred/`): the portal's login service (`service.rs`) is the only object a new
 //!   connection reaches. Each login creates a perspective, which every reference handed out
 //!   through its avatar carries; a logout revokes them all. Failed password logins go through a
