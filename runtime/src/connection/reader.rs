@@ -244,11 +244,8 @@ fn handle_frame(
         }
         Message::Return { call, exports } | Message::Raised { call, exports } => {
             let raised = matches!(message, Message::Raised { .. });
-            let delivered = Delivered {
-                frame: frame.clone(),
-                offset,
-                ids: announce(shared, exports)?,
-            };
+            let ids = announce(shared, exports)?;
+            let delivered = Delivered { frame, offset, ids };
             let incoming = if raised {
                 Incoming::Raised(delivered)
             } else {
