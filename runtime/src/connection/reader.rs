@@ -130,7 +130,7 @@ pub(crate) async fn run<R>(
                 }
                 Some(Ok(frame)) => {
                     cork(&shared, &mut corked);
-                    held_frames += 1;
+                    held_frames = held_frames.saturating_add(1);
                     timer.heard();
                     let load = Load { calls: calls.len(), bytes: running_bytes, draining };
                     let frame = frame.freeze();

@@ -8,7 +8,11 @@
 //! alone on its connection, the reader's replies at the end of a burst of frames): no hop
 //! through the writer task. What such a write cannot finish is queued for the writer, in
 //! order. While the reader works through a burst, it corks the outbox: replies gather, and
-//! leave together when the burst ends.
+//! leave together when the burst ends, or every few frames (see `reader.rs`).
+//!
+//! Small frames arrive laid out whole (see [`FrameBuilder`](crate::wire::FrameBuilder)) and are
+//! copied one after another into a run in the queue's own buffer, written as it lies; frames
+//! with a large payload wait in their own buffers and are written from them.
 
 use crate::lock::Lock;
 use crate::wire::{FRAME_OVERHEAD, Outgoing};
@@ -97,7 +101,7 @@ struct Queue {
 
 impl Queue {
     /// Gives the queued frames buffers of their own: they wait for a writer busy elsewhere
-    /// (perhaps on a peer that does not read), and must not keep shared chunks alive.
+    /// (perhaps on a peer that does not read), and must not keep larger buffers alive.
     fn detach(&mut self) {
         for item in &mut self.items {
             if let Queued::Frame(frame) = item {

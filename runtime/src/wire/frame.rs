@@ -47,9 +47,9 @@ impl Outgoing {
         self.len() == 0
     }
 
-    /// Gives a small frame buffers of its own. Small frames are cut from a chunk shared with
-    /// others (see [`FrameBuilder`]); one left waiting in a queue would keep the whole chunk
-    /// alive, more than the queue counts for it.
+    /// Gives a small frame a buffer of its own. Its body may be a slice of a larger buffer (a
+    /// frame handed in whole, say); one left waiting in a queue would keep that buffer alive,
+    /// more than the queue counts for it.
     pub(crate) fn detach(&mut self) {
         if self.body.len() < LARGE_PAYLOAD {
             self.body = Bytes::copy_from_slice(&self.body);
