@@ -172,7 +172,7 @@ impl FrameBuilder {
 
     /// The size of the payload so far.
     pub(crate) fn payload_len(&self) -> usize {
-        self.buffer.len() - FRONT
+        self.buffer.len().saturating_sub(FRONT)
     }
 
     /// The payload so far.
@@ -194,6 +194,10 @@ impl FrameBuilder {
                 .map(|encoded| encoded.len()),
         };
         let payload_len = self.payload_len();
+        if self.buffer.len() < FRONT {
+            // A codec took back more than it wrote: no room is left in front.
+            return Err(postcard::Error::SerializeBufferFull);
+        }
         let Some(encoded) = encoded else {
             // The header does not fit in the room (a long method name, many ids).
             let mut buffer = std::mem::take(&mut self.buffer);
@@ -209,7 +213,12 @@ impl FrameBuilder {
             });
         };
         let header_at = FRONT - encoded;
-        self.buffer[header_at..FRONT].copy_from_slice(&head[..encoded]);
+        let (Some(room), Some(header)) =
+            (self.buffer.get_mut(header_at..FRONT), head.get(..encoded))
+        else {
+            return Err(postcard::Error::SerializeBufferFull);
+        };
+        room.copy_from_slice(header);
         let mut buffer = std::mem::take(&mut self.buffer);
         if payload_len >= LARGE_PAYLOAD {
             buffer.advance(header_at);
@@ -221,7 +230,10 @@ impl FrameBuilder {
         let len = u32::try_from(encoded + payload_len)
             .map_err(|_| postcard::Error::SerializeBufferFull)?;
         let start = header_at - PREFIX_LEN;
-        buffer[start..header_at].copy_from_slice(&len.to_be_bytes());
+        let Some(prefix) = buffer.get_mut(start..header_at) else {
+            return Err(postcard::Error::SerializeBufferFull);
+        };
+        prefix.copy_from_slice(&len.to_be_bytes());
         Ok(Built::Small(LaidOut { buffer, start }))
     }
 }
@@ -551,6 +563,18 @@ mod tests {
         let mut room = [0u8; HEADER_FRAME_ROOM];
         let len = lay_out_header(&Message::Ping, &mut room).expect("laid out by hand");
         assert_eq!(&room[..len], &[0, 0, 0, 1, 6]);
+    }
+
+    #[test]
+    fn a_codec_that_takes_back_the_room_in_front_gets_an_error_not_a_panic() {
+        let mut builder = FrameBuilder::new();
+        builder.payload().clear();
+        assert_eq!(builder.payload_len(), 0);
+        assert!(
+            builder
+                .finish(&crate::wire::message::Message::Ping)
+                .is_err()
+        );
     }
 
     #[test]
