@@ -346,7 +346,7 @@ fn payload(reply: &Reply) -> Option<&[u8]> {
         ReplyKind::Value(encoded) | ReplyKind::Raised(encoded) => {
             Some(encoded.frame.payload_bytes())
         }
-        ReplyKind::Failed(_) => None,
+        ReplyKind::Failed(_) | ReplyKind::Sent => None,
     }
 }
 

@@ -59,6 +59,8 @@ pub(crate) enum ReplyKind {
     Raised(Encoded),
     /// A framework failure.
     Failed(Failure),
+    /// Sent already, by the task that ran the call (`#[tartine(spawn)]`).
+    Sent,
 }
 
 impl Reply {

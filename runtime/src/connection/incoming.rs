@@ -201,7 +201,7 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         }
         Ok(Ok(Started::Running(future))) => {
             let future = if shared.config.spawn_calls {
-                spawn(future, &span)
+                spawn(shared, call, future, &span)
             } else {
                 future
             };
@@ -216,7 +216,7 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
             return Start::Running(InFlight {
                 call,
                 bytes: frame.len(),
-                future: spawn(future, &span),
+                future: spawn(shared, call, future, &span),
                 span,
             });
         }
@@ -234,14 +234,27 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
     Start::Done
 }
 
-/// Runs `future` as a task of its own, on any worker; returns the future of its reply, which
-/// aborts the task if dropped first (the call was cancelled, or the connection closed).
-fn spawn(future: ReplyFuture, span: &tracing::Span) -> ReplyFuture {
-    let task = AbortOnDrop(tokio::spawn(future.instrument(span.clone())));
+/// Runs `future` as a task of its own, on any worker, which sends its reply itself (no hop
+/// through the reader); returns the future of its end, which aborts the task if dropped first
+/// (the call was cancelled, or the connection closed).
+fn spawn(
+    shared: &Arc<Shared>,
+    call: u64,
+    future: ReplyFuture,
+    span: &tracing::Span,
+) -> ReplyFuture {
+    let shared = Arc::clone(shared);
+    let task = AbortOnDrop(tokio::spawn(
+        async move {
+            let reply = future.await;
+            send_reply(&shared, call, reply);
+        }
+        .instrument(span.clone()),
+    ));
     Box::pin(async move {
         let mut task = task;
         match (&mut task.0).await {
-            Ok(reply) => reply,
+            Ok(()) => Reply(ReplyKind::Sent),
             Err(error) => {
                 if error.is_panic() {
                     tracing::error!("a remote method panicked");
@@ -253,7 +266,7 @@ fn spawn(future: ReplyFuture, span: &tracing::Span) -> ReplyFuture {
 }
 
 /// Aborts a spawned call when its reply is no longer awaited.
-struct AbortOnDrop(tokio::task::JoinHandle<Reply>);
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -276,6 +289,7 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         ReplyKind::Value(encoded) => (encoded, false),
         ReplyKind::Raised(encoded) => (encoded, true),
         ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
+        ReplyKind::Sent => return,
     };
     let limit = shared.config.max_frame_size;
     let ids = IdList::encode(&encoded.exports);
