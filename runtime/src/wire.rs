@@ -13,7 +13,7 @@ mod handshake;
 mod header;
 mod message;
 
-pub(crate) use frame::{Built, FrameBuilder, HEADER_FRAME_ROOM, lay_out_header};
+pub(crate) use frame::{Built, FrameBuilder, LARGE_PAYLOAD};
 pub(crate) use frame::{FRAME_OVERHEAD, FrameError, MemoryBudget, frame_error};
 pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};

@@ -179,10 +179,13 @@ mod tests {
         let connection = connection.expect("handshake");
         let shared = Arc::downgrade(&connection.shared);
         // A frame the peer will never take: the writer blocks on it.
-        connection.shared.send(Outgoing {
-            head: bytes::Bytes::new(),
-            body: bytes::Bytes::from(vec![0u8; 1 << 20]),
-        });
+        connection.shared.send_built(
+            crate::wire::Built::Large(Outgoing {
+                head: bytes::Bytes::new(),
+                body: bytes::Bytes::from(vec![0u8; 1 << 20]),
+            }),
+            false,
+        );
         tokio::task::yield_now().await;
         connection.close();
         drop(connection);

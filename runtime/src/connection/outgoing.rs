@@ -9,11 +9,10 @@ use crate::refs::error::DecodeError;
 use crate::refs::handle::{MethodTimeout, RemoteRef};
 use crate::refs::scope;
 use crate::reply::Held;
-use crate::wire::{Failure, IdList, Message};
+use crate::wire::{IdList, Message};
 use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::borrow::Borrow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -91,13 +90,13 @@ impl RemoteRef {
 
 /// Sends a call to the peer's object `target`, its arguments appended by `encode`, and waits
 /// for the reply, at most `timeout`.
-pub(crate) async fn call<'a>(
-    shared: &'a Arc<Shared>,
+pub(crate) async fn call(
+    shared: &Arc<Shared>,
     target: u64,
     method: &'static str,
     encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     timeout: Option<Duration>,
-) -> Result<Received<&'a Arc<Shared>>, CallError> {
+) -> Result<Received, CallError> {
     // Sent without an await, so that the future a caller keeps while it waits holds only the
     // slot: calls in flight are moved around by whoever polls them.
     let waiting = send(shared, target, method, encode, timeout)?;
@@ -245,26 +244,24 @@ fn names_our_objects(incoming: &Incoming) -> bool {
 }
 
 /// A reply taken from its slot, to be decoded; once dropped, the references its message
-/// handed over are settled. It borrows its connection (`&Arc<Shared>`) where its caller waits,
-/// and holds it (`Arc<Shared>`) when it is decoded elsewhere.
-pub(crate) struct Received<S: Borrow<Arc<Shared>> = Arc<Shared>> {
-    shared: S,
+/// handed over are settled.
+pub(crate) struct Received {
+    shared: Arc<Shared>,
     incoming: Incoming,
     ids: Vec<u64>,
 }
 
-impl<S: Borrow<Arc<Shared>>> Drop for Received<S> {
+impl Drop for Received {
     fn drop(&mut self) {
-        let shared = self.shared.borrow();
-        shared.settle(&self.ids);
+        self.shared.settle(&self.ids);
         if names_our_objects(&self.incoming) {
-            shared.reply_done();
+            self.shared.reply_done();
         }
     }
 }
 
-impl<S: Borrow<Arc<Shared>>> Received<S> {
-    pub(crate) fn new(shared: S, mut incoming: Incoming) -> Self {
+impl Received {
+    pub(crate) fn new(shared: &Arc<Shared>, mut incoming: Incoming) -> Self {
         let ids = match &mut incoming {
             Incoming::Value(delivered) | Incoming::Raised(delivered) => {
                 std::mem::take(&mut delivered.ids)
@@ -272,25 +269,7 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
             Incoming::Failed(_) => Vec::new(),
         };
         Received {
-            shared,
-            incoming,
-            ids,
-        }
-    }
-
-    fn shared(&self) -> &Arc<Shared> {
-        self.shared.borrow()
-    }
-
-    /// The same reply, holding its connection: to be decoded on another thread.
-    fn into_owned(mut self) -> Received {
-        let shared = Arc::clone(self.shared());
-        let incoming = std::mem::replace(&mut self.incoming, Incoming::Failed(Failure::Busy));
-        let ids = std::mem::take(&mut self.ids);
-        // What is left settles nothing: a failure names none of our objects.
-        drop(self);
-        Received {
-            shared,
+            shared: Arc::clone(shared),
             incoming,
             ids,
         }
@@ -298,7 +277,7 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
 
     /// The limits of a decode on a worker, or `None` if the payload is too large for one.
     fn inline_limits(&self) -> Option<DecodeLimits> {
-        let config = &self.shared().config;
+        let config = &self.shared.config;
         match &self.incoming {
             Incoming::Value(delivered) | Incoming::Raised(delivered) => (delivered.frame.len()
                 <= config.max_inline_decode)
@@ -313,7 +292,7 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
         limits: DecodeLimits,
     ) -> Result<T, DecodeError> {
         let payload = delivered.frame.get(delivered.offset..).unwrap_or_default();
-        scope::decode::<C, T>(self.shared(), &delivered.frame, payload, limits)
+        scope::decode::<C, T>(&self.shared, &delivered.frame, payload, limits)
     }
 
     /// Decodes a plain result: on this worker if it is cheap, else on the blocking pool.
@@ -329,9 +308,8 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
             }
         }
         // Boxed: rare, and a call's future would otherwise carry its state.
-        let owned = self.into_owned();
         Box::pin(tokio::task::spawn_blocking(move || {
-            owned.decode_value::<C, R>()
+            self.decode_value::<C, R>()
         }))
         .await
         .unwrap_or(Err(CallError::ConnectionLost))
@@ -351,9 +329,8 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
                 Ok(result) => return result,
             }
         }
-        let owned = self.into_owned();
         Box::pin(tokio::task::spawn_blocking(move || {
-            owned.decode_result::<C, T, E>()
+            self.decode_result::<C, T, E>()
         }))
         .await
         .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
@@ -361,7 +338,7 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
 
     /// Decodes a plain result, wherever the caller runs.
     pub(crate) fn decode_value<C: Codec, R: DeserializeOwned>(&self) -> Result<R, CallError> {
-        match self.value_within::<C, R>(self.shared().config.decode_limits()) {
+        match self.value_within::<C, R>(self.shared.config.decode_limits()) {
             Ok(value) => Ok(value),
             Err(Some(error)) => Err(error.into()),
             Err(None) => Err(self.not_a_value()),
@@ -372,7 +349,7 @@ impl<S: Borrow<Arc<Shared>>> Received<S> {
     pub(crate) fn decode_result<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
         &self,
     ) -> Result<T, RemoteError<E>> {
-        self.result_within::<C, T, E>(self.shared().config.decode_limits())
+        self.result_within::<C, T, E>(self.shared.config.decode_limits())
             .unwrap_or_else(|error| Err(RemoteError::Call(error.into())))
     }
 

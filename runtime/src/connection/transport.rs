@@ -17,10 +17,12 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     fn channel(&self) -> Option<Box<Channel>> {
         None
     }
+
     /// The stream's local address, over TCP.
     fn local_addr(&self) -> Option<std::net::SocketAddr> {
         None
     }
+
     /// Whether both ends of the stream are in this process, on this runtime (a pipe).
     fn in_process(&self) -> bool {
         false

@@ -3,15 +3,12 @@
 //! when idle, and shuts the socket's write side when the connection closes.
 
 use crate::link::outbox::{Outbox, Queued, Work};
-use crate::wire::Outgoing;
+use crate::wire::{LARGE_PAYLOAD, Outgoing};
 use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-/// Payloads at least this large are written from their own buffer instead of being copied.
-const LARGE_BODY: usize = 16 * 1024;
 
 /// The coalescing buffer is written out once it holds this much.
 const FLUSH_AT: usize = 64 * 1024;
@@ -88,7 +85,7 @@ async fn write_frame<W: AsyncWrite + Unpin>(
     frame: Outgoing,
 ) -> io::Result<()> {
     frame.put_head(buffer)?;
-    if frame.body.len() >= LARGE_BODY {
+    if frame.body.len() >= LARGE_PAYLOAD {
         io.write_all(buffer).await?;
         buffer.clear();
         io.write_all(&frame.body).await?;

@@ -15,19 +15,16 @@
 //! with a large payload wait in their own buffers and are written from them.
 
 use crate::lock::Lock;
-use crate::wire::{FRAME_OVERHEAD, Outgoing};
+use crate::wire::{FRAME_OVERHEAD, LARGE_PAYLOAD, Outgoing};
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
+use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
-
-/// Frames whose body is at least this large are left to the writer task, which writes them
-/// from their own buffer.
-const LARGE_BODY: usize = 16 * 1024;
 
 /// The write half of a connection's stream.
 pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
@@ -72,9 +69,9 @@ impl Queued {
     /// Whether the item is written from its own buffer by the writer task, rather than copied.
     fn is_large(&self) -> bool {
         match self {
-            Queued::Frame(frame) => frame.body.len() >= LARGE_BODY,
+            Queued::Frame(frame) => frame.body.len() >= LARGE_PAYLOAD,
             Queued::Run { .. } => false,
-            Queued::Rest(rest) => rest.len() >= LARGE_BODY,
+            Queued::Rest(rest) => rest.len() >= LARGE_PAYLOAD,
         }
     }
 }
@@ -174,15 +171,12 @@ impl Outbox {
         }
     }
 
-    /// Queues `frame`, unless it would take the queue past its limit. A frame queued after the
-    /// queue ended is dropped. With `now`, the frame is written at once if nobody is writing
-    /// and nothing is queued.
+    /// Counts `cost` against the limit, and locks the queue to take what it is counted for;
+    /// `None` if the queue ended (the frame is dropped quietly, and not counted).
     ///
     /// # Errors
-    /// [`Overflow`]: the frame is not queued, and the peer should be dropped as slow. An i/o
-    /// error of a direct write.
-    pub(crate) fn push(&self, mut frame: Outgoing, now: bool) -> Result<(), PushError> {
-        let cost = frame.queued_cost();
+    /// [`Overflow`]: nothing is counted, and the peer should be dropped as slow.
+    fn reserve(&self, cost: usize) -> Result<Option<MutexGuard<'_, Queue>>, PushError> {
         let queued = self
             .queued
             .fetch_add(cost, Ordering::AcqRel)
@@ -191,36 +185,55 @@ impl Outbox {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
             return Err(PushError::Overflow(Overflow { limit: self.limit }));
         }
-        let wake = {
-            let mut queue = self.queue.lock();
-            if queue.ended {
-                drop(queue);
-                self.queued.fetch_sub(cost, Ordering::AcqRel);
-                return Ok(());
-            }
-            let direct = now && queue.items.is_empty() && !queue.corked && queue.io.is_some();
-            if queue.io.is_none() && !queue.corked {
-                // Somebody is writing, and may be waiting on the peer: the frame may wait long.
-                frame.detach();
-            }
-            queue.items.push_back(Queued::Frame(frame));
-            if direct {
-                None
-            } else if queue.corked {
-                return Ok(());
-            } else {
-                Some(queue.writer.take())
-            }
-        };
-        match wake {
-            None => self.write_now().map_err(PushError::Io),
-            Some(writer) => {
-                if let Some(writer) = writer {
-                    writer.wake();
-                }
-                Ok(())
-            }
+        let queue = self.queue.lock();
+        if queue.ended {
+            drop(queue);
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            return Ok(None);
         }
+        Ok(Some(queue))
+    }
+
+    /// Whether a frame pushed with `now` may be written at once: nobody writes, nothing waits.
+    fn may_write_now(queue: &Queue, now: bool) -> bool {
+        now && queue.items.is_empty() && !queue.corked && queue.io.is_some()
+    }
+
+    /// Wakes the writer for what was just queued, unless the reader holds it back.
+    fn wake_writer(mut queue: MutexGuard<'_, Queue>) {
+        if queue.corked {
+            return;
+        }
+        let writer = queue.writer.take();
+        drop(queue);
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+    }
+
+    /// Queues `frame`, unless it would take the queue past its limit. A frame queued after the
+    /// queue ended is dropped. With `now`, the frame is written at once if nobody is writing
+    /// and nothing is queued.
+    ///
+    /// # Errors
+    /// [`Overflow`]: the frame is not queued, and the peer should be dropped as slow. An i/o
+    /// error of a direct write.
+    pub(crate) fn push(&self, mut frame: Outgoing, now: bool) -> Result<(), PushError> {
+        let Some(mut queue) = self.reserve(frame.queued_cost())? else {
+            return Ok(());
+        };
+        let direct = Self::may_write_now(&queue, now);
+        if queue.io.is_none() && !queue.corked {
+            // Somebody is writing, and may be waiting on the peer: the frame may wait long.
+            frame.detach();
+        }
+        queue.items.push_back(Queued::Frame(frame));
+        if direct {
+            drop(queue);
+            return self.write_now().map_err(PushError::Io);
+        }
+        Self::wake_writer(queue);
+        Ok(())
     }
 
     /// Queues the small frame `laid_out` (its length prefix, header and payload, as
@@ -231,54 +244,33 @@ impl Outbox {
     /// As [`push`](Self::push).
     pub(crate) fn push_laid_out(&self, laid_out: &[u8], now: bool) -> Result<(), PushError> {
         let cost = laid_out.len() + FRAME_OVERHEAD;
-        let queued = self
-            .queued
-            .fetch_add(cost, Ordering::AcqRel)
-            .saturating_add(cost);
-        if queued > self.limit {
-            self.queued.fetch_sub(cost, Ordering::AcqRel);
-            return Err(PushError::Overflow(Overflow { limit: self.limit }));
-        }
-        let wake = {
-            let mut queue = self.queue.lock();
-            if queue.ended {
-                drop(queue);
-                self.queued.fetch_sub(cost, Ordering::AcqRel);
-                return Ok(());
-            }
-            if now
-                && queue.items.is_empty()
-                && !queue.corked
-                && let Some(mut io) = queue.io.take()
-            {
-                // Nobody writes and nothing waits: written from where it lies, no copy.
-                drop(queue);
-                self.queued.fetch_sub(cost, Ordering::AcqRel);
-                let result = write_from(&mut io, laid_out);
-                return self.after_direct_write(io, result).map_err(PushError::Io);
-            }
-            match queue.items.back_mut() {
-                Some(Queued::Run {
-                    bytes,
-                    cost: run_cost,
-                }) => {
-                    bytes.extend_from_slice(laid_out);
-                    *run_cost += cost;
-                }
-                _ => {
-                    let mut bytes = BytesMut::with_capacity(laid_out.len().max(RUN_START));
-                    bytes.extend_from_slice(laid_out);
-                    queue.items.push_back(Queued::Run { bytes, cost });
-                }
-            }
-            if queue.corked {
-                return Ok(());
-            }
-            queue.writer.take()
+        let Some(mut queue) = self.reserve(cost)? else {
+            return Ok(());
         };
-        if let Some(writer) = wake {
-            writer.wake();
+        if Self::may_write_now(&queue, now)
+            && let Some(mut io) = queue.io.take()
+        {
+            // Written from where it lies, no copy.
+            drop(queue);
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            let result = write_from(&mut io, laid_out);
+            return self.after_direct_write(io, result).map_err(PushError::Io);
         }
+        match queue.items.back_mut() {
+            Some(Queued::Run {
+                bytes,
+                cost: run_cost,
+            }) => {
+                bytes.extend_from_slice(laid_out);
+                *run_cost += cost;
+            }
+            _ => {
+                let mut bytes = BytesMut::with_capacity(laid_out.len().max(RUN_START));
+                bytes.extend_from_slice(laid_out);
+                queue.items.push_back(Queued::Run { bytes, cost });
+            }
+        }
+        Self::wake_writer(queue);
         Ok(())
     }
 
@@ -374,13 +366,11 @@ impl Outbox {
                     Queued::Rest(rest) => scratch.extend_from_slice(rest),
                 }
             }
-            let (written, flushed) = write_without_waiting(io, scratch)?;
-            let rest = (written < scratch.len())
-                .then(|| Bytes::copy_from_slice(scratch.get(written..).unwrap_or_default()));
+            let written = write_from(io, scratch);
             if scratch.capacity() > 4 * 1024 {
                 *scratch = BytesMut::new();
             }
-            Ok((rest, flushed))
+            written
         })
     }
 

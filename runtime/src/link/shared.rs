@@ -21,7 +21,7 @@ use crate::perspective::Perspective;
 use crate::refs::names::{InterfaceInfo, InterfaceKey, InterfaceNames};
 use crate::refs::table::{ExportTable, ImportTable};
 use crate::reply::{DispatchError, Started};
-use crate::wire::{Built, HEADER_FRAME_ROOM, Message, Outgoing, lay_out_header};
+use crate::wire::{Built, FrameBuilder, Message, Outgoing};
 use bytes::Bytes;
 use std::any::Any;
 use std::fmt;
@@ -152,14 +152,10 @@ impl Shared {
         }
     }
 
-    /// Queues a frame for the writer; a closed connection drops it. The frame that would take
-    /// the queue past [`Config::max_write_queue`] closes the connection as a slow peer instead.
-    pub(crate) fn send(&self, frame: Outgoing) {
-        self.push(frame, false);
-    }
-
-    /// Queues a frame [`FrameBuilder`](crate::wire::FrameBuilder) built; with `now`, writes
-    /// it at once if nobody is writing and nothing is queued.
+    /// Queues a frame [`FrameBuilder`](crate::wire::FrameBuilder) built; a closed connection
+    /// drops it, and the frame that would take the queue past [`Config::max_write_queue`]
+    /// closes the connection as a slow peer instead. With `now`, the frame is written at once
+    /// if nobody is writing and nothing is queued.
     pub(crate) fn send_built(&self, frame: Built, now: bool) {
         match frame {
             Built::Small(frame) => {
@@ -198,15 +194,8 @@ impl Shared {
 
     /// Queues a frame that is a header alone.
     pub(crate) fn send_header(&self, message: &Message<'_>) {
-        let mut room = [0u8; HEADER_FRAME_ROOM];
-        if let Some(len) = lay_out_header(message, &mut room) {
-            let pushed = self
-                .outbox
-                .push_laid_out(room.get(..len).unwrap_or_default(), false);
-            return self.pushed(pushed);
-        }
-        match Outgoing::header(message) {
-            Ok(frame) => self.send(frame),
+        match FrameBuilder::new().finish(message) {
+            Ok(frame) => self.send_built(frame, false),
             Err(error) => {
                 tracing::error!(parent: &self.span, %error, "could not encode a header");
                 self.close(CloseReason::Io(format!(

@@ -11,8 +11,9 @@
 //! Most payloads hold no reference at all (numbers, strings, small structs), and a scope costs
 //! three reference-count round trips. So a small payload is first encoded or decoded *light*:
 //! with no scope, only a flag that records whether anything reached for one. If something did
-//! (a reference, or byte strings that could share the frame), the work is redone with a full
-//! scope; if nothing did, the result stands as it is. Both ways give the same value.
+//! (a reference), the work is redone with a full scope; if nothing did, the result stands as it
+//! is. Both ways give the same value; a byte string decoded light is copied rather than shared
+//! with the frame.
 
 use super::error::{DecodeError, EncodeError, RefError};
 use super::table::Exported;

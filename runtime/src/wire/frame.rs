@@ -1,7 +1,7 @@
 //! Provides length-prefixed framing: a size limit checked before any allocation, room for long
 //! frames made as their bytes arrive, and the memory budget pending connections share.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
@@ -62,13 +62,22 @@ impl Outgoing {
     /// # Errors
     /// If the frame is 4 GiB or more.
     pub(crate) fn put_head(&self, dst: &mut BytesMut) -> io::Result<()> {
-        let len = u32::try_from(self.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame of 4 GiB or more"))?;
+        let prefix = length_prefix(self.len())?;
         dst.reserve(PREFIX_LEN + self.head.len());
-        dst.put_u32(len);
+        dst.extend_from_slice(&prefix);
         dst.extend_from_slice(&self.head);
         Ok(())
     }
+}
+
+/// The length prefix of a frame of `len` bytes: the one place it is laid out.
+///
+/// # Errors
+/// If the frame is 4 GiB or more.
+fn length_prefix(len: usize) -> io::Result<[u8; PREFIX_LEN]> {
+    u32::try_from(len)
+        .map(u32::to_be_bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame of 4 GiB or more"))
 }
 
 /// Room kept in front of a payload for its header, so header and payload share one buffer.
@@ -200,17 +209,24 @@ impl FrameBuilder {
         }
         let Some(encoded) = encoded else {
             // The header does not fit in the room (a long method name, many ids).
-            let mut buffer = std::mem::take(&mut self.buffer);
-            buffer.advance(FRONT);
-            let frame = Outgoing {
-                head: message.encode()?,
-                body: buffer.freeze(),
-            };
-            return Ok(if payload_len >= LARGE_PAYLOAD {
-                Built::Large(frame)
-            } else {
-                Built::Small(lay_out(&frame)?)
-            });
+            let head = message.encode()?;
+            if payload_len >= LARGE_PAYLOAD {
+                let mut buffer = std::mem::take(&mut self.buffer);
+                buffer.advance(FRONT);
+                return Ok(Built::Large(Outgoing {
+                    head,
+                    body: buffer.freeze(),
+                }));
+            }
+            // Laid out anew; the builder's buffer goes back to the thread.
+            let payload = self.buffer.get(FRONT..).unwrap_or_default();
+            let prefix = length_prefix(head.len() + payload.len())
+                .map_err(|_| postcard::Error::SerializeBufferFull)?;
+            let mut buffer = BytesMut::with_capacity(PREFIX_LEN + head.len() + payload.len());
+            buffer.extend_from_slice(&prefix);
+            buffer.extend_from_slice(&head);
+            buffer.extend_from_slice(payload);
+            return Ok(Built::Small(LaidOut { buffer, start: 0 }));
         };
         let header_at = FRONT - encoded;
         let (Some(room), Some(header)) =
@@ -227,38 +243,16 @@ impl FrameBuilder {
                 body: buffer.freeze(),
             }));
         }
-        let len = u32::try_from(encoded + payload_len)
+        let prefix = length_prefix(encoded + payload_len)
             .map_err(|_| postcard::Error::SerializeBufferFull)?;
         let start = header_at - PREFIX_LEN;
-        let Some(prefix) = buffer.get_mut(start..header_at) else {
+        let Some(room) = buffer.get_mut(start..header_at) else {
             return Err(postcard::Error::SerializeBufferFull);
         };
-        prefix.copy_from_slice(&len.to_be_bytes());
+        room.copy_from_slice(&prefix);
         Ok(Built::Small(LaidOut { buffer, start }))
     }
 }
-
-/// `frame` laid out whole in a buffer of its own.
-fn lay_out(frame: &Outgoing) -> Result<LaidOut, postcard::Error> {
-    let mut buffer = BytesMut::with_capacity(PREFIX_LEN + frame.len());
-    frame
-        .put_head(&mut buffer)
-        .map_err(|_| postcard::Error::SerializeBufferFull)?;
-    buffer.extend_from_slice(&frame.body);
-    Ok(LaidOut { buffer, start: 0 })
-}
-
-/// Lays out a frame that is `message`'s header alone in `out`, if `message` is one of the kinds
-/// laid out by hand and fits; returns the frame's length, its prefix included.
-pub(crate) fn lay_out_header(message: &super::Message<'_>, out: &mut [u8; FRONT]) -> Option<usize> {
-    let (prefix, rest) = out.split_at_mut(PREFIX_LEN);
-    let len = super::header::encode_into(message, rest)?;
-    prefix.copy_from_slice(&u32::try_from(len).ok()?.to_be_bytes());
-    Some(PREFIX_LEN + len)
-}
-
-/// The room [`lay_out_header`] needs.
-pub(crate) const HEADER_FRAME_ROOM: usize = FRONT;
 
 /// Frames as bytes: a 4-byte big-endian length, then that many bytes, of at most
 /// `max_frame_size` bytes.
@@ -502,6 +496,7 @@ impl MemoryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BufMut;
 
     fn prefixed(len: u32, body: &[u8]) -> BytesMut {
         let mut bytes = BytesMut::new();
@@ -559,10 +554,13 @@ mod tests {
         };
         assert_eq!(built(&long_call, b"args"), (true, b"args".to_vec()));
         assert_eq!(built(&long_call, &large), (false, large));
-        // A header alone, laid out by hand.
-        let mut room = [0u8; HEADER_FRAME_ROOM];
-        let len = lay_out_header(&Message::Ping, &mut room).expect("laid out by hand");
-        assert_eq!(&room[..len], &[0, 0, 0, 1, 6]);
+        // A header alone, laid out by hand or by postcard.
+        assert_eq!(built(&Message::Ping, b""), (true, Vec::new()));
+        let failed = Message::Failed {
+            call: 3,
+            failure: crate::wire::message::Failure::Busy,
+        };
+        assert_eq!(built(&failed, b""), (true, Vec::new()));
     }
 
     #[test]
