@@ -1,5 +1,6 @@
 //! Provides `Bytes`, a byte buffer for payloads: it crosses the wire as one block (never byte
-//! by byte), and is received without a copy, as a slice of the frame it arrived in.
+//! by byte), is received without a copy, as a slice of the frame it arrived in, and when it is
+//! large, is sent without a copy too, from its own buffer.
 
 use crate::refs::scope;
 use serde::de::{self, Visitor};
@@ -10,8 +11,9 @@ use std::ops::Deref;
 /// A cheaply cloneable byte buffer for payloads (a `bytes::Bytes`).
 ///
 /// Use it for binary data in arguments and results: a `Vec<u8>` is encoded element by element,
-/// `Bytes` as one block; and on the receiving side it shares the frame's memory instead of
-/// copying it.
+/// `Bytes` as one block; on the receiving side it shares the frame's memory instead of copying
+/// it; and one of 16 KiB or more is written to the socket from its own buffer, not copied into
+/// the frame.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bytes(bytes::Bytes);
 
@@ -95,6 +97,7 @@ impl PartialEq<[u8]> for Bytes {
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::wire::spill::offer(&self.0);
         serializer.serialize_bytes(&self.0)
     }
 }

@@ -12,9 +12,11 @@ mod frame;
 mod handshake;
 mod header;
 mod message;
+pub(crate) mod spill;
 
-pub(crate) use frame::{Built, FrameBuilder, LARGE_PAYLOAD};
+pub(crate) use frame::{Built, FrameBuilder};
 pub(crate) use frame::{FRAME_OVERHEAD, FrameError, MemoryBudget, frame_error};
 pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, IdList, Message, decode_message};
+pub(crate) use spill::LARGE_PAYLOAD;

@@ -18,6 +18,36 @@ async fn values_cross_both_ways() {
 }
 
 #[tokio::test]
+async fn large_byte_strings_between_small_values_arrive_whole_and_in_order() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let parts: Vec<Bytes> = [
+        vec![1u8; 70_000],
+        vec![2u8; 3],
+        vec![3u8; 16 * 1024],
+        vec![4u8; 16 * 1024 - 1],
+        vec![5u8; 200_000],
+    ]
+    .into_iter()
+    .map(Bytes::from)
+    .collect();
+    let (mirrored, label, total) = echo.mirror(parts.clone(), "label".into()).await.unwrap();
+    assert_eq!(label, "label");
+    assert_eq!(
+        total,
+        parts.iter().map(|part| part.len() as u64).sum::<u64>()
+    );
+    let expected: Vec<Bytes> = parts.iter().rev().cloned().collect();
+    assert_eq!(mirrored, expected);
+    // The same byte string twice in one payload, and a slice of one.
+    let shared = Bytes::from(vec![9u8; 50_000]);
+    let slice = Bytes::from(bytes::Bytes::from(shared.to_vec()).slice(1_000..40_000));
+    let parts = vec![shared.clone(), slice.clone(), shared.clone()];
+    let (mirrored, _, _) = echo.mirror(parts.clone(), String::new()).await.unwrap();
+    assert_eq!(mirrored, vec![shared.clone(), slice, shared]);
+}
+
+#[tokio::test]
 async fn method_errors_are_typed_and_apart_from_framework_errors() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;

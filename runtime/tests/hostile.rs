@@ -140,20 +140,17 @@ async fn garbage_and_unknown_kinds_close_that_connection() {
     let server = start_server().await;
     let mut raw = Raw::connect(&server).await;
     raw.framed
-        .send(Outgoing {
-            head: Bytes::from_static(&[200, 1, 2, 3]),
-            body: Bytes::new(),
-        })
+        .send(Outgoing::new(
+            Bytes::from_static(&[200, 1, 2, 3]),
+            Bytes::new(),
+        ))
         .await
         .unwrap();
     raw.expect_closed().await;
 
     let mut raw = Raw::connect(&server).await;
     raw.framed
-        .send(Outgoing {
-            head: Bytes::from_static(&[2, 0xff]),
-            body: Bytes::new(),
-        })
+        .send(Outgoing::new(Bytes::from_static(&[2, 0xff]), Bytes::new()))
         .await
         .unwrap();
     raw.expect_closed().await;

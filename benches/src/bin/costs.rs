@@ -405,10 +405,7 @@ async fn handshake(
         .encode()
         .map_err(std::io::Error::other)?;
     framed
-        .send(tartine::wire::Outgoing {
-            head: hello,
-            body: Bytes::new(),
-        })
+        .send(tartine::wire::Outgoing::new(hello, Bytes::new()))
         .await?;
     framed
         .next()
@@ -435,7 +432,7 @@ async fn round_trip(
     .ok()?;
     let body = Bytes::from(postcard::to_stdvec(args).ok()?);
     framed
-        .send(tartine::wire::Outgoing { head, body })
+        .send(tartine::wire::Outgoing::new(head, body))
         .await
         .ok()?;
     loop {

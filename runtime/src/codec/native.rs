@@ -32,7 +32,8 @@ impl PostcardReader<'_> {
     }
 }
 
-/// A postcard flavor that appends to a `BytesMut` with whole-slice copies.
+/// A postcard flavor that appends to a `BytesMut` with whole-slice copies, but for the large
+/// byte strings it is handed off (see [`spill`](crate::wire::spill)).
 struct BytesMutFlavor<'a>(&'a mut BytesMut);
 
 impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
@@ -44,6 +45,9 @@ impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
     }
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if crate::wire::spill::take(data, self.0) {
+            return Ok(());
+        }
         self.0.extend_from_slice(data);
         Ok(())
     }

@@ -180,10 +180,10 @@ mod tests {
         let shared = Arc::downgrade(&connection.shared);
         // A frame the peer will never take: the writer blocks on it.
         connection.shared.send_built(
-            crate::wire::Built::Large(Outgoing {
-                head: bytes::Bytes::new(),
-                body: bytes::Bytes::from(vec![0u8; 1 << 20]),
-            }),
+            crate::wire::Built::Large(Outgoing::new(
+                bytes::Bytes::new(),
+                bytes::Bytes::from(vec![0u8; 1 << 20]),
+            )),
             false,
         );
         tokio::task::yield_now().await;

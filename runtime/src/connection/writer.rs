@@ -78,20 +78,26 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     io.flush().await
 }
 
-/// Appends `frame` (length prefix, head, body) to `buffer`, or writes it out if its body is large.
+/// Appends `frame` (length prefix, head, body and the rest) to `buffer`, but for its large
+/// pieces: what `buffer` holds is written out before each, and each is written from its own
+/// buffer.
 async fn write_frame<W: AsyncWrite + Unpin>(
     io: &mut W,
     buffer: &mut BytesMut,
     frame: Outgoing,
 ) -> io::Result<()> {
     frame.put_head(buffer)?;
-    if frame.body.len() >= LARGE_PAYLOAD {
-        io.write_all(buffer).await?;
-        buffer.clear();
-        io.write_all(&frame.body).await?;
-        return Ok(());
+    for piece in frame.pieces() {
+        if piece.len() >= LARGE_PAYLOAD {
+            if !buffer.is_empty() {
+                io.write_all(buffer).await?;
+                buffer.clear();
+            }
+            io.write_all(piece).await?;
+        } else {
+            buffer.extend_from_slice(piece);
+        }
     }
-    buffer.extend_from_slice(&frame.body);
     if buffer.len() >= FLUSH_AT {
         io.write_all(buffer).await?;
         buffer.clear();
@@ -138,10 +144,7 @@ mod tests {
     }
 
     fn frame(i: u8, body: usize) -> Outgoing {
-        Outgoing {
-            head: Bytes::from(vec![i; 8]),
-            body: Bytes::from(vec![i; body]),
-        }
+        Outgoing::new(Bytes::from(vec![i; 8]), Bytes::from(vec![i; body]))
     }
 
     async fn write_all_of(frames: Vec<Outgoing>) -> (usize, Vec<u8>) {

@@ -69,7 +69,7 @@ impl Queued {
     /// Whether the item is written from its own buffer by the writer task, rather than copied.
     fn is_large(&self) -> bool {
         match self {
-            Queued::Frame(frame) => frame.body.len() >= LARGE_PAYLOAD,
+            Queued::Frame(frame) => frame.is_large(),
             Queued::Run { .. } => false,
             Queued::Rest(rest) => rest.len() >= LARGE_PAYLOAD,
         }
@@ -360,7 +360,9 @@ impl Outbox {
                 match item {
                     Queued::Frame(frame) => {
                         frame.put_head(scratch)?;
-                        scratch.extend_from_slice(&frame.body);
+                        for piece in frame.pieces() {
+                            scratch.extend_from_slice(piece);
+                        }
                     }
                     Queued::Run { bytes, .. } => scratch.extend_from_slice(bytes),
                     Queued::Rest(rest) => scratch.extend_from_slice(rest),
@@ -486,10 +488,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     fn frame(len: usize) -> Outgoing {
-        Outgoing {
-            head: Bytes::new(),
-            body: Bytes::from(vec![7; len]),
-        }
+        Outgoing::new(Bytes::new(), Bytes::from(vec![7; len]))
     }
 
     /// A stream that takes `room` bytes, then waits.
@@ -637,13 +636,7 @@ mod tests {
         let chunk = Bytes::from(vec![5u8; 1024]);
         let cut = chunk.slice(..10);
         outbox
-            .push(
-                Outgoing {
-                    head: Bytes::new(),
-                    body: cut.clone(),
-                },
-                true,
-            )
+            .push(Outgoing::new(Bytes::new(), cut.clone()), true)
             .expect("queued");
         outbox.give_back(io);
         batch.clear();

@@ -164,14 +164,14 @@ pub(crate) fn encode_with(
     mut encode: impl FnMut(&mut bytes::BytesMut) -> Result<(), CodecError>,
 ) -> Result<(FrameBuilder, Vec<u64>, Vec<Held>), EncodeError> {
     let mut frame = FrameBuilder::new();
-    if let Some(encoded) = run_light(|| encode(frame.payload())) {
+    if let Some(encoded) = run_light(|| frame.encode(&mut encode)) {
         return match encoded {
             Ok(()) => Ok((frame, Vec::new(), Vec::new())),
             Err(error) => Err(EncodeError::Codec(error)),
         };
     }
     frame.clear_payload();
-    let (encoded, seen) = run(shared, perspective, None, || encode(frame.payload()));
+    let (encoded, seen) = run(shared, perspective, None, || frame.encode(&mut encode));
     let error = match (seen.refusal, encoded) {
         (None, Ok(())) => return Ok((frame, seen.exported, seen.held)),
         (Some(refusal), _) => EncodeError::Refused(*refusal),

@@ -1,6 +1,7 @@
 //! Provides length-prefixed framing: a size limit checked before any allocation, room for long
 //! frames made as their bytes arrive, and the memory budget pending connections share.
 
+use super::spill::LARGE_PAYLOAD;
 use bytes::{Buf, Bytes, BytesMut};
 use std::cell::RefCell;
 use std::io;
@@ -17,6 +18,9 @@ pub struct Outgoing {
     pub head: Bytes,
     /// The payload (may be empty).
     pub body: Bytes,
+    /// What follows `body`: the payload's large byte strings, each from its own buffer, with
+    /// the encoded pieces between them (see [`spill`](super::spill)).
+    rest: Vec<Bytes>,
 }
 
 /// What one queued frame costs beyond its bytes: its slot in the queue and its buffers'
@@ -24,12 +28,28 @@ pub struct Outgoing {
 pub(crate) const FRAME_OVERHEAD: usize = 64;
 
 impl Outgoing {
+    /// A frame of `head` (an encoded [`Message`](super::Message)) and `body` (its payload).
+    pub fn new(head: Bytes, body: Bytes) -> Self {
+        Outgoing {
+            head,
+            body,
+            rest: Vec::new(),
+        }
+    }
+
     /// A frame that is a header alone (a release, a failure, a ping).
     pub(crate) fn header(message: &super::Message<'_>) -> Result<Self, postcard::Error> {
-        Ok(Outgoing {
-            head: message.encode()?,
-            body: Bytes::new(),
-        })
+        Ok(Outgoing::new(message.encode()?, Bytes::new()))
+    }
+
+    /// The frame's buffers after its head, in order: the body, then the rest.
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &Bytes> {
+        std::iter::once(&self.body).chain(&self.rest)
+    }
+
+    /// Whether the frame has a large piece, written from its own buffer.
+    pub(crate) fn is_large(&self) -> bool {
+        self.body.len() >= LARGE_PAYLOAD || !self.rest.is_empty()
     }
 
     /// What the frame counts against a write queue.
@@ -39,7 +59,7 @@ impl Outgoing {
 
     /// The size of the frame without its length prefix.
     pub fn len(&self) -> usize {
-        self.head.len() + self.body.len()
+        self.head.len() + self.pieces().map(Bytes::len).sum::<usize>()
     }
 
     /// Whether the frame is empty (never true for a well-formed message).
@@ -47,11 +67,20 @@ impl Outgoing {
         self.len() == 0
     }
 
-    /// Gives a small frame a buffer of its own. Its body may be a slice of a larger buffer (a
-    /// frame handed in whole, say); one left waiting in a queue would keep that buffer alive,
-    /// more than the queue counts for it.
+    /// Gives the frame buffers of its own where it may share larger ones: a small body may be
+    /// a slice of a larger buffer (a frame handed in whole, say), and a byte string taken off
+    /// the payload may be a slice of anything (a received frame, when a method returns part of
+    /// its argument). One left waiting in a queue would keep those buffers alive, more than
+    /// the queue counts for it.
     pub(crate) fn detach(&mut self) {
-        if self.body.len() < LARGE_PAYLOAD {
+        if !self.rest.is_empty() {
+            let mut whole = BytesMut::with_capacity(self.len() - self.head.len());
+            for piece in self.pieces() {
+                whole.extend_from_slice(piece);
+            }
+            self.body = whole.freeze();
+            self.rest = Vec::new();
+        } else if self.body.len() < LARGE_PAYLOAD {
             self.body = Bytes::copy_from_slice(&self.body);
         }
     }
@@ -86,10 +115,6 @@ const HEADROOM: usize = 48;
 /// Room kept in front of a payload for the length prefix and the header.
 const FRONT: usize = PREFIX_LEN + HEADROOM;
 
-/// Frames whose payload is at least this large leave as an [`Outgoing`], written from their
-/// own buffer; smaller ones are laid out whole and copied into the write queue.
-pub(crate) const LARGE_PAYLOAD: usize = 16 * 1024;
-
 /// The largest buffer a thread keeps for the next frame it builds.
 const SPARE_MAX: usize = 16 * 1024;
 
@@ -115,6 +140,11 @@ fn give_back(buffer: BytesMut) {
 /// prefix are written into that room, just before it. The buffer is the thread's spare.
 pub(crate) struct FrameBuilder {
     buffer: BytesMut,
+    /// The payload's large byte strings, left out of `buffer`: each with the length of the
+    /// buffer where it goes (see [`spill`](super::spill)).
+    spilled: Vec<(usize, Bytes)>,
+    /// Their total length.
+    spilled_len: usize,
 }
 
 impl Drop for FrameBuilder {
@@ -166,25 +196,43 @@ impl FrameBuilder {
         let mut buffer = SPARE.with_borrow_mut(std::mem::take);
         buffer.clear();
         buffer.resize(FRONT, 0);
-        FrameBuilder { buffer }
+        FrameBuilder {
+            buffer,
+            spilled: Vec::new(),
+            spilled_len: 0,
+        }
     }
 
     /// Where the codec appends the payload.
+    #[cfg(test)]
     pub(crate) fn payload(&mut self) -> &mut BytesMut {
         &mut self.buffer
+    }
+
+    /// Runs `encode`, which appends (part of) the payload to the buffer it is given; the large
+    /// byte strings it serializes are kept apart rather than copied.
+    pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let (result, spilled) = super::spill::collecting(&mut self.buffer, encode);
+        if !spilled.is_empty() {
+            self.spilled_len += spilled.iter().map(|(_, bytes)| bytes.len()).sum::<usize>();
+            self.spilled.extend(spilled);
+        }
+        result
     }
 
     /// Drops the payload written so far, to write it again.
     pub(crate) fn clear_payload(&mut self) {
         self.buffer.truncate(FRONT);
+        self.spilled.clear();
+        self.spilled_len = 0;
     }
 
     /// The size of the payload so far.
     pub(crate) fn payload_len(&self) -> usize {
-        self.buffer.len().saturating_sub(FRONT)
+        self.buffer.len().saturating_sub(FRONT) + self.spilled_len
     }
 
-    /// The payload so far.
+    /// The payload so far, without the large byte strings kept apart.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn payload_bytes(&self) -> &[u8] {
         self.buffer.get(FRONT..).unwrap_or_default()
@@ -207,16 +255,13 @@ impl FrameBuilder {
             // A codec took back more than it wrote: no room is left in front.
             return Err(postcard::Error::SerializeBufferFull);
         }
+        let spilled = std::mem::take(&mut self.spilled);
         let Some(encoded) = encoded else {
             // The header does not fit in the room (a long method name, many ids).
             let head = message.encode()?;
             if payload_len >= LARGE_PAYLOAD {
-                let mut buffer = std::mem::take(&mut self.buffer);
-                buffer.advance(FRONT);
-                return Ok(Built::Large(Outgoing {
-                    head,
-                    body: buffer.freeze(),
-                }));
+                let buffer = std::mem::take(&mut self.buffer);
+                return Ok(Built::Large(reassemble(head, buffer, FRONT, spilled)?));
             }
             // Laid out anew; the builder's buffer goes back to the thread.
             let payload = self.buffer.get(FRONT..).unwrap_or_default();
@@ -237,11 +282,12 @@ impl FrameBuilder {
         room.copy_from_slice(header);
         let mut buffer = std::mem::take(&mut self.buffer);
         if payload_len >= LARGE_PAYLOAD {
-            buffer.advance(header_at);
-            return Ok(Built::Large(Outgoing {
-                head: Bytes::new(),
-                body: buffer.freeze(),
-            }));
+            return Ok(Built::Large(reassemble(
+                Bytes::new(),
+                buffer,
+                header_at,
+                spilled,
+            )?));
         }
         let prefix = length_prefix(encoded + payload_len)
             .map_err(|_| postcard::Error::SerializeBufferFull)?;
@@ -252,6 +298,52 @@ impl FrameBuilder {
         room.copy_from_slice(&prefix);
         Ok(Built::Small(LaidOut { buffer, start }))
     }
+}
+
+/// The frame of `head`, then `buffer` from `start` with the byte strings `spilled` (each with
+/// the length of `buffer` where it goes, in order) put back in their places: the encoded pieces
+/// and the byte strings, each in its own buffer, none copied.
+///
+/// # Errors
+/// If a byte string's place is not in `buffer` (a codec took back what it wrote).
+fn reassemble(
+    head: Bytes,
+    mut buffer: BytesMut,
+    start: usize,
+    spilled: Vec<(usize, Bytes)>,
+) -> Result<Outgoing, postcard::Error> {
+    if start > buffer.len() {
+        return Err(postcard::Error::SerializeBufferFull);
+    }
+    buffer.advance(start);
+    let mut at = start;
+    let mut body = None;
+    let mut rest = Vec::with_capacity(2 * spilled.len());
+    for (goes_at, bytes) in spilled {
+        let before = goes_at
+            .checked_sub(at)
+            .filter(|&len| len <= buffer.len())
+            .ok_or(postcard::Error::SerializeBufferFull)?;
+        let piece = buffer.split_to(before).freeze();
+        at = goes_at;
+        match body {
+            None => body = Some(piece),
+            Some(_) if piece.is_empty() => {}
+            Some(_) => rest.push(piece),
+        }
+        rest.push(bytes);
+    }
+    let tail = buffer.freeze();
+    let body = match body {
+        None => tail,
+        Some(body) => {
+            if !tail.is_empty() {
+                rest.push(tail);
+            }
+            body
+        }
+    };
+    Ok(Outgoing { head, body, rest })
 }
 
 /// Frames as bytes: a 4-byte big-endian length, then that many bytes, of at most
@@ -433,7 +525,9 @@ impl Encoder<Outgoing> for FrameCodec {
             ));
         }
         frame.put_head(dst)?;
-        dst.extend_from_slice(&frame.body);
+        for piece in frame.pieces() {
+            dst.extend_from_slice(piece);
+        }
         Ok(())
     }
 }
@@ -505,6 +599,16 @@ mod tests {
         bytes
     }
 
+    /// The bytes of `frame` as they are written: length prefix, head, pieces.
+    fn written(frame: &Outgoing) -> Vec<u8> {
+        let mut bytes = BytesMut::new();
+        frame.put_head(&mut bytes).expect("small enough");
+        for piece in frame.pieces() {
+            bytes.extend_from_slice(piece);
+        }
+        bytes.to_vec()
+    }
+
     /// Builds a frame of `message` with `payload`, and reads it back as the peer would.
     fn built(message: &crate::wire::message::Message<'_>, payload: &[u8]) -> (bool, Vec<u8>) {
         let mut builder = FrameBuilder::new();
@@ -513,12 +617,7 @@ mod tests {
         let len = built.len();
         let (small, bytes) = match built {
             Built::Small(frame) => (true, frame.bytes().to_vec()),
-            Built::Large(frame) => {
-                let mut bytes = BytesMut::new();
-                frame.put_head(&mut bytes).expect("small enough");
-                bytes.extend_from_slice(&frame.body);
-                (false, bytes.to_vec())
-            }
+            Built::Large(frame) => (false, written(&frame)),
         };
         let mut src = BytesMut::from(&bytes[..]);
         let frame = FrameCodec::new(1 << 30)
@@ -561,6 +660,108 @@ mod tests {
             failure: crate::wire::message::Failure::Busy,
         };
         assert_eq!(built(&failed, b""), (true, Vec::new()));
+    }
+
+    /// Encodes `parts` as a codec would: small ones copied, large ones offered and taken.
+    fn encode_parts(builder: &mut FrameBuilder, parts: &[Bytes]) {
+        builder.encode(|out| {
+            for part in parts {
+                crate::wire::spill::offer(part);
+                if !crate::wire::spill::take(part, out) {
+                    out.extend_from_slice(part);
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn large_byte_strings_leave_from_their_own_buffers_in_their_places() {
+        use crate::wire::message::{IdList, Message};
+        let call = Message::Call {
+            call: 1,
+            target: 2,
+            method: "store",
+            exports: IdList::EMPTY,
+        };
+        let first = Bytes::from(vec![1u8; LARGE_PAYLOAD]);
+        let second = Bytes::from(vec![2u8; 3 * LARGE_PAYLOAD]);
+        let parts = [
+            Bytes::from_static(b"ab"),
+            first.clone(),
+            Bytes::from_static(b"cd"),
+            second.clone(),
+            second.clone(),
+            Bytes::from_static(b"e"),
+        ];
+        let mut builder = FrameBuilder::new();
+        encode_parts(&mut builder, &parts);
+        assert_eq!(builder.payload_len(), parts.iter().map(Bytes::len).sum());
+        let Ok(Built::Large(mut frame)) = builder.finish(&call) else {
+            panic!("a large frame");
+        };
+        let pieces: Vec<&Bytes> = frame.pieces().collect();
+        assert_eq!(pieces.len(), 6, "body, first, cd, second, second, e");
+        assert_eq!(pieces[1].as_ptr(), first.as_ptr(), "not copied");
+        assert_eq!(pieces[3].as_ptr(), second.as_ptr(), "not copied");
+        assert_eq!(pieces[4].as_ptr(), second.as_ptr(), "not copied");
+        let expected: Vec<u8> = parts.iter().flat_map(|part| part.to_vec()).collect();
+        let mut src = BytesMut::from(&written(&frame)[..]);
+        let received = FrameCodec::new(1 << 30)
+            .decode(&mut src)
+            .expect("well formed")
+            .expect("whole");
+        let (decoded, offset) = crate::wire::message::decode_message(&received).expect("a message");
+        assert_eq!(format!("{decoded:?}"), format!("{call:?}"));
+        assert_eq!(&received[offset..], &expected[..]);
+        // Waiting in a queue, it keeps no buffer of anyone else's.
+        let before = written(&frame);
+        frame.detach();
+        assert_eq!(frame.pieces().count(), 1);
+        assert_eq!(written(&frame), before);
+        drop((frame, parts));
+        assert!(first.is_unique() && second.is_unique());
+    }
+
+    #[test]
+    fn a_payload_encoded_again_forgets_the_byte_strings_taken_before() {
+        let large = Bytes::from(vec![3u8; LARGE_PAYLOAD]);
+        let mut builder = FrameBuilder::new();
+        encode_parts(&mut builder, std::slice::from_ref(&large));
+        builder.clear_payload();
+        assert_eq!(builder.payload_len(), 0);
+        encode_parts(&mut builder, &[Bytes::from_static(b"small")]);
+        let Ok(Built::Small(frame)) = builder.finish(&crate::wire::message::Message::Ping) else {
+            panic!("a small frame");
+        };
+        assert!(frame.bytes().ends_with(b"small"));
+        assert!(large.is_unique());
+    }
+
+    #[test]
+    fn a_header_too_long_for_the_room_keeps_the_byte_strings_apart() {
+        use crate::wire::message::{IdList, Message};
+        let long = "m".repeat(200);
+        let call = Message::Call {
+            call: 1,
+            target: 2,
+            method: &long,
+            exports: IdList::EMPTY,
+        };
+        let large = Bytes::from(vec![5u8; LARGE_PAYLOAD]);
+        let mut builder = FrameBuilder::new();
+        encode_parts(&mut builder, &[Bytes::from_static(b"x"), large.clone()]);
+        let Ok(Built::Large(frame)) = builder.finish(&call) else {
+            panic!("a large frame");
+        };
+        assert!(frame.pieces().any(|piece| piece.as_ptr() == large.as_ptr()));
+        let mut src = BytesMut::from(&written(&frame)[..]);
+        let received = FrameCodec::new(1 << 30)
+            .decode(&mut src)
+            .expect("well formed")
+            .expect("whole");
+        let (_, offset) = crate::wire::message::decode_message(&received).expect("a message");
+        assert_eq!(received[offset], b'x');
+        assert_eq!(&received[offset + 1..], &large[..]);
     }
 
     #[test]

@@ -182,6 +182,13 @@ impl Echo {
         data
     }
 
+    /// The parts in reverse order, the label, and their total length: large byte strings
+    /// between small values, both ways.
+    pub fn mirror(&self, parts: Vec<Bytes>, label: String) -> (Vec<Bytes>, String, u64) {
+        let total = parts.iter().map(|part| part.len() as u64).sum();
+        (parts.into_iter().rev().collect(), label, total)
+    }
+
     pub fn add(&self, a: u64, b: u64) -> u64 {
         a + b
     }

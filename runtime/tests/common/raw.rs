@@ -136,10 +136,7 @@ impl Raw {
 }
 
 pub fn frame(message: Message<'_>, payload: &[u8]) -> Outgoing {
-    Outgoing {
-        head: message.encode().unwrap(),
-        body: Bytes::copy_from_slice(payload),
-    }
+    Outgoing::new(message.encode().unwrap(), Bytes::copy_from_slice(payload))
 }
 
 /// `RefTag::Receiver(id)` as postcard encodes it: variant 1, then the id.
