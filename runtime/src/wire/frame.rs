@@ -1,7 +1,7 @@
 //! Provides length-prefixed framing: a size limit checked before any allocation, room for long
 //! frames made as their bytes arrive, and the memory budget pending connections share.
 
-use super::spill::LARGE_PAYLOAD;
+use super::spill::{LARGE_PAYLOAD, Spilled};
 use bytes::{Buf, Bytes, BytesMut};
 use std::cell::RefCell;
 use std::io;
@@ -140,11 +140,8 @@ fn give_back(buffer: BytesMut) {
 /// prefix are written into that room, just before it. The buffer is the thread's spare.
 pub(crate) struct FrameBuilder {
     buffer: BytesMut,
-    /// The payload's large byte strings, left out of `buffer`: each with the length of the
-    /// buffer where it goes (see [`spill`](super::spill)).
-    spilled: Vec<(usize, Bytes)>,
-    /// Their total length.
-    spilled_len: usize,
+    /// The payload's large byte strings, left out of `buffer` (see [`spill`](super::spill)).
+    spilled: Option<Box<Spilled>>,
 }
 
 impl Drop for FrameBuilder {
@@ -198,8 +195,7 @@ impl FrameBuilder {
         buffer.resize(FRONT, 0);
         FrameBuilder {
             buffer,
-            spilled: Vec::new(),
-            spilled_len: 0,
+            spilled: None,
         }
     }
 
@@ -211,25 +207,26 @@ impl FrameBuilder {
 
     /// Runs `encode`, which appends (part of) the payload to the buffer it is given; the large
     /// byte strings it serializes are kept apart rather than copied.
+    #[inline(always)]
     pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut BytesMut) -> R) -> R {
-        let (result, spilled) = super::spill::collecting(&mut self.buffer, encode);
-        if !spilled.is_empty() {
-            self.spilled_len += spilled.iter().map(|(_, bytes)| bytes.len()).sum::<usize>();
-            self.spilled.extend(spilled);
-        }
-        result
+        super::spill::collecting(&mut self.buffer, &mut self.spilled, encode)
     }
 
     /// Drops the payload written so far, to write it again.
     pub(crate) fn clear_payload(&mut self) {
         self.buffer.truncate(FRONT);
-        self.spilled.clear();
-        self.spilled_len = 0;
+        self.spilled = None;
     }
 
     /// The size of the payload so far.
     pub(crate) fn payload_len(&self) -> usize {
-        self.buffer.len().saturating_sub(FRONT) + self.spilled_len
+        let spilled: usize = self
+            .spilled
+            .iter()
+            .flat_map(|spilled| spilled.0.iter())
+            .map(|(_, bytes)| bytes.len())
+            .sum();
+        self.buffer.len().saturating_sub(FRONT) + spilled
     }
 
     /// The payload so far, without the large byte strings kept apart.
@@ -255,12 +252,12 @@ impl FrameBuilder {
             // A codec took back more than it wrote: no room is left in front.
             return Err(postcard::Error::SerializeBufferFull);
         }
-        let spilled = std::mem::take(&mut self.spilled);
         let Some(encoded) = encoded else {
             // The header does not fit in the room (a long method name, many ids).
             let head = message.encode()?;
             if payload_len >= LARGE_PAYLOAD {
                 let buffer = std::mem::take(&mut self.buffer);
+                let spilled = self.spilled.take().map(|spilled| spilled.0);
                 return Ok(Built::Large(reassemble(head, buffer, FRONT, spilled)?));
             }
             // Laid out anew; the builder's buffer goes back to the thread.
@@ -282,6 +279,7 @@ impl FrameBuilder {
         room.copy_from_slice(header);
         let mut buffer = std::mem::take(&mut self.buffer);
         if payload_len >= LARGE_PAYLOAD {
+            let spilled = self.spilled.take().map(|spilled| spilled.0);
             return Ok(Built::Large(reassemble(
                 Bytes::new(),
                 buffer,
@@ -310,8 +308,9 @@ fn reassemble(
     head: Bytes,
     mut buffer: BytesMut,
     start: usize,
-    spilled: Vec<(usize, Bytes)>,
+    spilled: Option<Vec<(usize, Bytes)>>,
 ) -> Result<Outgoing, postcard::Error> {
+    let spilled = spilled.unwrap_or_default();
     if start > buffer.len() {
         return Err(postcard::Error::SerializeBufferFull);
     }

@@ -11,7 +11,7 @@
 //! between (one that writes elsewhere copies, as usual).
 
 use bytes::{Bytes, BytesMut};
-use std::cell::RefCell;
+use std::cell::Cell;
 
 /// What is large: a frame whose payload is at least this long leaves as an
 /// [`Outgoing`](super::Outgoing), written from its own buffer (smaller ones are laid out whole
@@ -19,66 +19,115 @@ use std::cell::RefCell;
 /// payload.
 pub(crate) const LARGE_PAYLOAD: usize = 16 * 1024;
 
-/// The byte strings handed off during one encode.
-struct Collector {
-    /// The address of the buffer the payload is encoded into.
-    into: usize,
-    /// The last large byte string serialized, not yet taken.
-    offered: Option<Bytes>,
-    /// The byte strings taken, each with the length the payload had where it goes.
-    taken: Vec<(usize, Bytes)>,
-}
-
 thread_local! {
-    /// The encode running on this thread, if any.
-    static COLLECTOR: RefCell<Option<Collector>> = const { RefCell::new(None) };
+    /// The address of the buffer the payload being encoded on this thread goes into; 0
+    /// outside an encode. Arming and disarming an encode only sets this cell and reads the two
+    /// below: the byte strings themselves are touched only when there are some.
+    static INTO: Cell<usize> = const { Cell::new(0) };
+    /// How many byte strings [`TAKEN_LIST`] holds.
+    static TAKEN: Cell<usize> = const { Cell::new(0) };
+    /// Whether [`OFFER`] holds an offer.
+    static OFFERED: Cell<bool> = const { Cell::new(false) };
+    /// The byte strings taken, each with the length of its buffer where it goes. Those of an
+    /// encode that runs inside another (a rare thing: a value whose serialization builds a
+    /// frame of its own) follow those of the outer one.
+    static TAKEN_LIST: Cell<Vec<(usize, Bytes)>> = const { Cell::new(Vec::new()) };
+    /// The last large byte string serialized, not yet taken.
+    static OFFER: Cell<Option<Bytes>> = const { Cell::new(None) };
 }
 
-/// Puts back the collector of an encode this one runs inside (a rare thing: a value whose
-/// serialization builds a frame of its own), even if the inner encode panics.
-struct Restore(Option<Option<Collector>>);
+/// Ends an encode, even by a panic: puts back the buffer of the encode it ran inside, and
+/// drops what it took and did not hand over, and any offer left (an offer pending in the encode
+/// it ran inside too: that one copies its byte string instead).
+struct Armed {
+    outer: usize,
+    /// How many byte strings were taken before this encode began.
+    base: usize,
+}
 
-impl Drop for Restore {
+impl Drop for Armed {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(outer) = self.0.take() {
-            COLLECTOR.with(|collector| *collector.borrow_mut() = outer);
+        INTO.set(self.outer);
+        if TAKEN.get() > self.base || OFFERED.get() {
+            drop_leftovers(self.base);
         }
     }
 }
 
-/// Runs `encode`, which encodes one payload into `into`, taking large byte strings off it;
-/// returns its result and the byte strings taken, each with the length of `into` where it goes.
+/// Drops the byte strings taken after the first `base`, and the offer left.
+#[cold]
+#[inline(never)]
+fn drop_leftovers(base: usize) {
+    let dropped = split_taken(base);
+    let offer = OFFER.try_with(Cell::take).ok().flatten();
+    OFFERED.set(false);
+    drop((dropped, offer));
+}
+
+/// Removes the byte strings taken after the first `base`, and returns them.
+fn split_taken(base: usize) -> Vec<(usize, Bytes)> {
+    TAKEN.set(base);
+    TAKEN_LIST
+        .try_with(|list| {
+            let mut all = list.take();
+            let mine = all.split_off(base.min(all.len()));
+            list.set(all);
+            mine
+        })
+        .unwrap_or_default()
+}
+
+/// The byte strings taken off one payload, each with the length of its buffer where it goes.
+/// A frame builder keeps them boxed, as few frames have any: an empty one costs it one word
+/// and no drop.
+#[derive(Default)]
+pub(crate) struct Spilled(pub(crate) Vec<(usize, Bytes)>);
+
+/// Moves the byte strings taken after the first `base` to `spilled`.
+#[cold]
+#[inline(never)]
+fn hand_over(base: usize, spilled: &mut Option<Box<Spilled>>) {
+    spilled.get_or_insert_default().0.extend(split_taken(base));
+}
+
+/// Runs `encode`, which encodes one payload into `into`, taking large byte strings off it:
+/// they are appended to `spilled`, each with the length of `into` where it goes. Costs a few
+/// cell accesses when there are none.
+#[inline(always)]
 pub(crate) fn collecting<R>(
     into: &mut BytesMut,
+    spilled: &mut Option<Box<Spilled>>,
     encode: impl FnOnce(&mut BytesMut) -> R,
-) -> (R, Vec<(usize, Bytes)>) {
-    let mine = Collector {
-        into: address(into),
-        offered: None,
-        taken: Vec::new(),
+) -> R {
+    let armed = Armed {
+        outer: INTO.replace(address(into)),
+        base: TAKEN.get(),
     };
-    let mut restore = Restore(Some(
-        COLLECTOR.with(|collector| collector.replace(Some(mine))),
-    ));
     let result = encode(into);
-    let outer = restore.0.take().unwrap_or_default();
-    let mine = COLLECTOR.with(|collector| collector.replace(outer));
-    (result, mine.map(|mine| mine.taken).unwrap_or_default())
+    if TAKEN.get() > armed.base {
+        hand_over(armed.base, spilled);
+    }
+    drop(armed);
+    result
 }
 
 /// Offers `bytes`, being serialized, for the codec to take rather than copy: only large ones,
 /// during an encode.
+#[inline]
 pub(crate) fn offer(bytes: &Bytes) {
-    if bytes.len() < LARGE_PAYLOAD {
-        return;
+    if bytes.len() >= LARGE_PAYLOAD && INTO.get() != 0 {
+        make_offer(bytes);
     }
-    COLLECTOR.with(|collector| {
-        if let Ok(mut collector) = collector.try_borrow_mut()
-            && let Some(collector) = collector.as_mut()
-        {
-            collector.offered = Some(bytes.clone());
-        }
-    });
+}
+
+#[cold]
+#[inline(never)]
+fn make_offer(bytes: &Bytes) {
+    if let Ok(previous) = OFFER.try_with(|offer| offer.replace(Some(bytes.clone()))) {
+        OFFERED.set(true);
+        drop(previous);
+    }
 }
 
 /// The address of `buffer`, which tells it apart while it is borrowed.
@@ -88,33 +137,52 @@ fn address(buffer: &BytesMut) -> usize {
 
 /// Takes the offered byte string if `data` is it and `into` is the buffer of the payload being
 /// encoded, to go where `into` ends; returns whether it did (then the codec leaves `data` out).
+#[inline]
 pub(crate) fn take(data: &[u8], into: &BytesMut) -> bool {
-    if data.len() < LARGE_PAYLOAD {
+    data.len() >= LARGE_PAYLOAD && OFFERED.get() && take_offer(data, into)
+}
+
+#[cold]
+#[inline(never)]
+fn take_offer(data: &[u8], into: &BytesMut) -> bool {
+    if INTO.get() != address(into) {
         return false;
     }
-    COLLECTOR.with(|collector| {
-        let Ok(mut collector) = collector.try_borrow_mut() else {
-            return false;
-        };
-        let Some(collector) = collector.as_mut().filter(|c| c.into == address(into)) else {
-            return false;
-        };
-        match collector.offered.take() {
-            Some(offered) if offered.as_ptr() == data.as_ptr() && offered.len() == data.len() => {
-                collector.taken.push((into.len(), offered));
-                true
-            }
-            other => {
-                collector.offered = other;
-                false
-            }
+    let Ok(offered) = OFFER.try_with(Cell::take) else {
+        return false;
+    };
+    match offered {
+        Some(offered) if offered.as_ptr() == data.as_ptr() && offered.len() == data.len() => {
+            OFFERED.set(false);
+            TAKEN_LIST
+                .try_with(|list| {
+                    let mut all = list.take();
+                    all.push((into.len(), offered));
+                    TAKEN.set(all.len());
+                    list.set(all);
+                })
+                .is_ok()
         }
-    })
+        other => {
+            let _ = OFFER.try_with(|offer| offer.set(other));
+            false
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `encode` as [`collecting`] does, and returns what it took too.
+    fn collect<R>(
+        into: &mut BytesMut,
+        encode: impl FnOnce(&mut BytesMut) -> R,
+    ) -> (R, Vec<(usize, Bytes)>) {
+        let mut spilled = None;
+        let result = collecting(into, &mut spilled, encode);
+        (result, spilled.map(|spilled| spilled.0).unwrap_or_default())
+    }
 
     fn large() -> Bytes {
         Bytes::from(vec![7u8; LARGE_PAYLOAD])
@@ -128,7 +196,7 @@ mod tests {
     #[test]
     fn an_offered_byte_string_is_taken_where_it_goes() {
         let bytes = large();
-        let (took, taken) = collecting(&mut filled(12), |out| {
+        let (took, taken) = collect(&mut filled(12), |out| {
             offer(&bytes);
             take(&bytes, out)
         });
@@ -142,7 +210,7 @@ mod tests {
     fn other_bytes_and_other_buffers_are_copied() {
         let bytes = large();
         let same_content = bytes.to_vec();
-        let (took, taken) = collecting(&mut BytesMut::new(), |out| {
+        let (took, taken) = collect(&mut BytesMut::new(), |out| {
             offer(&bytes);
             let other = take(&same_content, out);
             let shorter = take(&bytes[..LARGE_PAYLOAD - 1], out);
@@ -160,7 +228,7 @@ mod tests {
         let mut out = BytesMut::new();
         offer(&bytes);
         assert!(!take(&bytes, &out));
-        let ((), taken) = collecting(&mut out, |_| offer(&bytes));
+        let ((), taken) = collect(&mut out, |_| offer(&bytes));
         assert!(taken.is_empty());
         assert!(!take(&bytes, &out));
         assert!(bytes.is_unique(), "no copy of the handle stays behind");
@@ -169,7 +237,7 @@ mod tests {
     #[test]
     fn small_byte_strings_are_not_offered() {
         let bytes = Bytes::from(vec![1u8; LARGE_PAYLOAD - 1]);
-        let (took, _) = collecting(&mut BytesMut::new(), |out| {
+        let (took, _) = collect(&mut BytesMut::new(), |out| {
             offer(&bytes);
             take(&bytes, out)
         });
@@ -179,13 +247,13 @@ mod tests {
     #[test]
     fn an_encode_inside_an_encode_keeps_its_own() {
         let (outer, inner) = (large(), large());
-        let ((inner_taken, took), outer_taken) = collecting(&mut filled(5), |out| {
-            offer(&outer);
-            let (took_inner, inner_taken) = collecting(&mut filled(3), |inner_out| {
+        let ((inner_taken, took), outer_taken) = collect(&mut filled(5), |out| {
+            let (took_inner, inner_taken) = collect(&mut filled(3), |inner_out| {
                 offer(&inner);
                 take(&inner, inner_out)
             });
             assert!(took_inner);
+            offer(&outer);
             (inner_taken, take(&outer, out))
         });
         assert!(took);
@@ -197,16 +265,35 @@ mod tests {
 
     #[test]
     fn a_panicking_encode_leaves_the_outer_one_intact() {
-        let outer = large();
-        let (took, taken) = collecting(&mut BytesMut::new(), |out| {
-            offer(&outer);
-            let inner = std::panic::catch_unwind(|| {
-                collecting(&mut BytesMut::new(), |_| panic!("encode failed"))
+        let (outer, inner) = (large(), large());
+        let (took, taken) = collect(&mut BytesMut::new(), |out| {
+            let panicked = std::panic::catch_unwind(|| {
+                collect(&mut BytesMut::new(), |inner_out| {
+                    offer(&inner);
+                    assert!(take(&inner, inner_out));
+                    panic!("encode failed")
+                })
             });
-            assert!(inner.is_err());
+            assert!(panicked.is_err());
+            offer(&outer);
             take(&outer, out)
         });
         assert!(took);
-        assert_eq!(taken.len(), 1);
+        assert_eq!(taken.len(), 1, "the inner encode's byte string is dropped");
+        assert_eq!(taken[0].1.as_ptr(), outer.as_ptr());
+        assert!(inner.is_unique());
+    }
+
+    #[test]
+    fn an_offer_pending_around_an_inner_encode_is_copied_not_lost() {
+        let outer = large();
+        let (took, taken) = collect(&mut BytesMut::new(), |out| {
+            offer(&outer);
+            let ((), _) = collect(&mut BytesMut::new(), |_| {});
+            take(&outer, out)
+        });
+        assert!(!took, "the codec copies it");
+        assert!(taken.is_empty());
+        assert!(outer.is_unique());
     }
 }
