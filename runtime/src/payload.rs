@@ -13,29 +13,83 @@ use std::ops::Deref;
 /// Use it for binary data in arguments and results: a `Vec<u8>` is encoded element by element,
 /// `Bytes` as one block; on the receiving side it shares the frame's memory instead of copying
 /// it; and one of 16 KiB or more is written to the socket from its own buffer, not copied into
-/// the frame.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Bytes(bytes::Bytes);
+/// the frame. A received one that is less than half of the frame it came in is copied when
+/// it is sent on, so that a frame waiting to be written never keeps a larger one alive.
+///
+/// Two `Bytes` compare, order and hash by their bytes alone.
+#[derive(Clone, Default)]
+pub struct Bytes {
+    data: bytes::Bytes,
+    /// The length of the received frame whose memory `data` shares; 0 for any other buffer.
+    within: usize,
+}
 
 impl Bytes {
     /// An empty buffer.
     pub const fn new() -> Self {
-        Bytes(bytes::Bytes::new())
+        Bytes::plain(bytes::Bytes::new())
+    }
+
+    /// A buffer of `data`, not from a received frame.
+    const fn plain(data: bytes::Bytes) -> Self {
+        Bytes { data, within: 0 }
     }
 
     /// A buffer holding a copy of `data`.
     pub fn copy_from_slice(data: &[u8]) -> Self {
-        Bytes(bytes::Bytes::copy_from_slice(data))
+        Bytes::plain(bytes::Bytes::copy_from_slice(data))
     }
 
     /// A buffer over static data, without copying it.
     pub const fn from_static(data: &'static [u8]) -> Self {
-        Bytes(bytes::Bytes::from_static(data))
+        Bytes::plain(bytes::Bytes::from_static(data))
     }
 
-    /// The underlying `bytes::Bytes`.
+    /// The bytes in `range`, sharing this buffer's memory. Out-of-range bounds panic, as with
+    /// slices.
+    pub fn slice(&self, range: impl std::ops::RangeBounds<usize>) -> Self {
+        Bytes {
+            data: self.data.slice(range),
+            within: self.within,
+        }
+    }
+
+    /// The underlying `bytes::Bytes`. A slice of it made into a `Bytes` again no longer knows
+    /// the frame it came in: prefer [`slice`](Self::slice).
     pub fn into_inner(self) -> bytes::Bytes {
-        self.0
+        self.data
+    }
+
+    /// Whether these bytes may leave from their own buffer: unless they are a small part of a
+    /// received frame, which a frame waiting to be written would keep alive.
+    fn may_leave_from_own_buffer(&self) -> bool {
+        self.data.len().saturating_mul(2) >= self.within
+    }
+}
+
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+    }
+}
+
+impl Eq for Bytes {}
+
+impl PartialOrd for Bytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Bytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.data.cmp(&other.data)
+    }
+}
+
+impl std::hash::Hash for Bytes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.data.hash(state);
     }
 }
 
@@ -43,62 +97,64 @@ impl Deref for Bytes {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.data
     }
 }
 
 impl AsRef<[u8]> for Bytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.data
     }
 }
 
 impl fmt::Debug for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.data, f)
     }
 }
 
 impl From<bytes::Bytes> for Bytes {
     fn from(bytes: bytes::Bytes) -> Self {
-        Bytes(bytes)
+        Bytes::plain(bytes)
     }
 }
 
 impl From<Bytes> for bytes::Bytes {
     fn from(bytes: Bytes) -> Self {
-        bytes.0
+        bytes.data
     }
 }
 
 impl From<Vec<u8>> for Bytes {
     fn from(data: Vec<u8>) -> Self {
-        Bytes(data.into())
+        Bytes::plain(data.into())
     }
 }
 
 impl From<&'static [u8]> for Bytes {
     fn from(data: &'static [u8]) -> Self {
-        Bytes(bytes::Bytes::from_static(data))
+        Bytes::plain(bytes::Bytes::from_static(data))
     }
 }
 
 impl From<String> for Bytes {
     fn from(data: String) -> Self {
-        Bytes(data.into())
+        Bytes::plain(data.into())
     }
 }
 
 impl PartialEq<[u8]> for Bytes {
     fn eq(&self, other: &[u8]) -> bool {
-        self.0 == other
+        self.data == other
     }
 }
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire::spill::offer(&self.0);
-        serializer.serialize_bytes(&self.0)
+        if self.may_leave_from_own_buffer() {
+            crate::wire::spill::offer(&self.data);
+        }
+        serializer.serialize_bytes(&self.data)
     }
 }
 
@@ -118,9 +174,10 @@ impl<'de> Visitor<'de> for BytesVisitor {
     }
 
     fn visit_borrowed_bytes<E: de::Error>(self, data: &'de [u8]) -> Result<Bytes, E> {
-        Ok(Bytes(
-            scope::frame_slice(data).unwrap_or_else(|| bytes::Bytes::copy_from_slice(data)),
-        ))
+        Ok(match scope::frame_slice(data) {
+            Some((data, within)) => Bytes { data, within },
+            None => Bytes::copy_from_slice(data),
+        })
     }
 
     fn visit_bytes<E: de::Error>(self, data: &[u8]) -> Result<Bytes, E> {
@@ -137,5 +194,58 @@ impl<'de> Visitor<'de> for BytesVisitor {
             data.push(byte);
         }
         Ok(Bytes::from(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::LARGE_PAYLOAD;
+
+    /// Whether serializing `bytes` into a frame's payload leaves them out of it (they leave
+    /// from their own buffer).
+    fn leaves_from_own_buffer(bytes: &Bytes) -> bool {
+        let mut spilled = None;
+        crate::wire::spill::collecting(&mut bytes::BytesMut::new(), &mut spilled, |out| {
+            <crate::codec::Postcard as crate::codec::Codec>::encode(bytes, out).expect("encodable");
+        });
+        spilled.is_some()
+    }
+
+    #[test]
+    fn large_bytes_leave_from_their_own_buffer_unless_a_small_part_of_a_received_frame() {
+        let frame = bytes::Bytes::from(vec![1u8; 4 * LARGE_PAYLOAD]);
+        let whole = Bytes {
+            data: frame.clone(),
+            within: frame.len(),
+        };
+        assert!(leaves_from_own_buffer(&whole));
+        assert!(leaves_from_own_buffer(&whole.slice(..2 * LARGE_PAYLOAD)));
+        assert!(
+            !leaves_from_own_buffer(&whole.slice(..LARGE_PAYLOAD)),
+            "a quarter"
+        );
+        assert!(leaves_from_own_buffer(&Bytes::from(vec![
+            2u8;
+            LARGE_PAYLOAD
+        ])));
+        assert!(!leaves_from_own_buffer(&Bytes::from(vec![
+            2u8;
+            LARGE_PAYLOAD - 1
+        ])));
+    }
+
+    #[test]
+    fn equality_order_and_hash_are_the_bytes_alone() {
+        use std::hash::{BuildHasher, RandomState};
+        let received = Bytes {
+            data: bytes::Bytes::from_static(b"abc"),
+            within: 100,
+        };
+        let made = Bytes::from_static(b"abc");
+        assert_eq!(received, made);
+        assert_eq!(received.cmp(&made), std::cmp::Ordering::Equal);
+        let hasher = RandomState::new();
+        assert_eq!(hasher.hash_one(&received), hasher.hash_one(&made));
     }
 }

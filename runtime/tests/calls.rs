@@ -48,6 +48,20 @@ async fn large_byte_strings_between_small_values_arrive_whole_and_in_order() {
 }
 
 #[tokio::test]
+async fn parts_of_received_byte_strings_are_sent_back_whole() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let payload = Bytes::from(data.clone());
+    // A small part of the frame it came in (copied into the reply), and most of it (sent from
+    // the frame's memory).
+    for len in [20_000usize, 250_000, 300_000] {
+        let head = echo.head(payload.clone(), len as u64).await.unwrap();
+        assert_eq!(&head[..], &data[..len]);
+    }
+}
+
+#[tokio::test]
 async fn method_errors_are_typed_and_apart_from_framework_errors() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;

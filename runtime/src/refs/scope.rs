@@ -325,8 +325,8 @@ pub(crate) fn refuse(refusal: RefError) -> RefError {
     refusal
 }
 
-/// `data` as a slice of the frame being decoded, if it lies within it.
-pub(crate) fn frame_slice(data: &[u8]) -> Option<Bytes> {
+/// `data` as a slice of the frame being decoded, if it lies within it, with the frame's length.
+pub(crate) fn frame_slice(data: &[u8]) -> Option<(Bytes, usize)> {
     if LIGHT.get() != Light::Off {
         // Light runs are for small payloads: the bytes are copied.
         return None;
@@ -335,7 +335,7 @@ pub(crate) fn frame_slice(data: &[u8]) -> Option<Bytes> {
         let frame = scopes.last()?.frame.as_ref()?;
         let start = (data.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
         let end = start.checked_add(data.len())?;
-        (end <= frame.len()).then(|| frame.slice(start..end))
+        (end <= frame.len()).then(|| (frame.slice(start..end), frame.len()))
     })
 }
 

@@ -182,6 +182,12 @@ impl Echo {
         data
     }
 
+    /// The first `len` bytes of `data`, sharing its memory.
+    pub fn head(&self, data: Bytes, len: u64) -> Bytes {
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(data.len());
+        data.slice(..len)
+    }
+
     /// The parts in reverse order, the label, and their total length: large byte strings
     /// between small values, both ways.
     pub fn mirror(&self, parts: Vec<Bytes>, label: String) -> (Vec<Bytes>, String, u64) {
