@@ -39,11 +39,13 @@ struct BytesMutFlavor<'a>(&'a mut BytesMut);
 impl postcard::ser_flavors::Flavor for BytesMutFlavor<'_> {
     type Output = ();
 
+    #[inline]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
         self.0.put_u8(data);
         Ok(())
     }
 
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         if crate::wire::spill::take(data, self.0) {
             return Ok(());
