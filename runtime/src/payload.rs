@@ -235,6 +235,77 @@ mod tests {
         ])));
     }
 
+    /// One part of a payload in the round trip below.
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum Part {
+        Text(String),
+        Number(u64),
+        Data(Bytes),
+    }
+
+    #[test]
+    fn payloads_with_large_byte_strings_anywhere_read_back_the_same() {
+        use crate::codec::{Codec, DecodeLimits, Postcard};
+        use crate::wire::{Built, FrameBuilder, FrameCodec, IdList, Message, decode_message};
+        use tokio_util::codec::Decoder;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        let shared = bytes::Bytes::from(vec![7u8; 3 * LARGE_PAYLOAD]);
+        let mut handed_off = 0;
+        for round in 0..300 {
+            let parts: Vec<Part> = (0..next(8))
+                .map(|i| match next(5) {
+                    0 => Part::Text("x".repeat(next(40) as usize)),
+                    1 => Part::Number(next(u64::MAX)),
+                    2 => Part::Data(Bytes::from(vec![i as u8; next(100) as usize])),
+                    3 => Part::Data(Bytes::from(vec![
+                        round as u8;
+                        LARGE_PAYLOAD + next(3) as usize
+                    ])),
+                    _ => Part::Data(Bytes::from(shared.slice(next(100) as usize..))),
+                })
+                .collect();
+            let mut builder = FrameBuilder::new();
+            builder
+                .encode(|out| Postcard::encode(&parts, out))
+                .expect("encodable");
+            let message = Message::Return {
+                call: round,
+                exports: IdList::EMPTY,
+            };
+            let mut written = bytes::BytesMut::new();
+            match builder.finish(&message).expect("a frame") {
+                Built::Small(frame) => written.extend_from_slice(frame.bytes()),
+                Built::Large(frame) => {
+                    handed_off += usize::from(frame.pieces().count() > 1);
+                    frame.put_head(&mut written).expect("small enough");
+                    for piece in frame.pieces() {
+                        written.extend_from_slice(piece);
+                    }
+                }
+            }
+            let frame = FrameCodec::new(1 << 30)
+                .decode(&mut written)
+                .expect("well formed")
+                .expect("whole");
+            assert!(written.is_empty());
+            let (_, offset) = decode_message(&frame).expect("a message");
+            let back: Vec<Part> =
+                Postcard::decode(&frame[offset..], DecodeLimits::new(16, 1 << 20))
+                    .expect("decodable");
+            assert_eq!(back, parts, "round {round}");
+        }
+        assert!(
+            handed_off > 100,
+            "{handed_off} frames took byte strings off"
+        );
+    }
+
     #[test]
     fn equality_order_and_hash_are_the_bytes_alone() {
         use std::hash::{BuildHasher, RandomState};
