@@ -121,6 +121,7 @@ pub(crate) fn offer(bytes: &Bytes) {
     }
 }
 
+/// Holds `bytes` as the offer, in place of any earlier one.
 #[cold]
 #[inline(never)]
 fn make_offer(bytes: &Bytes) {
@@ -142,6 +143,7 @@ pub(crate) fn take(data: &[u8], into: &BytesMut) -> bool {
     data.len() >= LARGE_PAYLOAD && OFFERED.get() && take_offer(data, into)
 }
 
+/// [`take`], once an offer is known to be held.
 #[cold]
 #[inline(never)]
 fn take_offer(data: &[u8], into: &BytesMut) -> bool {
