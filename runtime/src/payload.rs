@@ -283,10 +283,7 @@ mod tests {
                 Built::Small(frame) => written.extend_from_slice(frame.bytes()),
                 Built::Large(frame) => {
                     handed_off += usize::from(frame.pieces().count() > 1);
-                    frame.put_head(&mut written).expect("small enough");
-                    for piece in frame.pieces() {
-                        written.extend_from_slice(piece);
-                    }
+                    frame.put_whole(&mut written).expect("small enough");
                 }
             }
             let frame = FrameCodec::new(1 << 30)

@@ -358,12 +358,7 @@ impl Outbox {
             scratch.clear();
             for item in items {
                 match item {
-                    Queued::Frame(frame) => {
-                        frame.put_head(scratch)?;
-                        for piece in frame.pieces() {
-                            scratch.extend_from_slice(piece);
-                        }
-                    }
+                    Queued::Frame(frame) => frame.put_whole(scratch)?,
                     Queued::Run { bytes, .. } => scratch.extend_from_slice(bytes),
                     Queued::Rest(rest) => scratch.extend_from_slice(rest),
                 }

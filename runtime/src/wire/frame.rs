@@ -97,6 +97,18 @@ impl Outgoing {
         dst.extend_from_slice(&self.head);
         Ok(())
     }
+
+    /// Appends the whole frame to `dst`: length prefix, head and every piece.
+    ///
+    /// # Errors
+    /// If the frame is 4 GiB or more.
+    pub(crate) fn put_whole(&self, dst: &mut BytesMut) -> io::Result<()> {
+        self.put_head(dst)?;
+        for piece in self.pieces() {
+            dst.extend_from_slice(piece);
+        }
+        Ok(())
+    }
 }
 
 /// The length prefix of a frame of `len` bytes: the one place it is laid out.
@@ -212,6 +224,14 @@ impl FrameBuilder {
         super::spill::collecting(&mut self.buffer, &mut self.spilled, encode)
     }
 
+    /// The large byte strings kept apart, taken out of the builder.
+    fn take_spilled(&mut self) -> Vec<(usize, Bytes)> {
+        self.spilled
+            .take()
+            .map(|spilled| spilled.0)
+            .unwrap_or_default()
+    }
+
     /// Drops the payload written so far, to write it again.
     pub(crate) fn clear_payload(&mut self) {
         self.buffer.truncate(FRONT);
@@ -257,8 +277,12 @@ impl FrameBuilder {
             let head = message.encode()?;
             if payload_len >= LARGE_PAYLOAD {
                 let buffer = std::mem::take(&mut self.buffer);
-                let spilled = self.spilled.take().map(|spilled| spilled.0);
-                return Ok(Built::Large(reassemble(head, buffer, FRONT, spilled)?));
+                return Ok(Built::Large(reassemble(
+                    head,
+                    buffer,
+                    FRONT,
+                    self.take_spilled(),
+                )?));
             }
             // Laid out anew; the builder's buffer goes back to the thread.
             let payload = self.buffer.get(FRONT..).unwrap_or_default();
@@ -279,12 +303,11 @@ impl FrameBuilder {
         room.copy_from_slice(header);
         let mut buffer = std::mem::take(&mut self.buffer);
         if payload_len >= LARGE_PAYLOAD {
-            let spilled = self.spilled.take().map(|spilled| spilled.0);
             return Ok(Built::Large(reassemble(
                 Bytes::new(),
                 buffer,
                 header_at,
-                spilled,
+                self.take_spilled(),
             )?));
         }
         let prefix = length_prefix(encoded + payload_len)
@@ -308,41 +331,31 @@ fn reassemble(
     head: Bytes,
     mut buffer: BytesMut,
     start: usize,
-    spilled: Option<Vec<(usize, Bytes)>>,
+    spilled: Vec<(usize, Bytes)>,
 ) -> Result<Outgoing, postcard::Error> {
-    let spilled = spilled.unwrap_or_default();
     if start > buffer.len() {
         return Err(postcard::Error::SerializeBufferFull);
     }
     buffer.advance(start);
-    let mut at = start;
-    let mut body = None;
+    // From the last byte string back: each takes the encoded piece after it off the buffer.
     let mut rest = Vec::with_capacity(2 * spilled.len());
-    for (goes_at, bytes) in spilled {
-        let before = goes_at
-            .checked_sub(at)
-            .filter(|&len| len <= buffer.len())
+    for (goes_at, bytes) in spilled.into_iter().rev() {
+        let at = goes_at
+            .checked_sub(start)
+            .filter(|&at| at <= buffer.len())
             .ok_or(postcard::Error::SerializeBufferFull)?;
-        let piece = buffer.split_to(before).freeze();
-        at = goes_at;
-        match body {
-            None => body = Some(piece),
-            Some(_) if piece.is_empty() => {}
-            Some(_) => rest.push(piece),
+        let after = buffer.split_off(at).freeze();
+        if !after.is_empty() {
+            rest.push(after);
         }
         rest.push(bytes);
     }
-    let tail = buffer.freeze();
-    let body = match body {
-        None => tail,
-        Some(body) => {
-            if !tail.is_empty() {
-                rest.push(tail);
-            }
-            body
-        }
-    };
-    Ok(Outgoing { head, body, rest })
+    rest.reverse();
+    Ok(Outgoing {
+        head,
+        body: buffer.freeze(),
+        rest,
+    })
 }
 
 /// Frames as bytes: a 4-byte big-endian length, then that many bytes, of at most
@@ -523,11 +536,7 @@ impl Encoder<Outgoing> for FrameCodec {
                 ),
             ));
         }
-        frame.put_head(dst)?;
-        for piece in frame.pieces() {
-            dst.extend_from_slice(piece);
-        }
-        Ok(())
+        frame.put_whole(dst)
     }
 }
 
@@ -601,11 +610,20 @@ mod tests {
     /// The bytes of `frame` as they are written: length prefix, head, pieces.
     fn written(frame: &Outgoing) -> Vec<u8> {
         let mut bytes = BytesMut::new();
-        frame.put_head(&mut bytes).expect("small enough");
-        for piece in frame.pieces() {
-            bytes.extend_from_slice(piece);
-        }
+        frame.put_whole(&mut bytes).expect("small enough");
         bytes.to_vec()
+    }
+
+    /// Reads `bytes` back as the peer would: one whole frame, its message and its payload.
+    fn read_back(bytes: &[u8]) -> (String, Vec<u8>) {
+        let mut src = BytesMut::from(bytes);
+        let frame = FrameCodec::new(1 << 30)
+            .decode(&mut src)
+            .expect("well formed")
+            .expect("whole");
+        assert!(src.is_empty());
+        let (decoded, offset) = crate::wire::message::decode_message(&frame).expect("a message");
+        (format!("{decoded:?}"), frame[offset..].to_vec())
     }
 
     /// Builds a frame of `message` with `payload`, and reads it back as the peer would.
@@ -618,16 +636,10 @@ mod tests {
             Built::Small(frame) => (true, frame.bytes().to_vec()),
             Built::Large(frame) => (false, written(&frame)),
         };
-        let mut src = BytesMut::from(&bytes[..]);
-        let frame = FrameCodec::new(1 << 30)
-            .decode(&mut src)
-            .expect("well formed")
-            .expect("whole");
-        assert!(src.is_empty());
-        assert_eq!(frame.len(), len);
-        let (decoded, offset) = crate::wire::message::decode_message(&frame).expect("a message");
-        assert_eq!(format!("{decoded:?}"), format!("{message:?}"));
-        (small, frame[offset..].to_vec())
+        assert_eq!(bytes.len(), PREFIX_LEN + len);
+        let (decoded, payload) = read_back(&bytes);
+        assert_eq!(decoded, format!("{message:?}"));
+        (small, payload)
     }
 
     #[test]
@@ -704,14 +716,7 @@ mod tests {
         assert_eq!(pieces[3].as_ptr(), second.as_ptr(), "not copied");
         assert_eq!(pieces[4].as_ptr(), second.as_ptr(), "not copied");
         let expected: Vec<u8> = parts.iter().flat_map(|part| part.to_vec()).collect();
-        let mut src = BytesMut::from(&written(&frame)[..]);
-        let received = FrameCodec::new(1 << 30)
-            .decode(&mut src)
-            .expect("well formed")
-            .expect("whole");
-        let (decoded, offset) = crate::wire::message::decode_message(&received).expect("a message");
-        assert_eq!(format!("{decoded:?}"), format!("{call:?}"));
-        assert_eq!(&received[offset..], &expected[..]);
+        assert_eq!(read_back(&written(&frame)), (format!("{call:?}"), expected));
         // Waiting in a queue, it keeps no buffer of anyone else's.
         let before = written(&frame);
         frame.detach();
@@ -753,14 +758,8 @@ mod tests {
             panic!("a large frame");
         };
         assert!(frame.pieces().any(|piece| piece.as_ptr() == large.as_ptr()));
-        let mut src = BytesMut::from(&written(&frame)[..]);
-        let received = FrameCodec::new(1 << 30)
-            .decode(&mut src)
-            .expect("well formed")
-            .expect("whole");
-        let (_, offset) = crate::wire::message::decode_message(&received).expect("a message");
-        assert_eq!(received[offset], b'x');
-        assert_eq!(&received[offset + 1..], &large[..]);
+        let (_, payload) = read_back(&written(&frame));
+        assert_eq!(payload, [&b"x"[..], &large[..]].concat());
     }
 
     #[test]
