@@ -4,7 +4,7 @@
 //! deadline, and the connection's reader runs one timer, at the earliest deadline, that expires
 //! the slots whose time has come.
 
-use crate::id_map::IdMap;
+use crate::id_map::SequenceMap;
 use crate::wire::Failure;
 use bytes::Bytes;
 use std::task::{Context, Poll, Waker};
@@ -55,8 +55,8 @@ enum Slot {
 /// The slots of our calls waiting for a reply, by call id.
 #[derive(Default)]
 pub(crate) struct ReplySlots {
-    slots: IdMap<Slot>,
-    next_call: u64,
+    /// By call id, handed out in sequence.
+    slots: SequenceMap<Slot>,
     closed: bool,
     /// No waiting slot has a deadline before this one.
     earliest: Option<Instant>,
@@ -107,15 +107,10 @@ impl ReplySlots {
         if self.closed {
             return None;
         }
-        self.next_call += 1;
-        let call = self.next_call;
-        self.slots.insert(
-            call,
-            Slot::Waiting {
-                waker: None,
-                deadline,
-            },
-        );
+        let call = self.slots.push(Slot::Waiting {
+            waker: None,
+            deadline,
+        });
         let earliest = match (deadline, self.earliest) {
             (Some(deadline), Some(earliest)) if deadline >= earliest => false,
             (Some(deadline), _) => {
@@ -133,7 +128,7 @@ impl ReplySlots {
 
     /// Takes the outcome of `call` if there is one, else keeps the caller's waker.
     pub(crate) fn poll(&mut self, call: u64, cx: &mut Context<'_>) -> Poll<Outcome> {
-        match self.slots.get_mut(&call) {
+        match self.slots.get_mut(call) {
             None => Poll::Ready(Outcome::Gone),
             Some(Slot::Waiting { waker, .. }) => {
                 match waker {
@@ -142,7 +137,7 @@ impl ReplySlots {
                 }
                 Poll::Pending
             }
-            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(&call) {
+            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(call) {
                 Some(Slot::Ready(incoming)) => Poll::Ready(Outcome::Reply(incoming)),
                 Some(Slot::Expired) => Poll::Ready(Outcome::TimedOut),
                 _ => Poll::Ready(Outcome::Gone),
@@ -152,7 +147,7 @@ impl ReplySlots {
 
     /// Places the reply of `call` in its slot.
     pub(crate) fn deliver(&mut self, call: u64, incoming: Incoming) -> Delivery {
-        match self.slots.get_mut(&call) {
+        match self.slots.get_mut(call) {
             Some(slot @ Slot::Waiting { .. }) => {
                 let waker = match std::mem::replace(slot, Slot::Ready(incoming)) {
                     Slot::Waiting { waker, .. } => waker,
@@ -167,7 +162,7 @@ impl ReplySlots {
 
     /// The caller of `call` stops waiting: frees its slot.
     pub(crate) fn abandon(&mut self, call: u64) -> Abandoned {
-        match self.slots.remove(&call) {
+        match self.slots.remove(call) {
             Some(Slot::Waiting { .. }) => Abandoned::Waiting,
             Some(Slot::Ready(incoming)) => Abandoned::Replied(incoming),
             Some(Slot::Expired) | None => Abandoned::Gone,
@@ -184,7 +179,7 @@ impl ReplySlots {
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<(u64, Option<Waker>)> {
         let mut expired = Vec::new();
         let mut earliest: Option<Instant> = None;
-        for (&call, slot) in &mut self.slots {
+        for (call, slot) in self.slots.iter_mut() {
             let Slot::Waiting {
                 waker,
                 deadline: Some(deadline),
@@ -208,7 +203,7 @@ impl ReplySlots {
     pub(crate) fn close(&mut self) -> Vec<Waker> {
         self.closed = true;
         let mut wakers = Vec::new();
-        self.slots.retain(|_, slot| match slot {
+        self.slots.retain(|slot| match slot {
             Slot::Waiting { waker, .. } => {
                 wakers.extend(waker.take());
                 false
