@@ -13,9 +13,9 @@ use crate::refs::handover::announce;
 use crate::reply::ReplyFuture;
 use crate::wire::{FrameCodec, FrameError, Message, decode_message, frame_error};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::Poll;
@@ -89,8 +89,7 @@ pub(crate) async fn run<R>(
         frames_unlooked += 1;
         if frames_unlooked >= FRAMES_PER_LOOK {
             frames_unlooked = 0;
-            let alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)).now_or_never();
-            if alarm == Some(Alarm::Vanished) {
+            if timer.alarm_now(&shared) == Some(Alarm::Vanished) {
                 break CloseReason::PeerVanished;
             }
         }

@@ -26,6 +26,9 @@ pub(crate) struct ConnectionTimer {
     sleep: Pin<Box<Sleep>>,
     /// When the sleep is set to end, if it is.
     armed: Option<Instant>,
+    /// Whether the sleep was set since it was last polled: until it is, it holds no waker.
+    /// Otherwise it keeps the reader's, and is polled again only once it ended.
+    unpolled: bool,
     keepalive: Option<Duration>,
     next_ping: Option<Instant>,
     /// Whether a frame came since the last keepalive period, and how many periods had none.
@@ -56,6 +59,7 @@ impl ConnectionTimer {
         let mut timer = ConnectionTimer {
             sleep: Box::pin(tokio::time::sleep_until(now)),
             armed: None,
+            unpolled: true,
             keepalive,
             next_ping,
             heard: false,
@@ -88,7 +92,9 @@ impl ConnectionTimer {
     /// Sets the sleep to end at the earlier of the next ping and the earliest deadline, if a
     /// call set an earlier deadline since the last look.
     fn refresh(&mut self, shared: &Shared) {
-        if shared.earlier_deadline.swap(false, Ordering::AcqRel) {
+        if shared.earlier_deadline.load(Ordering::Acquire)
+            && shared.earlier_deadline.swap(false, Ordering::AcqRel)
+        {
             let earliest = shared.replies.lock().earliest();
             self.arm(earliest);
         }
@@ -103,17 +109,34 @@ impl ConnectionTimer {
             && let Some(wake) = wake
         {
             self.sleep.as_mut().reset(wake);
+            self.unpolled = true;
         }
         self.armed = wake;
     }
 
-    /// Waits for the sleep to end, then expires the calls whose deadline passed (telling the
-    /// peer to stop running them) and keeps the connection alive.
+    /// Waits for the sleep to end, then [rings](Self::ring). `cx` must be the reader's: the
+    /// sleep keeps its waker between polls.
     pub(crate) fn poll_alarm(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<Alarm> {
         self.refresh(shared);
-        if self.armed.is_none() || self.sleep.as_mut().poll(cx).is_pending() {
+        if self.armed.is_none() || (!self.unpolled && !self.sleep.is_elapsed()) {
             return Poll::Pending;
         }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            self.unpolled = false;
+            return Poll::Pending;
+        }
+        Poll::Ready(self.ring(shared))
+    }
+
+    /// Rings if the sleep ended, without waiting: for a reader that keeps receiving frames.
+    pub(crate) fn alarm_now(&mut self, shared: &Shared) -> Option<Alarm> {
+        self.refresh(shared);
+        (self.armed.is_some() && self.sleep.is_elapsed()).then(|| self.ring(shared))
+    }
+
+    /// Expires the calls whose deadline passed (telling the peer to stop running them), keeps
+    /// the connection alive, looks whether it went idle, and sets the sleep again.
+    fn ring(&mut self, shared: &Shared) -> Alarm {
         let now = Instant::now();
         let expired = shared.replies.lock().expire(now);
         for (call, waker) in expired {
@@ -153,6 +176,6 @@ impl ConnectionTimer {
         let earliest = shared.replies.lock().earliest();
         self.armed = None;
         self.arm(earliest);
-        Poll::Ready(alarm)
+        alarm
     }
 }
