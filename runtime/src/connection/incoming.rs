@@ -279,8 +279,9 @@ pub(crate) fn reply_or_panicked(reply: Option<Reply>) -> Reply {
     reply.unwrap_or(Reply::failed(Failure::Panicked))
 }
 
+/// Sends a framework failure as the reply to `call`, as [`send_reply`] does.
 fn send_failure(shared: &Shared, call: u64, failure: Failure) {
-    shared.send_header(&Message::Failed { call, failure });
+    shared.send_header_with(&Message::Failed { call, failure }, true);
 }
 
 /// Sends the reply of `call`.
@@ -311,7 +312,9 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         shared.rollback(&encoded.exports);
         return send_failure(shared, call, Failure::ReplyTooLarge { size, limit });
     }
-    shared.send_built(frame, false);
+    // Written at once if nobody writes and nothing is held back (the reader holds replies
+    // back while a burst of frames is worked through).
+    shared.send_built(frame, true);
     // Only now may the references the reply sends back be released.
     drop(encoded.held);
 }

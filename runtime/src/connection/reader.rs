@@ -128,8 +128,14 @@ pub(crate) async fn run<R>(
                     };
                 }
                 Some(Ok(frame)) => {
-                    cork(&shared, &mut corked);
-                    held_frames = held_frames.saturating_add(1);
+                    // A burst of frames: the replies are held back until it is worked through.
+                    // A frame alone has its reply written at once.
+                    if frames.decoder().has_frame(frames.read_buffer()) {
+                        cork(&shared, &mut corked);
+                    }
+                    if corked {
+                        held_frames = held_frames.saturating_add(1);
+                    }
                     timer.heard();
                     let load = Load { calls: calls.len(), bytes: running_bytes, draining };
                     let frame = frame.freeze();

@@ -194,8 +194,13 @@ impl Shared {
 
     /// Queues a frame that is a header alone.
     pub(crate) fn send_header(&self, message: &Message<'_>) {
+        self.send_header_with(message, false);
+    }
+
+    /// Queues a frame that is a header alone; with `now`, as [`send_built`](Self::send_built).
+    pub(crate) fn send_header_with(&self, message: &Message<'_>, now: bool) {
         match FrameBuilder::new().finish(message) {
-            Ok(frame) => self.send_built(frame, false),
+            Ok(frame) => self.send_built(frame, now),
             Err(error) => {
                 tracing::error!(parent: &self.span, %error, "could not encode a header");
                 self.close(CloseReason::Io(format!(
