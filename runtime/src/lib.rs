@@ -348,8 +348,9 @@
 //!   call), unless it is marked `#[tartine(spawn)]` or [`Config::spawn_calls`] is set.
 //! - **connection** (`connection/`): the handshake and tasks (`establish.rs`); one reader task
 //!   (`reader.rs`) that runs the peer's calls (`incoming.rs`) and routes replies to ours
-//!   (`outgoing.rs`), and lets the replies of a burst leave every 16 frames unless the peer
-//!   runs on its own thread (`neighbours.rs`); one writer task (`writer.rs`) that coalesces
+//!   (`outgoing.rs`), holds replies back while a burst of frames is worked through (they
+//!   leave every 16 frames, unless the peer runs on this thread: `neighbours.rs`) and writes
+//!   the reply to a call that came alone at once; one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
 //!   are copied into it whole, laid out by `wire::FrameBuilder`). A closed connection's last
 //!   frames get one second to leave. If the runtime running these tasks shuts down, the
