@@ -18,6 +18,23 @@ async fn values_cross_both_ways() {
 }
 
 #[tokio::test]
+async fn replies_too_costly_for_a_worker_are_decoded_on_the_blocking_pool() {
+    let server = start_server().await;
+    let (_connection, echo) = connect(&server).await;
+    // Past `Config::max_inline_decode_items` (16,384): decoded again off the worker.
+    for n in [10u32, 40_000] {
+        let numbers = echo.numbers(n).await.unwrap();
+        assert!(numbers.into_iter().eq(0..n), "{n} numbers");
+        let numbers = echo.some_numbers(n).await.unwrap();
+        assert!(numbers.into_iter().eq(0..n), "{n} numbers, as a result");
+    }
+    assert!(matches!(
+        echo.some_numbers(0).await,
+        Err(RemoteError::Method(EchoError::Empty))
+    ));
+}
+
+#[tokio::test]
 async fn large_byte_strings_between_small_values_arrive_whole_and_in_order() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;

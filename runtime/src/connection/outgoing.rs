@@ -32,8 +32,14 @@ impl RemoteRef {
     ) -> Result<R, CallError> {
         let timeout = self.timeout(method_timeout);
         let encode = |out: &mut BytesMut| C::encode(args, out);
-        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
-        reply.into_value::<C, R>().await
+        let shared = &self.inner.shared;
+        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
+        let reply = Received::new(shared, incoming);
+        match reply.value_here::<C, R>() {
+            Ok(value) => value,
+            // Boxed: rare, and every call's future would otherwise carry its state.
+            Err(reply) => Box::pin(reply.value_on_pool::<C, R>()).await,
+        }
     }
 
     /// Calls `method`, whose arguments `encode` appends one after another, on a method that
@@ -45,8 +51,14 @@ impl RemoteRef {
         encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
     ) -> Result<R, CallError> {
         let timeout = self.timeout(method_timeout);
-        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
-        reply.into_value::<C, R>().await
+        let shared = &self.inner.shared;
+        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
+        let reply = Received::new(shared, incoming);
+        match reply.value_here::<C, R>() {
+            Ok(value) => value,
+            // Boxed: rare, and every call's future would otherwise carry its state.
+            Err(reply) => Box::pin(reply.value_on_pool::<C, R>()).await,
+        }
     }
 
     /// Calls `method`, whose arguments `encode` appends one after another, on a method that
@@ -63,8 +75,14 @@ impl RemoteRef {
         E: DeserializeOwned + Send + 'static,
     {
         let timeout = self.timeout(method_timeout);
-        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
-        reply.into_result::<C, T, E>().await
+        let shared = &self.inner.shared;
+        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
+        let reply = Received::new(shared, incoming);
+        match reply.result_here::<C, T, E>() {
+            Ok(result) => result,
+            // Boxed: rare, and every call's future would otherwise carry its state.
+            Err(reply) => Box::pin(reply.result_on_pool::<C, T, E>()).await,
+        }
     }
 
     /// Calls `method` with `args` on a method that returns `Result<T, E>`. Used by generated
@@ -83,28 +101,21 @@ impl RemoteRef {
     {
         let timeout = self.timeout(method_timeout);
         let encode = |out: &mut BytesMut| C::encode(args, out);
-        let reply = call(&self.inner.shared, self.inner.id, method, encode, timeout).await?;
-        reply.into_result::<C, T, E>().await
+        let shared = &self.inner.shared;
+        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
+        let reply = Received::new(shared, incoming);
+        match reply.result_here::<C, T, E>() {
+            Ok(result) => result,
+            // Boxed: rare, and every call's future would otherwise carry its state.
+            Err(reply) => Box::pin(reply.result_on_pool::<C, T, E>()).await,
+        }
     }
 }
 
-/// Sends a call to the peer's object `target`, its arguments appended by `encode`, and waits
-/// for the reply, at most `timeout`.
-pub(crate) async fn call(
-    shared: &Arc<Shared>,
-    target: u64,
-    method: &'static str,
-    encode: impl FnMut(&mut BytesMut) -> Result<(), CodecError>,
-    timeout: Option<Duration>,
-) -> Result<Received, CallError> {
-    // Sent without an await, so that the future a caller keeps while it waits holds only the
-    // slot: calls in flight are moved around by whoever polls them.
-    let waiting = send(shared, target, method, encode, timeout)?;
-    let incoming = waiting.await?;
-    Ok(Received::new(shared, incoming))
-}
-
-/// Sends a call, as [`call`]; returns its slot, to wait in.
+/// Sends a call to the peer's object `target`, its arguments appended by `encode`; returns
+/// its slot, to wait in for the reply, at most `timeout`. Sent without an await, and neither
+/// an `async fn` nor behind one, so that the future a caller keeps while it waits holds the
+/// slot and little else: calls in flight are moved around by whoever polls them.
 fn send<'a>(
     shared: &'a Arc<Shared>,
     target: u64,
@@ -295,45 +306,56 @@ impl Received {
         scope::decode::<C, T>(&self.shared, &delivered.frame, payload, limits)
     }
 
-    /// Decodes a plain result: on this worker if it is cheap, else on the blocking pool.
-    pub(crate) async fn into_value<C: Codec, R: DeserializeOwned + Send + 'static>(
-        self,
-    ) -> Result<R, CallError> {
+    /// Decodes a plain result on this worker if it is cheap; gives the reply back otherwise,
+    /// for [`value_on_pool`](Self::value_on_pool). Not an `async fn` taking the reply: a
+    /// call's future would then carry the reply while it waits.
+    fn value_here<C: Codec, R: DeserializeOwned>(self) -> Result<Result<R, CallError>, Self> {
         if let Some(limits) = self.inline_limits() {
             match self.value_within::<C, R>(limits) {
                 Err(Some(error)) if error.is_costly() => {}
-                Err(Some(error)) => return Err(error.into()),
-                Err(None) => return Err(self.not_a_value()),
-                Ok(value) => return Ok(value),
+                Err(Some(error)) => return Ok(Err(error.into())),
+                Err(None) => return Ok(Err(self.not_a_value())),
+                Ok(value) => return Ok(Ok(value)),
             }
         }
-        // Boxed: rare, and a call's future would otherwise carry its state.
-        Box::pin(tokio::task::spawn_blocking(move || {
-            self.decode_value::<C, R>()
-        }))
-        .await
-        .unwrap_or(Err(CallError::ConnectionLost))
+        Err(self)
     }
 
-    /// Decodes a `Result`: on this worker if it is cheap, else on the blocking pool.
-    pub(crate) async fn into_result<C, T, E>(self) -> Result<T, RemoteError<E>>
+    /// Decodes a plain result on the blocking pool.
+    async fn value_on_pool<C: Codec, R: DeserializeOwned + Send + 'static>(
+        self,
+    ) -> Result<R, CallError> {
+        tokio::task::spawn_blocking(move || self.decode_value::<C, R>())
+            .await
+            .unwrap_or(Err(CallError::ConnectionLost))
+    }
+
+    /// Decodes a `Result` on this worker if it is cheap; gives the reply back otherwise, as
+    /// [`value_here`](Self::value_here).
+    #[allow(clippy::type_complexity)]
+    fn result_here<C: Codec, T: DeserializeOwned, E: DeserializeOwned>(
+        self,
+    ) -> Result<Result<T, RemoteError<E>>, Self> {
+        if let Some(limits) = self.inline_limits() {
+            match self.result_within::<C, T, E>(limits) {
+                Err(error) if error.is_costly() => {}
+                Err(error) => return Ok(Err(RemoteError::Call(error.into()))),
+                Ok(result) => return Ok(result),
+            }
+        }
+        Err(self)
+    }
+
+    /// Decodes a `Result` on the blocking pool.
+    async fn result_on_pool<C, T, E>(self) -> Result<T, RemoteError<E>>
     where
         C: Codec,
         T: DeserializeOwned + Send + 'static,
         E: DeserializeOwned + Send + 'static,
     {
-        if let Some(limits) = self.inline_limits() {
-            match self.result_within::<C, T, E>(limits) {
-                Err(error) if error.is_costly() => {}
-                Err(error) => return Err(RemoteError::Call(error.into())),
-                Ok(result) => return result,
-            }
-        }
-        Box::pin(tokio::task::spawn_blocking(move || {
-            self.decode_result::<C, T, E>()
-        }))
-        .await
-        .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
+        tokio::task::spawn_blocking(move || self.decode_result::<C, T, E>())
+            .await
+            .unwrap_or(Err(RemoteError::Call(CallError::ConnectionLost)))
     }
 
     /// Decodes a plain result, wherever the caller runs.

@@ -321,6 +321,20 @@ impl Echo {
         tree.depth()
     }
 
+    /// `0..n`: a reply of many items, which a caller decodes on the blocking pool past
+    /// `Config::max_inline_decode_items`.
+    pub fn numbers(&self, n: u32) -> Vec<u32> {
+        (0..n).collect()
+    }
+
+    /// `0..n`, or the method's own error when `n` is zero.
+    pub fn some_numbers(&self, n: u32) -> Result<Vec<u32>, EchoError> {
+        if n == 0 {
+            return Err(EchoError::Empty);
+        }
+        Ok((0..n).collect())
+    }
+
     pub fn units(&self, units: Vec<()>) -> usize {
         units.len()
     }
