@@ -156,8 +156,8 @@ impl<V> SequenceMap<V> {
         self.first + self.recent.len() as u64
     }
 
-    /// Where `id` sits in the ring, if it is recent (or not handed out yet: then `None` too,
-    /// through the bounds of the ring).
+    /// Where `id` would sit in the ring; `None` if it is older than the ring. An index past the
+    /// ring's end is an id not handed out yet, which the lookups then do not find.
     #[inline]
     fn recent_index(&self, id: u64) -> Option<usize> {
         id.checked_sub(self.first)
