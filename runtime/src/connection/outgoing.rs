@@ -23,23 +23,16 @@ use tokio::time::Instant;
 
 impl RemoteRef {
     /// Calls `method` with `args` on a method that returns a plain value. Used by generated
-    /// proxies.
-    pub async fn call_value<C: Codec, A: Serialize, R: DeserializeOwned + Send + 'static>(
+    /// proxies. As [`call_value_with`](Self::call_value_with), whose future it returns.
+    pub fn call_value<C: Codec, A: Serialize, R: DeserializeOwned + Send + 'static>(
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
         args: &A,
-    ) -> Result<R, CallError> {
-        let timeout = self.timeout(method_timeout);
-        let encode = |out: &mut BytesMut| C::encode(args, out);
-        let shared = &self.inner.shared;
-        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
-        let reply = Received::new(shared, incoming);
-        match reply.value_here::<C, R>() {
-            Ok(value) => value,
-            // Boxed: rare, and every call's future would otherwise carry its state.
-            Err(reply) => Box::pin(reply.value_on_pool::<C, R>()).await,
-        }
+    ) -> impl Future<Output = Result<R, CallError>> {
+        self.call_value_with::<C, R>(method, method_timeout, move |out: &mut BytesMut| {
+            C::encode(args, out)
+        })
     }
 
     /// Calls `method`, whose arguments `encode` appends one after another, on a method that
@@ -86,29 +79,22 @@ impl RemoteRef {
     }
 
     /// Calls `method` with `args` on a method that returns `Result<T, E>`. Used by generated
-    /// proxies.
-    pub async fn call_result<C, A, T, E>(
+    /// proxies. As [`call_result_with`](Self::call_result_with), whose future it returns.
+    pub fn call_result<C, A, T, E>(
         &self,
         method: &'static str,
         method_timeout: MethodTimeout,
         args: &A,
-    ) -> Result<T, RemoteError<E>>
+    ) -> impl Future<Output = Result<T, RemoteError<E>>>
     where
         C: Codec,
         A: Serialize,
         T: DeserializeOwned + Send + 'static,
         E: DeserializeOwned + Send + 'static,
     {
-        let timeout = self.timeout(method_timeout);
-        let encode = |out: &mut BytesMut| C::encode(args, out);
-        let shared = &self.inner.shared;
-        let incoming = send(shared, self.inner.id, method, encode, timeout)?.await?;
-        let reply = Received::new(shared, incoming);
-        match reply.result_here::<C, T, E>() {
-            Ok(result) => result,
-            // Boxed: rare, and every call's future would otherwise carry its state.
-            Err(reply) => Box::pin(reply.result_on_pool::<C, T, E>()).await,
-        }
+        self.call_result_with::<C, T, E>(method, method_timeout, move |out: &mut BytesMut| {
+            C::encode(args, out)
+        })
     }
 }
 
