@@ -133,15 +133,15 @@ const SPARE_MAX: usize = 16 * 1024;
 thread_local! {
     /// The buffer the next frame built on this thread is encoded into: a small frame is
     /// copied into its connection's write queue, and its buffer comes back here.
-    static SPARE: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    static SPARE: RefCell<Option<BytesMut>> = const { RefCell::new(None) };
 }
 
 /// Gives `buffer` back to this thread, unless it is too large or the thread has a larger one.
 fn give_back(buffer: BytesMut) {
     if buffer.capacity() <= SPARE_MAX {
         SPARE.with_borrow_mut(|spare| {
-            if buffer.capacity() > spare.capacity() {
-                *spare = buffer;
+            if buffer.capacity() > spare.as_ref().map_or(0, BytesMut::capacity) {
+                *spare = Some(buffer);
             }
         });
     }
@@ -158,7 +158,10 @@ pub(crate) struct FrameBuilder {
 
 impl Drop for FrameBuilder {
     fn drop(&mut self) {
-        give_back(std::mem::take(&mut self.buffer));
+        // A finished builder's buffer went into its frame.
+        if self.buffer.capacity() != 0 {
+            give_back(std::mem::take(&mut self.buffer));
+        }
     }
 }
 
@@ -202,9 +205,14 @@ impl Drop for LaidOut {
 
 impl FrameBuilder {
     pub(crate) fn new() -> Self {
-        let mut buffer = SPARE.with_borrow_mut(std::mem::take);
-        buffer.clear();
-        buffer.resize(FRONT, 0);
+        let mut buffer = SPARE.with_borrow_mut(Option::take).unwrap_or_default();
+        if buffer.len() >= FRONT {
+            // The room in front is written over before it is sent: it need not be zeroed.
+            buffer.truncate(FRONT);
+        } else {
+            buffer.clear();
+            buffer.resize(FRONT, 0);
+        }
         FrameBuilder {
             buffer,
             spilled: None,
