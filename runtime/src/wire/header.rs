@@ -152,8 +152,20 @@ impl<'a> Reader<'a> {
         self.long_varint()
     }
 
-    /// A varint of two bytes or more.
+    /// A varint of two bytes or more (its first byte has the high bit set).
     fn long_varint(&mut self) -> Option<u64> {
+        // Two or three bytes: call ids from 128 to about two million.
+        match *self.frame.get(self.at..)? {
+            [a, b, ..] if b < 0x80 => {
+                self.at += 2;
+                return Some(u64::from(a & 0x7f) | u64::from(b) << 7);
+            }
+            [a, b, c, ..] if c < 0x80 => {
+                self.at += 3;
+                return Some(u64::from(a & 0x7f) | u64::from(b & 0x7f) << 7 | u64::from(c) << 14);
+            }
+            _ => {}
+        }
         let mut value = 0u64;
         for i in 0..VARINT_MAX {
             let byte = self.byte()?;
@@ -190,6 +202,8 @@ mod tests {
             300,
             16_383,
             16_384,
+            2_097_151,
+            2_097_152,
             u64::from(u32::MAX),
             u64::MAX,
         ];
