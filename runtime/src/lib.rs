@@ -349,7 +349,8 @@
 //! - **connection** (`connection/`): the handshake and tasks (`establish.rs`); one reader task
 //!   (`reader.rs`) that runs the peer's calls (`incoming.rs`) and routes replies to ours
 //!   (`outgoing.rs`), holds replies back while a burst of frames is worked through (they
-//!   leave every 16 frames, unless the peer runs on this thread: `neighbours.rs`) and writes
+//!   leave every 16 frames, unless the peer runs on this thread: `neighbours.rs`), takes the
+//!   rest of a burst straight from its read buffer, without a pass through its select, and writes
 //!   the reply to a call that came alone at once; one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
 //!   are copied into it whole, laid out by `wire::FrameBuilder`). A closed connection's last
