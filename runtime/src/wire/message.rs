@@ -90,7 +90,12 @@ impl<'a> IdList<'a> {
     }
 
     /// Encodes `ids`, for [`IdList::from_encoded`].
+    #[inline]
     pub fn encode(ids: &[u64]) -> Vec<u8> {
+        // Most messages hand nothing over.
+        if ids.is_empty() {
+            return Vec::new();
+        }
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             let mut id = id;
