@@ -188,11 +188,13 @@ pub(crate) async fn run<R>(
                     // The rest of a burst is taken from the read buffer here, without a pass
                     // through the select and its polls, while whole frames wait there and
                     // until the held replies or the timer are due (the top of the outer loop
-                    // sees to them, as it does when the burst is over).
+                    // sees to them, as it does when the burst is over), or the connection
+                    // closes or drains (the select hears it first).
                     if !corked
                         || held_frames >= frames_per_flush
                         || frames_unlooked.saturating_add(1) >= FRAMES_PER_LOOK
                         || !frames.decoder().has_frame(frames.read_buffer())
+                        || closed.is_ready()
                     {
                         break;
                     }

@@ -237,6 +237,12 @@ pub(crate) struct ClosedForReader<'a> {
 }
 
 impl ClosedForReader<'_> {
+    /// Whether a poll would resolve now (a few atomic loads; nothing is registered or told).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.lifecycle.is_closed()
+            || (!self.drain_told && self.lifecycle.draining.load(Ordering::Acquire))
+    }
+
     fn signal(&mut self) -> Option<ReaderSignal> {
         if self.lifecycle.is_closed() {
             return Some(ReaderSignal::Closed);
