@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use common::proxy::StallProxy;
 use common::raw::{Answer, Raw, frame, receiver_ref};
 use common::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tartine::wire::{Failure, Message, Outgoing, PREAMBLE};
@@ -161,6 +161,59 @@ async fn garbage_and_unknown_kinds_close_that_connection() {
         .await
         .unwrap();
     raw.expect_closed().await;
+    still_serving(&server).await;
+}
+
+/// A burst of calls in one write, as a pipelining peer sends them, is answered call by call
+/// (the reader takes the frames after the first straight from its buffer, past its flushes
+/// and its looks at the timer); a broken frame at the end of the burst closes the connection
+/// only after the calls and the ping before it are answered.
+#[tokio::test]
+async fn a_burst_in_one_write_is_answered_whole_before_a_broken_frame_closes() {
+    use tokio_util::codec::Encoder;
+    let server = start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    let mut codec = tartine::wire::FrameCodec::new(1 << 20);
+    let mut burst = BytesMut::new();
+    for call in 1..=150u64 {
+        let payload = postcard::to_stdvec(&(call, 1u64)).unwrap();
+        let message = Message::Call {
+            call,
+            target: 0,
+            method: "add",
+            exports: tartine::wire::IdList::EMPTY,
+        };
+        codec.encode(frame(message, &payload), &mut burst).unwrap();
+    }
+    codec.encode(frame(Message::Ping, &[]), &mut burst).unwrap();
+    // A whole frame whose header is an unknown kind.
+    codec
+        .encode(
+            Outgoing::new(Bytes::from_static(&[200, 1, 2, 3]), Bytes::new()),
+            &mut burst,
+        )
+        .unwrap();
+    raw.send_bytes(&burst).await;
+
+    let mut sums = std::collections::BTreeMap::new();
+    let mut pong = false;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), raw.framed.next())
+            .await
+            .expect("answers, then the close");
+        let Some(Ok(reply)) = next else { break };
+        match tartine::wire::decode_message(&reply).unwrap() {
+            (Message::Return { call, .. }, offset) => {
+                let sum: u64 = postcard::from_bytes(&reply[offset..]).unwrap();
+                assert_eq!(sums.insert(call, sum), None, "one answer per call");
+            }
+            (Message::Pong, _) => pong = true,
+            (other, _) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(sums.len(), 150, "every call of the burst is answered");
+    assert!(sums.iter().all(|(call, sum)| *sum == call + 1));
+    assert!(pong, "the ping in the burst is answered");
     still_serving(&server).await;
 }
 
