@@ -267,3 +267,28 @@ async fn the_replies_to_a_burst_leave_as_it_is_worked_through() {
         "64 replies left in {replies} writes: at least one per 16"
     );
 }
+
+/// Over a stream that takes 4 KiB at a time, a frame with a large payload is written in part
+/// by the task that sends it and the rest by the writer task, from the payload's own buffer:
+/// every byte arrives, in order, both ways.
+#[tokio::test]
+async fn large_frames_cross_a_narrow_stream_whole() {
+    let server = Server::bind("127.0.0.1:0", Echo::new(Live::default()))
+        .await
+        .expect("bind");
+    let handle = server.handle();
+    tokio::spawn(server.run());
+    let (ours, theirs) = tokio::io::duplex(4096);
+    handle.serve_stream(theirs);
+    let connection = tartine::connect_stream(ours, Config::default())
+        .await
+        .expect("over a stream");
+    let echo = connection.root::<Echo>().expect("the root is the echo");
+    let sizes = [16 * 1024, 16 * 1024 + 1, 100_000, 256 * 1024, 300_000];
+    for (i, len) in sizes.into_iter().enumerate() {
+        let payload: Vec<u8> = (0..len).map(|j| (i * 31 + j % 253) as u8).collect();
+        let payload = tartine::Bytes::from(payload);
+        let echoed = echo.echo_bytes(payload.clone()).await.expect("echoed");
+        assert!(echoed == payload, "{len} bytes echoed whole");
+    }
+}

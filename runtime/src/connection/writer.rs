@@ -68,6 +68,14 @@ async fn write_batch<W: AsyncWrite + Unpin>(
             Queued::Frame(frame) => write_frame(io, buffer, frame).await?,
             Queued::Run { bytes, .. } if buffer.is_empty() => io.write_all(&bytes).await?,
             Queued::Run { bytes, .. } => buffer.extend_from_slice(&bytes),
+            // The rest of a large payload, from its own buffer.
+            Queued::Rest(rest) if rest.len() >= LARGE_PAYLOAD => {
+                if !buffer.is_empty() {
+                    io.write_all(buffer).await?;
+                    buffer.clear();
+                }
+                io.write_all(&rest).await?;
+            }
             Queued::Rest(rest) => buffer.extend_from_slice(&rest),
         }
     }
@@ -199,6 +207,30 @@ mod tests {
             assert_eq!((got[0], got.len()), (first, len));
         }
         assert!(writes.load(Ordering::SeqCst) <= 4);
+    }
+
+    #[tokio::test]
+    async fn the_rest_of_a_large_payload_is_written_from_its_own_buffer_in_order() {
+        let writes = Arc::new(AtomicUsize::new(0));
+        let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut writer = CountingWriter {
+            writes: writes.clone(),
+            bytes: Arc::clone(&bytes),
+        };
+        let parts = [vec![1u8; 10], vec![2u8; LARGE_PAYLOAD], vec![3u8; 5]];
+        let mut batch: VecDeque<Queued> = parts
+            .iter()
+            .map(|part| Queued::Rest(Bytes::from(part.clone())))
+            .collect();
+        write_batch(&mut writer, &mut batch, &mut BytesMut::new())
+            .await
+            .expect("writes succeed");
+        assert_eq!(*bytes.lock().unwrap(), parts.concat());
+        assert_eq!(
+            writes.load(Ordering::SeqCst),
+            3,
+            "what was gathered, the large rest apart, then the small one"
+        );
     }
 
     #[tokio::test]

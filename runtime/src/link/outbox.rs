@@ -12,14 +12,16 @@
 //!
 //! Small frames arrive laid out whole (see [`FrameBuilder`](crate::wire::FrameBuilder)) and are
 //! copied one after another into a run in the queue's own buffer, written as it lies; frames
-//! with a large payload wait in their own buffers and are written from them.
+//! with a large payload wait in their own buffers and are written from them. Such a frame alone
+//! leaves at once too, in vectored writes from its own buffers; what the socket does not take
+//! waits for the writer as slices of those buffers, not copies.
 
 use crate::lock::Lock;
-use crate::wire::{FRAME_OVERHEAD, LARGE_PAYLOAD, Outgoing};
+use crate::wire::{FRAME_OVERHEAD, LARGE_PAYLOAD, Outgoing, PREFIX_LEN};
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,7 +55,8 @@ pub(crate) enum Queued {
     /// Small frames laid out one after another, prefixes included, in the queue's own buffer:
     /// written as they are. `cost` is what they count against the queue.
     Run { bytes: BytesMut, cost: usize },
-    /// The rest of a frame a direct write could not finish: written as it is.
+    /// The rest of a frame a direct write could not finish: written as it is (from its own
+    /// buffer if it is large, the rest of a large payload say).
     Rest(Bytes),
 }
 
@@ -298,7 +301,9 @@ impl Outbox {
         let (mut io, items) = {
             let mut queue = self.queue.lock();
             let small = !queue.items.iter().any(Queued::is_large);
-            if queue.corked || queue.items.is_empty() || !small {
+            let frame_alone =
+                queue.items.len() == 1 && matches!(queue.items.front(), Some(Queued::Frame(_)));
+            if queue.corked || queue.items.is_empty() || !(small || frame_alone) {
                 let writer = queue.writer.take();
                 drop(queue);
                 if let Some(writer) = writer {
@@ -318,6 +323,10 @@ impl Outbox {
         let result = match items.front() {
             // A run alone (the usual case) is written from where it lies.
             Some(Queued::Run { bytes, .. }) if items.len() == 1 => write_from(&mut io, bytes),
+            // So is a frame with a large payload, from its own buffers.
+            Some(Queued::Frame(frame)) if items.len() == 1 && frame.is_large() => {
+                write_frame_from(&mut io, frame)
+            }
             _ => Self::lay_out_and_write(&mut io, &items),
         };
         self.after_direct_write(io, result)
@@ -328,13 +337,13 @@ impl Outbox {
     fn after_direct_write(
         &self,
         io: WriteHalf,
-        result: io::Result<(Option<Bytes>, bool)>,
+        result: io::Result<(Leftover, bool)>,
     ) -> io::Result<()> {
         let mut queue = self.queue.lock();
         let gone = Self::put_back(&mut queue, io);
         let (rest, flushed) = result?;
         queue.unflushed |= !flushed;
-        if let Some(rest) = rest {
+        for rest in rest.into_iter().rev() {
             let rest = Queued::Rest(rest);
             self.queued.fetch_add(rest.cost(), Ordering::AcqRel);
             queue.items.push_front(rest);
@@ -353,7 +362,7 @@ impl Outbox {
     fn lay_out_and_write(
         io: &mut WriteHalf,
         items: &VecDeque<Queued>,
-    ) -> io::Result<(Option<Bytes>, bool)> {
+    ) -> io::Result<(Leftover, bool)> {
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
             for item in items {
@@ -443,12 +452,74 @@ pub(crate) enum PushError {
     Io(io::Error),
 }
 
+/// What a direct write left for the writer task, in order (mostly nothing: no allocation).
+type Leftover = Vec<Bytes>;
+
 /// Writes `bytes` without waiting; returns what the stream did not take, and whether it is
 /// flushed.
-fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Option<Bytes>, bool)> {
+fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Leftover, bool)> {
     let (written, flushed) = write_without_waiting(io, bytes)?;
     let rest = (written < bytes.len())
         .then(|| Bytes::copy_from_slice(bytes.get(written..).unwrap_or_default()));
+    Ok((rest.into_iter().collect(), flushed))
+}
+
+/// Writes `frame` (length prefix, head and pieces) in vectored writes, without waiting;
+/// returns what the stream did not take, and whether it is flushed. What is left of a large
+/// piece stays a slice of it; what is left of a small one is copied, so that it keeps no
+/// larger buffer alive while it waits.
+fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Leftover, bool)> {
+    let prefix = frame.prefix()?;
+    let parts = || {
+        [&prefix[..], &frame.head[..]]
+            .into_iter()
+            .chain(frame.pieces().map(|piece| &piece[..]))
+    };
+    let mut slices: Vec<IoSlice<'_>> = parts()
+        .filter(|part| !part.is_empty())
+        .map(IoSlice::new)
+        .collect();
+    let mut unwritten = &mut slices[..];
+    let mut left = PREFIX_LEN + frame.len();
+    let mut cx = Context::from_waker(Waker::noop());
+    while left > 0 {
+        match Pin::new(&mut *io).poll_write_vectored(&mut cx, unwritten) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) if n > left => {
+                return Err(io::Error::other(
+                    "the stream took more bytes than it was given",
+                ));
+            }
+            Poll::Ready(Ok(n)) => {
+                left -= n;
+                IoSlice::advance_slices(&mut unwritten, n);
+            }
+            Poll::Ready(Err(error)) => return Err(error),
+            Poll::Pending => break,
+        }
+    }
+    let flushed = poll_flushed(io, &mut cx)?;
+    if left == 0 {
+        return Ok((Leftover::new(), flushed));
+    }
+    // Skip what was written; keep the rest of each part.
+    let mut written = PREFIX_LEN + frame.len() - left;
+    let shared = [None, Some(&frame.head)]
+        .into_iter()
+        .chain(frame.pieces().map(Some));
+    let mut rest = Leftover::new();
+    for (part, shared) in parts().zip(shared) {
+        if written >= part.len() {
+            written -= part.len();
+            continue;
+        }
+        let tail = match shared {
+            Some(piece) if piece.len() - written >= LARGE_PAYLOAD => piece.slice(written..),
+            _ => Bytes::copy_from_slice(part.get(written..).unwrap_or_default()),
+        };
+        written = 0;
+        rest.push(tail);
+    }
     Ok((rest, flushed))
 }
 
@@ -467,14 +538,17 @@ fn write_without_waiting(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(usize,
             Poll::Pending => break,
         }
     }
-    let flushed = match Pin::new(&mut *io).poll_flush(&mut cx) {
-        Poll::Ready(result) => {
-            result?;
-            true
-        }
-        Poll::Pending => false,
-    };
+    let flushed = poll_flushed(io, &mut cx)?;
     Ok((written, flushed))
+}
+
+/// Flushes the stream without waiting: whether it is flushed (a stream that buffers, TLS say,
+/// may not be at once: the writer task flushes it then).
+fn poll_flushed(io: &mut WriteHalf, cx: &mut Context<'_>) -> io::Result<bool> {
+    match Pin::new(&mut *io).poll_flush(cx) {
+        Poll::Ready(result) => result.map(|()| true),
+        Poll::Pending => Ok(false),
+    }
 }
 
 #[cfg(test)]
@@ -600,6 +674,137 @@ mod tests {
         );
         assert!(matches!(&batch[1], Queued::Run { bytes, .. } if bytes.len() == 6));
         assert_eq!(outbox.queued(), 0);
+    }
+
+    /// The writer task's next batch, which must be there.
+    fn next_batch(outbox: &Outbox) -> VecDeque<Queued> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut batch = VecDeque::new();
+        let Poll::Ready(Work::Write(io)) = outbox.poll_work(&mut cx, &mut batch) else {
+            panic!("the writer has work");
+        };
+        outbox.give_back(io);
+        batch
+    }
+
+    #[test]
+    fn a_large_frame_alone_is_written_at_once_from_its_own_buffer() {
+        let (outbox, taken) = outbox(1 << 20);
+        let body: Vec<u8> = (0..LARGE_PAYLOAD as u32 * 2).map(|i| i as u8).collect();
+        outbox
+            .push(
+                Outgoing::new(Bytes::from_static(b"hd"), Bytes::from(body.clone())),
+                true,
+            )
+            .expect("written");
+        let mut expected = ((body.len() + 2) as u32).to_be_bytes().to_vec();
+        expected.extend_from_slice(b"hd");
+        expected.extend_from_slice(&body);
+        assert_eq!(*taken.lock().unwrap(), expected);
+        assert_eq!(outbox.queued(), 0);
+        assert!(outbox.queue.lock().items.is_empty());
+    }
+
+    #[test]
+    fn what_a_stream_leaves_of_a_large_frame_waits_first_its_payload_not_copied() {
+        // The stream takes the prefix, the head and 100 bytes of the body.
+        let (outbox, taken) = outbox(4 + 2 + 100);
+        let body = Bytes::from(vec![3u8; 3 * LARGE_PAYLOAD]);
+        outbox
+            .push(Outgoing::new(Bytes::from_static(b"hd"), body.clone()), true)
+            .expect("written in part");
+        assert_eq!(taken.lock().unwrap().len(), 106);
+        outbox.push(frame(5), true).expect("queued behind");
+        let batch = next_batch(&outbox);
+        let Queued::Rest(rest) = &batch[0] else {
+            panic!("the rest first: {batch:?}");
+        };
+        assert_eq!(rest.len(), body.len() - 100);
+        assert_eq!(
+            rest.as_ptr(),
+            body[100..].as_ptr(),
+            "a slice of the payload"
+        );
+        assert!(matches!(&batch[1], Queued::Frame(frame) if frame.body.len() == 5));
+        assert_eq!(outbox.queued(), 0);
+    }
+
+    #[test]
+    fn what_is_left_of_a_prefix_or_a_small_piece_is_copied() {
+        // The stream takes 2 bytes of the prefix.
+        let (first, taken) = outbox(2);
+        let body = Bytes::from(vec![4u8; LARGE_PAYLOAD]);
+        first
+            .push(Outgoing::new(Bytes::new(), body.clone()), true)
+            .expect("written in part");
+        assert_eq!(taken.lock().unwrap().len(), 2);
+        let batch = next_batch(&first);
+        assert_eq!(batch.len(), 2, "{batch:?}");
+        assert!(
+            matches!(&batch[0], Queued::Rest(rest) if rest[..] == (body.len() as u32).to_be_bytes()[2..])
+        );
+        assert!(matches!(&batch[1], Queued::Rest(rest) if rest.as_ptr() == body.as_ptr()));
+        // Taken up to one byte short of the end: that byte is copied, not kept as a slice.
+        let (outbox, _) = outbox(4 + body.len() - 1);
+        outbox
+            .push(Outgoing::new(Bytes::new(), body.clone()), true)
+            .expect("written in part");
+        let batch = next_batch(&outbox);
+        assert!(
+            matches!(&batch[0], Queued::Rest(rest) if rest.len() == 1 && rest.as_ptr() != body[body.len() - 1..].as_ptr())
+        );
+    }
+
+    #[test]
+    fn a_large_frame_of_any_size_alone_is_written_at_once() {
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let outbox = Outbox::new(1 << 24);
+        outbox.install(Box::new(Tight {
+            taken: Arc::clone(&taken),
+            room: usize::MAX,
+        }));
+        outbox.push(frame(8 << 20), true).expect("written");
+        assert_eq!(taken.lock().unwrap().len(), 4 + (8 << 20));
+        assert_eq!(outbox.queued(), 0);
+    }
+
+    #[test]
+    fn large_frames_wait_for_a_corked_outbox_and_behind_each_other() {
+        let (outbox, taken) = outbox(1 << 20);
+        outbox.cork();
+        outbox.push(frame(LARGE_PAYLOAD), true).expect("held");
+        outbox.push(frame(LARGE_PAYLOAD + 1), true).expect("held");
+        outbox.uncork().expect("nothing written");
+        assert!(taken.lock().unwrap().is_empty(), "left for the writer");
+        let batch = next_batch(&outbox);
+        assert!(matches!(&batch[0], Queued::Frame(frame) if frame.body.len() == LARGE_PAYLOAD));
+        assert!(matches!(&batch[1], Queued::Frame(frame) if frame.body.len() == LARGE_PAYLOAD + 1));
+    }
+
+    #[test]
+    fn a_stream_that_claims_more_than_it_was_given_is_an_error_not_a_panic() {
+        struct Boastful;
+        impl AsyncWrite for Boastful {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(Ok(buf.len() + 1))
+            }
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+        let outbox = Outbox::new(1 << 20);
+        outbox.install(Box::new(Boastful));
+        assert!(matches!(
+            outbox.push(frame(LARGE_PAYLOAD), true),
+            Err(PushError::Io(_))
+        ));
     }
 
     #[test]

@@ -91,11 +91,19 @@ impl Outgoing {
     /// # Errors
     /// If the frame is 4 GiB or more.
     pub(crate) fn put_head(&self, dst: &mut BytesMut) -> io::Result<()> {
-        let prefix = length_prefix(self.len())?;
+        let prefix = self.prefix()?;
         dst.reserve(PREFIX_LEN + self.head.len());
         dst.extend_from_slice(&prefix);
         dst.extend_from_slice(&self.head);
         Ok(())
+    }
+
+    /// The frame's length prefix, which goes before its head.
+    ///
+    /// # Errors
+    /// If the frame is 4 GiB or more.
+    pub(crate) fn prefix(&self) -> io::Result<[u8; PREFIX_LEN]> {
+        length_prefix(self.len())
     }
 
     /// Appends the whole frame to `dst`: length prefix, head and every piece.
@@ -386,7 +394,7 @@ pub struct FrameCodec {
 }
 
 /// The length prefix of every frame.
-const PREFIX_LEN: usize = 4;
+pub(crate) const PREFIX_LEN: usize = 4;
 
 /// A frame being received grows its buffer by at least this much at a time.
 const MIN_GROWTH: usize = 64 * 1024;
