@@ -353,7 +353,9 @@
 //!   rest of a burst straight from its read buffer, without a pass through its select, and writes
 //!   the reply to a call that came alone at once; one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
-//!   are copied into it whole, laid out by `wire::FrameBuilder`). A closed connection's last
+//!   are copied into it whole, laid out by `wire::FrameBuilder`). A frame with a large payload
+//!   that finds nobody writing leaves at once from its sender, in vectored writes from its own
+//!   buffers (`link/outbox.rs`); the writer takes what the socket left. A closed connection's last
 //!   frames get one second to leave. If the runtime running these tasks shuts down, the
 //!   connection closes ([`CloseReason::RuntimeGone`]) and its references fail at once
 //!   wherever they are.

@@ -321,24 +321,26 @@ impl Outbox {
         let taken: usize = items.iter().map(Queued::cost).sum();
         self.queued.fetch_sub(taken, Ordering::AcqRel);
         let result = match items.front() {
+            // A frame with a large payload, from its own buffers.
+            Some(Queued::Frame(frame)) if items.len() == 1 && frame.is_large() => {
+                let result = write_frame_from(&mut io, frame);
+                return self.after_direct_write(io, result);
+            }
             // A run alone (the usual case) is written from where it lies.
             Some(Queued::Run { bytes, .. }) if items.len() == 1 => write_from(&mut io, bytes),
-            // So is a frame with a large payload, from its own buffers.
-            Some(Queued::Frame(frame)) if items.len() == 1 && frame.is_large() => {
-                write_frame_from(&mut io, frame)
-            }
             _ => Self::lay_out_and_write(&mut io, &items),
         };
         self.after_direct_write(io, result)
     }
 
     /// Puts the write half back after a direct write, and queues what the stream did not take
-    /// in front of what was queued meanwhile, for the writer task.
-    fn after_direct_write(
-        &self,
-        io: WriteHalf,
-        result: io::Result<(Leftover, bool)>,
-    ) -> io::Result<()> {
+    /// (in order: an `Option` from a laid-out write, a `Vec` from a frame's pieces) in front of
+    /// what was queued meanwhile, for the writer task.
+    fn after_direct_write<L>(&self, io: WriteHalf, result: io::Result<(L, bool)>) -> io::Result<()>
+    where
+        L: IntoIterator<Item = Bytes>,
+        L::IntoIter: DoubleEndedIterator,
+    {
         let mut queue = self.queue.lock();
         let gone = Self::put_back(&mut queue, io);
         let (rest, flushed) = result?;
@@ -362,7 +364,7 @@ impl Outbox {
     fn lay_out_and_write(
         io: &mut WriteHalf,
         items: &VecDeque<Queued>,
-    ) -> io::Result<(Leftover, bool)> {
+    ) -> io::Result<(Option<Bytes>, bool)> {
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
             for item in items {
@@ -452,23 +454,20 @@ pub(crate) enum PushError {
     Io(io::Error),
 }
 
-/// What a direct write left for the writer task, in order (mostly nothing: no allocation).
-type Leftover = Vec<Bytes>;
-
 /// Writes `bytes` without waiting; returns what the stream did not take, and whether it is
 /// flushed.
-fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Leftover, bool)> {
+fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Option<Bytes>, bool)> {
     let (written, flushed) = write_without_waiting(io, bytes)?;
     let rest = (written < bytes.len())
         .then(|| Bytes::copy_from_slice(bytes.get(written..).unwrap_or_default()));
-    Ok((rest.into_iter().collect(), flushed))
+    Ok((rest, flushed))
 }
 
 /// Writes `frame` (length prefix, head and pieces) in vectored writes, without waiting;
 /// returns what the stream did not take, and whether it is flushed. What is left of a large
 /// piece stays a slice of it; what is left of a small one is copied, so that it keeps no
 /// larger buffer alive while it waits.
-fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Leftover, bool)> {
+fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Vec<Bytes>, bool)> {
     let prefix = frame.prefix()?;
     let parts = || {
         [&prefix[..], &frame.head[..]]
@@ -500,14 +499,14 @@ fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Leftove
     }
     let flushed = poll_flushed(io, &mut cx)?;
     if left == 0 {
-        return Ok((Leftover::new(), flushed));
+        return Ok((Vec::new(), flushed));
     }
     // Skip what was written; keep the rest of each part.
     let mut written = PREFIX_LEN + frame.len() - left;
     let shared = [None, Some(&frame.head)]
         .into_iter()
         .chain(frame.pieces().map(Some));
-    let mut rest = Leftover::new();
+    let mut rest = Vec::new();
     for (part, shared) in parts().zip(shared) {
         if written >= part.len() {
             written -= part.len();

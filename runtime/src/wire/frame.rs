@@ -91,7 +91,7 @@ impl Outgoing {
     /// # Errors
     /// If the frame is 4 GiB or more.
     pub(crate) fn put_head(&self, dst: &mut BytesMut) -> io::Result<()> {
-        let prefix = self.prefix()?;
+        let prefix = length_prefix(self.len())?;
         dst.reserve(PREFIX_LEN + self.head.len());
         dst.extend_from_slice(&prefix);
         dst.extend_from_slice(&self.head);
