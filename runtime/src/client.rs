@@ -50,11 +50,12 @@ pub async fn connect_with(
             let _ = tcp.set_nodelay(true);
             let peer_addr = tcp.peer_addr().ok();
             let connector = tokio_rustls::TlsConnector::from(tls.rustls);
-            let stream =
+            let mut stream =
                 tokio::time::timeout(config.handshake_timeout, connector.connect(name, tcp))
                     .await
                     .map_err(|_| crate::tls::TlsError::Timeout)?
                     .map_err(|error| crate::tls::client_failure(error, &host))?;
+            crate::tls::tune(stream.get_mut().1);
             // In TLS 1.3 the server checks a client certificate after the client is done:
             // its refusal arrives as an alert during tartine's handshake.
             open(stream, peer_addr, config)

@@ -286,10 +286,11 @@ impl Server {
                 }
                 #[cfg(feature = "tls")]
                 Ok(Accepted::Tls(stream, peer_addr, acceptor)) => {
-                    self.state.admit(
-                        Some(peer_addr),
-                        async move { acceptor.accept(stream).await },
-                    );
+                    self.state.admit(Some(peer_addr), async move {
+                        let mut stream = acceptor.accept(stream).await?;
+                        crate::tls::tune(stream.get_mut().1);
+                        Ok(stream)
+                    });
                 }
                 #[cfg(unix)]
                 Ok(Accepted::Unix(stream)) => self.state.admit(None, async move { Ok(stream) }),

@@ -161,6 +161,40 @@ async fn logins_and_calls_cross_tls_with_pem_files() {
     assert_eq!(player.foo(7).await.expect("call"), "I am alice, foo(7)");
 }
 
+/// Payloads far larger than what a session seals ahead of its socket, one at a time and many
+/// at once: each sealed in part by its sender and finished by the writer, and each arrives
+/// whole, to its own caller.
+#[tokio::test]
+async fn large_payloads_cross_tls_whole() {
+    let own = self_signed(&["localhost"]);
+    let (port, _handle) = echo_over_tls(
+        TlsServerConfig::from_pem(own.cert.as_bytes(), own.key.as_bytes()).expect("settings"),
+    )
+    .await;
+    let pinned = TlsClientConfig::pinned_pem(own.cert.as_bytes()).expect("pin");
+    let connection = tartine::connect_with(&format!("tls://localhost:{port}"), client(pinned))
+        .await
+        .expect("TLS connection");
+    let echo = connection.root::<Echo>().expect("root");
+    let payload = |i: usize, len: usize| {
+        let bytes: Vec<u8> = (0..len).map(|j| (i * 13 + j % 241) as u8).collect();
+        tartine::Bytes::from(bytes)
+    };
+    for (i, len) in [16 * 1024, 100_000, 1 << 20, 3 << 20].into_iter().enumerate() {
+        let sent = payload(i, len);
+        let echoed = echo.echo_bytes(sent.clone()).await.expect("echoed");
+        assert!(echoed == sent, "{len} bytes echoed whole");
+    }
+    let calls = (0..16).map(|i| {
+        let sent = payload(i, 200_000 + i * 1_000);
+        let echo = echo.clone();
+        async move { (echo.echo_bytes(sent.clone()).await, sent) }
+    });
+    for (echoed, sent) in futures_util::future::join_all(calls).await {
+        assert!(echoed.expect("echoed") == sent, "each to its caller");
+    }
+}
+
 #[tokio::test]
 async fn each_failed_handshake_is_typed_and_the_server_goes_on() {
     let authority = Authority::new("tartine test CA");
