@@ -180,7 +180,10 @@ async fn large_payloads_cross_tls_whole() {
         let bytes: Vec<u8> = (0..len).map(|j| (i * 13 + j % 241) as u8).collect();
         tartine::Bytes::from(bytes)
     };
-    for (i, len) in [16 * 1024, 100_000, 1 << 20, 3 << 20].into_iter().enumerate() {
+    for (i, len) in [16 * 1024, 100_000, 1 << 20, 3 << 20]
+        .into_iter()
+        .enumerate()
+    {
         let sent = payload(i, len);
         let echoed = echo.echo_bytes(sent.clone()).await.expect("echoed");
         assert!(echoed == sent, "{len} bytes echoed whole");
