@@ -82,8 +82,10 @@ async fn parts_of_received_byte_strings_are_sent_back_whole() {
 async fn many_large_calls_in_flight_arrive_whole_each_to_its_caller() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;
-    // More than a socket takes at once: frames are written in part by their callers and the
-    // rest waits for the writer, around frames too large to be written at once at all.
+    // Megabytes in flight both ways: calls queued behind each other for the writer, replies
+    // written at once by the server's reader when it finds nobody writing, and the rest of
+    // what the socket did not take finished by the writer. (`transports.rs` forces every
+    // frame to be written in part, over a narrow pipe.)
     let sizes = [16 * 1024, 70_000, 200_000, 256 * 1024, 300_000];
     let calls = (0..40usize).map(|i| {
         let echo = echo.clone();

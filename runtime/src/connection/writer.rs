@@ -70,11 +70,7 @@ async fn write_batch<W: AsyncWrite + Unpin>(
             Queued::Run { bytes, .. } => buffer.extend_from_slice(&bytes),
             // The rest of a large payload, from its own buffer.
             Queued::Rest(rest) if rest.len() >= LARGE_PAYLOAD => {
-                if !buffer.is_empty() {
-                    io.write_all(buffer).await?;
-                    buffer.clear();
-                }
-                io.write_all(&rest).await?;
+                write_apart(io, buffer, &rest).await?;
             }
             Queued::Rest(rest) => buffer.extend_from_slice(&rest),
         }
@@ -97,11 +93,7 @@ async fn write_frame<W: AsyncWrite + Unpin>(
     frame.put_head(buffer)?;
     for piece in frame.pieces() {
         if piece.len() >= LARGE_PAYLOAD {
-            if !buffer.is_empty() {
-                io.write_all(buffer).await?;
-                buffer.clear();
-            }
-            io.write_all(piece).await?;
+            write_apart(io, buffer, piece).await?;
         } else {
             buffer.extend_from_slice(piece);
         }
@@ -111,6 +103,19 @@ async fn write_frame<W: AsyncWrite + Unpin>(
         buffer.clear();
     }
     Ok(())
+}
+
+/// Writes what `buffer` gathered, then `large` from its own buffer.
+async fn write_apart<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    buffer: &mut BytesMut,
+    large: &[u8],
+) -> io::Result<()> {
+    if !buffer.is_empty() {
+        io.write_all(buffer).await?;
+        buffer.clear();
+    }
+    io.write_all(large).await
 }
 
 #[cfg(test)]

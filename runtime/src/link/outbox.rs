@@ -469,17 +469,21 @@ fn write_from(io: &mut WriteHalf, bytes: &[u8]) -> io::Result<(Option<Bytes>, bo
 /// larger buffer alive while it waits.
 fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Vec<Bytes>, bool)> {
     let prefix = frame.prefix()?;
+    // Each part in order, with the buffer it lies in if it may be shared (not the prefix).
     let parts = || {
-        [&prefix[..], &frame.head[..]]
-            .into_iter()
-            .chain(frame.pieces().map(|piece| &piece[..]))
+        std::iter::once((&prefix[..], None)).chain(
+            std::iter::once(&frame.head)
+                .chain(frame.pieces())
+                .map(|piece| (&piece[..], Some(piece))),
+        )
     };
     let mut slices: Vec<IoSlice<'_>> = parts()
-        .filter(|part| !part.is_empty())
-        .map(IoSlice::new)
+        .filter(|(part, _)| !part.is_empty())
+        .map(|(part, _)| IoSlice::new(part))
         .collect();
     let mut unwritten = &mut slices[..];
-    let mut left = PREFIX_LEN + frame.len();
+    let total = PREFIX_LEN + frame.len();
+    let mut left = total;
     let mut cx = Context::from_waker(Waker::noop());
     while left > 0 {
         match Pin::new(&mut *io).poll_write_vectored(&mut cx, unwritten) {
@@ -502,12 +506,9 @@ fn write_frame_from(io: &mut WriteHalf, frame: &Outgoing) -> io::Result<(Vec<Byt
         return Ok((Vec::new(), flushed));
     }
     // Skip what was written; keep the rest of each part.
-    let mut written = PREFIX_LEN + frame.len() - left;
-    let shared = [None, Some(&frame.head)]
-        .into_iter()
-        .chain(frame.pieces().map(Some));
+    let mut written = total - left;
     let mut rest = Vec::new();
-    for (part, shared) in parts().zip(shared) {
+    for (part, shared) in parts() {
         if written >= part.len() {
             written -= part.len();
             continue;
