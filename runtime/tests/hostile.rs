@@ -393,6 +393,24 @@ async fn a_peer_that_never_reads_its_replies_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_frame_larger_than_the_write_queue_still_reaches_a_peer_that_reads() {
+    // The write queue bounds what waits behind a peer that does not read; a single frame
+    // larger than it, sent to a peer that reads, is not a slow peer.
+    let mut config = Config::default();
+    config.max_write_queue = 64 * 1024;
+    let server = start_server_with(config.clone()).await;
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    for len in [64 * 1024, 100_000, 1 << 20, 3 << 20] {
+        let data = tartine::Bytes::from((0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+        let echoed = echo.echo_bytes(data.clone()).await.unwrap();
+        assert!(echoed == data, "an echo of {len} bytes comes back whole");
+    }
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2);
+    assert_eq!(server.handle.stats().connections, 1, "nobody was dropped");
+}
+
+#[tokio::test]
 async fn a_peer_that_stops_answering_is_dropped() {
     let mut config = Config::default();
     config.keepalive = Some(Duration::from_millis(50));

@@ -175,16 +175,15 @@ impl Outbox {
     }
 
     /// Counts `cost` against the limit, and locks the queue to take what it is counted for;
-    /// `None` if the queue ended (the frame is dropped quietly, and not counted).
+    /// `None` if the queue ended (the frame is dropped quietly, and not counted). A frame
+    /// finds room in an empty queue whatever its size: the limit bounds what waits behind a
+    /// peer that does not read, not the size of one frame (which the frame limit bounds).
     ///
     /// # Errors
     /// [`Overflow`]: nothing is counted, and the peer should be dropped as slow.
     fn reserve(&self, cost: usize) -> Result<Option<MutexGuard<'_, Queue>>, PushError> {
-        let queued = self
-            .queued
-            .fetch_add(cost, Ordering::AcqRel)
-            .saturating_add(cost);
-        if queued > self.limit {
+        let before = self.queued.fetch_add(cost, Ordering::AcqRel);
+        if before != 0 && before.saturating_add(cost) > self.limit {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
             return Err(PushError::Overflow(Overflow { limit: self.limit }));
         }
@@ -598,6 +597,24 @@ mod tests {
             room,
         }));
         (outbox, taken)
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_limit_finds_room_only_in_an_empty_queue() {
+        let outbox = Outbox::new(1_000);
+        outbox.push(frame(5_000), false).expect("an empty queue");
+        assert_eq!(outbox.queued(), frame(5_000).queued_cost());
+        assert!(matches!(
+            outbox.push(frame(0), false),
+            Err(PushError::Overflow(Overflow { limit: 1_000 }))
+        ));
+        let outbox = Outbox::new(1_000);
+        outbox.push(frame(100), false).expect("room");
+        assert!(matches!(
+            outbox.push(frame(5_000), false),
+            Err(PushError::Overflow(Overflow { limit: 1_000 }))
+        ));
+        assert_eq!(outbox.queued(), frame(100).queued_cost(), "nothing counted");
     }
 
     #[test]
