@@ -55,7 +55,8 @@ pub struct Config {
     /// How many bytes of request frames the calls running on one connection may hold at once
     /// (default 64 MiB): a running call keeps the frame its arguments came in (a [`Bytes`](crate::Bytes)
     /// argument is a slice of it). A call that would pass it is answered
-    /// [`CallError::Busy`](crate::CallError::Busy). Calls that answer at once hold nothing.
+    /// [`CallError::Busy`](crate::CallError::Busy). Calls that answer at once hold nothing,
+    /// and a call finds room whatever its size when no other call holds any.
     pub max_in_flight_bytes: usize,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,

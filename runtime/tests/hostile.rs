@@ -411,6 +411,20 @@ async fn a_frame_larger_than_the_write_queue_still_reaches_a_peer_that_reads() {
 }
 
 #[tokio::test]
+async fn a_call_larger_than_the_in_flight_limit_runs_when_no_other_holds_any() {
+    // The in-flight limit bounds the request frames that running calls hold together; a
+    // single call larger than it, alone, is not a busy server.
+    let mut config = Config::default();
+    config.max_in_flight_bytes = 64 * 1024;
+    let server = start_server_with(config).await;
+    let (_connection, echo) = connect(&server).await;
+    for len in [64 * 1024, 1 << 20] {
+        let data = tartine::Bytes::from(vec![3u8; len]);
+        assert_eq!(echo.echo_bytes(data.clone()).await.unwrap().len(), len);
+    }
+}
+
+#[tokio::test]
 async fn a_peer_that_stops_answering_is_dropped() {
     let mut config = Config::default();
     config.keepalive = Some(Duration::from_millis(50));

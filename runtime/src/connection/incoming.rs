@@ -165,7 +165,10 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         return Start::Done;
     }
     let too_many = load.calls >= shared.config.max_calls_in_flight;
-    let too_large = load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
+    // A call finds room whatever its size when no other holds any: the limit bounds what
+    // calls hold together, not one frame (which the frame limit bounds).
+    let too_large = load.bytes != 0
+        && load.bytes.saturating_add(frame.len()) > shared.config.max_in_flight_bytes;
     if too_many || too_large {
         send_failure(shared, call, Failure::Busy);
         return Start::Done;
