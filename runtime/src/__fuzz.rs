@@ -14,7 +14,7 @@ use crate::cred::{
 };
 use crate::error::{CloseReason, RemoteError};
 use crate::link::replies::{Delivered, Incoming};
-use crate::link::shared::{CallSite, Object, Shared};
+use crate::link::shared::{CallSite, Object, Peer, Shared};
 use crate::payload::Bytes;
 use crate::refs::handover::{Handover, announce};
 use crate::refs::local::Local;
@@ -83,7 +83,10 @@ fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
         Arc::new(config()),
         None,
         None,
-        None,
+        Peer {
+            root: None,
+            max_frame: MAX_FRAME,
+        },
         Arc::default(),
     ));
     if let Some(root) = root {
@@ -566,7 +569,10 @@ mod replay {
         let ids = IdList::encode(&[1, 300, u64::MAX]);
         let exports = IdList::from_encoded(&ids);
         let messages = [
-            Message::Hello { root: Some("x") },
+            Message::Hello {
+                root: Some("x"),
+                max_frame: 1 << 20,
+            },
             Message::Call {
                 call: 1,
                 target: 0,

@@ -18,7 +18,11 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct Config {
     /// The largest frame accepted or sent, in bytes (default 16 MiB). A peer announcing a
-    /// larger frame is disconnected before anything is allocated for it. Room for a frame is
+    /// larger frame is disconnected before anything is allocated for it. Each side tells the
+    /// other its limit in the handshake and sends nothing larger than the smaller of the two:
+    /// a call or reply that would be larger fails with
+    /// [`CallError::MessageTooLarge`](crate::CallError::MessageTooLarge), and the connection
+    /// stays. Room for a frame is
     /// reserved when its length arrives and touched as its bytes do; for connections that have
     /// not logged in, it is made as the bytes arrive, from [`max_pending_memory`](Self::max_pending_memory).
     pub max_frame_size: usize,

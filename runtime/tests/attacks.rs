@@ -320,6 +320,7 @@ async fn fake_portal(
             .send(common::raw::frame(
                 Message::Hello {
                     root: Some("tartine.Portal"),
+                    max_frame: 1 << 20,
                 },
                 &[],
             ))

@@ -84,6 +84,7 @@ async fn a_huge_reference_list_in_a_reply_costs_the_client_no_more_than_its_fram
         let mut framed = Framed::new(stream, FrameCodec::new(MIB));
         let hello = Message::Hello {
             root: Some("tartine.Portal"),
+            max_frame: MIB as u64,
         };
         framed.send(common::raw::frame(hello, &[])).await.unwrap();
         while let Some(Ok(received)) = framed.next().await {

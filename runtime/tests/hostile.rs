@@ -157,7 +157,13 @@ async fn garbage_and_unknown_kinds_close_that_connection() {
 
     let mut raw = Raw::connect(&server).await;
     raw.framed
-        .send(frame(Message::Hello { root: None }, &[]))
+        .send(frame(
+            Message::Hello {
+                root: None,
+                max_frame: 1 << 20,
+            },
+            &[],
+        ))
         .await
         .unwrap();
     raw.expect_closed().await;
@@ -343,6 +349,43 @@ async fn running_calls_hold_no_more_than_their_byte_budget() {
     for call in held {
         call.abort();
     }
+}
+
+#[tokio::test]
+async fn a_reply_larger_than_the_clients_frame_limit_fails_its_call_not_the_connection() {
+    // The server keeps the default limit (16 MiB); the client accepts 64 KiB, and said so in
+    // its hello. The server answers the call with a failure instead of a frame the client
+    // would have to hang up on.
+    let server = start_server().await;
+    let mut config = Config::default();
+    config.max_frame_size = 64 * 1024;
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let echo = connection.root::<Echo>().unwrap();
+    assert!(matches!(
+        echo.numbers(100_000).await,
+        Err(CallError::MessageTooLarge { size, limit: 65_536 }) if size > 65_536
+    ));
+    assert_eq!(echo.numbers(100).await.unwrap().len(), 100);
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2, "the connection stays");
+    assert!(!connection.is_closed());
+}
+
+#[tokio::test]
+async fn a_call_larger_than_the_servers_frame_limit_fails_before_it_is_sent() {
+    // The server accepts 64 KiB; the client keeps the default limit and learns the server's
+    // from its hello.
+    let mut config = Config::default();
+    config.max_frame_size = 64 * 1024;
+    let server = start_server_with(config).await;
+    let (connection, echo) = connect(&server).await;
+    let big = tartine::Bytes::from(vec![0u8; 100 * 1024]);
+    assert!(matches!(
+        echo.echo_bytes(big).await,
+        Err(CallError::MessageTooLarge { limit: 65_536, .. })
+    ));
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2, "the connection stays");
+    assert!(!connection.is_closed());
+    assert_eq!(server.handle.stats().connections, 1);
 }
 
 #[tokio::test]
@@ -574,6 +617,7 @@ async fn a_login_the_server_never_answers_times_out_by_default() {
         let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
         let hello = Message::Hello {
             root: Some("tartine.Portal"),
+            max_frame: 1 << 20,
         };
         framed.send(frame(hello, &[])).await.unwrap();
         while let Some(Ok(received)) = framed.next().await {

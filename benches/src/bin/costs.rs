@@ -401,9 +401,12 @@ async fn handshake(
     let mut theirs = [0u8; 8];
     stream.read_exact(&mut theirs).await?;
     let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
-    let hello = Message::Hello { root: None }
-        .encode()
-        .map_err(std::io::Error::other)?;
+    let hello = Message::Hello {
+        root: None,
+        max_frame: 1 << 20,
+    }
+    .encode()
+    .map_err(std::io::Error::other)?;
     framed
         .send(tartine::wire::Outgoing::new(hello, Bytes::new()))
         .await?;

@@ -5,7 +5,7 @@ use super::transport::Transport;
 use super::{neighbours, reader, writer};
 use crate::config::Config;
 use crate::error::{CloseReason, HandshakeError};
-use crate::link::shared::{KeepAlive, Object, Shared};
+use crate::link::shared::{KeepAlive, Object, Peer, Shared};
 use crate::refs::names::InterfaceNames;
 use crate::wire::{FrameCodec, MemoryBudget, Message, Outgoing, decode_message, exchange_preamble};
 use bytes::BytesMut;
@@ -65,6 +65,7 @@ pub(crate) async fn establish<S: Transport>(
         exchange_preamble(&mut io).await?;
         let hello = Message::Hello {
             root: root_interface,
+            max_frame: u64::try_from(max_frame_size).unwrap_or(u64::MAX),
         };
         let hello = Outgoing::header(&hello)
             .map_err(|error| HandshakeError::BadHello(error.to_string()))?;
@@ -79,18 +80,22 @@ pub(crate) async fn establish<S: Transport>(
             Some(Err(error)) => return Err(HandshakeError::BadHello(error.to_string())),
             Some(Ok(frame)) => frame,
         };
-        let peer_root = match decode_message(&first) {
-            Ok((Message::Hello { root }, _)) => root.map(str::to_owned),
+        let (peer_root, peer_max_frame) = match decode_message(&first) {
+            Ok((Message::Hello { root, max_frame }, _)) => (
+                root.map(str::to_owned),
+                usize::try_from(max_frame).unwrap_or(usize::MAX),
+            ),
             Ok((other, _)) => {
                 return Err(HandshakeError::BadHello(format!("{other:?}")));
             }
             Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
         };
-        Ok((frames, write, peer_root, channel))
+        Ok((frames, write, peer_root, peer_max_frame, channel))
     };
-    let (mut frames, sink, peer_root, channel) = tokio::time::timeout(timeout, handshake)
-        .await
-        .map_err(|_| HandshakeError::Timeout)??;
+    let (mut frames, sink, peer_root, peer_max_frame, channel) =
+        tokio::time::timeout(timeout, handshake)
+            .await
+            .map_err(|_| HandshakeError::Timeout)??;
     if !side.pending_until_login {
         frames.decoder_mut().leave_budget();
     }
@@ -101,7 +106,10 @@ pub(crate) async fn establish<S: Transport>(
         side.config,
         side.peer_addr,
         channel,
-        peer_root,
+        Peer {
+            root: peer_root,
+            max_frame: peer_max_frame,
+        },
         side.interfaces,
     ));
     if let Some(root) = side.root {
@@ -156,7 +164,12 @@ mod tests {
         // The peer says hello, then never reads again.
         let peer = async move {
             theirs.write_all(&PREAMBLE).await.expect("written");
-            let hello = Message::Hello { root: None }.encode().expect("encodable");
+            let hello = Message::Hello {
+                root: None,
+                max_frame: 1 << 20,
+            }
+            .encode()
+            .expect("encodable");
             theirs
                 .write_all(&(hello.len() as u32).to_be_bytes())
                 .await

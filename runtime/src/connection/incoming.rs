@@ -295,7 +295,7 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
         ReplyKind::Sent => return,
     };
-    let limit = shared.config.max_frame_size;
+    let limit = shared.max_send_frame;
     let ids = IdList::encode(&encoded.exports);
     let exports = IdList::from_encoded(&ids);
     let message = if raised {

@@ -143,11 +143,11 @@ fn send<'a>(
         shared.rollback(&exported);
         CallError::Encode(error.to_string())
     })?;
-    if frame.len() > shared.config.max_frame_size {
+    if frame.len() > shared.max_send_frame {
         shared.rollback(&exported);
         return Err(CallError::MessageTooLarge {
             size: frame.len(),
-            limit: shared.config.max_frame_size,
+            limit: shared.max_send_frame,
         });
     }
     tracing::trace!(parent: &shared.span, call, target, method, "call sent");

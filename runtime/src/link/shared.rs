@@ -70,6 +70,15 @@ pub(crate) struct Tables {
     pub(crate) imports: Lock<ImportTable<RemoteInner>>,
 }
 
+/// What the peer's hello told of it.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    /// The interface of its root object, if it publishes one.
+    pub(crate) root: Option<String>,
+    /// The largest frame it accepts.
+    pub(crate) max_frame: usize,
+}
+
 /// The state of one connection.
 pub(crate) struct Shared {
     /// A process-unique id, for logs and to tell connections apart.
@@ -87,6 +96,9 @@ pub(crate) struct Shared {
     pub(crate) channel: Option<Box<Channel>>,
     /// The interface of the peer's root object, if it publishes one.
     pub(crate) peer_root: Option<String>,
+    /// The largest frame with a payload this side sends: the smaller of its own limit and the
+    /// peer's, which its hello told.
+    pub(crate) max_send_frame: usize,
     /// The interfaces this side hands out, by name: shared by a server's connections.
     pub(crate) interfaces: Arc<InterfaceNames>,
     keepalive: OnceLock<Weak<KeepAlive>>,
@@ -124,7 +136,7 @@ impl Shared {
         config: Arc<Config>,
         peer_addr: Option<SocketAddr>,
         channel: Option<Box<Channel>>,
-        peer_root: Option<String>,
+        peer: Peer,
         interfaces: Arc<InterfaceNames>,
     ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
@@ -139,10 +151,11 @@ impl Shared {
             replies: Lock::new(ReplySlots::default()),
             outbox,
             lifecycle: Lifecycle::new(),
-            config,
             peer_addr,
             channel,
-            peer_root,
+            peer_root: peer.root,
+            max_send_frame: peer.max_frame.min(config.max_frame_size),
+            config,
             interfaces,
             keepalive: OnceLock::new(),
             earlier_deadline: AtomicBool::new(false),

@@ -3,12 +3,13 @@
 use crate::error::HandshakeError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The protocol version this build speaks. Version 4: a password login signs the channel
+/// The protocol version this build speaks. Version 5: each side's hello says the largest frame
+/// it accepts, and the other sends none larger. Version 4: a password login signs the channel
 /// binding (the TLS session's `tls-exporter` value, empty over a plain stream). Version 3: interfaces are named by their crate and
 /// type or trait name (or their `name = ".."`), not by their module path; version 2: id lists
 /// in headers are byte strings of varints, and a password login proves both sides before the
 /// client sends its mind.
-pub const PROTOCOL_VERSION: u8 = 4;
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// The eight bytes each side writes first: the magic `TARTINE` and [`PROTOCOL_VERSION`].
 pub const PREAMBLE: [u8; 8] = [b'T', b'A', b'R', b'T', b'I', b'N', b'E', PROTOCOL_VERSION];

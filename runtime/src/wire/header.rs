@@ -212,7 +212,10 @@ mod tests {
         let mut messages = vec![
             Message::Ping,
             Message::Pong,
-            Message::Hello { root: Some("x") },
+            Message::Hello {
+                root: Some("x"),
+                max_frame: 1 << 20,
+            },
             Message::Failed {
                 call: 9,
                 failure: Failure::Busy,

@@ -11,11 +11,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Message<'a> {
-    /// The first frame of each side: names the interface of its root object, if any.
+    /// The first frame of each side: names the interface of its root object, if any, and the
+    /// largest frame the sender accepts.
     Hello {
         /// The interface name of the sender's root object.
         #[serde(borrow)]
         root: Option<&'a str>,
+        /// The largest frame the sender accepts, in bytes: the receiver sends none larger.
+        max_frame: u64,
     },
     /// Call `method` on the receiver's object `target`; the payload holds the arguments.
     Call {

@@ -53,12 +53,18 @@ impl Raw {
         assert_eq!(theirs, PREAMBLE);
         let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
         framed
-            .send(frame(Message::Hello { root: None }, &[]))
+            .send(frame(
+                Message::Hello {
+                    root: None,
+                    max_frame: 1 << 20,
+                },
+                &[],
+            ))
             .await
             .unwrap();
         let hello = framed.next().await.unwrap().unwrap();
         let root = match decode_message(&hello).unwrap().0 {
-            Message::Hello { root } => root.map(str::to_owned),
+            Message::Hello { root, .. } => root.map(str::to_owned),
             other => panic!("expected a hello, got {other:?}"),
         };
         Raw {
