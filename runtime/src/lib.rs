@@ -291,9 +291,10 @@
 //! | password guesses from one address | 20, then one per second, at any users | `failed_logins_per_address` |
 //! | failed logins on one connection | 5, then it is closed | `max_failed_logins_per_connection` |
 //!
-//! A logged-in connection that does nothing holds about 3.7 KiB of server heap once it has
-//! been silent for a second (it then lets its read buffer go), 7.6 KiB before; one pending its
-//! login, 8.5 KiB (see `cargo run --release -p tartine-benches --bin costs`). A decoded value can take more memory
+//! A logged-in connection that does nothing holds under 4 KiB of server heap once it has been
+//! silent for a second (it then lets its read buffer go), 7.6 KiB before; one pending its
+//! login, 8.5 KiB (see `cargo run --release -p tartine-benches --bin costs`, and `--bin compare
+//! -- --only idle`: 3.6 to 3.9 KiB). A decoded value can take more memory
 //! than its bytes: each of its items (at most one per byte, plus 65,536) takes the size of its
 //! type, so keep large fixed-size types (`[u64; 1000]`, an enum with one large variant) out of
 //! the collections your methods take, or box them. Checking a password proof costs the
