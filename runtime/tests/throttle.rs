@@ -157,6 +157,31 @@ async fn a_connection_that_keeps_failing_is_closed() {
     );
 }
 
+#[tokio::test]
+async fn a_connection_that_gives_up_on_its_failed_answers_is_closed_too() {
+    // The answer to a failed login is held back; a guesser that cancels each login instead of
+    // waiting for that answer still spends its failures, and is closed at the last one.
+    let mut config = Config::default();
+    config.failed_login_delay = Duration::from_secs(30);
+    config.max_failed_logins_per_connection = 2;
+    let (addr, portal) = start(config, alice()).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    for failed in 1..=2 {
+        let attempt =
+            connection.login::<Player>(LoginCredentials::password("alice", format!("{failed}")));
+        tokio::pin!(attempt);
+        // Once the server counted the failure (its answer now waits for the delay), give up.
+        tokio::select! {
+            answer = &mut attempt => panic!("answered before the delay: {:?}", answer.err()),
+            () = common::eventually("the failure counted", || portal.stats().failed == failed) => {}
+        }
+    }
+    let reason = tokio::time::timeout(Duration::from_secs(5), connection.closed())
+        .await
+        .expect("closed at the second failure, without waiting for its answer");
+    assert_eq!(reason, CloseReason::PeerClosed);
+}
+
 const BEGIN: &str = "tartine.login.password.begin";
 
 /// Starts a password login by hand; returns the salt and the work factor asked for.

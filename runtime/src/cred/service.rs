@@ -291,15 +291,20 @@ impl PortalRoot {
     }
 
     /// Holds back the answer to a failed login, and closes the connection once it failed too
-    /// often.
+    /// often. The failure counts before the delay, so a peer that stops waiting for the answer
+    /// (it cancels the call) still spends it, and a connection past its failures closes even
+    /// then: at once if the call is cancelled, after the answer otherwise.
     async fn failed(&self, cx: &CallContext) {
         let shared = &cx.site.shared;
         let config = &shared.config;
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        let closing = (failures >= config.max_failed_logins_per_connection)
+            .then(|| CloseIfCancelled(Some(&**shared)));
         if !config.failed_login_delay.is_zero() {
             tokio::time::sleep(config.failed_login_delay).await;
         }
-        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if failures >= config.max_failed_logins_per_connection {
+        if let Some(mut closing) = closing {
+            closing.0 = None;
             tracing::info!(parent: &shared.span, failures, "too many failed logins; closing");
             shared
                 .lifecycle
@@ -608,4 +613,17 @@ fn end_with_session(shared: &Arc<Shared>, perspective: &Arc<Perspective>, ends: 
             () = ended.cancelled() => {}
         }
     });
+}
+
+/// Closes a connection past its failed logins if the failed call is dropped (cancelled by the
+/// peer, or the connection closing) before its answer leaves.
+struct CloseIfCancelled<'a>(Option<&'a Shared>);
+
+impl Drop for CloseIfCancelled<'_> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            tracing::info!(parent: &shared.span, "too many failed logins; closing");
+            shared.close(CloseReason::TooManyFailedLogins);
+        }
+    }
 }
