@@ -453,3 +453,94 @@ async fn a_perspective_ends_with_the_session_of_the_identity_that_took_it() {
     assert_eq!(ended.as_deref(), Some("member (anonymous)"));
     assert!(guest.whoami().await.is_err(), "the perspective is over");
 }
+
+/// A keyring that holds each `keys` query until the test lets one go, and says when one comes.
+#[derive(Clone)]
+struct GatedKeyring {
+    keys: MemoryKeyring,
+    asked: std::sync::Arc<tokio::sync::Notify>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl tartine::cred::Keyring for GatedKeyring {
+    async fn keys(
+        &self,
+        identity: &AvatarId,
+    ) -> Result<Vec<PerspectiveKey>, tartine::cred::StoreError> {
+        self.asked.notify_one();
+        let _let_go = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| tartine::cred::StoreError::Unavailable("gate closed".into()))?;
+        self.keys.keys(identity).await
+    }
+
+    async fn grant(
+        &self,
+        identity: &AvatarId,
+        key: &PerspectiveKey,
+    ) -> Result<(), tartine::cred::StoreError> {
+        self.keys.grant(identity, key).await
+    }
+
+    async fn revoke(
+        &self,
+        identity: &AvatarId,
+        key: &PerspectiveKey,
+    ) -> Result<(), tartine::cred::StoreError> {
+        self.keys.revoke(identity, key).await
+    }
+}
+
+#[tokio::test]
+async fn a_perspective_asked_for_as_its_identity_logs_out_still_ends_with_the_session() {
+    // The identity's login lets go of its session when it ends. A perspective asked for just
+    // before a logout (the keyring still answering when the logout runs) must still be tied
+    // to that session, or a logout at the authentication server would never reach it.
+    let session = tartine::cred::SessionEnd::new();
+    let (sender, mut logouts) = mpsc::unbounded_channel();
+    let keyring = GatedKeyring {
+        keys: MemoryKeyring::new().with_key(AvatarId::Anonymous, key("chat", "member")),
+        asked: Default::default(),
+        gate: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+    };
+    let portal = Services::new(keyring.clone())
+        .with_checker(SessionBound(session.clone()))
+        .with_service(
+            "chat",
+            Service::new().with_perspective(
+                "member",
+                Makes {
+                    kind: "member",
+                    make: |name| Member { name },
+                    logouts: sender,
+                },
+            ),
+        )
+        .portal();
+    let (addr, _server) = common::login::serve_portal(portal, tartine::Config::default()).await;
+    let connection = tartine::connect(addr).await.expect("connects");
+    let identity = connection
+        .login::<Identity>(LoginCredentials::anonymous())
+        .await
+        .expect("an identity");
+    let asking = tokio::spawn({
+        let identity = identity.clone();
+        async move { identity.perspective::<Member>("chat", "member").await }
+    });
+    keyring.asked.notified().await;
+    connection.logout(&identity).await.expect("logged out");
+    keyring.gate.add_permits(1);
+    let guest = asking
+        .await
+        .expect("the task ran")
+        .expect("the perspective, asked for while the identity was logged in");
+    assert_eq!(guest.whoami().await.expect("answers"), "member (anonymous)");
+    session.end();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), logouts.recv())
+        .await
+        .expect("the perspective ends with the session");
+    assert_eq!(ended.as_deref(), Some("member (anonymous)"));
+    assert!(guest.whoami().await.is_err(), "the perspective is over");
+}

@@ -293,17 +293,19 @@ impl IdentityObject {
         if too_long(&service) || perspective.as_deref().is_some_and(too_long) {
             return Err(LoginError::NotPermitted);
         }
+        // A perspective ends with the session the identity's own login belongs to, if any (a
+        // central authentication server's). Taken before anything is awaited: the identity's
+        // login may end meanwhile (a logout sent right behind this call), and lets go of its
+        // session then; an identity whose login already ended gets nothing.
+        let identity = cx.site.perspective.as_ref();
+        let session = identity.and_then(|identity| identity.held::<SessionEnd>());
+        if identity.is_some_and(|identity| identity.ended().is_cancelled()) {
+            return Err(LoginError::NotLoggedIn);
+        }
         let chosen = self
             .hosted
             .choose(&self.id, &service, perspective.as_deref(), &interface)
             .await?;
-        // A perspective ends with the session the identity's own login belongs to, if any (a
-        // central authentication server's).
-        let session = cx
-            .site
-            .perspective
-            .as_ref()
-            .and_then(|identity| identity.held::<SessionEnd>());
         let admission = match session {
             Some(session) => Admission::ending_with(self.id.clone(), session),
             None => Admission::new(self.id.clone()),
