@@ -111,7 +111,10 @@ pub struct Config {
     /// (default 30 s).
     pub login_timeout: Duration,
     /// How many logins may be open at once on one connection (default 16). Further logins
-    /// fail with [`LoginError::TooManyLogins`](crate::cred::LoginError::TooManyLogins).
+    /// fail with [`LoginError::TooManyLogins`](crate::cred::LoginError::TooManyLogins). A
+    /// perspective taken through an identity does not count that identity, which
+    /// `Connection::login_service` ends at once: the connection may hold one login past the
+    /// limit until the identity ends.
     pub max_logins_per_connection: usize,
     /// The fewest PBKDF2 iterations a client accepts from a server for a password login
     /// (default 4,096, SCRAM's minimum). A server asking for fewer would make a captured

@@ -544,3 +544,46 @@ async fn a_perspective_asked_for_as_its_identity_logs_out_still_ends_with_the_se
     assert_eq!(ended.as_deref(), Some("member (anonymous)"));
     assert!(guest.whoami().await.is_err(), "the perspective is over");
 }
+
+#[tokio::test]
+async fn login_service_fits_in_a_connection_allowed_one_login() {
+    // `login_service` holds an identity for a moment beside the perspective it takes: the
+    // identity does not count against the perspective, so one login allowed is one service.
+    let (sender, _logouts) = mpsc::unbounded_channel();
+    let portal =
+        Services::new(MemoryKeyring::new().with_key(AvatarId::Anonymous, key("chat", "member")))
+            .with_checker(AllowAnonymous)
+            .with_service(
+                "chat",
+                Service::new().with_perspective(
+                    "member",
+                    Makes {
+                        kind: "member",
+                        make: |name| Member { name },
+                        logouts: sender,
+                    },
+                ),
+            )
+            .portal();
+    let mut config = tartine::Config::default();
+    config.max_logins_per_connection = 1;
+    let (addr, _server) = common::login::serve_portal(portal, config).await;
+    let connection = tartine::connect(addr).await.expect("connects");
+    let guest = connection
+        .login_service::<Member>("chat", LoginCredentials::anonymous())
+        .await
+        .expect("one login allowed, one service");
+    assert_eq!(guest.whoami().await.expect("answers"), "member (anonymous)");
+    // The limit still holds: a second login does not get in.
+    assert_eq!(
+        connection
+            .login_service::<Member>("chat", LoginCredentials::anonymous())
+            .await
+            .err(),
+        Some(LoginError::TooManyLogins { limit: 1 })
+    );
+    assert_eq!(
+        guest.whoami().await.expect("still answers"),
+        "member (anonymous)"
+    );
+}

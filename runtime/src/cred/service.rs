@@ -548,7 +548,11 @@ pub(crate) async fn grant(
     let Admission { id, ends } = admission;
     let shared = &cx.site.shared;
     let limit = shared.config.max_logins_per_connection;
-    if shared.lifecycle.logins() >= limit {
+    // A login asked for through another (an identity's perspective) may take that one's
+    // place: `login_service` ends the identity at once, so it is not counted against the new
+    // login. The connection then holds one login past the limit until it does.
+    let through_a_login = usize::from(cx.site.perspective.is_some());
+    if shared.lifecycle.logins().saturating_sub(through_a_login) >= limit {
         return Err(LoginError::TooManyLogins { limit });
     }
     tracing::debug!(parent: &shared.span, avatar = %id, "login");
@@ -576,7 +580,7 @@ pub(crate) async fn grant(
             });
         }
     };
-    if let Err(refused) = shared.add_login(Arc::clone(&perspective)) {
+    if let Err(refused) = shared.add_login(Arc::clone(&perspective), through_a_login) {
         let revoked = shared.tables.exports.lock().revoke(&perspective);
         drop(revoked);
         perspective.end();

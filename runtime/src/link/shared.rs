@@ -337,10 +337,20 @@ impl Shared {
         }
     }
 
-    /// Records a login, within [`Config::max_logins_per_connection`].
-    pub(crate) fn add_login(&self, perspective: Arc<Perspective>) -> Result<(), LoginRefused> {
+    /// Records a login, within [`Config::max_logins_per_connection`] logins besides
+    /// `uncounted` (the login it was asked for through, which is to end: see `cred::grant`).
+    pub(crate) fn add_login(
+        &self,
+        perspective: Arc<Perspective>,
+        uncounted: usize,
+    ) -> Result<(), LoginRefused> {
+        let limit = self.config.max_logins_per_connection;
         self.lifecycle
-            .add_login(perspective, self.config.max_logins_per_connection)
+            .add_login(perspective, limit.saturating_add(uncounted))
+            .map_err(|refused| match refused {
+                LoginRefused::TooMany { .. } => LoginRefused::TooMany { limit },
+                closed => closed,
+            })
     }
 
     /// Ends one login: revokes every reference handed out through it, and runs its logout
