@@ -217,3 +217,32 @@ async fn unknown_users_get_stable_decoys_as_costly_as_real_users() {
         "the same decoy on every connection"
     );
 }
+
+#[tokio::test]
+async fn abandoned_password_logins_do_not_lock_a_connection_out() {
+    // bob's work factor is past what this client accepts: each of its logins stops after the
+    // challenge, and leaves the server a challenge that nobody will answer.
+    let mut users = alice();
+    users.add_verifier(
+        "bob",
+        tartine::cred::PasswordVerifier::with_salt("secret", b"bob's salt".to_vec(), 8_192),
+    );
+    let (addr, portal) = start(Config::default(), users).await;
+    let mut config = Config::default();
+    config.max_login_iterations = 4_096;
+    let connection = tartine::connect_with(addr, config).await.unwrap();
+    for _ in 0..20 {
+        assert!(matches!(
+            connection
+                .login::<Player>(LoginCredentials::password("bob", "secret"))
+                .await,
+            Err(LoginError::UnsafeChallenge(_))
+        ));
+    }
+    // The oldest abandoned challenges made room: alice logs in on the same connection.
+    connection
+        .login::<Player>(LoginCredentials::password("alice", "1234"))
+        .await
+        .expect("alice logs in");
+    assert_eq!(portal.stats(), stats(0, 0, 1));
+}

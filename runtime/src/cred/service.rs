@@ -48,7 +48,8 @@ pub(crate) mod method {
     pub(crate) const LOGOUT: &str = "tartine.logout";
 }
 
-/// How many challenges may wait for an answer on one connection.
+/// How many password logins may wait between their challenge and their end on one connection;
+/// past it, the oldest not being proved makes room (see `make_room`).
 const MAX_CHALLENGES: usize = 16;
 
 /// The longest username accepted, in bytes.
@@ -120,6 +121,27 @@ enum Pending {
     Proved { admission: Admission },
 }
 
+/// Makes room in a full table of password logins for one more: the oldest that is not being
+/// proved goes (a login its client gave up on, most likely: nothing else takes them off).
+/// `false` if every one is being proved.
+fn make_room(challenges: &mut HashMap<u64, Pending>) -> bool {
+    if challenges.len() < MAX_CHALLENGES {
+        return true;
+    }
+    let oldest = challenges
+        .iter()
+        .filter(|(_, pending)| !matches!(pending, Pending::Proving(_)))
+        .map(|(challenge, _)| *challenge)
+        .min();
+    match oldest {
+        Some(challenge) => {
+            challenges.remove(&challenge);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Ends a proof in progress: takes a challenge still marked as being proved off the table,
 /// and wakes the `finish` waiting for it.
 struct ProvingGuard<'a> {
@@ -168,7 +190,7 @@ impl PortalRoot {
         if username.len() > MAX_USERNAME {
             return Err(LoginError::Refused("username too long".to_owned()));
         }
-        if self.challenges.lock().len() >= MAX_CHALLENGES {
+        if !make_room(&mut self.challenges.lock()) {
             return Err(LoginError::TooManyChallenges);
         }
         let (checker_index, verifier, known) = self.portal.verifier(&username).await?;
@@ -190,7 +212,7 @@ impl PortalRoot {
             server_nonce,
         };
         let mut challenges = self.challenges.lock();
-        if challenges.len() >= MAX_CHALLENGES {
+        if !make_room(&mut challenges) {
             return Err(LoginError::TooManyChallenges);
         }
         challenges.insert(
