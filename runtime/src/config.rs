@@ -78,10 +78,10 @@ pub struct Config {
     /// replies, our own calls, or other connections' code calling this peer's objects. The
     /// frame that would pass the limit closes the connection with
     /// [`CloseReason::SlowPeer`](crate::CloseReason::SlowPeer). Each frame counts its bytes
-    /// plus a fixed overhead of 64 bytes, so many tiny frames count too. A frame finds room
-    /// whatever its size when nothing else waits, so a limit below
-    /// [`max_frame_size`](Self::max_frame_size) does not refuse large frames to a peer that
-    /// reads: what waits is at most the larger of the two.
+    /// plus a fixed overhead of 64 bytes, so many tiny frames count too. Set below
+    /// [`max_frame_size`](Self::max_frame_size), the queue also has room beside it for one
+    /// frame of the largest size, so that a large frame does not make a peer that reads look
+    /// slow: what waits for a peer is then at most the two limits together.
     pub max_write_queue: usize,
     /// How many connections a server holds at once, handshakes included (default 50,000).
     /// Past it, new connections are closed as soon as they are accepted.

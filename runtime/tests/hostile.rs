@@ -454,6 +454,46 @@ async fn a_frame_larger_than_the_write_queue_still_reaches_a_peer_that_reads() {
 }
 
 #[tokio::test]
+async fn a_large_reply_held_in_a_burst_does_not_make_a_reader_look_slow() {
+    // Two calls in one write: the large reply of the first waits while the burst is worked
+    // through, and the small reply of the second queues behind it, past `max_write_queue`.
+    let mut config = Config::default();
+    config.max_write_queue = 64 * 1024;
+    let server = start_server_with(config).await;
+    let mut raw = Raw::connect(&server).await;
+    let call = |call: u64, method: &'static str, args: Vec<u8>| {
+        let message = Message::Call {
+            call,
+            target: 0,
+            method,
+            exports: tartine::wire::IdList::EMPTY,
+        };
+        frame(message, &args)
+    };
+    let mut burst = BytesMut::new();
+    let mut codec = tartine::wire::FrameCodec::new(1 << 20);
+    let numbers = postcard::to_stdvec(&(100_000u32,)).unwrap();
+    let add = postcard::to_stdvec(&(1u64, 1u64)).unwrap();
+    tokio_util::codec::Encoder::encode(&mut codec, call(1, "numbers", numbers), &mut burst)
+        .unwrap();
+    tokio_util::codec::Encoder::encode(&mut codec, call(2, "add", add), &mut burst).unwrap();
+    raw.send_bytes(&burst).await;
+    let mut answered = Vec::new();
+    while answered.len() < 2 {
+        let reply = tokio::time::timeout(Duration::from_secs(5), raw.framed.next())
+            .await
+            .expect("an answer")
+            .expect("the connection stays open")
+            .unwrap();
+        if let Ok((Message::Return { call, .. }, _)) = tartine::wire::decode_message(&reply) {
+            answered.push(call);
+        }
+    }
+    assert_eq!(answered, [1, 2], "both replies, in order");
+    assert_eq!(server.handle.stats().connections, 1, "nobody was dropped");
+}
+
+#[tokio::test]
 async fn a_call_larger_than_the_in_flight_limit_runs_when_no_other_holds_any() {
     // The in-flight limit bounds the request frames that running calls hold together; a
     // single call larger than it, alone, is not a busy server.

@@ -70,6 +70,19 @@ pub(crate) struct Tables {
     pub(crate) imports: Lock<ImportTable<RemoteInner>>,
 }
 
+/// What a connection's write queue may hold: `max_write_queue`, and beside it room for one
+/// frame of the largest size this side sends, when that is larger: a large reply queued in a
+/// burst does not make a peer that reads look slow to the small frames queued after it.
+fn write_queue_room(max_write_queue: usize, max_send_frame: usize) -> usize {
+    if max_send_frame > max_write_queue {
+        max_write_queue
+            .saturating_add(max_send_frame)
+            .saturating_add(crate::wire::FRAME_OVERHEAD)
+    } else {
+        max_write_queue
+    }
+}
+
 /// What the peer's hello told of it.
 #[derive(Debug)]
 pub(crate) struct Peer {
@@ -141,7 +154,8 @@ impl Shared {
     ) -> Self {
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("tartine.connection", id, peer = ?peer_addr);
-        let outbox = Outbox::new(config.max_write_queue);
+        let max_send_frame = peer.max_frame.min(config.max_frame_size);
+        let outbox = Outbox::new(write_queue_room(config.max_write_queue, max_send_frame));
         Shared {
             id,
             tables: Tables {
@@ -154,7 +168,7 @@ impl Shared {
             peer_addr,
             channel,
             peer_root: peer.root,
-            max_send_frame: peer.max_frame.min(config.max_frame_size),
+            max_send_frame,
             config,
             interfaces,
             keepalive: OnceLock::new(),
