@@ -158,3 +158,40 @@ async fn connections_that_have_not_logged_in_share_one_memory_budget() {
     eprintln!("{closed} of 16 closed");
     assert!(closed >= 8, "{closed} of 16 closed");
 }
+
+#[tokio::test]
+async fn a_small_call_kept_waiting_does_not_keep_a_large_frames_memory() {
+    let _serial = SERIAL.lock().await;
+    let server = common::start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    let large = vec![0u8; 1_000_000];
+    let small = postcard::to_stdvec(&(tartine::Bytes::from(vec![7u8; 600]),)).unwrap();
+    let baseline = common::counting::held();
+    for i in 0..16u64 {
+        // A large call answered at once: its frame goes, and its memory with it...
+        assert!(matches!(
+            raw.call_raw(9_999, "x", &large).await,
+            common::raw::Answer::Failed(tartine::wire::Failure::NoSuchObject)
+        ));
+        // ... even though the small call read right after it waits for ever.
+        let hold = Message::Call {
+            call: 1_000 + i,
+            target: 0,
+            method: "hold",
+            exports: tartine::wire::IdList::EMPTY,
+        };
+        raw.framed
+            .send(common::raw::frame(hold, &small))
+            .await
+            .unwrap();
+        server.hanging(i as usize + 1).await;
+    }
+    let kept = common::counting::held().saturating_sub(baseline);
+    eprintln!("16 waiting calls keep {} KiB", kept / 1024);
+    // Each keeps its own frame; the client's buffers take about 1 MiB of the count.
+    assert!(
+        kept < 4 * MIB,
+        "16 waiting calls of 600 bytes keep {} KiB",
+        kept / 1024
+    );
+}

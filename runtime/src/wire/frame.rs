@@ -516,13 +516,25 @@ impl Decoder for FrameCodec {
             if let Some(budget) = &self.budget {
                 budget.give_back(std::mem::take(&mut self.leased));
             }
-            return Ok(Some(src.split_to(len)));
+            let frame = src.split_to(len);
+            if len >= DETACH_AFTER {
+                // The read buffer's memory lies under this large frame: leave it to the frame
+                // alone. The frames read after it go to memory of their own, so a small one
+                // that a waiting call keeps does not keep this memory alive, unseen by the
+                // limit on what running calls hold.
+                *src = BytesMut::from(&src[..]);
+            }
+            return Ok(Some(frame));
         }
         self.grow(src, len - src.len())?;
         make_room(src);
         Ok(None)
     }
 }
+
+/// A frame at least this large leaves the read buffer's memory to itself: the bytes after it
+/// are moved to a buffer of their own.
+const DETACH_AFTER: usize = 64 * 1024;
 
 /// Below this much room, the read buffer grows before the next read.
 const MIN_READ: usize = 512;
