@@ -396,6 +396,18 @@ async fn a_sqlite_store_keeps_users_and_keys_for_every_service() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A `chat` service whose one perspective, `member`, makes `Member`s and reports each logout.
+fn chat_members(logouts: mpsc::UnboundedSender<String>) -> Service {
+    Service::new().with_perspective(
+        "member",
+        Makes {
+            kind: "member",
+            make: |name| Member { name },
+            logouts,
+        },
+    )
+}
+
 /// Admits anonymous logins as part of a session kept elsewhere, which the test ends.
 struct SessionBound(tartine::cred::SessionEnd);
 
@@ -426,17 +438,7 @@ async fn a_perspective_ends_with_the_session_of_the_identity_that_took_it() {
     let portal =
         Services::new(MemoryKeyring::new().with_key(AvatarId::Anonymous, key("chat", "member")))
             .with_checker(SessionBound(session.clone()))
-            .with_service(
-                "chat",
-                Service::new().with_perspective(
-                    "member",
-                    Makes {
-                        kind: "member",
-                        make: |name| Member { name },
-                        logouts: sender,
-                    },
-                ),
-            )
+            .with_service("chat", chat_members(sender))
             .portal();
     let (addr, _server) = common::login::serve_portal(portal, tartine::Config::default()).await;
     let connection = tartine::connect(addr).await.expect("connects");
@@ -507,17 +509,7 @@ async fn a_perspective_asked_for_as_its_identity_logs_out_still_ends_with_the_se
     };
     let portal = Services::new(keyring.clone())
         .with_checker(SessionBound(session.clone()))
-        .with_service(
-            "chat",
-            Service::new().with_perspective(
-                "member",
-                Makes {
-                    kind: "member",
-                    make: |name| Member { name },
-                    logouts: sender,
-                },
-            ),
-        )
+        .with_service("chat", chat_members(sender))
         .portal();
     let (addr, _server) = common::login::serve_portal(portal, tartine::Config::default()).await;
     let connection = tartine::connect(addr).await.expect("connects");
@@ -553,17 +545,7 @@ async fn login_service_fits_in_a_connection_allowed_one_login() {
     let portal =
         Services::new(MemoryKeyring::new().with_key(AvatarId::Anonymous, key("chat", "member")))
             .with_checker(AllowAnonymous)
-            .with_service(
-                "chat",
-                Service::new().with_perspective(
-                    "member",
-                    Makes {
-                        kind: "member",
-                        make: |name| Member { name },
-                        logouts: sender,
-                    },
-                ),
-            )
+            .with_service("chat", chat_members(sender))
             .portal();
     let mut config = tartine::Config::default();
     config.max_logins_per_connection = 1;
