@@ -224,7 +224,8 @@
 //! [`CloseReason`]. [`Reconnecting`] keeps a client connected to one endpoint: it reconnects
 //! with capped, jittered [`Backoff`], logs in again, and reports [`ReconnectEvent`]s; nothing
 //! is retried behind a caller's back. A server runs a login's logout action when the login ends or its
-//! connection closes, then [`Server::on_disconnect`]'s hook. [`ServerHandle::shutdown`] stops
+//! connection closes, then [`Server::on_disconnect`]'s hook; both run on a task of their own,
+//! so a lock held where the connection happened to close is never taken from under its holder. [`ServerHandle::shutdown`] stops
 //! accepting, lets each connection finish the calls it runs (a new call gets
 //! [`CallError::ShuttingDown`]) and closes it; what still runs after the grace period is cut.
 //!
@@ -331,7 +332,9 @@
 //! - **link** (`link/`): the state one connection's tasks, handles and references share
 //!   (`shared.rs`), split by job: the tables, the reply slots of our calls (`replies.rs`), the
 //!   outbox the writer drains, bounded in bytes (`outbox.rs`), the limits ([`Config`]) and the
-//!   lifecycle (`lifecycle.rs`).
+//!   lifecycle (`lifecycle.rs`). A closing connection runs its users' code (logout actions,
+//!   the close hook, its objects' drops) on a task of its own (`after_close.rs`), never inside
+//!   the `close` its caller made, who may hold a lock that code takes.
 //! - **interfaces** (`interface.rs`, `refs/names.rs`): an [`Interface`] is what a peer calls:
 //!   a type of its own, or `dyn Trait` of a protocol crate, named on the wire. A server checks,
 //!   before it starts, that the interfaces its signatures name have distinct names, and

@@ -575,7 +575,7 @@ impl ServerHandle {
     /// handle.shutdown(std::time::Duration::from_secs(10)).await;
     /// # }
     /// ```
-    pub fn shutdown(&self, grace: Duration) -> impl Future<Output = ()> + Send + 'static {
+    pub fn shutdown(&self, grace: Duration) -> impl Future<Output = ()> + Send + use<> {
         let state = Arc::clone(&self.state);
         state.shutdown.cancel();
         state.drain_all();

@@ -476,3 +476,43 @@ async fn a_shutdown_runs_each_logout_once_and_the_disconnect_hook_after_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_connection_closed_under_the_lock_its_logout_takes_does_not_deadlock() {
+    let club = Club::new();
+    let log = club.log.clone();
+    let (addr, handle) = serve_portal(
+        Portal::new(club).with_checker(AllowAnonymous),
+        Config::default(),
+    )
+    .await;
+    let connection = tartine::connect(addr).await.unwrap();
+    let _guest: Remote<Player> = connection
+        .login(LoginCredentials::anonymous())
+        .await
+        .unwrap();
+    // Server code closes the connection while it holds the lock the logout action takes, as
+    // a `Remote` dropped under a lock does when its release overflows the write queue. On a
+    // thread of its own, so that a deadlock fails the test instead of hanging it.
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    let runtime = tokio::runtime::Handle::current();
+    let held = log.clone();
+    std::thread::spawn(move || {
+        let _in_runtime = runtime.enter();
+        let guard = held.lock().unwrap();
+        let all_closed = handle.shutdown(Duration::ZERO);
+        drop(guard);
+        let _ = closed_tx.send(all_closed);
+    });
+    let all_closed =
+        tokio::task::spawn_blocking(move || closed_rx.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .expect("closing returns while its caller holds the lock");
+    all_closed.await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["login (anonymous)", "logout (anonymous)"],
+        "the logout ran, after the lock was let go"
+    );
+}

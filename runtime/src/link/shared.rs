@@ -10,6 +10,7 @@
 //!   `refs/handle.rs`), held weakly by the import table;
 //! - [`KeepAlive`], which keeps a client connection open while a user handle lives.
 
+use super::after_close::AfterClose;
 use super::channel::Channel;
 use super::lifecycle::{Lifecycle, LoginRefused};
 use super::outbox::{Outbox, PushError};
@@ -328,8 +329,9 @@ impl Shared {
         self.lifecycle.is_closed()
     }
 
-    /// Closes the connection once: fails our calls waiting for a reply, frees every export,
-    /// ends every login, stops the tasks.
+    /// Closes the connection once: fails our calls waiting for a reply, stops the tasks, and
+    /// has a task of its own free every export, end every login and run the close hook (see
+    /// `after_close.rs`).
     pub(crate) fn close(&self, reason: CloseReason) {
         tracing::debug!(parent: &self.span, %reason, "connection closing");
         let Some(perspectives) = self.lifecycle.close(reason) else {
@@ -341,14 +343,15 @@ impl Shared {
             waker.wake();
         }
         let objects = self.tables.exports.lock().drain();
-        drop(objects);
         self.tables.imports.lock().clear();
-        for perspective in perspectives {
-            perspective.end();
+        // Users' code (objects' drops, logout actions, the close hook) runs after the caller
+        // returns: it may hold a lock that code takes.
+        AfterClose {
+            objects: (!objects.is_empty()).then(|| Box::new(objects) as Box<dyn Send>),
+            perspectives,
+            hook: self.lifecycle.take_close_hook(),
         }
-        if let Some(hook) = self.lifecycle.take_close_hook() {
-            hook();
-        }
+        .run_soon();
     }
 
     /// Records a login, within [`Config::max_logins_per_connection`] logins besides
