@@ -86,6 +86,7 @@ fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
         Peer {
             root: None,
             max_frame: MAX_FRAME,
+            max_refs: 64,
         },
         Arc::default(),
     ));
@@ -160,13 +161,21 @@ pub fn message(data: &[u8]) {
     if let Message::Call { exports, .. }
     | Message::Return { exports, .. }
     | Message::Raised { exports, .. } = &message
-        && let Ok(ids) = exports.decode(1_024)
+        && let Ok(counted) = exports.decode(1_024)
     {
-        assert!(ids.len() <= 1_024);
-        let encoded = IdList::encode(&ids);
+        assert!(counted.len() <= 1_024);
+        assert!(counted.iter().all(|&(_, times)| times > 0));
+        let total: u64 = counted.iter().map(|&(_, times)| times).sum();
+        assert_eq!(usize::try_from(total).ok(), Some(exports.count()));
+        // Named again, grouped: the same ids with the same counts.
+        let grouped: Vec<u64> = counted
+            .iter()
+            .flat_map(|&(id, times)| std::iter::repeat_n(id, times as usize))
+            .collect();
+        let encoded = IdList::encode(&grouped);
         assert_eq!(
             IdList::from_encoded(&encoded).decode(1_024).as_ref(),
-            Ok(&ids)
+            Ok(&counted)
         );
     }
     let encoded = message.encode().expect("a decoded header encodes");
@@ -572,6 +581,7 @@ mod replay {
             Message::Hello {
                 root: Some("x"),
                 max_frame: 1 << 20,
+                max_refs: 1_000,
             },
             Message::Call {
                 call: 1,

@@ -321,6 +321,7 @@ async fn fake_portal(
                 Message::Hello {
                     root: Some("tartine.Portal"),
                     max_frame: 1 << 20,
+                    max_refs: 16_384,
                 },
                 &[],
             ))

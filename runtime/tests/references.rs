@@ -6,7 +6,7 @@ mod common;
 use futures_util::FutureExt;
 
 use common::*;
-use tartine::{CallError, Config};
+use tartine::{CallError, Config, Local};
 
 #[tokio::test]
 async fn the_same_object_keeps_one_id_on_a_connection() {
@@ -192,4 +192,81 @@ async fn the_callee_counts_each_sending_of_an_id() {
     .await;
     let again = echo.shared_counter().await.unwrap();
     assert!(echo.is_shared(&again).await.unwrap());
+}
+
+/// Connects to `server` with an export limit of `max_exports` (which is also the most distinct
+/// references one message may hand this side).
+async fn connect_taking(
+    server: &TestServer,
+    max_exports: usize,
+) -> (tartine::Connection, tartine::Remote<Echo>) {
+    let mut config = Config::default();
+    config.max_exports = max_exports;
+    let connection = tartine::connect_with(server.addr, config)
+        .await
+        .expect("connect");
+    let echo = connection.root::<Echo>().expect("root");
+    (connection, echo)
+}
+
+#[tokio::test]
+async fn one_object_named_many_times_in_a_reply_counts_once_against_the_limit() {
+    let server = start_server().await;
+    let (connection, echo) = connect_taking(&server, 4).await;
+    let copies = echo.shared_counters(20_000).await.unwrap();
+    assert_eq!(copies.len(), 20_000);
+    assert!(copies.windows(2).all(|w| w[0].same_object(&w[1])));
+    assert_eq!(copies[0].get().await.unwrap(), 0);
+    drop(copies);
+    eventually("all 20,000 sendings are released", || {
+        server.handle.stats().exports == 1
+    })
+    .await;
+    assert!(!connection.is_closed());
+}
+
+#[tokio::test]
+async fn a_reply_with_more_distinct_references_than_the_caller_takes_fails_that_call() {
+    let server = start_server().await;
+    // The client's hello tells the server it takes 4 distinct references a message.
+    let (connection, echo) = connect_taking(&server, 4).await;
+    assert_eq!(
+        echo.counter_list(10).await.unwrap_err(),
+        CallError::TooManyReferences { limit: 4 }
+    );
+    eventually("the refused exports were rolled back", || {
+        server.handle.stats().exports == 1
+    })
+    .await;
+    assert_eq!(echo.counter_list(4).await.unwrap().len(), 4);
+    assert!(!connection.is_closed());
+}
+
+#[tokio::test]
+async fn a_call_with_more_distinct_references_than_the_callee_takes_fails_before_it_is_sent() {
+    let mut config = Config::default();
+    config.max_exports = 4;
+    let server = start_server_with(config).await;
+    let (connection, echo) = connect(&server).await;
+    let listeners: Vec<Local<Listener>> = (0..10)
+        .map(|_| {
+            Local::new(Listener {
+                heard: Default::default(),
+            })
+        })
+        .collect();
+    let refused = echo.give_back_nested(listeners.clone()).await.err();
+    assert_eq!(
+        refused,
+        Some(tartine::RemoteError::Call(CallError::TooManyReferences {
+            limit: 4
+        }))
+    );
+    assert_eq!(connection.stats().exports, 0, "nothing stays exported");
+    // The same listener ten times is one reference.
+    let same = vec![listeners[0].clone(); 10];
+    let (first, rest) = echo.give_back_nested(same).await.unwrap();
+    assert!(first.is_some_and(|first| first.ptr_eq(&listeners[0])));
+    assert_eq!(rest.len(), 9);
+    assert_eq!(echo.add(1, 1).await.unwrap(), 2);
 }

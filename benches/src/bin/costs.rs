@@ -404,6 +404,7 @@ async fn handshake(
     let hello = Message::Hello {
         root: None,
         max_frame: 1 << 20,
+        max_refs: 16_384,
     }
     .encode()
     .map_err(std::io::Error::other)?;

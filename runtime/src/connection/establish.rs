@@ -52,6 +52,7 @@ pub(crate) async fn establish<S: Transport>(
 ) -> Result<Connection, HandshakeError> {
     let timeout = side.config.handshake_timeout;
     let max_frame_size = side.config.max_frame_size;
+    let max_refs = side.config.max_exports;
     let codec = match side.pending_budget.clone() {
         Some(budget) => FrameCodec::with_budget(max_frame_size, budget),
         None => FrameCodec::new(max_frame_size),
@@ -66,6 +67,7 @@ pub(crate) async fn establish<S: Transport>(
         let hello = Message::Hello {
             root: root_interface,
             max_frame: u64::try_from(max_frame_size).unwrap_or(u64::MAX),
+            max_refs: u64::try_from(max_refs).unwrap_or(u64::MAX),
         };
         let hello = Outgoing::header(&hello)
             .map_err(|error| HandshakeError::BadHello(error.to_string()))?;
@@ -80,22 +82,29 @@ pub(crate) async fn establish<S: Transport>(
             Some(Err(error)) => return Err(HandshakeError::BadHello(error.to_string())),
             Some(Ok(frame)) => frame,
         };
-        let (peer_root, peer_max_frame) = match decode_message(&first) {
-            Ok((Message::Hello { root, max_frame }, _)) => (
-                root.map(str::to_owned),
-                usize::try_from(max_frame).unwrap_or(usize::MAX),
-            ),
+        let peer = match decode_message(&first) {
+            Ok((
+                Message::Hello {
+                    root,
+                    max_frame,
+                    max_refs,
+                },
+                _,
+            )) => Peer {
+                root: root.map(str::to_owned),
+                max_frame: usize::try_from(max_frame).unwrap_or(usize::MAX),
+                max_refs: usize::try_from(max_refs).unwrap_or(usize::MAX),
+            },
             Ok((other, _)) => {
                 return Err(HandshakeError::BadHello(format!("{other:?}")));
             }
             Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
         };
-        Ok((frames, write, peer_root, peer_max_frame, channel))
+        Ok((frames, write, peer, channel))
     };
-    let (mut frames, sink, peer_root, peer_max_frame, channel) =
-        tokio::time::timeout(timeout, handshake)
-            .await
-            .map_err(|_| HandshakeError::Timeout)??;
+    let (mut frames, sink, peer, channel) = tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| HandshakeError::Timeout)??;
     if !side.pending_until_login {
         frames.decoder_mut().leave_budget();
     }
@@ -106,10 +115,7 @@ pub(crate) async fn establish<S: Transport>(
         side.config,
         side.peer_addr,
         channel,
-        Peer {
-            root: peer_root,
-            max_frame: peer_max_frame,
-        },
+        peer,
         side.interfaces,
     ));
     if let Some(root) = side.root {
@@ -167,6 +173,7 @@ mod tests {
             let hello = Message::Hello {
                 root: None,
                 max_frame: 1 << 20,
+                max_refs: 16,
             }
             .encode()
             .expect("encodable");

@@ -295,6 +295,11 @@ pub(crate) fn send_reply(shared: &Shared, call: u64, reply: Reply) {
         ReplyKind::Failed(failure) => return send_failure(shared, call, failure),
         ReplyKind::Sent => return,
     };
+    if !shared.peer_takes(&encoded.exports) {
+        shared.rollback(&encoded.exports);
+        let limit = shared.max_send_refs;
+        return send_failure(shared, call, Failure::TooManyReferences { limit });
+    }
     let limit = shared.max_send_frame;
     let ids = IdList::encode(&encoded.exports);
     let exports = IdList::from_encoded(&ids);

@@ -114,6 +114,12 @@ fn send<'a>(
     }
     // What the arguments send back stays held until the call is answered.
     let (builder, exported, held) = scope::encode_with(shared, None, encode)?;
+    if !shared.peer_takes(&exported) {
+        shared.rollback(&exported);
+        return Err(CallError::TooManyReferences {
+            limit: shared.max_send_refs,
+        });
+    }
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     let Some(opened) = shared.replies.lock().open(deadline) else {
         shared.rollback(&exported);

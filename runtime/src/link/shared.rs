@@ -91,6 +91,8 @@ pub(crate) struct Peer {
     pub(crate) root: Option<String>,
     /// The largest frame it accepts.
     pub(crate) max_frame: usize,
+    /// The most distinct references one message may hand it.
+    pub(crate) max_refs: usize,
 }
 
 /// The state of one connection.
@@ -113,6 +115,9 @@ pub(crate) struct Shared {
     /// The largest frame with a payload this side sends: the smaller of its own limit and the
     /// peer's, which its hello told.
     pub(crate) max_send_frame: usize,
+    /// The most distinct references one message this side sends may hand over: the peer's
+    /// limit, which its hello told.
+    pub(crate) max_send_refs: usize,
     /// The interfaces this side hands out, by name: shared by a server's connections.
     pub(crate) interfaces: Arc<InterfaceNames>,
     keepalive: OnceLock<Weak<KeepAlive>>,
@@ -170,6 +175,7 @@ impl Shared {
             channel,
             peer_root: peer.root,
             max_send_frame,
+            max_send_refs: peer.max_refs,
             config,
             interfaces,
             keepalive: OnceLock::new(),
@@ -322,6 +328,18 @@ impl Shared {
                 .collect()
         };
         drop(dropped);
+    }
+
+    /// Whether the peer takes a message handing over `exported` (one id per naming): whether
+    /// it names at most [`max_send_refs`](Self::max_send_refs) distinct ids.
+    pub(crate) fn peer_takes(&self, exported: &[u64]) -> bool {
+        if exported.len() <= self.max_send_refs {
+            return true;
+        }
+        let mut distinct = exported.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.len() <= self.max_send_refs
     }
 
     /// Whether the connection is closed.

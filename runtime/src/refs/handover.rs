@@ -7,21 +7,26 @@ use crate::link::shared::Shared;
 use crate::wire::IdList;
 use std::sync::Arc;
 
-/// Counts the references a message hands over. The list is checked against
-/// [`Config::max_exports`](crate::Config::max_exports) before anything is allocated for it.
+/// Counts the references a message hands over; returns the distinct ids, for the message to
+/// settle. At most [`Config::max_exports`](crate::Config::max_exports) distinct ids are taken
+/// (the limit our hello told the peer), however many times the list names them.
 ///
 /// # Errors
-/// [`ProtocolError::Malformed`] if the list is malformed or too long.
+/// [`ProtocolError::Malformed`] if the list is malformed,
+/// [`ProtocolError::TooManyAnnouncedReferences`] if it names too many distinct ids.
 pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>, ProtocolError> {
     if exports.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = exports.decode(shared.config.max_exports)?;
+    let counted = exports.decode(shared.config.max_exports)?;
     let mut imports = shared.tables.imports.lock();
-    for &id in &ids {
-        imports.announce(id);
-    }
-    Ok(ids)
+    Ok(counted
+        .into_iter()
+        .map(|(id, times)| {
+            imports.announce(id, times);
+            id
+        })
+        .collect())
 }
 
 /// Settles the ids a message handed over when it is dropped: once its payload is decoded or

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// type or trait name (or their `name = ".."`), not by their module path; version 2: id lists
 /// in headers are byte strings of varints, and a password login proves both sides before the
 /// client sends its mind.
-pub const PROTOCOL_VERSION: u8 = 5;
+pub const PROTOCOL_VERSION: u8 = 6;
 
 /// The eight bytes each side writes first: the magic `TARTINE` and [`PROTOCOL_VERSION`].
 pub const PREAMBLE: [u8; 8] = [b'T', b'A', b'R', b'T', b'I', b'N', b'E', PROTOCOL_VERSION];

@@ -215,6 +215,7 @@ mod tests {
             Message::Hello {
                 root: Some("x"),
                 max_frame: 1 << 20,
+                max_refs: 1_000,
             },
             Message::Failed {
                 call: 9,

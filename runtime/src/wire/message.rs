@@ -2,6 +2,7 @@
 
 use crate::error::{CallError, ProtocolError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The header of one frame. Call, return and raise headers are followed by a payload.
 ///
@@ -11,14 +12,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Message<'a> {
-    /// The first frame of each side: names the interface of its root object, if any, and the
-    /// largest frame the sender accepts.
+    /// The first frame of each side: names the interface of its root object, if any, and what
+    /// the sender accepts: the largest frame, the most references one message hands over.
     Hello {
         /// The interface name of the sender's root object.
         #[serde(borrow)]
         root: Option<&'a str>,
         /// The largest frame the sender accepts, in bytes: the receiver sends none larger.
         max_frame: u64,
+        /// The most distinct references one message may hand the sender: the receiver sends
+        /// none that hands over more.
+        max_refs: u64,
     },
     /// Call `method` on the receiver's object `target`; the payload holds the arguments.
     Call {
@@ -126,17 +130,18 @@ impl<'a> IdList<'a> {
         self.0.iter().filter(|&&byte| byte < 0x80).count()
     }
 
-    /// The ids, if there are at most `limit` of them.
+    /// The distinct ids, each with how many times the list names it, in the order they first
+    /// appear, if there are at most `limit` distinct ones.
+    ///
+    /// A list may name one object many times (a result holding it in many places); what this
+    /// keeps is bounded by `limit`, not by the list's length.
     ///
     /// # Errors
-    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` (checked before allocating),
-    /// [`ProtocolError::Malformed`] if a varint is cut short or overflows 64 bits.
-    pub fn decode(&self, limit: usize) -> Result<Vec<u64>, ProtocolError> {
-        let count = self.count();
-        if count > limit {
-            return Err(ProtocolError::TooManyAnnouncedReferences { count, limit });
-        }
-        let mut ids = Vec::with_capacity(count);
+    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` distinct ids (checked as they
+    /// are read, before more is kept), [`ProtocolError::Malformed`] if a varint is cut short or
+    /// overflows 64 bits.
+    pub fn decode(&self, limit: usize) -> Result<Vec<(u64, u64)>, ProtocolError> {
+        let mut distinct = Distinct::with_capacity(self.count().min(limit));
         let mut id = 0u64;
         let mut shift = 0u32;
         for &byte in self.0 {
@@ -148,7 +153,9 @@ impl<'a> IdList<'a> {
             }
             id |= bits << shift;
             if byte < 0x80 {
-                ids.push(id);
+                if !distinct.add(id, limit) {
+                    return Err(ProtocolError::TooManyAnnouncedReferences { limit });
+                }
                 id = 0;
                 shift = 0;
             } else {
@@ -158,14 +165,60 @@ impl<'a> IdList<'a> {
         if shift != 0 {
             return Err(ProtocolError::Malformed("an object id is cut short".into()));
         }
-        Ok(ids)
+        Ok(distinct.counted)
+    }
+}
+
+/// Distinct ids with their counts, as a list is read: looked up by a linear scan while there
+/// are few (most lists name one or two objects), by a map past that.
+struct Distinct {
+    counted: Vec<(u64, u64)>,
+    index: HashMap<u64, usize>,
+}
+
+impl Distinct {
+    /// How many ids are scanned before a map is built.
+    const SCANNED: usize = 16;
+
+    fn with_capacity(capacity: usize) -> Self {
+        Distinct {
+            counted: Vec::with_capacity(capacity),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Counts one more naming of `id`; false if it would be the distinct id past `limit`.
+    fn add(&mut self, id: u64, limit: usize) -> bool {
+        let found = if self.counted.len() <= Self::SCANNED {
+            self.counted.iter().position(|&(seen, _)| seen == id)
+        } else {
+            self.index.get(&id).copied()
+        };
+        if let Some(at) = found {
+            self.counted[at].1 += 1;
+            return true;
+        }
+        if self.counted.len() >= limit {
+            return false;
+        }
+        self.counted.push((id, 1));
+        if self.counted.len() > Self::SCANNED {
+            if self.index.is_empty() {
+                self.index = (self.counted.iter().enumerate())
+                    .map(|(at, &(seen, _))| (seen, at))
+                    .collect();
+            } else {
+                self.index.insert(id, self.counted.len() - 1);
+            }
+        }
+        true
     }
 }
 
 impl std::fmt::Debug for IdList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.decode(64) {
-            Ok(ids) => f.debug_list().entries(ids).finish(),
+            Ok(ids) => f.debug_map().entries(ids).finish(),
             Err(_) => write!(f, "IdList({} bytes)", self.0.len()),
         }
     }
@@ -303,10 +356,38 @@ mod tests {
         let Message::Call { exports, .. } = decoded else {
             unreachable!("decoded as a call")
         };
-        assert_eq!(exports.decode(5), Ok(vec![1, 1, 2, u64::MAX, 300]));
         assert_eq!(
             exports.decode(4),
-            Err(ProtocolError::TooManyAnnouncedReferences { count: 5, limit: 4 })
+            Ok(vec![(1, 2), (2, 1), (u64::MAX, 1), (300, 1)])
+        );
+        assert_eq!(
+            exports.decode(3),
+            Err(ProtocolError::TooManyAnnouncedReferences { limit: 3 })
+        );
+    }
+
+    #[test]
+    fn an_id_named_many_times_counts_once_against_the_limit() {
+        let mut ids = vec![7u64; 100_000];
+        ids.push(8);
+        let encoded = IdList::encode(&ids);
+        assert_eq!(
+            IdList::from_encoded(&encoded).decode(2),
+            Ok(vec![(7, 100_000), (8, 1)])
+        );
+        // Past the ids scanned, a map finds them: the counts stay the same.
+        let many: Vec<u64> = (0..40).chain(0..40).chain([3, 39]).collect();
+        let encoded = IdList::encode(&many);
+        let counted = IdList::from_encoded(&encoded)
+            .decode(40)
+            .expect("40 distinct");
+        assert_eq!(counted.len(), 40);
+        assert!(counted.iter().enumerate().all(|(at, &(id, times))| {
+            id == at as u64 && times == if id == 3 || id == 39 { 3 } else { 2 }
+        }));
+        assert_eq!(
+            IdList::from_encoded(&encoded).decode(39),
+            Err(ProtocolError::TooManyAnnouncedReferences { limit: 39 })
         );
     }
 

@@ -276,6 +276,11 @@ impl Echo {
         (start > 0).then(|| self.make_counter(start))
     }
 
+    /// The shared counter, `n` times in one reply.
+    pub fn shared_counters(&self, n: u64) -> Vec<Arc<Counter>> {
+        (0..n).map(|_| self.shared.clone()).collect()
+    }
+
     pub fn counter_list(&self, n: u64) -> Vec<Arc<Counter>> {
         (0..n).map(|i| Arc::new(self.make_counter(i))).collect()
     }
