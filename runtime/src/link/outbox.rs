@@ -286,12 +286,21 @@ impl Outbox {
     /// # Errors
     /// An i/o error of the direct write.
     pub(crate) fn uncork(&self) -> io::Result<()> {
-        let held = {
-            let mut queue = self.queue.lock();
-            queue.corked = false;
-            !queue.items.is_empty()
-        };
-        if held { self.write_now() } else { Ok(()) }
+        let mut queue = self.queue.lock();
+        queue.corked = false;
+        if !queue.items.is_empty() {
+            drop(queue);
+            return self.write_now();
+        }
+        // Nothing held, but a direct write before the cork may have left the stream unflushed
+        // (TLS) while the writer, woken to flush it, found the queue corked and went back to
+        // sleep: wake it again, or those bytes wait for the next frame.
+        let writer = queue.writer_to_wake();
+        drop(queue);
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+        Ok(())
     }
 
     /// Writes what is queued without waiting, if nobody is writing; queues what the socket
@@ -648,6 +657,75 @@ mod tests {
         );
         assert!(matches!(&batch[1], Queued::Frame(frame) if frame.body.len() == 5));
         assert_eq!(outbox.queued(), 0);
+    }
+
+    /// A stream that takes every write into a buffer it never flushes at once, as TLS does.
+    struct Buffering;
+
+    impl AsyncWrite for Buffering {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_stream_left_unflushed_before_a_cork_is_flushed_when_it_uncorks_with_nothing_held() {
+        let outbox = Outbox::new(1 << 20);
+        outbox.install(Box::new(Buffering));
+        let mut batch = VecDeque::new();
+        let first = Arc::new(Wakes::default());
+        let waker = Waker::from(Arc::clone(&first));
+        assert!(
+            outbox
+                .poll_work(&mut Context::from_waker(&waker), &mut batch)
+                .is_pending()
+        );
+        // Written at once, but the stream keeps it buffered: the writer is woken to flush it.
+        outbox
+            .push_laid_out(&laid_out(3, 1), true)
+            .expect("written");
+        assert_eq!(first.0.load(Ordering::SeqCst), 1);
+        // Before the writer runs, the reader corks for a burst: the writer finds the queue
+        // corked and waits again.
+        outbox.cork();
+        let second = Arc::new(Wakes::default());
+        let waker = Waker::from(Arc::clone(&second));
+        assert!(
+            outbox
+                .poll_work(&mut Context::from_waker(&waker), &mut batch)
+                .is_pending()
+        );
+        // The burst queued nothing; uncorking must still have the stream flushed.
+        outbox.uncork().expect("nothing to write");
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "the writer is woken");
+        let Poll::Ready(Work::Write(_io)) =
+            outbox.poll_work(&mut Context::from_waker(&waker), &mut batch)
+        else {
+            panic!("the writer has a flush to do");
+        };
+        assert!(batch.is_empty(), "a flush alone");
     }
 
     /// A small frame as the frame builder lays it out: prefix, then `len` bytes.
