@@ -76,7 +76,8 @@ pub struct Config {
     pub call_timeout: Option<Duration>,
     /// How often a silent connection checks that its peer is still there (default 15 s). After
     /// one period without any frame it sends a ping (which the peer's runtime answers); after
-    /// three, it closes the connection with
+    /// three, unless bytes of a frame still arrived meanwhile (a long frame over a slow link),
+    /// it closes the connection with
     /// [`CloseReason::PeerVanished`](crate::CloseReason::PeerVanished). `None` never checks.
     pub keepalive: Option<Duration>,
     /// How many bytes may wait to be written to one peer (default 64 MiB), whoever queues them:

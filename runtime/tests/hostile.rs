@@ -534,6 +534,48 @@ async fn a_peer_that_stops_answering_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_peer_sending_a_long_frame_slowly_is_not_taken_for_vanished() {
+    use futures_util::StreamExt;
+    let mut config = Config::default();
+    config.keepalive = Some(Duration::from_millis(100));
+    let server = start_server_with(config).await;
+    let mut raw = Raw::connect(&server).await;
+    // An echo of 24 KiB, sent 1 KiB every 50 ms: 1.2 s, four times the 300 ms after which a
+    // peer that sends nothing counts as vanished.
+    let payload = postcard::to_stdvec(&(tartine::Bytes::from(vec![5u8; 24 * 1024]),)).unwrap();
+    let header = Message::Call {
+        call: 1,
+        target: 0,
+        method: "echo_bytes",
+        exports: tartine::wire::IdList::EMPTY,
+    }
+    .encode()
+    .unwrap();
+    let mut bytes = ((header.len() + payload.len()) as u32)
+        .to_be_bytes()
+        .to_vec();
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&payload);
+    for chunk in bytes.chunks(1024) {
+        raw.send_bytes(chunk).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answered = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = raw.framed.next().await {
+            if let Ok((Message::Return { call: 1, .. }, offset)) =
+                tartine::wire::decode_message(&frame)
+            {
+                return Some(frame.len() - offset);
+            }
+        }
+        None
+    })
+    .await
+    .expect("an answer in time");
+    assert_eq!(answered, Some(payload.len()), "echoed whole");
+}
+
+#[tokio::test]
 async fn a_peer_that_never_reads_is_dropped_whoever_queues_for_it() {
     let mut config = Config::default();
     config.max_write_queue = 1 << 20;

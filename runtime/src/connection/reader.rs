@@ -89,7 +89,9 @@ pub(crate) async fn run<R>(
         frames_unlooked += 1;
         if frames_unlooked >= FRAMES_PER_LOOK {
             frames_unlooked = 0;
-            if timer.alarm_now(&shared) == Some(Alarm::Vanished) {
+            if timer.alarm_now(&shared) == Some(Alarm::Vanished)
+                && !timer.still_receiving(frames.read_buffer().len())
+            {
                 break CloseReason::PeerVanished;
             }
         }
@@ -210,6 +212,7 @@ pub(crate) async fn run<R>(
             alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)) => {
                 frames_unlooked = 0;
                 match alarm {
+                    Alarm::Vanished if timer.still_receiving(frames.read_buffer().len()) => {}
                     Alarm::Vanished => break CloseReason::PeerVanished,
                     Alarm::Idle if frames.read_buffer().is_empty() => {
                         // Idle: the read buffer goes, and comes back with the next frame.

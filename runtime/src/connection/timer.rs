@@ -34,6 +34,9 @@ pub(crate) struct ConnectionTimer {
     /// Whether a frame came since the last keepalive period, and how many periods had none.
     heard: bool,
     silent_periods: u32,
+    /// What the read buffer held when the peer was last found silent: bytes of a frame that
+    /// arrived since then show a peer that is sending, if slowly.
+    buffered: usize,
     /// When to look whether the connection went idle, if its buffers are worth releasing.
     idle_check: Option<Instant>,
     /// Whether a frame came since the idle check was set.
@@ -64,6 +67,7 @@ impl ConnectionTimer {
             next_ping,
             heard: false,
             silent_periods: 0,
+            buffered: 0,
             idle_check: None,
             heard_since_check: false,
         };
@@ -75,6 +79,18 @@ impl ConnectionTimer {
     pub(crate) fn heard(&mut self) {
         self.heard = true;
         self.heard_since_check = true;
+    }
+
+    /// Whether a peer found [vanished](Alarm::Vanished) is in fact sending a long frame:
+    /// whether the read buffer, which holds `buffered` bytes, changed since the peer was last
+    /// found silent. If so, the silent periods start again: a peer is vanished once it sent
+    /// nothing, not a whole frame and not a byte, for [`SILENT_PERIODS`] periods.
+    pub(crate) fn still_receiving(&mut self, buffered: usize) -> bool {
+        let moved = buffered != std::mem::replace(&mut self.buffered, buffered);
+        if moved {
+            self.silent_periods = 0;
+        }
+        moved
     }
 
     /// Looks, [`IDLE_AFTER`] from now, whether the connection went idle (unless it is set to
