@@ -95,6 +95,12 @@ fn manage_users(store: &str) {
     succeeds(&admin(store, &["iterations", "8192"], ""));
     assert_eq!(succeeds(&admin(store, &["iterations"], "")), "8192\n");
     fails_saying(&admin(store, &["iterations", "12"], ""), "outside");
+    // More than a default client accepts: taken, with a warning.
+    let past = admin(store, &["iterations", "2000000"], "");
+    succeeds(&past);
+    let said = String::from_utf8_lossy(&past.stderr);
+    assert!(said.contains("max_login_iterations"), "{said}");
+    succeeds(&admin(store, &["iterations", "8192"], ""));
     succeeds(&admin(store, &["remove", "bob"], ""));
     fails_saying(&admin(store, &["remove", "bob"], ""), "no user");
     assert_eq!(succeeds(&admin(store, &["list"], "")), "alice\n");

@@ -59,7 +59,7 @@ enum Command {
     },
     /// Shows the PBKDF2 iterations new passwords get, or sets them.
     Iterations {
-        /// The new count (at least 4096).
+        /// The new count (at least 4096; clients accept at most 1,000,000 unless configured).
         count: Option<u32>,
     },
     /// Manages the keyring: which perspectives of which services a user may take up
@@ -175,6 +175,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         Command::Iterations { count: Some(count) } => {
             store.set_iterations(count).await?;
             eprintln!("new passwords get {count} iterations");
+            warn_past_client_default(count);
         }
         Command::Key(command) => keys(&store, command).await?,
         Command::RevokeSessions { user } => {
@@ -262,6 +263,19 @@ async fn open(source: &AuthSource, create: bool) -> Result<AnyStore, Failure> {
     Ok(store)
 }
 
+/// Warns when `iterations` is more than a client accepts with its default settings: every
+/// client must then raise `Config::max_login_iterations`, or its password logins fail.
+fn warn_past_client_default(iterations: u32) {
+    let ceiling = tartine::Config::default().max_login_iterations;
+    if iterations > ceiling {
+        eprintln!(
+            "warning: {iterations} iterations is more than clients accept by default \
+             ({ceiling}, Config::max_login_iterations): a client that does not raise it \
+             refuses these logins"
+        );
+    }
+}
+
 /// Reads a password and derives its verifier, with fresh salt.
 fn verifier(
     store: &AnyStore,
@@ -269,6 +283,7 @@ fn verifier(
     args: &PasswordArgs,
 ) -> Result<PasswordVerifier, Failure> {
     let iterations = check_iterations(args.iterations.unwrap_or(store.iterations()))?;
+    warn_past_client_default(iterations);
     let password = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
