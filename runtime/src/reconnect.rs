@@ -94,9 +94,12 @@ pub enum ReconnectEvent {
         delay: Duration,
         /// Why it failed.
         error: String,
+        /// Whether the server refused the credentials ([`LoginError::Unauthorized`]): they
+        /// changed, or the server throttles logins to this user (it answers both alike).
+        refused: bool,
     },
-    /// The client stopped for good: it was closed, or the server refused its credentials
-    /// (which retrying would not change).
+    /// The client stopped for good: it was closed, or the server refused its credentials and
+    /// the client was built to [stop then](ReconnectBuilder::stop_when_refused).
     Stopped {
         /// Why, if it did not stop on request.
         error: Option<String>,
@@ -165,6 +168,7 @@ pub struct ReconnectBuilder {
     config: Config,
     backoff: Backoff,
     login: Option<LoginPlan>,
+    stop_when_refused: bool,
 }
 
 impl fmt::Debug for ReconnectBuilder {
@@ -173,6 +177,7 @@ impl fmt::Debug for ReconnectBuilder {
             .field("endpoint", &self.endpoint)
             .field("backoff", &self.backoff)
             .field("login", &self.login.as_ref().map(|plan| plan.interface))
+            .field("stop_when_refused", &self.stop_when_refused)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +192,20 @@ impl ReconnectBuilder {
     /// The waits between attempts (default: [`Backoff::default`]).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+
+    /// Stops for good when the server refuses the credentials on a reconnect, instead of
+    /// retrying (off by default).
+    ///
+    /// By default a refused login is retried like any failed attempt, with the same backoff,
+    /// and reported as [`ReconnectEvent::Retrying`] with `refused` set. The credentials were
+    /// accepted before, and a server throttling failed logins to a user answers a throttled
+    /// attempt exactly as a wrong password: a client that stopped on that answer could be cut
+    /// off for good by anyone who keeps guessing the user's password. Stop only where no such
+    /// throttle applies, or watch the events and [`close`](Reconnecting::close) on your terms.
+    pub fn stop_when_refused(mut self) -> Self {
+        self.stop_when_refused = true;
         self
     }
 
@@ -242,6 +261,7 @@ impl ReconnectBuilder {
         let supervisor = Supervisor {
             plan,
             backoff: self.backoff,
+            stop_when_refused: self.stop_when_refused,
             current: current.clone(),
             events: events.clone(),
             stop: stop.clone(),
@@ -283,6 +303,8 @@ impl Attempt {
 struct Supervisor {
     plan: Arc<Attempt>,
     backoff: Backoff,
+    /// Whether a refused login stops the client (see [`ReconnectBuilder::stop_when_refused`]).
+    stop_when_refused: bool,
     current: watch::Sender<Option<Current>>,
     events: broadcast::Sender<ReconnectEvent>,
     stop: CancellationToken,
@@ -313,7 +335,7 @@ impl Supervisor {
     }
 
     /// Attempts until one succeeds (`Some`), the client is stopped (`None`), or the server
-    /// refuses the credentials (`Err`).
+    /// refuses the credentials of a client built to stop then (`Err`).
     async fn reconnect(&self) -> Result<Option<Connection>, String> {
         let mut attempt = 1u32;
         let mut delay = self.backoff.delay(attempt);
@@ -333,16 +355,18 @@ impl Supervisor {
                     let _ = self.events.send(ReconnectEvent::Connected { attempt });
                     return Ok(Some(connection));
                 }
-                Err(ReconnectError::Login(LoginError::Unauthorized)) => {
-                    return Err(LoginError::Unauthorized.to_string());
-                }
                 Err(error) => {
+                    let refused = matches!(error, ReconnectError::Login(LoginError::Unauthorized));
+                    if refused && self.stop_when_refused {
+                        return Err(error.to_string());
+                    }
                     let next = attempt.saturating_add(1);
                     delay = self.backoff.delay(next);
                     let _ = self.events.send(ReconnectEvent::Retrying {
                         attempt,
                         delay,
                         error: error.to_string(),
+                        refused,
                     });
                     attempt = next;
                 }
@@ -415,6 +439,7 @@ impl Reconnecting {
             config: Config::default(),
             backoff: Backoff::default(),
             login: None,
+            stop_when_refused: false,
         })
     }
 

@@ -193,11 +193,19 @@ async fn a_hundred_restarts_leave_the_heap_and_tables_where_they_started() {
 }
 
 #[tokio::test]
-async fn refused_credentials_stop_the_client_instead_of_retrying() {
+async fn refused_credentials_stop_a_client_built_to_stop_then() {
     let _serial = SERIAL.lock().await;
     let log = Log::default();
     let (addr, handle, running) = start_club("127.0.0.1:0".parse().expect("address"), &log).await;
-    let client = alice(addr).await;
+    let client = Reconnecting::builder(addr)
+        .expect("endpoint")
+        .backoff(quick())
+        .config(client_config())
+        .stop_when_refused()
+        .login::<Player>(LoginCredentials::password("alice", "wonderland"))
+        .start()
+        .await
+        .expect("the first login");
     let mut events = client.events();
     stop(handle, running).await;
     // The new server does not know alice's password any more.
@@ -218,4 +226,60 @@ async fn refused_credentials_stop_the_client_instead_of_retrying() {
         handle.stats().connections == 0
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_login_throttled_by_a_guesser_is_retried_until_the_throttle_lets_it_in() {
+    let _serial = SERIAL.lock().await;
+    // One failure fills a user's bucket, which drains in 3 s.
+    let mut config = tartine::Config::default();
+    config.failed_logins_per_user = tartine::RateLimit::new(1, Duration::from_secs(3));
+    config.failed_login_delay = Duration::from_millis(10);
+    let portal = Portal::new(Club::new()).with_checker(
+        InMemoryPasswords::with_iterations(FEW_ITERATIONS)
+            .with_user("alice", "wonderland")
+            .expect("randomness"),
+    );
+    let serve = |addr: SocketAddr| {
+        let portal = portal.clone();
+        let config = config.clone();
+        async move {
+            let server = Server::bind_portal_with(addr, portal, config)
+                .await
+                .expect("bind");
+            let addr = server.local_addr().expect("address");
+            let handle = server.handle();
+            let running = tokio::spawn(async move {
+                let _ = server.run().await;
+            });
+            (addr, handle, running)
+        }
+    };
+    let (addr, handle, running) = serve("127.0.0.1:0".parse().expect("address")).await;
+    let client = alice(addr).await;
+    let mut events = client.events();
+    // Mallory guesses alice's password once: her bucket is full, so alice's own logins are
+    // refused unchecked, with the answer a wrong password gets, for the next 3 s.
+    let mallory = tartine::connect_with(addr, client_config())
+        .await
+        .expect("connect");
+    let guess = mallory
+        .login::<Player>(LoginCredentials::password("alice", "guess"))
+        .await;
+    assert!(guess.is_err());
+    // The server restarts (same portal, same throttle) while alice's bucket is full.
+    stop(handle, running).await;
+    let (_, handle, running) = serve(addr).await;
+    until(&mut events, |event| {
+        matches!(event, ReconnectEvent::Retrying { refused: true, .. })
+    })
+    .await;
+    until(&mut events, |event| {
+        matches!(event, ReconnectEvent::Connected { .. })
+    })
+    .await;
+    let player = client.avatar::<Player>().expect("logged in again");
+    assert_eq!(player.name().await.expect("call"), "alice");
+    client.close();
+    stop(handle, running).await;
 }
