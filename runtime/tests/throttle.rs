@@ -246,3 +246,68 @@ async fn abandoned_password_logins_do_not_lock_a_connection_out() {
         .expect("alice logs in");
     assert_eq!(portal.stats(), stats(0, 0, 1));
 }
+
+/// Admits anonymous logins only once the test lets them through; counts those being checked.
+struct Gated {
+    checking: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl tartine::cred::CredentialChecker for Gated {
+    fn kinds(&self) -> &[tartine::cred::CredentialKind] {
+        &[tartine::cred::CredentialKind::Anonymous]
+    }
+
+    async fn check(
+        &self,
+        _: &tartine::cred::Credentials,
+    ) -> Result<tartine::cred::AvatarId, LoginError> {
+        self.checking
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _pass = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| LoginError::Unauthorized)?;
+        Ok(tartine::cred::AvatarId::Anonymous)
+    }
+}
+
+#[tokio::test]
+async fn one_connection_has_at_most_sixteen_logins_checked_at_once() {
+    let checking = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let portal = Portal::new(Club::new()).with_checker(Gated {
+        checking: checking.clone(),
+        gate: gate.clone(),
+    });
+    let (addr, _) = serve_portal(portal, Config::default()).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    // Forty logins at once, each waiting on a checker that answers only when let through (as
+    // a token login waits on its issuer).
+    let (results, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..40 {
+        let connection = connection.clone();
+        let results = results.clone();
+        tokio::spawn(async move {
+            let login = connection
+                .login::<Player>(LoginCredentials::anonymous())
+                .await;
+            let _ = results.send(login.map(drop));
+        });
+    }
+    // Twenty-four are refused at once, while sixteen are being checked.
+    for _ in 0..24 {
+        let answer = tokio::time::timeout(Duration::from_secs(10), answers.recv())
+            .await
+            .expect("refused at once")
+            .expect("an answer");
+        assert_eq!(answer, Err(LoginError::TooManyChallenges));
+    }
+    assert_eq!(checking.load(std::sync::atomic::Ordering::SeqCst), 16);
+    gate.add_permits(16);
+    for _ in 0..16 {
+        let answer = answers.recv().await.expect("an answer");
+        assert_eq!(answer, Ok(()), "let in once checked");
+    }
+}

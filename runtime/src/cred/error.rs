@@ -25,7 +25,8 @@ pub enum LoginError {
     /// The challenge was already answered, or never issued on this connection.
     #[error("unknown challenge: each challenge answers once, on the connection that asked for it")]
     UnknownChallenge,
-    /// Too many logins are in progress on this connection.
+    /// Too many logins are in progress on this connection: 16 password logins being proved,
+    /// or 16 others (anonymous, certificate, token) being checked.
     #[error("too many logins in progress on this connection")]
     TooManyChallenges,
     /// The connection holds as many logins as it may

@@ -30,7 +30,7 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -51,6 +51,32 @@ pub(crate) mod method {
 /// How many password logins may wait between their challenge and their end on one connection;
 /// past it, the oldest not being proved makes room (see `make_room`).
 const MAX_CHALLENGES: usize = 16;
+
+/// How many logins that need no exchange (anonymous, certificate, token) may be checked at
+/// once on one connection: past it, one fails with `TooManyChallenges`. A token check waits on
+/// its issuer, so without this one connection could queue a call on that link per call it may
+/// run (`Config::max_calls_in_flight`).
+const MAX_CHECKING: usize = 16;
+
+/// One login being checked, of at most [`MAX_CHECKING`] on its connection.
+struct Checking<'a>(&'a AtomicUsize);
+
+impl<'a> Checking<'a> {
+    /// Counts one more login being checked on `checking`, if there is room.
+    fn enter(checking: &'a AtomicUsize) -> Option<Self> {
+        if checking.fetch_add(1, Ordering::AcqRel) >= MAX_CHECKING {
+            checking.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Checking(checking))
+    }
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// The longest username accepted, in bytes.
 const MAX_USERNAME: usize = 1024;
@@ -169,6 +195,8 @@ pub(crate) struct PortalRoot {
     next_challenge: AtomicU64,
     /// Failed logins on this connection.
     failures: AtomicU32,
+    /// Logins being checked that need no exchange (see [`MAX_CHECKING`]).
+    checking: AtomicUsize,
 }
 
 impl PortalRoot {
@@ -178,6 +206,7 @@ impl PortalRoot {
             challenges: Lock::new(HashMap::new()),
             next_challenge: AtomicU64::new(1),
             failures: AtomicU32::new(0),
+            checking: AtomicUsize::new(0),
         }
     }
 
@@ -439,6 +468,7 @@ impl PortalRoot {
             .portal
             .checker_for(kind)
             .ok_or(LoginError::NoChecker(kind))?;
+        let _checking = Checking::enter(&self.checking).ok_or(LoginError::TooManyChallenges)?;
         let admission = checker.admit(&credentials()?).await?;
         self.grant(cx, admission, mind).await
     }
