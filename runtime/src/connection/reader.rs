@@ -89,10 +89,11 @@ pub(crate) async fn run<R>(
         frames_unlooked += 1;
         if frames_unlooked >= FRAMES_PER_LOOK {
             frames_unlooked = 0;
-            if timer.alarm_now(&shared) == Some(Alarm::Vanished)
-                && !timer.still_receiving(frames.read_buffer().len())
-            {
-                break CloseReason::PeerVanished;
+            if let Some(alarm) = timer.alarm_now(&shared) {
+                let receiving = timer.still_receiving(frames.read_buffer().len());
+                if alarm == Alarm::Vanished && !receiving {
+                    break CloseReason::PeerVanished;
+                }
             }
         }
         tokio::select! {
@@ -211,8 +212,9 @@ pub(crate) async fn run<R>(
             // Last: a busy connection does not poll its timer on every frame.
             alarm = std::future::poll_fn(|cx| timer.poll_alarm(cx, &shared)) => {
                 frames_unlooked = 0;
+                let receiving = timer.still_receiving(frames.read_buffer().len());
                 match alarm {
-                    Alarm::Vanished if timer.still_receiving(frames.read_buffer().len()) => {}
+                    Alarm::Vanished if receiving => {}
                     Alarm::Vanished => break CloseReason::PeerVanished,
                     Alarm::Idle if frames.read_buffer().is_empty() => {
                         // Idle: the read buffer goes, and comes back with the next frame.

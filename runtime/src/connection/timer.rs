@@ -34,8 +34,8 @@ pub(crate) struct ConnectionTimer {
     /// Whether a frame came since the last keepalive period, and how many periods had none.
     heard: bool,
     silent_periods: u32,
-    /// What the read buffer held when the peer was last found silent: bytes of a frame that
-    /// arrived since then show a peer that is sending, if slowly.
+    /// What the read buffer held when the timer last rang: bytes of a frame that arrived since
+    /// then show a peer that is sending, if slowly.
     buffered: usize,
     /// When to look whether the connection went idle, if its buffers are worth releasing.
     idle_check: Option<Instant>,
@@ -81,10 +81,11 @@ impl ConnectionTimer {
         self.heard_since_check = true;
     }
 
-    /// Whether a peer found [vanished](Alarm::Vanished) is in fact sending a long frame:
-    /// whether the read buffer, which holds `buffered` bytes, changed since the peer was last
-    /// found silent. If so, the silent periods start again: a peer is vanished once it sent
-    /// nothing, not a whole frame and not a byte, for [`SILENT_PERIODS`] periods.
+    /// Notes, each time the timer rang, what the read buffer holds (`buffered` bytes): if that
+    /// changed since it last rang, bytes of a frame arrived (a long frame over a slow link),
+    /// and the silent periods start again. Returns whether they did: a peer found
+    /// [vanished](Alarm::Vanished) that did is not. A peer is vanished once it sent nothing,
+    /// not a whole frame and not a byte, for [`SILENT_PERIODS`] periods.
     pub(crate) fn still_receiving(&mut self, buffered: usize) -> bool {
         let moved = buffered != std::mem::replace(&mut self.buffered, buffered);
         if moved {
