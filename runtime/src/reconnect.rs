@@ -77,16 +77,19 @@ impl Backoff {
 pub enum ReconnectEvent {
     /// Connected (and logged in, if a login was asked for): take the avatar or root again.
     /// `attempt` counts the attempts since the connection was lost (0: the first connection).
+    #[non_exhaustive]
     Connected {
         /// Attempts since the last loss.
         attempt: u32,
     },
     /// The connection was lost; reconnecting starts.
+    #[non_exhaustive]
     Disconnected {
         /// Why it ended.
         reason: CloseReason,
     },
     /// An attempt failed; the next comes after `delay`.
+    #[non_exhaustive]
     Retrying {
         /// The failed attempt's number since the loss.
         attempt: u32,
@@ -100,6 +103,7 @@ pub enum ReconnectEvent {
     },
     /// The client stopped for good: it was closed, or the server refused its credentials and
     /// the client was built to [stop then](ReconnectBuilder::stop_when_refused).
+    #[non_exhaustive]
     Stopped {
         /// Why, if it did not stop on request.
         error: Option<String>,
@@ -198,12 +202,14 @@ impl ReconnectBuilder {
     /// Stops for good when the server refuses the credentials on a reconnect, instead of
     /// retrying (off by default).
     ///
-    /// By default a refused login is retried like any failed attempt, with the same backoff,
-    /// and reported as [`ReconnectEvent::Retrying`] with `refused` set. The credentials were
+    /// By default a refused login is retried after the longest wait ([`Backoff::max`]), and
+    /// reported as [`ReconnectEvent::Retrying`] with `refused` set. The credentials were
     /// accepted before, and a server throttling failed logins to a user answers a throttled
     /// attempt exactly as a wrong password: a client that stopped on that answer could be cut
-    /// off for good by anyone who keeps guessing the user's password. Stop only where no such
-    /// throttle applies, or watch the events and [`close`](Reconnecting::close) on your terms.
+    /// off for good by anyone who keeps guessing the user's password. The longest wait keeps a
+    /// client whose password changed from filling the user's throttle itself. Stop only where
+    /// no such throttle applies, or watch the events and [`close`](Reconnecting::close) on your
+    /// terms.
     pub fn stop_when_refused(mut self) -> Self {
         self.stop_when_refused = true;
         self
@@ -361,7 +367,10 @@ impl Supervisor {
                         return Err(error.to_string());
                     }
                     let next = attempt.saturating_add(1);
-                    delay = self.backoff.delay(next);
+                    // A refused login waits the longest: each one the server checks counts
+                    // against the user's throttle, which a client retrying at once on a
+                    // changed password could keep full for the user herself.
+                    delay = self.backoff.delay(if refused { u32::MAX } else { next });
                     let _ = self.events.send(ReconnectEvent::Retrying {
                         attempt,
                         delay,

@@ -130,7 +130,7 @@ async fn the_client_goes_on_after_the_server_restarts() {
 
     client.close();
     until(&mut events, |event| {
-        matches!(event, ReconnectEvent::Stopped { error: None })
+        matches!(event, ReconnectEvent::Stopped { error: None, .. })
     })
     .await;
     common::eventually("the server saw the client go", || {
@@ -218,7 +218,7 @@ async fn refused_credentials_stop_a_client_built_to_stop_then() {
     let handle = server.handle();
     tokio::spawn(server.run());
     until(&mut events, |event| {
-        matches!(event, ReconnectEvent::Stopped { error: Some(_) })
+        matches!(event, ReconnectEvent::Stopped { error: Some(_), .. })
     })
     .await;
     assert!(client.connected().await.is_err(), "stopped for good");
