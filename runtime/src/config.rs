@@ -47,10 +47,10 @@ pub struct Config {
     /// 16,384). Past it, a call whose result would export one more fails with
     /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences).
     ///
-    /// It also bounds what one message may hand us: at most this many distinct references,
-    /// however many times it names each. Each side tells the other its limit in the handshake;
-    /// a call or a reply handing over more than the peer takes fails with
-    /// `TooManyReferences` instead of being sent.
+    /// It also bounds what one message may hand us: at most this many references, each naming
+    /// counting (a result holding one object in three places hands it over three times). Each
+    /// side tells the other its limit in the handshake; a call or a reply handing over more
+    /// than the peer takes fails with `TooManyReferences` instead of being sent.
     pub max_exports: usize,
     /// How many calls from the peer run at once on one connection (default 1,024). Further calls
     /// are answered [`CallError::Busy`](crate::CallError::Busy).

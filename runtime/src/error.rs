@@ -264,9 +264,11 @@ pub enum ProtocolError {
     /// A hello arrived after the handshake.
     #[error("unexpected hello after the handshake")]
     UnexpectedHello,
-    /// A message handed over more distinct references than the limit allows.
-    #[error("a message hands over more than {limit} distinct references")]
+    /// A message announced more references than the limit allows.
+    #[error("a message announces {count} references, more than the limit of {limit}")]
     TooManyAnnouncedReferences {
+        /// How many the message announced (each naming counts).
+        count: usize,
         /// The limit: the receiver's [`Config::max_exports`](crate::Config::max_exports), which
         /// it tells the sender in its hello.
         limit: usize,

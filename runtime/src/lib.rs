@@ -224,8 +224,9 @@
 //! [`CloseReason`]. [`Reconnecting`] keeps a client connected to one endpoint: it reconnects
 //! with capped, jittered [`Backoff`], logs in again, and reports [`ReconnectEvent`]s; nothing
 //! is retried behind a caller's back. A server runs a login's logout action when the login ends or its
-//! connection closes, then [`Server::on_disconnect`]'s hook; both run on a task of their own,
-//! so a lock held where the connection happened to close is never taken from under its holder. [`ServerHandle::shutdown`] stops
+//! connection closes, then [`Server::on_disconnect`]'s hook; both run on a task of their own
+//! on the runtime the connection closed on, so a lock held where it happened to close is not
+//! taken from under its holder. [`ServerHandle::shutdown`] stops
 //! accepting, lets each connection finish the calls it runs (a new call gets
 //! [`CallError::ShuttingDown`]) and closes it; what still runs after the grace period is cut.
 //!
@@ -314,8 +315,8 @@
 //!   byte as postcard does, in `header.rs`) then the payload. The frame size is checked before
 //!   anything is allocated for it; for connections that have not logged in, room for a long
 //!   frame is made as its bytes arrive, from a budget they share. A header's list of references
-//!   ([`wire::IdList`]) is read into distinct ids with their counts, and reading stops past
-//!   the receiver's `max_exports` distinct ids (which its hello told the sender). A [`Bytes`] of
+//!   ([`wire::IdList`]) is counted against the receiver's `max_exports` (which its hello told
+//!   the sender) before it is read into distinct ids with their counts. A [`Bytes`] of
 //!   16 KiB or more is not copied into its frame: the codec hands it off as it is encoded
 //!   (`spill.rs`), and the frame is written as its pieces, each from its own buffer.
 //! - **codec** (`codec/`): payloads go through one seam (`seam.rs`); generated dispatch is
@@ -333,9 +334,9 @@
 //! - **link** (`link/`): the state one connection's tasks, handles and references share
 //!   (`shared.rs`), split by job: the tables, the reply slots of our calls (`replies.rs`), the
 //!   outbox the writer drains, bounded in bytes (`outbox.rs`), the limits ([`Config`]) and the
-//!   lifecycle (`lifecycle.rs`). A closing connection runs its users' code (logout actions,
-//!   the close hook, its objects' drops) on a task of its own (`after_close.rs`), never inside
-//!   the `close` its caller made, who may hold a lock that code takes.
+//!   lifecycle (`lifecycle.rs`). A closing connection runs its users' code (its objects'
+//!   drops, logout actions, then the close hook) on a task of its own (`after_close.rs`), not
+//!   inside the `close` its caller made, who may hold a lock that code takes.
 //! - **interfaces** (`interface.rs`, `refs/names.rs`): an [`Interface`] is what a peer calls:
 //!   a type of its own, or `dyn Trait` of a protocol crate, named on the wire. A server checks,
 //!   before it starts, that the interfaces its signatures name have distinct names, and

@@ -103,7 +103,8 @@ impl Connection {
         self.shared.is_closed()
     }
 
-    /// Closes the connection: pending calls fail with `ConnectionLost`, exports are freed.
+    /// Closes the connection: pending calls fail with `ConnectionLost`, exports are released
+    /// (their objects dropped just after, on a task of their own).
     pub fn close(&self) {
         self.shared.close(CloseReason::Local);
     }

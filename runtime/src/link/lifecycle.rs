@@ -15,6 +15,37 @@ use tokio::sync::Notify;
 /// What runs once a connection closed.
 pub(crate) type CloseHook = Box<dyn FnOnce() + Send + 'static>;
 
+/// Where the close hook waits: for the connection to close, then in a cell shared with the
+/// users' code run after the close (see `after_close.rs`), which runs the hook once the logins
+/// ended, whenever it was set.
+enum HookSlot {
+    /// Open: the hook to run once closed, if one was set.
+    Open(Option<CloseHook>),
+    /// Closed: the cell the users' code run after the close takes the hook from.
+    Closed(Arc<Lock<HookCell>>),
+}
+
+/// The close hook of a closed connection, and whether the users' code run after the close
+/// (which runs it) is done: a hook set after that runs at once.
+#[derive(Default)]
+pub(crate) struct HookCell {
+    hook: Option<CloseHook>,
+    ran: bool,
+}
+
+impl HookCell {
+    /// Whether there is a hook waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.hook.is_none()
+    }
+
+    /// Takes the hook to run now; a hook set from now on runs at once.
+    pub(crate) fn take_to_run(&mut self) -> Option<CloseHook> {
+        self.ran = true;
+        self.hook.take()
+    }
+}
+
 /// Why a login could not be recorded on a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LoginRefused {
@@ -44,8 +75,8 @@ pub(crate) struct Lifecycle {
     logged_in: AtomicBool,
     /// Told at the first login: a server then stops counting the connection as pending.
     first_login: Notify,
-    /// What to run once the connection closed (its server forgets it).
-    on_close: Lock<Option<CloseHook>>,
+    /// What to run once the connection closed and its logins ended (its server forgets it).
+    on_close: Lock<HookSlot>,
     /// Why to close once the reply being prepared is queued, if set.
     close_after_reply: Lock<Option<CloseReason>>,
     close_after_reply_set: AtomicBool,
@@ -73,7 +104,7 @@ impl Lifecycle {
             perspectives: Lock::new(Vec::new()),
             logged_in: AtomicBool::new(false),
             first_login: Notify::new(),
-            on_close: Lock::new(None),
+            on_close: Lock::new(HookSlot::Open(None)),
             close_after_reply: Lock::new(None),
             close_after_reply_set: AtomicBool::new(false),
         }
@@ -131,20 +162,38 @@ impl Lifecycle {
         until(&self.first_login, || self.logged_in()).await;
     }
 
-    /// Runs `hook` once the connection closed: at once if it has.
+    /// Runs `hook` once the connection closed and the users' code run after the close (its
+    /// logout actions) is done: at once if it is.
     pub(crate) fn on_close(&self, hook: CloseHook) {
         let mut slot = self.on_close.lock();
-        if self.is_closed() {
-            drop(slot);
+        let cell = match &mut *slot {
+            HookSlot::Open(waiting) => {
+                *waiting = Some(hook);
+                return;
+            }
+            HookSlot::Closed(cell) => Arc::clone(cell),
+        };
+        drop(slot);
+        let mut cell = cell.lock();
+        if cell.ran {
+            drop(cell);
             hook();
         } else {
-            *slot = Some(hook);
+            cell.hook = Some(hook);
         }
     }
 
-    /// Takes the hook to run now that the connection closed.
-    pub(crate) fn take_close_hook(&self) -> Option<CloseHook> {
-        self.on_close.lock().take()
+    /// The cell of the close hook, for the users' code run after the close; called once the
+    /// connection closed.
+    pub(crate) fn close_hook(&self) -> Arc<Lock<HookCell>> {
+        let mut slot = self.on_close.lock();
+        let hook = match &mut *slot {
+            HookSlot::Closed(cell) => return Arc::clone(cell),
+            HookSlot::Open(hook) => hook.take(),
+        };
+        let cell = Arc::new(Lock::new(HookCell { hook, ran: false }));
+        *slot = HookSlot::Closed(Arc::clone(&cell));
+        cell
     }
 
     /// Why the connection closed, once it has.

@@ -91,7 +91,7 @@ pub(crate) struct Peer {
     pub(crate) root: Option<String>,
     /// The largest frame it accepts.
     pub(crate) max_frame: usize,
-    /// The most distinct references one message may hand it.
+    /// The most references (namings) one message may hand it.
     pub(crate) max_refs: usize,
 }
 
@@ -115,7 +115,7 @@ pub(crate) struct Shared {
     /// The largest frame with a payload this side sends: the smaller of its own limit and the
     /// peer's, which its hello told.
     pub(crate) max_send_frame: usize,
-    /// The most distinct references one message this side sends may hand over: the peer's
+    /// The most references (namings) one message this side sends may hand over: the peer's
     /// limit, which its hello told.
     pub(crate) max_send_refs: usize,
     /// The interfaces this side hands out, by name: shared by a server's connections.
@@ -331,15 +331,9 @@ impl Shared {
     }
 
     /// Whether the peer takes a message handing over `exported` (one id per naming): whether
-    /// it names at most [`max_send_refs`](Self::max_send_refs) distinct ids.
+    /// it names at most [`max_send_refs`](Self::max_send_refs) ids.
     pub(crate) fn peer_takes(&self, exported: &[u64]) -> bool {
-        if exported.len() <= self.max_send_refs {
-            return true;
-        }
-        let mut distinct = exported.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        distinct.len() <= self.max_send_refs
+        exported.len() <= self.max_send_refs
     }
 
     /// Whether the connection is closed.
@@ -367,7 +361,7 @@ impl Shared {
         AfterClose {
             objects: (!objects.is_empty()).then(|| Box::new(objects) as Box<dyn Send>),
             perspectives,
-            hook: self.lifecycle.take_close_hook(),
+            hook: self.lifecycle.close_hook(),
         }
         .run_soon();
     }

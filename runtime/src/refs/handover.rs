@@ -8,12 +8,13 @@ use crate::wire::IdList;
 use std::sync::Arc;
 
 /// Counts the references a message hands over; returns the distinct ids, for the message to
-/// settle. At most [`Config::max_exports`](crate::Config::max_exports) distinct ids are taken
-/// (the limit our hello told the peer), however many times the list names them.
+/// settle once each. The list is checked against
+/// [`Config::max_exports`](crate::Config::max_exports) (the limit our hello told the peer)
+/// before anything is read or kept.
 ///
 /// # Errors
 /// [`ProtocolError::Malformed`] if the list is malformed,
-/// [`ProtocolError::TooManyAnnouncedReferences`] if it names too many distinct ids.
+/// [`ProtocolError::TooManyAnnouncedReferences`] if it names too many ids.
 pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>, ProtocolError> {
     if exports.is_empty() {
         return Ok(Vec::new());

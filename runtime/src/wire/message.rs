@@ -20,8 +20,8 @@ pub enum Message<'a> {
         root: Option<&'a str>,
         /// The largest frame the sender accepts, in bytes: the receiver sends none larger.
         max_frame: u64,
-        /// The most distinct references one message may hand the sender: the receiver sends
-        /// none that hands over more.
+        /// The most references one message may hand the sender (each naming counts): the
+        /// receiver sends none that hands over more.
         max_refs: u64,
     },
     /// Call `method` on the receiver's object `target`; the payload holds the arguments.
@@ -131,17 +131,19 @@ impl<'a> IdList<'a> {
     }
 
     /// The distinct ids, each with how many times the list names it, in the order they first
-    /// appear, if there are at most `limit` distinct ones.
-    ///
-    /// A list may name one object many times (a result holding it in many places); what this
-    /// keeps is bounded by `limit`, not by the list's length.
+    /// appear, if the list names at most `limit` ids (each naming counts: a result holding one
+    /// object in three places names it three times).
     ///
     /// # Errors
-    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` distinct ids (checked as they
-    /// are read, before more is kept), [`ProtocolError::Malformed`] if a varint is cut short or
-    /// overflows 64 bits.
+    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` (counted before anything is
+    /// read or kept), [`ProtocolError::Malformed`] if a varint is cut short or overflows 64
+    /// bits.
     pub fn decode(&self, limit: usize) -> Result<Vec<(u64, u64)>, ProtocolError> {
-        let mut distinct = Distinct::with_capacity(self.count().min(limit));
+        let count = self.count();
+        if count > limit {
+            return Err(ProtocolError::TooManyAnnouncedReferences { count, limit });
+        }
+        let mut distinct = Distinct::with_capacity(count);
         let mut id = 0u64;
         let mut shift = 0u32;
         for &byte in self.0 {
@@ -153,9 +155,7 @@ impl<'a> IdList<'a> {
             }
             id |= bits << shift;
             if byte < 0x80 {
-                if !distinct.add(id, limit) {
-                    return Err(ProtocolError::TooManyAnnouncedReferences { limit });
-                }
+                distinct.add(id);
                 id = 0;
                 shift = 0;
             } else {
@@ -187,8 +187,8 @@ impl Distinct {
         }
     }
 
-    /// Counts one more naming of `id`; false if it would be the distinct id past `limit`.
-    fn add(&mut self, id: u64, limit: usize) -> bool {
+    /// Counts one more naming of `id`.
+    fn add(&mut self, id: u64) {
         let found = if self.counted.len() <= Self::SCANNED {
             self.counted.iter().position(|&(seen, _)| seen == id)
         } else {
@@ -196,10 +196,7 @@ impl Distinct {
         };
         if let Some(at) = found {
             self.counted[at].1 += 1;
-            return true;
-        }
-        if self.counted.len() >= limit {
-            return false;
+            return;
         }
         self.counted.push((id, 1));
         if self.counted.len() > Self::SCANNED {
@@ -211,7 +208,6 @@ impl Distinct {
                 self.index.insert(id, self.counted.len() - 1);
             }
         }
-        true
     }
 }
 
@@ -357,38 +353,42 @@ mod tests {
             unreachable!("decoded as a call")
         };
         assert_eq!(
-            exports.decode(4),
+            exports.decode(5),
             Ok(vec![(1, 2), (2, 1), (u64::MAX, 1), (300, 1)])
         );
         assert_eq!(
-            exports.decode(3),
-            Err(ProtocolError::TooManyAnnouncedReferences { limit: 3 })
+            exports.decode(4),
+            Err(ProtocolError::TooManyAnnouncedReferences { count: 5, limit: 4 })
         );
     }
 
     #[test]
-    fn an_id_named_many_times_counts_once_against_the_limit() {
+    fn an_id_named_many_times_comes_once_with_its_count() {
         let mut ids = vec![7u64; 100_000];
         ids.push(8);
         let encoded = IdList::encode(&ids);
         assert_eq!(
-            IdList::from_encoded(&encoded).decode(2),
+            IdList::from_encoded(&encoded).decode(100_001),
             Ok(vec![(7, 100_000), (8, 1)])
+        );
+        assert_eq!(
+            IdList::from_encoded(&encoded).decode(100_000),
+            Err(ProtocolError::TooManyAnnouncedReferences {
+                count: 100_001,
+                limit: 100_000
+            }),
+            "each naming counts against the limit"
         );
         // Past the ids scanned, a map finds them: the counts stay the same.
         let many: Vec<u64> = (0..40).chain(0..40).chain([3, 39]).collect();
         let encoded = IdList::encode(&many);
         let counted = IdList::from_encoded(&encoded)
-            .decode(40)
-            .expect("40 distinct");
+            .decode(82)
+            .expect("82 namings");
         assert_eq!(counted.len(), 40);
         assert!(counted.iter().enumerate().all(|(at, &(id, times))| {
             id == at as u64 && times == if id == 3 || id == 39 { 3 } else { 2 }
         }));
-        assert_eq!(
-            IdList::from_encoded(&encoded).decode(39),
-            Err(ProtocolError::TooManyAnnouncedReferences { limit: 39 })
-        );
     }
 
     #[test]
