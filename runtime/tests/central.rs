@@ -600,3 +600,33 @@ async fn a_broker_holds_a_bounded_number_of_sessions() {
         .expect("room again");
     assert_eq!(b.checker.open_sessions(), 2);
 }
+
+#[tokio::test]
+async fn a_login_past_a_users_session_allowance_ends_her_oldest_session_everywhere() {
+    let (auth, _server, _) = serve_auth(
+        "127.0.0.1:0",
+        auth_builder(MemorySessions::new()).sessions_per_user(2),
+    )
+    .await;
+    let mut b = broker("broker-b", "b-pw", auth).await;
+    let first = session(auth, "alice", "1234").await;
+    let desk = login(b.addr, "alice", ticket(&first, "broker-b").await)
+        .await
+        .expect("alice at b");
+    let second = session(auth, "alice", "1234").await;
+    let bob = session(auth, "bob", "secret").await;
+    // A third session of alice's: her first one ends, at the broker too.
+    let third = session(auth, "alice", "1234").await;
+    let left = tokio::time::timeout(Duration::from_secs(10), b.logouts.recv())
+        .await
+        .expect("the broker hears of it");
+    assert_eq!(left.as_deref(), Some("alice left broker-b"));
+    assert!(desk.whoami().await.is_err(), "the login is over");
+    assert_eq!(
+        first.ticket("broker-b".into()).await.err(),
+        Some(tartine::RemoteError::Method(TokenError::Revoked))
+    );
+    for going in [&second, &third, &bob] {
+        assert!(going.ticket("broker-b".into()).await.is_ok());
+    }
+}

@@ -298,8 +298,50 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
             .expect("kept")
             .ended
     );
+    // Alice's sessions past the two newest end; ended and expired ones do not count.
+    let (d, e) = (
+        session("a3", "alice", 40_000),
+        session("a4", "alice", 50_000),
+    );
+    for record in [&d, &e] {
+        store.create_session(record).await.expect("keeps");
+    }
+    let past = store
+        .end_sessions_past("alice", 2, 15_000)
+        .await
+        .expect("ends");
+    assert_eq!(past, std::slice::from_ref(&b.id), "a1 ended already");
+    assert_eq!(
+        store
+            .end_sessions_past("alice", 2, 15_000)
+            .await
+            .expect("ends"),
+        [],
+        "two left"
+    );
+    assert_eq!(
+        store
+            .end_sessions_past("alice", 0, 45_000)
+            .await
+            .expect("ends"),
+        std::slice::from_ref(&e.id),
+        "a3 expired by then"
+    );
+    assert!(
+        !store
+            .session(&d.id)
+            .await
+            .expect("reads")
+            .expect("kept")
+            .ended
+    );
+    assert_eq!(
+        store.end_sessions_past("bob", 1, 0).await.expect("ends"),
+        [],
+        "bob's one session is within his allowance"
+    );
     let ended = store.end_sessions_of("alice").await.expect("ends");
-    assert_eq!(ended, std::slice::from_ref(&b.id));
+    assert_eq!(ended, std::slice::from_ref(&d.id));
     store.prune(15_000).await.expect("prunes");
     assert_eq!(store.session(&a.id).await.expect("reads"), None);
     assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), None);

@@ -62,6 +62,8 @@ struct Hub {
     session_lifetime: Duration,
     ticket_lifetime: Duration,
     tickets_per_minute: u32,
+    /// How many sessions one user may have going at once; a login past it ends the oldest.
+    sessions_per_user: usize,
     clock: Arc<dyn Fn() -> SystemTime + Send + Sync>,
     /// When expired rows were last removed (Unix milliseconds).
     last_prune: AtomicU64,
@@ -118,9 +120,9 @@ impl Hub {
 impl AuthServer {
     /// An authentication server keeping its sessions in `sessions` (a
     /// [`MemorySessions`](super::MemorySessions), or a SQLite or PostgreSQL store so that a
-    /// restart logs no one out). Sessions last 8 hours, tickets 10 minutes, and a session may
-    /// ask for 60 tickets a minute. Expired sessions and tickets are removed from the store
-    /// once a minute, as logins come.
+    /// restart logs no one out). Sessions last 8 hours, tickets 10 minutes, a user has at most
+    /// 32 sessions going, and a session may ask for 60 tickets a minute. Expired sessions and
+    /// tickets are removed from the store once a minute, as logins come.
     pub fn new(sessions: impl SessionStore) -> Self {
         AuthServer {
             services_checkers: Vec::new(),
@@ -132,6 +134,7 @@ impl AuthServer {
                 session_lifetime: Duration::from_secs(8 * 3600),
                 ticket_lifetime: Duration::from_secs(600),
                 tickets_per_minute: 60,
+                sessions_per_user: 32,
                 clock: Arc::new(SystemTime::now),
                 last_prune: AtomicU64::new(0),
             },
@@ -170,6 +173,16 @@ impl AuthServer {
     /// to the store.
     pub fn tickets_per_minute(mut self, tickets: u32) -> Self {
         self.hub.tickets_per_minute = tickets.max(1);
+        self
+    }
+
+    /// How many sessions one user may have going at once (default 32): a password login past
+    /// it ends the user's oldest session, at the brokers too. This bounds what one user (or
+    /// whoever has her password) can add to the store, with [`tickets_per_minute`] per session.
+    ///
+    /// [`tickets_per_minute`]: Self::tickets_per_minute
+    pub fn sessions_per_user(mut self, sessions: usize) -> Self {
+        self.hub.sessions_per_user = sessions.max(1);
         self
     }
 
@@ -305,6 +318,21 @@ impl Realm for UserRealm {
             return Err(LoginError::NotPermitted);
         };
         let id = SessionId::random().map_err(|error| LoginError::Internal(error.to_string()))?;
+        // Room for this one: the oldest sessions past the user's allowance end.
+        let ended = self
+            .hub
+            .sessions
+            .end_sessions_past(
+                &username,
+                self.hub.sessions_per_user.saturating_sub(1),
+                self.hub.now(),
+            )
+            .await
+            .map_err(|_| LoginError::StoreUnavailable)?;
+        if !ended.is_empty() {
+            tracing::info!(user = %username, ended = ended.len(), "oldest sessions ended for a new one");
+            self.hub.announce(ended);
+        }
         let lifetime = u64::try_from(self.hub.session_lifetime.as_millis()).unwrap_or(u64::MAX);
         let record = SessionRecord {
             id: id.clone(),

@@ -60,6 +60,15 @@ pub trait SessionStore: Send + Sync + 'static {
         username: &str,
     ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 
+    /// Ends the live sessions of `username` (not ended, not expired at `now`, Unix
+    /// milliseconds) but the `keep` that expire last, the newest; returns those it ended.
+    fn end_sessions_past(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
+
     /// Keeps a new ticket.
     fn create_ticket(
         &self,
@@ -132,6 +141,33 @@ impl SessionStore for MemorySessions {
         Ok(ended)
     }
 
+    async fn end_sessions_past(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut kept = self.inner.lock();
+        let mut live: Vec<&mut SessionRecord> = kept
+            .sessions
+            .values_mut()
+            .filter(|session| {
+                session.username == username && !session.ended && session.expires_at > now
+            })
+            .collect();
+        live.sort_by(|a, b| (b.expires_at, &b.id).cmp(&(a.expires_at, &a.id)));
+        let mut ended: Vec<SessionId> = live
+            .into_iter()
+            .skip(keep)
+            .map(|session| {
+                session.ended = true;
+                session.id.clone()
+            })
+            .collect();
+        ended.sort();
+        Ok(ended)
+    }
+
     async fn create_ticket(&self, ticket: &TicketRecord) -> Result<(), StoreError> {
         self.inner
             .lock()
@@ -169,6 +205,12 @@ pub(crate) trait DynSessions: Send + Sync + 'static {
     fn end_sessions_of<'a>(
         &'a self,
         username: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>>;
+    fn end_sessions_past<'a>(
+        &'a self,
+        username: &'a str,
+        keep: usize,
+        now: u64,
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>>;
     fn create_ticket<'a>(
         &'a self,
@@ -208,6 +250,15 @@ impl<S: SessionStore> DynSessions for S {
         username: &'a str,
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>> {
         Box::pin(SessionStore::end_sessions_of(self, username))
+    }
+
+    fn end_sessions_past<'a>(
+        &'a self,
+        username: &'a str,
+        keep: usize,
+        now: u64,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>> {
+        Box::pin(SessionStore::end_sessions_past(self, username, keep, now))
     }
 
     fn create_ticket<'a>(

@@ -395,6 +395,35 @@ macro_rules! sql_store {
                 Ok(ended.into_iter().map(SessionId).collect())
             }
 
+            async fn end_sessions_past(
+                &self,
+                username: &str,
+                keep: usize,
+                now: u64,
+            ) -> Result<Vec<SessionId>, StoreError> {
+                let mut ended: Vec<String> = bounded(
+                    sqlx::query_scalar(
+                        "UPDATE tartine_sessions SET ended = $2
+                         WHERE username = $1 AND ended = $3 AND expires_at > $4
+                           AND id NOT IN (
+                             SELECT id FROM tartine_sessions
+                             WHERE username = $1 AND ended = $3 AND expires_at > $4
+                             ORDER BY expires_at DESC, id DESC
+                             LIMIT $5)
+                         RETURNING id",
+                    )
+                    .bind(username)
+                    .bind(true)
+                    .bind(false)
+                    .bind(millis_to_sql(now))
+                    .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool),
+                )
+                .await?;
+                ended.sort();
+                Ok(ended.into_iter().map(SessionId).collect())
+            }
+
             async fn create_ticket(&self, ticket: &TicketRecord) -> Result<(), StoreError> {
                 bounded(
                     sqlx::query(
