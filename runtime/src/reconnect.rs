@@ -63,12 +63,21 @@ impl Backoff {
             .initial
             .saturating_mul(1u32 << doublings.min(31))
             .min(self.max);
-        // Between half and all of it; std's per-process random keys make the draw.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(attempt);
-        let fraction = (hasher.finish() % 1_000) as u32;
-        full / 2 + (full / 2) * fraction / 1_000
+        jittered(full, attempt)
     }
+
+    /// The longest wait, jittered: what a refused login waits.
+    pub(crate) fn longest(&self, attempt: u32) -> Duration {
+        jittered(self.max, attempt)
+    }
+}
+
+/// Between half and all of `full`; std's per-process random keys make the draw.
+fn jittered(full: Duration, attempt: u32) -> Duration {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(attempt);
+    let fraction = (hasher.finish() % 1_000) as u32;
+    full / 2 + (full / 2) * fraction / 1_000
 }
 
 /// What happened to a [`Reconnecting`] client's connection.
@@ -202,7 +211,8 @@ impl ReconnectBuilder {
     /// Stops for good when the server refuses the credentials on a reconnect, instead of
     /// retrying (off by default).
     ///
-    /// By default a refused login is retried after the longest wait ([`Backoff::max`]), and
+    /// By default a refused login is retried after the longest wait ([`Backoff::max`],
+    /// jittered), and
     /// reported as [`ReconnectEvent::Retrying`] with `refused` set. The credentials were
     /// accepted before, and a server throttling failed logins to a user answers a throttled
     /// attempt exactly as a wrong password: a client that stopped on that answer could be cut
@@ -370,7 +380,11 @@ impl Supervisor {
                     // A refused login waits the longest: each one the server checks counts
                     // against the user's throttle, which a client retrying at once on a
                     // changed password could keep full for the user herself.
-                    delay = self.backoff.delay(if refused { u32::MAX } else { next });
+                    delay = if refused {
+                        self.backoff.longest(next)
+                    } else {
+                        self.backoff.delay(next)
+                    };
                     let _ = self.events.send(ReconnectEvent::Retrying {
                         attempt,
                         delay,

@@ -306,11 +306,25 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
     for record in [&d, &e] {
         store.create_session(record).await.expect("keeps");
     }
+    let of_b = TicketRecord {
+        hash: [9; 32],
+        session: b.id.clone(),
+        audience: "broker-b".into(),
+        expires_at: 25_000,
+    };
+    store.create_ticket(&of_b).await.expect("keeps");
     let past = store
         .end_sessions_past("alice", 2, 15_000)
         .await
         .expect("ends");
     assert_eq!(past, std::slice::from_ref(&b.id), "a1 ended already");
+    let ended_b = store.session(&b.id).await.expect("reads").expect("kept");
+    assert!(ended_b.ended && ended_b.expires_at == 15_000, "expired now");
+    assert_eq!(
+        store.ticket(&[9; 32]).await.expect("reads"),
+        None,
+        "its tickets go"
+    );
     assert_eq!(
         store
             .end_sessions_past("alice", 2, 15_000)
@@ -344,6 +358,7 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
     assert_eq!(ended, std::slice::from_ref(&d.id));
     store.prune(15_000).await.expect("prunes");
     assert_eq!(store.session(&a.id).await.expect("reads"), None);
+    assert_eq!(store.session(&b.id).await.expect("reads"), None);
     assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), None);
     assert!(store.session(&c.id).await.expect("reads").is_some());
 }

@@ -177,8 +177,10 @@ impl AuthServer {
     }
 
     /// How many sessions one user may have going at once (default 32): a password login past
-    /// it ends the user's oldest session, at the brokers too. This bounds what one user (or
-    /// whoever has her password) can add to the store, with [`tickets_per_minute`] per session.
+    /// it ends the user's oldest session, at the brokers too, and the store forgets it at its
+    /// next pruning. This bounds what one user (or whoever has her password) can add to the
+    /// store, with [`tickets_per_minute`] per session. Logins of one user made at the same
+    /// time may pass it by their number until her next login.
     ///
     /// [`tickets_per_minute`]: Self::tickets_per_minute
     pub fn sessions_per_user(mut self, sessions: usize) -> Self {

@@ -61,7 +61,10 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 
     /// Ends the live sessions of `username` (not ended, not expired at `now`, Unix
-    /// milliseconds) but the `keep` that expire last, the newest; returns those it ended.
+    /// milliseconds) but the `keep` that expire last, the newest, and returns those it ended.
+    /// They also expire at `now` and their tickets are forgotten, so that the next
+    /// [`prune`](Self::prune) removes them: a user logging in over and over does not make the
+    /// store grow.
     fn end_sessions_past(
         &self,
         username: &str,
@@ -161,10 +164,13 @@ impl SessionStore for MemorySessions {
             .skip(keep)
             .map(|session| {
                 session.ended = true;
+                session.expires_at = now;
                 session.id.clone()
             })
             .collect();
         ended.sort();
+        kept.tickets
+            .retain(|_, ticket| ended.binary_search(&ticket.session).is_err());
         Ok(ended)
     }
 

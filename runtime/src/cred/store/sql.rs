@@ -403,7 +403,7 @@ macro_rules! sql_store {
             ) -> Result<Vec<SessionId>, StoreError> {
                 let mut ended: Vec<String> = bounded(
                     sqlx::query_scalar(
-                        "UPDATE tartine_sessions SET ended = $2
+                        "UPDATE tartine_sessions SET ended = $2, expires_at = $4
                          WHERE username = $1 AND ended = $3 AND expires_at > $4
                            AND id NOT IN (
                              SELECT id FROM tartine_sessions
@@ -421,6 +421,14 @@ macro_rules! sql_store {
                 )
                 .await?;
                 ended.sort();
+                for session in &ended {
+                    bounded(
+                        sqlx::query("DELETE FROM tartine_tickets WHERE session = $1")
+                            .bind(session)
+                            .execute(&self.pool),
+                    )
+                    .await?;
+                }
                 Ok(ended.into_iter().map(SessionId).collect())
             }
 
