@@ -14,7 +14,7 @@ use crate::error::RemoteError;
 use crate::lock::Lock;
 use crate::reconnect::Backoff;
 use crate::refs::remote::Remote;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -33,7 +33,9 @@ use tokio_util::sync::CancellationToken;
 /// announces it (a logout or a revocation, pushed to every linked broker), at the session's
 /// expiry by this broker's own timer, and otherwise at the next check of the open sessions,
 /// made every [`recheck`](CentralAuthBuilder::recheck) and as soon as a lost link is made
-/// again.
+/// again. A login checked while its session still went, but admitted after the announcement
+/// came, is refused: the broker remembers the last 1,024 sessions announced ended that had no
+/// login here.
 #[derive(Clone)]
 pub struct CentralAuth {
     state: Arc<State>,
@@ -55,15 +57,54 @@ struct State {
     sessions: Lock<HashMap<SessionId, SessionEnd>>,
     /// The most sessions kept at once.
     max_sessions: usize,
+    /// Sessions announced ended while no login of theirs was here (see [`RecentlyEnded`]).
+    recently_ended: Lock<RecentlyEnded>,
     stop: CancellationToken,
 }
 
+/// How many sessions announced ended a broker remembers when it had no login of theirs.
+const RECENTLY_ENDED: usize = 1_024;
+
+/// The last [`RECENTLY_ENDED`] sessions announced ended while no login of theirs was here. A
+/// token login whose check at the authentication server crossed the announcement (checked
+/// while the session went, admitted after the notice came) finds its session here and is
+/// refused, instead of going on until the next recheck.
+#[derive(Default)]
+struct RecentlyEnded {
+    order: VecDeque<SessionId>,
+    ended: HashSet<SessionId>,
+}
+
+impl RecentlyEnded {
+    fn remember(&mut self, session: SessionId) {
+        if !self.ended.insert(session.clone()) {
+            return;
+        }
+        self.order.push_back(session);
+        if self.order.len() > RECENTLY_ENDED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ended.remove(&oldest);
+        }
+    }
+
+    fn contains(&self, session: &SessionId) -> bool {
+        self.ended.contains(session)
+    }
+}
+
 impl State {
-    /// Ends the logins of `session`.
+    /// Ends the logins of `session`; if it has none here, remembers that it ended, for a login
+    /// of it being admitted now.
     fn end(&self, session: &SessionId) {
-        if let Some(end) = self.sessions.lock().remove(session) {
-            tracing::info!(%session, "session ended; ending its logins");
-            end.end();
+        let mut sessions = self.sessions.lock();
+        match sessions.remove(session) {
+            Some(end) => {
+                drop(sessions);
+                tracing::info!(%session, "session ended; ending its logins");
+                end.end();
+            }
+            None => self.recently_ended.lock().remember(session.clone()),
         }
     }
 
@@ -73,6 +114,10 @@ impl State {
         let mut sessions = self.sessions.lock();
         if let Some(end) = sessions.get(&verified.session) {
             return Ok(end.clone());
+        }
+        // Checked before it ended, but its end was announced since.
+        if self.recently_ended.lock().contains(&verified.session) {
+            return Err(LoginError::Token(TokenError::Revoked));
         }
         if sessions.len() >= self.max_sessions {
             // Forget the sessions none of whose logins is still going here (firing their
@@ -209,6 +254,7 @@ impl CentralAuthBuilder {
             link,
             sessions: Lock::new(HashMap::new()),
             max_sessions: self.max_sessions,
+            recently_ended: Lock::new(RecentlyEnded::default()),
             stop: CancellationToken::new(),
         });
         tokio::spawn(keep_linked(Arc::downgrade(&state), self));
@@ -389,4 +435,55 @@ async fn link(
         .await?;
     let _ = connection.logout(&identity).await;
     Ok((connection, remote))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> Arc<State> {
+        let (link, _) = watch::channel(None);
+        Arc::new(State {
+            link,
+            sessions: Lock::new(HashMap::new()),
+            max_sessions: 8,
+            recently_ended: Lock::new(RecentlyEnded::default()),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    fn verified(session: &str) -> VerifiedTicket {
+        VerifiedTicket {
+            username: "alice".into(),
+            session: SessionId(session.into()),
+            session_left_ms: 60_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_checked_before_its_session_ended_is_refused_after_the_notice() {
+        let state = state();
+        // The notice comes between the check at the authentication server and the admission.
+        state.end(&SessionId("s1".into()));
+        assert_eq!(
+            state.session_end(&verified("s1")).err(),
+            Some(LoginError::Token(TokenError::Revoked))
+        );
+        assert!(
+            state.session_end(&verified("s2")).is_ok(),
+            "other sessions go on"
+        );
+    }
+
+    #[test]
+    fn the_sessions_remembered_ended_are_bounded() {
+        let mut recent = RecentlyEnded::default();
+        for i in 0..RECENTLY_ENDED + 10 {
+            recent.remember(SessionId(format!("s{i}")));
+        }
+        assert_eq!(recent.order.len(), RECENTLY_ENDED);
+        assert_eq!(recent.ended.len(), RECENTLY_ENDED);
+        assert!(!recent.contains(&SessionId("s0".into())), "the oldest went");
+        assert!(recent.contains(&SessionId(format!("s{}", RECENTLY_ENDED + 9))));
+    }
 }
