@@ -33,9 +33,9 @@ use tokio_util::sync::CancellationToken;
 /// announces it (a logout or a revocation, pushed to every linked broker), at the session's
 /// expiry by this broker's own timer, and otherwise at the next check of the open sessions,
 /// made every [`recheck`](CentralAuthBuilder::recheck) and as soon as a lost link is made
-/// again. A login checked while its session still went, but admitted after the announcement
-/// came, is refused: the broker remembers the last 1,024 sessions announced ended that had no
-/// login here.
+/// again. A login checked while its session still went, but admitted after the news that it
+/// ended came, is refused: the broker remembers the last 1,024 sessions it learnt ended, and
+/// when more than that ended during one check, it asks again whether the session goes.
 #[derive(Clone)]
 pub struct CentralAuth {
     state: Arc<State>,
@@ -57,22 +57,25 @@ struct State {
     sessions: Lock<HashMap<SessionId, SessionEnd>>,
     /// The most sessions kept at once.
     max_sessions: usize,
-    /// Sessions announced ended while no login of theirs was here (see [`RecentlyEnded`]).
+    /// The sessions this broker learnt ended (see [`RecentlyEnded`]).
     recently_ended: Lock<RecentlyEnded>,
     stop: CancellationToken,
 }
 
-/// How many sessions announced ended a broker remembers when it had no login of theirs.
+/// How many of the sessions it learnt ended a broker remembers.
 const RECENTLY_ENDED: usize = 1_024;
 
-/// The last [`RECENTLY_ENDED`] sessions announced ended while no login of theirs was here. A
-/// token login whose check at the authentication server crossed the announcement (checked
+/// The last [`RECENTLY_ENDED`] sessions this broker learnt ended (announced, rechecked or
+/// expired). A token login whose check at the authentication server crossed the news (checked
 /// while the session went, admitted after the notice came) finds its session here and is
-/// refused, instead of going on until the next recheck.
+/// refused, instead of going on until the next recheck. How many were forgotten tells a login
+/// whether more ended during its check than this remembers: it then asks again.
 #[derive(Default)]
 struct RecentlyEnded {
     order: VecDeque<SessionId>,
     ended: HashSet<SessionId>,
+    /// How many were forgotten to make room, ever.
+    forgotten: u64,
 }
 
 impl RecentlyEnded {
@@ -85,6 +88,7 @@ impl RecentlyEnded {
             && let Some(oldest) = self.order.pop_front()
         {
             self.ended.remove(&oldest);
+            self.forgotten += 1;
         }
     }
 
@@ -94,17 +98,17 @@ impl RecentlyEnded {
 }
 
 impl State {
-    /// Ends the logins of `session`; if it has none here, remembers that it ended, for a login
-    /// of it being admitted now.
+    /// Ends the logins of `session`, and remembers that it ended, for a login of it being
+    /// admitted now.
     fn end(&self, session: &SessionId) {
         let mut sessions = self.sessions.lock();
-        match sessions.remove(session) {
-            Some(end) => {
-                drop(sessions);
-                tracing::info!(%session, "session ended; ending its logins");
-                end.end();
-            }
-            None => self.recently_ended.lock().remember(session.clone()),
+        let going = sessions.remove(session);
+        // Under the sessions' lock: `session_end` cannot slip in between.
+        self.recently_ended.lock().remember(session.clone());
+        drop(sessions);
+        if let Some(end) = going {
+            tracing::info!(%session, "session ended; ending its logins");
+            end.end();
         }
     }
 
@@ -311,6 +315,21 @@ impl CentralAuth {
         self.state.link.send_replace(None);
     }
 
+    /// Asks the authentication server whether `session` still goes.
+    async fn confirm_active(&self, session: &SessionId) -> Result<(), LoginError> {
+        let link = self
+            .state
+            .link
+            .borrow()
+            .clone()
+            .ok_or(LoginError::AuthServerUnavailable)?;
+        match link.active(vec![session.clone()]).await {
+            Ok(active) if active.contains(session) => Ok(()),
+            Ok(_) => Err(LoginError::Token(TokenError::Revoked)),
+            Err(_) => Err(LoginError::AuthServerUnavailable),
+        }
+    }
+
     async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
         let link = self
             .state
@@ -348,7 +367,13 @@ impl CredentialChecker for CentralAuth {
         let Credentials::Token(presented) = credentials else {
             return Err(LoginError::Unauthorized);
         };
+        let forgotten = self.state.recently_ended.lock().forgotten;
         let verified = self.verify(presented.username(), presented.token()).await?;
+        if self.state.recently_ended.lock().forgotten != forgotten {
+            // More sessions ended during the check than the broker remembers: this one may be
+            // among those forgotten. Ask again.
+            self.confirm_active(&verified.session).await?;
+        }
         let end = self.state.session_end(&verified)?;
         Ok(Admission::ending_with(
             AvatarId::User(verified.username),
@@ -475,6 +500,19 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_login_checked_while_another_of_its_session_was_open_is_refused_too() {
+        let state = state();
+        let open = state.session_end(&verified("s1")).expect("admitted");
+        // The notice ends the open login, and a login being checked meanwhile is refused.
+        state.end(&SessionId("s1".into()));
+        assert!(open.token().is_cancelled(), "the open login ended");
+        assert_eq!(
+            state.session_end(&verified("s1")).err(),
+            Some(LoginError::Token(TokenError::Revoked))
+        );
+    }
+
     #[test]
     fn the_sessions_remembered_ended_are_bounded() {
         let mut recent = RecentlyEnded::default();
@@ -483,6 +521,10 @@ mod tests {
         }
         assert_eq!(recent.order.len(), RECENTLY_ENDED);
         assert_eq!(recent.ended.len(), RECENTLY_ENDED);
+        assert_eq!(
+            recent.forgotten, 10,
+            "what a login checked meanwhile asks again about"
+        );
         assert!(!recent.contains(&SessionId("s0".into())), "the oldest went");
         assert!(recent.contains(&SessionId(format!("s{}", RECENTLY_ENDED + 9))));
     }
