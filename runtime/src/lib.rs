@@ -316,7 +316,7 @@
 //!   anything is allocated for it; for connections that have not logged in, room for a long
 //!   frame is made as its bytes arrive, from a budget they share. A header's list of references
 //!   ([`wire::IdList`]) is counted against the receiver's `max_exports` (which its hello told
-//!   the sender) before it is read into distinct ids with their counts. A [`Bytes`] of
+//!   the sender) before it is decoded. A [`Bytes`] of
 //!   16 KiB or more is not copied into its frame: the codec hands it off as it is encoded
 //!   (`spill.rs`), and the frame is written as its pieces, each from its own buffer.
 //! - **codec** (`codec/`): payloads go through one seam (`seam.rs`); generated dispatch is

@@ -212,14 +212,13 @@ impl ReconnectBuilder {
     /// retrying (off by default).
     ///
     /// By default a refused login is retried after the longest wait ([`Backoff::max`],
-    /// jittered), and
-    /// reported as [`ReconnectEvent::Retrying`] with `refused` set. The credentials were
-    /// accepted before, and a server throttling failed logins to a user answers a throttled
-    /// attempt exactly as a wrong password: a client that stopped on that answer could be cut
-    /// off for good by anyone who keeps guessing the user's password. The longest wait keeps a
-    /// client whose password changed from filling the user's throttle itself. Stop only where
-    /// no such throttle applies, or watch the events and [`close`](Reconnecting::close) on your
-    /// terms.
+    /// jittered), and reported as [`ReconnectEvent::Retrying`] with `refused` set. The
+    /// credentials were accepted before, and a server throttling failed logins to a user answers
+    /// a throttled attempt exactly as a wrong password: a client that stopped on that answer
+    /// could be cut off for good by anyone who keeps guessing the user's password. The longest
+    /// wait keeps a client whose password changed from filling the user's throttle itself. Stop
+    /// only where no such throttle applies, or watch the events and
+    /// [`close`](Reconnecting::close) on your terms.
     pub fn stop_when_refused(mut self) -> Self {
         self.stop_when_refused = true;
         self

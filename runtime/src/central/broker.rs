@@ -315,15 +315,18 @@ impl CentralAuth {
         self.state.link.send_replace(None);
     }
 
-    /// Asks the authentication server whether `session` still goes.
-    async fn confirm_active(&self, session: &SessionId) -> Result<(), LoginError> {
-        let link = self
-            .state
+    /// The link to the authentication server, if it is up.
+    fn link(&self) -> Result<Remote<dyn AuthBroker>, LoginError> {
+        self.state
             .link
             .borrow()
             .clone()
-            .ok_or(LoginError::AuthServerUnavailable)?;
-        match link.active(vec![session.clone()]).await {
+            .ok_or(LoginError::AuthServerUnavailable)
+    }
+
+    /// Asks the authentication server whether `session` still goes.
+    async fn confirm_active(&self, session: &SessionId) -> Result<(), LoginError> {
+        match self.link()?.active(vec![session.clone()]).await {
             Ok(active) if active.contains(session) => Ok(()),
             Ok(_) => Err(LoginError::Token(TokenError::Revoked)),
             Err(_) => Err(LoginError::AuthServerUnavailable),
@@ -331,13 +334,11 @@ impl CentralAuth {
     }
 
     async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
-        let link = self
-            .state
-            .link
-            .borrow()
-            .clone()
-            .ok_or(LoginError::AuthServerUnavailable)?;
-        match link.verify(username.to_owned(), token.to_vec()).await {
+        match self
+            .link()?
+            .verify(username.to_owned(), token.to_vec())
+            .await
+        {
             Ok(verified) if verified.username == username => Ok(verified),
             Ok(_) => Err(LoginError::Token(TokenError::WrongUser)),
             Err(RemoteError::Method(TokenError::StoreUnavailable)) => {

@@ -70,7 +70,7 @@ impl Connection {
             return None;
         }
         let mut imports = self.shared.tables.imports.lock();
-        imports.announce(ROOT_ID, 1);
+        imports.announce(ROOT_ID);
         let inner = imports.attach(ROOT_ID, || {
             RemoteInner::new(ROOT_ID, Arc::clone(&self.shared))
         });

@@ -7,27 +7,22 @@ use crate::link::shared::Shared;
 use crate::wire::IdList;
 use std::sync::Arc;
 
-/// Counts the references a message hands over; returns the distinct ids, for the message to
-/// settle once each. The list is checked against
+/// Counts the references a message hands over. The list is checked against
 /// [`Config::max_exports`](crate::Config::max_exports) (the limit our hello told the peer)
-/// before anything is read or kept.
+/// before anything is allocated for it.
 ///
 /// # Errors
-/// [`ProtocolError::Malformed`] if the list is malformed,
-/// [`ProtocolError::TooManyAnnouncedReferences`] if it names too many ids.
+/// [`ProtocolError::Malformed`] if the list is malformed or too long.
 pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>, ProtocolError> {
     if exports.is_empty() {
         return Ok(Vec::new());
     }
-    let counted = exports.decode(shared.config.max_exports)?;
+    let ids = exports.decode(shared.config.max_exports)?;
     let mut imports = shared.tables.imports.lock();
-    Ok(counted
-        .into_iter()
-        .map(|(id, times)| {
-            imports.announce(id, times);
-            id
-        })
-        .collect())
+    for &id in &ids {
+        imports.announce(id);
+    }
+    Ok(ids)
 }
 
 /// Settles the ids a message handed over when it is dropped: once its payload is decoded or

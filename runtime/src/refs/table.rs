@@ -246,15 +246,14 @@ impl<R> Default for ImportTable<R> {
 }
 
 impl<R> ImportTable<R> {
-    /// Counts `times` handings-over of `id` by one message about to be decoded, which holds
-    /// the id until it settles.
-    pub(crate) fn announce(&mut self, id: u64, times: u64) {
+    /// Counts one handing-over of `id` by a message about to be decoded.
+    pub(crate) fn announce(&mut self, id: u64) {
         let entry = self.entries.entry(id).or_insert_with(|| ImportEntry {
             received: 0,
             holds: 0,
             live: Weak::new(),
         });
-        entry.received = entry.received.saturating_add(times);
+        entry.received += 1;
         entry.holds += 1;
     }
 
@@ -446,8 +445,8 @@ mod tests {
     #[test]
     fn an_import_is_released_with_exactly_the_count_received() {
         let mut table = ImportTable::<u8>::default();
-        table.announce(5, 1);
-        table.announce(5, 1);
+        table.announce(5);
+        table.announce(5);
         let live = table.attach(5, || Arc::new(0)).expect("announced");
         let same = table.attach(5, || Arc::new(1)).expect("announced");
         assert!(Arc::ptr_eq(&live, &same), "one shared value per id");
@@ -459,19 +458,9 @@ mod tests {
     }
 
     #[test]
-    fn a_message_naming_an_id_many_times_holds_it_once_and_releases_every_naming() {
-        let mut table = ImportTable::<u8>::default();
-        table.announce(4, 3);
-        let live = table.attach(4, || Arc::new(0)).expect("announced");
-        assert_eq!(table.settle(4), None, "a handle is alive");
-        assert_eq!(table.dropped(4, Arc::as_ptr(&live)), Some(3));
-        assert_eq!(table.len(), 0);
-    }
-
-    #[test]
     fn an_import_never_attached_is_released_when_its_message_settles() {
         let mut table = ImportTable::<u8>::default();
-        table.announce(9, 1);
+        table.announce(9);
         assert_eq!(table.settle(9), Some(1));
         assert_eq!(
             table.attach(9, || Arc::new(0)).err(),
@@ -483,10 +472,10 @@ mod tests {
     #[test]
     fn a_handle_dropped_while_a_message_holds_its_id_waits_for_the_message() {
         let mut table = ImportTable::<u8>::default();
-        table.announce(3, 1);
+        table.announce(3);
         let live = table.attach(3, || Arc::new(0)).expect("announced");
         assert_eq!(table.settle(3), None);
-        table.announce(3, 1);
+        table.announce(3);
         let pointer = Arc::as_ptr(&live);
         drop(live);
         assert_eq!(

@@ -2,7 +2,6 @@
 
 use crate::error::{CallError, ProtocolError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The header of one frame. Call, return and raise headers are followed by a payload.
 ///
@@ -130,20 +129,17 @@ impl<'a> IdList<'a> {
         self.0.iter().filter(|&&byte| byte < 0x80).count()
     }
 
-    /// The distinct ids, each with how many times the list names it, in the order they first
-    /// appear, if the list names at most `limit` ids (each naming counts: a result holding one
-    /// object in three places names it three times).
+    /// The ids, if there are at most `limit` of them.
     ///
     /// # Errors
-    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` (counted before anything is
-    /// read or kept), [`ProtocolError::Malformed`] if a varint is cut short or overflows 64
-    /// bits.
-    pub fn decode(&self, limit: usize) -> Result<Vec<(u64, u64)>, ProtocolError> {
+    /// [`ProtocolError::TooManyAnnouncedReferences`] past `limit` (checked before allocating),
+    /// [`ProtocolError::Malformed`] if a varint is cut short or overflows 64 bits.
+    pub fn decode(&self, limit: usize) -> Result<Vec<u64>, ProtocolError> {
         let count = self.count();
         if count > limit {
             return Err(ProtocolError::TooManyAnnouncedReferences { count, limit });
         }
-        let mut distinct = Distinct::with_capacity(count);
+        let mut ids = Vec::with_capacity(count);
         let mut id = 0u64;
         let mut shift = 0u32;
         for &byte in self.0 {
@@ -155,7 +151,7 @@ impl<'a> IdList<'a> {
             }
             id |= bits << shift;
             if byte < 0x80 {
-                distinct.add(id);
+                ids.push(id);
                 id = 0;
                 shift = 0;
             } else {
@@ -165,56 +161,14 @@ impl<'a> IdList<'a> {
         if shift != 0 {
             return Err(ProtocolError::Malformed("an object id is cut short".into()));
         }
-        Ok(distinct.counted)
-    }
-}
-
-/// Distinct ids with their counts, as a list is read: looked up by a linear scan while there
-/// are few (most lists name one or two objects), by a map past that.
-struct Distinct {
-    counted: Vec<(u64, u64)>,
-    index: HashMap<u64, usize>,
-}
-
-impl Distinct {
-    /// How many ids are scanned before a map is built.
-    const SCANNED: usize = 16;
-
-    fn with_capacity(capacity: usize) -> Self {
-        Distinct {
-            counted: Vec::with_capacity(capacity),
-            index: HashMap::new(),
-        }
-    }
-
-    /// Counts one more naming of `id`.
-    fn add(&mut self, id: u64) {
-        let found = if self.counted.len() <= Self::SCANNED {
-            self.counted.iter().position(|&(seen, _)| seen == id)
-        } else {
-            self.index.get(&id).copied()
-        };
-        if let Some(at) = found {
-            self.counted[at].1 += 1;
-            return;
-        }
-        self.counted.push((id, 1));
-        if self.counted.len() > Self::SCANNED {
-            if self.index.is_empty() {
-                self.index = (self.counted.iter().enumerate())
-                    .map(|(at, &(seen, _))| (seen, at))
-                    .collect();
-            } else {
-                self.index.insert(id, self.counted.len() - 1);
-            }
-        }
+        Ok(ids)
     }
 }
 
 impl std::fmt::Debug for IdList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.decode(64) {
-            Ok(ids) => f.debug_map().entries(ids).finish(),
+            Ok(ids) => f.debug_list().entries(ids).finish(),
             Err(_) => write!(f, "IdList({} bytes)", self.0.len()),
         }
     }
@@ -352,43 +306,11 @@ mod tests {
         let Message::Call { exports, .. } = decoded else {
             unreachable!("decoded as a call")
         };
-        assert_eq!(
-            exports.decode(5),
-            Ok(vec![(1, 2), (2, 1), (u64::MAX, 1), (300, 1)])
-        );
+        assert_eq!(exports.decode(5), Ok(vec![1, 1, 2, u64::MAX, 300]));
         assert_eq!(
             exports.decode(4),
             Err(ProtocolError::TooManyAnnouncedReferences { count: 5, limit: 4 })
         );
-    }
-
-    #[test]
-    fn an_id_named_many_times_comes_once_with_its_count() {
-        let mut ids = vec![7u64; 100_000];
-        ids.push(8);
-        let encoded = IdList::encode(&ids);
-        assert_eq!(
-            IdList::from_encoded(&encoded).decode(100_001),
-            Ok(vec![(7, 100_000), (8, 1)])
-        );
-        assert_eq!(
-            IdList::from_encoded(&encoded).decode(100_000),
-            Err(ProtocolError::TooManyAnnouncedReferences {
-                count: 100_001,
-                limit: 100_000
-            }),
-            "each naming counts against the limit"
-        );
-        // Past the ids scanned, a map finds them: the counts stay the same.
-        let many: Vec<u64> = (0..40).chain(0..40).chain([3, 39]).collect();
-        let encoded = IdList::encode(&many);
-        let counted = IdList::from_encoded(&encoded)
-            .decode(82)
-            .expect("82 namings");
-        assert_eq!(counted.len(), 40);
-        assert!(counted.iter().enumerate().all(|(at, &(id, times))| {
-            id == at as u64 && times == if id == 3 || id == 39 { 3 } else { 2 }
-        }));
     }
 
     #[test]

@@ -95,9 +95,7 @@ impl Raw {
             match message {
                 Message::Return { call: c, exports } if c == call => {
                     return Answer::Return {
-                        exports: (exports.decode(usize::MAX).unwrap().into_iter())
-                            .map(|(id, _)| id)
-                            .collect(),
+                        exports: exports.decode(usize::MAX).unwrap(),
                         payload: reply[offset..].to_vec(),
                     };
                 }
@@ -127,22 +125,6 @@ impl Raw {
 
     pub async fn send_bytes(&mut self, bytes: &[u8]) {
         self.framed.get_mut().write_all(bytes).await.unwrap();
-    }
-
-    /// Waits for the failure that answers `call`, past any other frame.
-    pub async fn expect_failed(&mut self, call: u64) -> tartine::wire::Failure {
-        let answer = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let frame = self.framed.next().await.expect("open").expect("a frame");
-                if let Ok((Message::Failed { call: c, failure }, _)) = decode_message(&frame)
-                    && c == call
-                {
-                    return failure;
-                }
-            }
-        })
-        .await;
-        answer.expect("an answer")
     }
 
     /// Waits for the server to close the connection.
