@@ -60,6 +60,9 @@ pub(crate) struct ReplySlots {
     closed: bool,
     /// No waiting slot has a deadline before this one.
     earliest: Option<Instant>,
+    /// Replies taken (or given up on) since the last call opened: more than one means the
+    /// caller keeps several calls in flight, and its next call is likely one of a batch.
+    taken_since_open: u32,
 }
 
 /// What the caller finds in its slot.
@@ -74,7 +77,10 @@ pub(crate) enum Outcome {
 }
 
 /// A new slot: its call id, whether its deadline is now the earliest (the reader's timer
-/// must then be set earlier), and whether it is the only call waiting.
+/// must then be set earlier), and whether it is alone: the only call waiting, and not the
+/// first of a new batch (its caller took at most one reply since it last opened a call).
+/// A call alone is written at once by its caller; the calls of a batch gather in the write
+/// queue and leave in one write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Opened {
     pub(crate) call: u64,
@@ -119,10 +125,11 @@ impl ReplySlots {
             }
             (None, _) => false,
         };
+        let batch_ended = std::mem::take(&mut self.taken_since_open) > 1;
         Some(Opened {
             call,
             earliest,
-            alone: self.slots.len() == 1,
+            alone: self.slots.len() == 1 && !batch_ended,
         })
     }
 
@@ -137,7 +144,9 @@ impl ReplySlots {
                 }
                 Poll::Pending
             }
-            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(call) {
+            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(call).inspect(|_| {
+                self.taken_since_open = self.taken_since_open.saturating_add(1);
+            }) {
                 Some(Slot::Ready(incoming)) => Poll::Ready(Outcome::Reply(incoming)),
                 Some(Slot::Expired) => Poll::Ready(Outcome::TimedOut),
                 _ => Poll::Ready(Outcome::Gone),
@@ -258,6 +267,36 @@ mod tests {
             Poll::Ready(Outcome::Reply(Incoming::Failed(Failure::Busy)))
         ));
         assert_eq!(slots.len(), 0);
+    }
+
+    #[test]
+    fn a_call_is_alone_unless_others_wait_or_a_batch_of_replies_was_just_taken() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut slots = ReplySlots::default();
+        let mut answer = |slots: &mut ReplySlots, call: u64| {
+            assert!(matches!(slots.deliver(call, failed()), Delivery::Placed(_)));
+            assert!(slots.poll(call, &mut cx).is_ready());
+        };
+        // One call after another: each is alone.
+        let first = slots.open(None).expect("open");
+        assert!(first.alone);
+        answer(&mut slots, first.call);
+        let second = slots.open(None).expect("open");
+        assert!(second.alone, "one reply taken, then one call");
+        assert!(!slots.open(None).expect("open").alone, "another waits");
+        // A caller with calls in flight takes their replies, then opens the next batch: its
+        // first call joins the others in the write queue.
+        let mut slots = ReplySlots::default();
+        let batch: Vec<u64> = (0..3)
+            .map(|_| slots.open(None).expect("open").call)
+            .collect();
+        for call in batch {
+            answer(&mut slots, call);
+        }
+        let next = slots.open(None).expect("open");
+        assert!(!next.alone, "the first call of a new batch");
+        answer(&mut slots, next.call);
+        assert!(slots.open(None).expect("open").alone, "the batch is over");
     }
 
     #[test]
