@@ -359,7 +359,10 @@
 //!   rest of a burst straight from its read buffer, without a pass through its select, and writes
 //!   the reply to a call that came alone at once; one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
-//!   are copied into it whole, laid out by `wire::FrameBuilder`). A frame with a large payload
+//!   are copied into it whole, laid out by `wire::FrameBuilder`). A call alone on its
+//!   connection is written at once by its caller; the first call of a new batch (its caller
+//!   took several replies since its last call) waits for the others in the queue, so that the
+//!   batch leaves in one write (`link/replies.rs`). A frame with a large payload
 //!   that finds nobody writing leaves at once from its sender, in vectored writes from its own
 //!   buffers (`link/outbox.rs`); the writer takes what the socket left. A closed connection's last
 //!   frames get one second to leave. If the runtime running these tasks shuts down, the
