@@ -466,6 +466,10 @@ async fn link(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::central::{AuthServer, MemorySessions, SessionRecord, SessionStore, TicketRecord};
+    use crate::cred::store::contract::StoreError;
+    use crate::cred::{InMemoryPasswords, PresentedToken};
+    use crate::server::{Server, ServerHandle};
 
     fn state() -> Arc<State> {
         let (link, _) = watch::channel(None);
@@ -512,6 +516,155 @@ mod tests {
             state.session_end(&verified("s1")).err(),
             Some(LoginError::Token(TokenError::Revoked))
         );
+    }
+
+    /// The memory store, whose `session` can be held once it read a record: the record it
+    /// returns then is what the store held before the hold, as when a session ends while the
+    /// authentication server checks a ticket of it.
+    #[derive(Clone, Default)]
+    struct Held {
+        inner: MemorySessions,
+        hold: Arc<Lock<bool>>,
+        read: Arc<tokio::sync::Notify>,
+        release: Arc<tokio::sync::Notify>,
+        asked: Arc<Lock<Option<SessionId>>>,
+    }
+
+    impl SessionStore for Held {
+        async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+            self.inner.create_session(session).await
+        }
+
+        async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+            let record = self.inner.session(id).await;
+            if std::mem::take(&mut *self.hold.lock()) {
+                *self.asked.lock() = Some(id.clone());
+                self.read.notify_one();
+                self.release.notified().await;
+            }
+            record
+        }
+
+        async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+            self.inner.end_session(id).await
+        }
+
+        async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
+            self.inner.end_sessions_of(username).await
+        }
+
+        async fn end_sessions_past(
+            &self,
+            username: &str,
+            keep: usize,
+            now: u64,
+        ) -> Result<Vec<SessionId>, StoreError> {
+            self.inner.end_sessions_past(username, keep, now).await
+        }
+
+        async fn create_ticket(&self, ticket: &TicketRecord) -> Result<(), StoreError> {
+            self.inner.create_ticket(ticket).await
+        }
+
+        async fn ticket(&self, hash: &[u8; 32]) -> Result<Option<TicketRecord>, StoreError> {
+            self.inner.ticket(hash).await
+        }
+
+        async fn prune(&self, now: u64) -> Result<(), StoreError> {
+            self.inner.prune(now).await
+        }
+    }
+
+    /// An authentication server on `store` with alice and broker b, and broker b's checker
+    /// linked to it; alice's ticket for b.
+    async fn linked_broker(store: Held) -> (CentralAuth, Vec<u8>, ServerHandle, Connection) {
+        let accounts = InMemoryPasswords::new()
+            .with_user("alice", "1234")
+            .and_then(|users| users.with_user("broker-b", "b-pw"))
+            .expect("randomness");
+        let (portal, _admin) = AuthServer::new(store)
+            .with_checker(accounts)
+            .with_broker("broker-b")
+            .portal();
+        let server = Server::bind_portal("127.0.0.1:0", portal)
+            .await
+            .expect("binds");
+        let addr = server.local_addr().expect("an address");
+        let handle = server.handle();
+        tokio::spawn(server.run());
+        let checker = CentralAuth::builder(addr, LoginCredentials::password("broker-b", "b-pw"))
+            .expect("an endpoint")
+            .start();
+        checker.linked().await;
+        let connection = crate::connect(addr).await.expect("connects");
+        let alice = crate::central::login(&connection, LoginCredentials::password("alice", "1234"))
+            .await
+            .expect("alice logs in at the authentication server");
+        let token = alice
+            .ticket("broker-b".into())
+            .await
+            .expect("a ticket")
+            .token;
+        (checker, token, handle, connection)
+    }
+
+    /// Alice's token login at the broker, held at the authentication server once it read her
+    /// session; `during` runs then. What the broker answers.
+    async fn admit_across(
+        checker: &CentralAuth,
+        store: &Held,
+        token: Vec<u8>,
+        during: impl AsyncFnOnce(&SessionId),
+    ) -> Result<Admission, LoginError> {
+        *store.hold.lock() = true;
+        let admitting = {
+            let checker = checker.clone();
+            tokio::spawn(async move {
+                let presented = PresentedToken::new("alice".into(), token);
+                checker.admit(&Credentials::Token(presented)).await
+            })
+        };
+        store.read.notified().await;
+        let session = store.asked.lock().clone().expect("the session read");
+        during(&session).await;
+        store.release.notify_one();
+        admitting.await.expect("the login's task")
+    }
+
+    /// More sessions than the broker remembers end while a login is checked: it asks the
+    /// authentication server again, over its link.
+    fn forget_past(checker: &CentralAuth, many: usize) {
+        let mut recent = checker.state.recently_ended.lock();
+        for i in 0..many {
+            recent.remember(SessionId(format!("other-{i}")));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_whose_ended_session_was_forgotten_during_its_check_is_asked_about_again() {
+        let store = Held::default();
+        let (checker, token, _server, _alice) = linked_broker(store.clone()).await;
+        let refused = admit_across(&checker, &store, token, async |session| {
+            // Her session ends, the broker hears it, then forgets it among many others. (Ended
+            // in the store directly: the notice the authentication server would send could
+            // come after, and be remembered again.)
+            assert!(store.inner.end_session(session).await.expect("the store"));
+            checker.state.end(session);
+            forget_past(&checker, RECENTLY_ENDED + 1);
+        })
+        .await;
+        assert_eq!(refused.err(), Some(LoginError::Token(TokenError::Revoked)));
+    }
+
+    #[tokio::test]
+    async fn a_login_asked_about_again_gets_in_while_its_session_goes() {
+        let store = Held::default();
+        let (checker, token, _server, _alice) = linked_broker(store.clone()).await;
+        let admitted = admit_across(&checker, &store, token, async |_| {
+            forget_past(&checker, RECENTLY_ENDED + 1);
+        })
+        .await;
+        assert!(admitted.is_ok(), "{:?}", admitted.err());
     }
 
     #[test]
