@@ -465,8 +465,10 @@ async fn link(
 
 #[cfg(test)]
 mod tests {
+    use super::super::protocol::AuthUser;
+    use super::super::server::AuthServer;
+    use super::super::sessions::{MemorySessions, SessionRecord, SessionStore, TicketRecord};
     use super::*;
-    use crate::central::{AuthServer, MemorySessions, SessionRecord, SessionStore, TicketRecord};
     use crate::cred::store::contract::StoreError;
     use crate::cred::{InMemoryPasswords, PresentedToken};
     use crate::server::{Server, ServerHandle};
@@ -597,7 +599,11 @@ mod tests {
             .start();
         checker.linked().await;
         let connection = crate::connect(addr).await.expect("connects");
-        let alice = crate::central::login(&connection, LoginCredentials::password("alice", "1234"))
+        let alice = connection
+            .login_service::<dyn AuthUser>(
+                AUTH_SERVICE,
+                LoginCredentials::password("alice", "1234"),
+            )
             .await
             .expect("alice logs in at the authentication server");
         let token = alice
