@@ -93,14 +93,20 @@ async fn a_burst_of_connects_fits_in_the_listen_backlog() {
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(BURST);
     // The server does not accept yet: every connect waits in the kernel's queue.
     let answered = Arc::new(AtomicUsize::new(0));
+    let queued = Arc::new(tokio::sync::Semaphore::new(0));
     let clients: Vec<_> = (0..BURST)
         .map(|_| {
-            let answered = Arc::clone(&answered);
+            let (answered, queued) = (Arc::clone(&answered), Arc::clone(&queued));
             tokio::spawn(async move {
                 let mut stream = TcpStream::connect(addr).await?;
                 stream.write_all(&PREAMBLE).await?;
+                queued.add_permits(1);
                 let mut theirs = [0u8; 8];
                 stream.read_exact(&mut theirs).await?;
                 answered.fetch_add(1, Ordering::SeqCst);
@@ -108,7 +114,10 @@ async fn a_burst_of_connects_fits_in_the_listen_backlog() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Once the queue holds what it can (connects past it wait a second for the kernel to
+    // retry them), the server starts.
+    let fits = BURST.min(somaxconn) as u32;
+    let _ = tokio::time::timeout(Duration::from_secs(5), queued.acquire_many(fits)).await;
     tokio::spawn(server.run());
     // Queued connections are answered at once; one the queue dropped waits a second or more
     // for the kernel to retry it.
@@ -118,10 +127,6 @@ async fn a_burst_of_connects_fits_in_the_listen_backlog() {
     )
     .await;
     let answered = answered.load(Ordering::SeqCst);
-    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(BURST);
     assert!(
         answered >= BURST.min(somaxconn),
         "{answered} of {BURST} answered within 700 ms (somaxconn {somaxconn})"
