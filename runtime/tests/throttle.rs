@@ -311,3 +311,68 @@ async fn one_connection_has_at_most_sixteen_logins_checked_at_once() {
         assert_eq!(answer, Ok(()), "let in once checked");
     }
 }
+
+/// Admits the token `good` only, and counts the tokens it was asked about (as an issuer would
+/// be asked).
+struct Tokens {
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tartine::cred::CredentialChecker for Tokens {
+    fn kinds(&self) -> &[tartine::cred::CredentialKind] {
+        &[tartine::cred::CredentialKind::Token]
+    }
+
+    async fn check(
+        &self,
+        credentials: &tartine::cred::Credentials,
+    ) -> Result<tartine::cred::AvatarId, LoginError> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match credentials {
+            tartine::cred::Credentials::Token(presented) if presented.token() == b"good" => Ok(
+                tartine::cred::AvatarId::User(presented.username().to_owned()),
+            ),
+            _ => Err(LoginError::Token(tartine::cred::TokenError::Unknown)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_address_past_its_failed_token_logins_is_refused_without_asking_the_issuer() {
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let portal = Portal::new(Club::new()).with_checker(Tokens {
+        asked: asked.clone(),
+    });
+    let mut config = Config::default();
+    config.failed_logins_per_address = RateLimit::new(3, Duration::from_secs(3600));
+    config.failed_login_delay = Duration::ZERO;
+    let (addr, _) = serve_portal(portal, config).await;
+    let token_login = |token: &'static [u8]| async move {
+        let connection = tartine::connect(addr).await.unwrap();
+        connection
+            .login::<Player>(LoginCredentials::token("alice", token.to_vec()))
+            .await
+            .map(drop)
+    };
+    assert_eq!(token_login(b"good").await, Ok(()), "a good token gets in");
+    for _ in 0..3 {
+        assert_eq!(
+            token_login(b"forged").await,
+            Err(LoginError::Token(tartine::cred::TokenError::Unknown))
+        );
+    }
+    let asked_so_far = asked.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(asked_so_far, 4);
+    // The address spent its failures: its next token logins, a good one too, are refused at
+    // once, and the issuer is not asked about them.
+    for token in [&b"forged"[..], b"good"] {
+        assert!(matches!(
+            token_login(token).await,
+            Err(LoginError::Refused(_))
+        ));
+    }
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        asked_so_far
+    );
+}

@@ -58,6 +58,9 @@ const MAX_CHALLENGES: usize = 16;
 /// run (`Config::max_calls_in_flight`).
 const MAX_CHECKING: usize = 16;
 
+/// Why a token login from an address past its failed logins is refused unchecked.
+const THROTTLED_ADDRESS: &str = "too many failed logins from this address; try again later";
+
 /// One login being checked, of at most [`MAX_CHECKING`] on its connection.
 struct Checking<'a>(&'a AtomicUsize);
 
@@ -444,12 +447,26 @@ impl PortalRoot {
         if username.len() > MAX_USERNAME || token.len() > MAX_TOKEN {
             return Err(LoginError::Token(TokenError::Unknown));
         }
+        let address = cx.peer_addr().map(|addr| AddressKey::of(addr.ip()));
+        let limit = cx.site.shared.config.failed_logins_per_address;
+        if !self
+            .portal
+            .throttle
+            .allows_from(address, limit, Instant::now())
+        {
+            // Past its address's failures: refused without asking the issuer.
+            self.failed(cx).await;
+            return Err(LoginError::Refused(THROTTLED_ADDRESS.to_owned()));
+        }
         let result = self
             .check_and_grant(cx, CredentialKind::Token, mind, || {
                 Ok(Credentials::Token(PresentedToken::new(username, token)))
             })
             .await;
         if matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
+            self.portal
+                .throttle
+                .failed_from(address, limit, Instant::now());
             self.failed(cx).await;
         }
         result

@@ -1,5 +1,5 @@
 //! Provides the failed-login throttle: how many password logins may fail per user name and per
-//! peer address, as leaky buckets of failures.
+//! peer address, and token logins per peer address, as leaky buckets of failures.
 //!
 //! Each key (a user name, an address) has a level of recent failures that drains by one every
 //! `refill`. An attempt is checked only while the level leaves room for one more failure
@@ -124,21 +124,31 @@ impl Throttle {
     /// Whether `attempt` may be checked now; if not, it fails unchecked.
     pub(crate) fn allows(&self, attempt: Attempt, limits: Limits, now: Instant) -> bool {
         let user = self.users.lock().allows(attempt.user, now, limits.per_user);
-        let address = attempt.address.is_none_or(|address| {
-            self.addresses
-                .lock()
-                .allows(address, now, limits.per_address)
-        });
-        user && address
+        user && self.allows_from(attempt.address, limits.per_address, now)
     }
 
     /// Counts one checked attempt that failed.
     pub(crate) fn failed(&self, attempt: Attempt, limits: Limits, now: Instant) {
         self.users.lock().record(attempt.user, now, limits.per_user);
-        if let Some(address) = attempt.address {
-            self.addresses
-                .lock()
-                .record(address, now, limits.per_address);
+        self.failed_from(attempt.address, limits.per_address, now);
+    }
+
+    /// Whether a login from `address` may be checked now, by the address's failures alone: a
+    /// token login, whose token cannot be guessed (a budget per user would only let anyone
+    /// lock a user's token logins out), but whose check costs its issuer a question.
+    pub(crate) fn allows_from(
+        &self,
+        address: Option<AddressKey>,
+        limit: RateLimit,
+        now: Instant,
+    ) -> bool {
+        address.is_none_or(|address| self.addresses.lock().allows(address, now, limit))
+    }
+
+    /// Counts one checked login from `address` that failed, against the address alone.
+    pub(crate) fn failed_from(&self, address: Option<AddressKey>, limit: RateLimit, now: Instant) {
+        if let Some(address) = address {
+            self.addresses.lock().record(address, now, limit);
         }
     }
 
@@ -226,6 +236,33 @@ mod tests {
         assert_eq!(
             guess(&throttle, throttle.attempt("bob", address(9)), now, 1),
             1
+        );
+    }
+
+    #[test]
+    fn token_logins_count_against_their_address_alone() {
+        let throttle = Throttle::new();
+        let now = Instant::now();
+        let limit = LIMITS.per_address;
+        let mut checked = 0;
+        for _ in 0..20 {
+            if throttle.allows_from(address(1), limit, now) {
+                throttle.failed_from(address(1), limit, now);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 5);
+        assert!(
+            throttle.allows_from(address(2), limit, now),
+            "another address"
+        );
+        assert!(
+            throttle.allows(throttle.attempt("alice", address(2)), LIMITS, now),
+            "no user's budget is spent"
+        );
+        assert!(
+            !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, now),
+            "the address's budget is, for password logins too"
         );
     }
 
