@@ -361,6 +361,17 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
     assert_eq!(store.session(&b.id).await.expect("reads"), None);
     assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), None);
     assert!(store.session(&c.id).await.expect("reads").is_some());
+    // After a pruning, a user's new session is found as hers.
+    let f = session("a5", "alice", 60_000);
+    store.create_session(&f).await.expect("keeps");
+    assert_eq!(
+        store
+            .end_sessions_past("alice", 0, 15_000)
+            .await
+            .expect("ends"),
+        std::slice::from_ref(&f.id),
+        "the others ended already"
+    );
 }
 
 /// A session id of the tests' choosing (the server's are random).

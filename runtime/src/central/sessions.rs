@@ -7,7 +7,7 @@
 use super::protocol::SessionId;
 use crate::cred::store::contract::StoreError;
 use crate::lock::Lock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -97,6 +97,8 @@ pub struct MemorySessions {
 #[derive(Debug, Default)]
 struct Kept {
     sessions: HashMap<SessionId, SessionRecord>,
+    /// The ids of each user's sessions kept: a login looks at its user's alone.
+    by_user: HashMap<String, HashSet<SessionId>>,
     tickets: HashMap<[u8; 32], TicketRecord>,
 }
 
@@ -109,10 +111,12 @@ impl MemorySessions {
 
 impl SessionStore for MemorySessions {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        self.inner
-            .lock()
-            .sessions
-            .insert(session.id.clone(), session.clone());
+        let mut kept = self.inner.lock();
+        kept.by_user
+            .entry(session.username.clone())
+            .or_default()
+            .insert(session.id.clone());
+        kept.sessions.insert(session.id.clone(), session.clone());
         Ok(())
     }
 
@@ -131,15 +135,17 @@ impl SessionStore for MemorySessions {
 
     async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
         let mut kept = self.inner.lock();
-        let mut ended: Vec<SessionId> = kept
-            .sessions
-            .values_mut()
-            .filter(|session| session.username == username && !session.ended)
-            .map(|session| {
-                session.ended = true;
-                session.id.clone()
-            })
-            .collect();
+        let Kept {
+            sessions, by_user, ..
+        } = &mut *kept;
+        let mut ended = Vec::new();
+        for id in by_user.get(username).into_iter().flatten() {
+            if let Some(session) = sessions.get_mut(id)
+                && !std::mem::replace(&mut session.ended, true)
+            {
+                ended.push(id.clone());
+            }
+        }
         ended.sort();
         Ok(ended)
     }
@@ -151,26 +157,36 @@ impl SessionStore for MemorySessions {
         now: u64,
     ) -> Result<Vec<SessionId>, StoreError> {
         let mut kept = self.inner.lock();
-        let mut live: Vec<&mut SessionRecord> = kept
-            .sessions
-            .values_mut()
-            .filter(|session| {
-                session.username == username && !session.ended && session.expires_at > now
-            })
+        let Kept {
+            sessions,
+            by_user,
+            tickets,
+        } = &mut *kept;
+        // The user's live sessions, the last to expire first.
+        let mut live: Vec<(u64, &SessionId)> = by_user
+            .get(username)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| sessions.get(id).map(|session| (session, id)))
+            .filter(|(session, _)| !session.ended && session.expires_at > now)
+            .map(|(session, id)| (session.expires_at, id))
             .collect();
-        live.sort_by(|a, b| (b.expires_at, &b.id).cmp(&(a.expires_at, &a.id)));
+        live.sort_by(|a, b| b.cmp(a));
         let mut ended: Vec<SessionId> = live
             .into_iter()
             .skip(keep)
-            .map(|session| {
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in &ended {
+            if let Some(session) = sessions.get_mut(id) {
                 session.ended = true;
                 session.expires_at = now;
-                session.id.clone()
-            })
-            .collect();
-        ended.sort();
-        kept.tickets
-            .retain(|_, ticket| ended.binary_search(&ticket.session).is_err());
+            }
+        }
+        if !ended.is_empty() {
+            ended.sort();
+            tickets.retain(|_, ticket| ended.binary_search(&ticket.session).is_err());
+        }
         Ok(ended)
     }
 
@@ -188,8 +204,22 @@ impl SessionStore for MemorySessions {
 
     async fn prune(&self, now: u64) -> Result<(), StoreError> {
         let mut kept = self.inner.lock();
-        kept.sessions.retain(|_, session| session.expires_at > now);
-        kept.tickets.retain(|_, ticket| ticket.expires_at > now);
+        let Kept {
+            sessions,
+            by_user,
+            tickets,
+        } = &mut *kept;
+        sessions.retain(|id, session| {
+            let going = session.expires_at > now;
+            if !going && let Some(ids) = by_user.get_mut(&session.username) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    by_user.remove(&session.username);
+                }
+            }
+            going
+        });
+        tickets.retain(|_, ticket| ticket.expires_at > now);
         Ok(())
     }
 }
@@ -283,5 +313,45 @@ impl<S: SessionStore> DynSessions for S {
 
     fn prune(&self, now: u64) -> futures_util::future::BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(SessionStore::prune(self, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HashSet, MemorySessions, SessionId, SessionRecord, SessionStore};
+
+    fn session(id: &str, username: &str, expires_at: u64) -> SessionRecord {
+        SessionRecord {
+            id: SessionId::from_text(id),
+            username: username.to_owned(),
+            expires_at,
+            ended: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_finds_a_users_sessions_by_name_and_prunes_its_index() {
+        let store = MemorySessions::new();
+        for i in 0..100 {
+            let record = session(&format!("s{i}"), &format!("user{}", i % 10), 1_000 + i);
+            store.create_session(&record).await.expect("keeps");
+        }
+        let ended = store.end_sessions_past("user3", 2, 0).await.expect("ends");
+        assert_eq!(ended.len(), 8, "ten sessions, two kept");
+        assert!(
+            ended.iter().all(|id| {
+                let kept = store.inner.lock();
+                kept.sessions.get(id).is_some_and(|s| s.username == "user3")
+            }),
+            "hers alone"
+        );
+        // Expired by 1,050: the first 51, and user3's eight ended ones (which expired when
+        // they ended), three of them among the last 49.
+        store.prune(1_050).await.expect("prunes");
+        assert_eq!(store.inner.lock().sessions.len(), 46);
+        let indexed: usize = store.inner.lock().by_user.values().map(HashSet::len).sum();
+        assert_eq!(indexed, 46, "the index forgets what is pruned");
+        store.prune(u64::MAX).await.expect("prunes");
+        assert!(store.inner.lock().by_user.is_empty());
     }
 }
