@@ -133,10 +133,10 @@ pub struct Config {
     /// 10 at once, then one every 6 s). Past it, attempts for that user fail as if the
     /// password were wrong, even when it is right.
     pub failed_logins_per_user: RateLimit,
-    /// Failed password and token logins allowed per peer address, whatever user they name
-    /// (default: 20 at once, then one per second). Past it, a password login answers as a
-    /// wrong password, and a token login is refused without asking its issuer. IPv6 addresses
-    /// count by their /64 prefix.
+    /// Failed password logins, and token logins with a made-up token, allowed per peer
+    /// address, whatever user they name (default: 20 at once, then one per second). Past it, a
+    /// password login answers as a wrong password, and a token login is refused without asking
+    /// its issuer. IPv6 addresses count by their /64 prefix.
     pub failed_logins_per_address: RateLimit,
     /// How many failed logins one connection may make before it is closed (default 5).
     pub max_failed_logins_per_connection: u32,

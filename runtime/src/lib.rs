@@ -360,12 +360,12 @@
 //!   the reply to a call that came alone at once; one writer task (`writer.rs`) that coalesces
 //!   every ready frame into one write, its queue bounded when a frame is queued (small frames
 //!   are copied into it whole, laid out by `wire::FrameBuilder`). A call alone on its
-//!   connection is written at once by its caller; the first call of a new batch (its caller
-//!   took several replies since its last call) waits for the others in the queue, so that the
-//!   batch leaves in one write (`link/replies.rs`). A frame with a large payload
-//!   that finds nobody writing leaves at once from its sender, in vectored writes from its own
-//!   buffers (`link/outbox.rs`); the writer takes what the socket left. A closed connection's last
-//!   frames get one second to leave. If the runtime running these tasks shuts down, the
+//!   connection is written at once by its caller; the first call of a new batch (several
+//!   replies were taken on the connection since the last call) waits for the others in the
+//!   queue, so that the batch usually leaves in one write (`link/replies.rs`). A frame with a
+//!   large payload that finds nobody writing leaves at once from its sender, in vectored writes
+//!   from its own buffers (`link/outbox.rs`); the writer takes what the socket left. A closed
+//!   connection's last frames get one second to leave. If the runtime running these tasks shuts down, the
 //!   connection closes ([`CloseReason::RuntimeGone`]) and its references fail at once
 //!   wherever they are.
 //! - **cred** (`cred/`): the portal's login service (`service.rs`) is the only object a new

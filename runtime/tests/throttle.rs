@@ -312,8 +312,8 @@ async fn one_connection_has_at_most_sixteen_logins_checked_at_once() {
     }
 }
 
-/// Admits the token `good` only, and counts the tokens it was asked about (as an issuer would
-/// be asked).
+/// Admits the token `good` only, finds `old` expired, and counts the tokens it was asked about
+/// (as an issuer would be asked).
 struct Tokens {
     asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -327,19 +327,25 @@ impl tartine::cred::CredentialChecker for Tokens {
         &self,
         credentials: &tartine::cred::Credentials,
     ) -> Result<tartine::cred::AvatarId, LoginError> {
+        use tartine::cred::{AvatarId, Credentials, TokenError};
         self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match credentials {
-            tartine::cred::Credentials::Token(presented) if presented.token() == b"good" => Ok(
-                tartine::cred::AvatarId::User(presented.username().to_owned()),
-            ),
-            _ => Err(LoginError::Token(tartine::cred::TokenError::Unknown)),
+            Credentials::Token(presented) if presented.token() == b"good" => {
+                Ok(AvatarId::User(presented.username().to_owned()))
+            }
+            Credentials::Token(presented) if presented.token() == b"old" => {
+                Err(LoginError::Token(TokenError::Expired))
+            }
+            _ => Err(LoginError::Token(TokenError::Unknown)),
         }
     }
 }
 
 #[tokio::test]
-async fn an_address_past_its_failed_token_logins_is_refused_without_asking_the_issuer() {
+async fn an_address_past_its_made_up_tokens_is_refused_without_asking_the_issuer() {
+    use tartine::cred::TokenError;
     let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let asked_now = || asked.load(std::sync::atomic::Ordering::SeqCst);
     let portal = Portal::new(Club::new()).with_checker(Tokens {
         asked: asked.clone(),
     });
@@ -355,24 +361,30 @@ async fn an_address_past_its_failed_token_logins_is_refused_without_asking_the_i
             .map(drop)
     };
     assert_eq!(token_login(b"good").await, Ok(()), "a good token gets in");
-    for _ in 0..3 {
+    // Real tokens that expired do not count against the address.
+    for _ in 0..5 {
         assert_eq!(
-            token_login(b"forged").await,
-            Err(LoginError::Token(tartine::cred::TokenError::Unknown))
+            token_login(b"old").await,
+            Err(LoginError::Token(TokenError::Expired))
         );
     }
-    let asked_so_far = asked.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(asked_so_far, 4);
-    // The address spent its failures: its next token logins, a good one too, are refused at
-    // once, and the issuer is not asked about them.
-    for token in [&b"forged"[..], b"good"] {
-        assert!(matches!(
-            token_login(token).await,
-            Err(LoginError::Refused(_))
-        ));
-    }
-    assert_eq!(
-        asked.load(std::sync::atomic::Ordering::SeqCst),
-        asked_so_far
-    );
+    assert_eq!(asked_now(), 6);
+    // Ten made-up tokens at once: three are checked, the others refused unchecked.
+    let answers = futures_util::future::join_all((0..10).map(|_| token_login(b"forged"))).await;
+    let unknown = answers
+        .iter()
+        .filter(|answer| **answer == Err(LoginError::Token(TokenError::Unknown)))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|answer| matches!(answer, Err(LoginError::Refused(_))))
+        .count();
+    assert_eq!((unknown, refused), (3, 7), "{answers:?}");
+    assert_eq!(asked_now(), 9);
+    // The address spent its failures: even a good token is refused now, unchecked.
+    assert!(matches!(
+        token_login(b"good").await,
+        Err(LoginError::Refused(_))
+    ));
+    assert_eq!(asked_now(), 9);
 }

@@ -530,6 +530,8 @@ mod tests {
         read: Arc<tokio::sync::Notify>,
         release: Arc<tokio::sync::Notify>,
         asked: Arc<Lock<Option<SessionId>>>,
+        /// Reads of a session, by the check of a ticket or a question whether it goes.
+        reads: Arc<std::sync::atomic::AtomicUsize>,
     }
 
     impl SessionStore for Held {
@@ -538,6 +540,7 @@ mod tests {
         }
 
         async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let record = self.inner.session(id).await;
             if std::mem::take(&mut *self.hold.lock()) {
                 *self.asked.lock() = Some(id.clone());
@@ -622,6 +625,7 @@ mod tests {
         token: Vec<u8>,
         during: impl AsyncFnOnce(&SessionId),
     ) -> Result<Admission, LoginError> {
+        store.reads.store(0, std::sync::atomic::Ordering::SeqCst);
         *store.hold.lock() = true;
         let admitting = {
             let checker = checker.clone();
@@ -630,7 +634,9 @@ mod tests {
                 checker.admit(&Credentials::Token(presented)).await
             })
         };
-        store.read.notified().await;
+        tokio::time::timeout(std::time::Duration::from_secs(10), store.read.notified())
+            .await
+            .expect("the authentication server reads her session");
         let session = store.asked.lock().clone().expect("the session read");
         during(&session).await;
         store.release.notify_one();
@@ -671,6 +677,11 @@ mod tests {
         })
         .await;
         assert!(admitted.is_ok(), "{:?}", admitted.err());
+        assert_eq!(
+            store.reads.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "read for the ticket, then asked about again"
+        );
     }
 
     #[test]

@@ -112,11 +112,19 @@ impl MemorySessions {
 impl SessionStore for MemorySessions {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let mut kept = self.inner.lock();
-        kept.by_user
+        let Kept {
+            sessions, by_user, ..
+        } = &mut *kept;
+        if let Some(before) = sessions.insert(session.id.clone(), session.clone())
+            && before.username != session.username
+        {
+            // The id was another user's: it is hers no longer.
+            forget_in_index(by_user, &before.username, &session.id);
+        }
+        by_user
             .entry(session.username.clone())
             .or_default()
             .insert(session.id.clone());
-        kept.sessions.insert(session.id.clone(), session.clone());
         Ok(())
     }
 
@@ -141,6 +149,7 @@ impl SessionStore for MemorySessions {
         let mut ended = Vec::new();
         for id in by_user.get(username).into_iter().flatten() {
             if let Some(session) = sessions.get_mut(id)
+                && session.username == username
                 && !std::mem::replace(&mut session.ended, true)
             {
                 ended.push(id.clone());
@@ -168,7 +177,9 @@ impl SessionStore for MemorySessions {
             .into_iter()
             .flatten()
             .filter_map(|id| sessions.get(id).map(|session| (session, id)))
-            .filter(|(session, _)| !session.ended && session.expires_at > now)
+            .filter(|(session, _)| {
+                session.username == username && !session.ended && session.expires_at > now
+            })
             .map(|(session, id)| (session.expires_at, id))
             .collect();
         live.sort_by(|a, b| b.cmp(a));
@@ -211,16 +222,27 @@ impl SessionStore for MemorySessions {
         } = &mut *kept;
         sessions.retain(|id, session| {
             let going = session.expires_at > now;
-            if !going && let Some(ids) = by_user.get_mut(&session.username) {
-                ids.remove(id);
-                if ids.is_empty() {
-                    by_user.remove(&session.username);
-                }
+            if !going {
+                forget_in_index(by_user, &session.username, id);
             }
             going
         });
         tickets.retain(|_, ticket| ticket.expires_at > now);
         Ok(())
+    }
+}
+
+/// Takes `id` out of `username`'s sessions in the index, and the user with her last one.
+fn forget_in_index(
+    by_user: &mut HashMap<String, HashSet<SessionId>>,
+    username: &str,
+    id: &SessionId,
+) {
+    if let Some(ids) = by_user.get_mut(username) {
+        ids.remove(id);
+        if ids.is_empty() {
+            by_user.remove(username);
+        }
     }
 }
 
@@ -353,5 +375,29 @@ mod tests {
         assert_eq!(indexed, 46, "the index forgets what is pruned");
         store.prune(u64::MAX).await.expect("prunes");
         assert!(store.inner.lock().by_user.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_session_kept_again_under_another_name_is_the_new_users_alone() {
+        let store = MemorySessions::new();
+        store
+            .create_session(&session("s1", "alice", 1_000))
+            .await
+            .expect("keeps");
+        store
+            .create_session(&session("s1", "bob", 1_000))
+            .await
+            .expect("keeps");
+        assert!(
+            store
+                .end_sessions_of("alice")
+                .await
+                .expect("ends")
+                .is_empty(),
+            "not alice's any more"
+        );
+        assert_eq!(store.end_sessions_of("bob").await.expect("ends").len(), 1);
+        store.prune(u64::MAX).await.expect("prunes");
+        assert!(store.inner.lock().by_user.is_empty(), "nothing left behind");
     }
 }

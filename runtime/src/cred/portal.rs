@@ -48,7 +48,7 @@ pub(crate) struct PortalInner {
     pub(crate) checkers: Vec<Box<dyn DynChecker>>,
     /// Keys the decoy verifiers of unknown users; drawn at the first login attempt.
     secret: OnceLock<Key>,
-    /// Failed password logins, per user name and per address.
+    /// Failed password logins, per user name and per address, and made-up tokens per address.
     pub(crate) throttle: Throttle,
     pub(crate) stats: Counters,
 }

@@ -61,6 +61,38 @@ const MAX_CHECKING: usize = 16;
 /// Why a token login from an address past its failed logins is refused unchecked.
 const THROTTLED_ADDRESS: &str = "too many failed logins from this address; try again later";
 
+/// A failure counted against an address before its token login is checked: taken back when
+/// dropped, unless the login failed as a made-up token would (or when its call is dropped).
+struct Reserved<'a> {
+    throttle: &'a throttle::Throttle,
+    address: Option<AddressKey>,
+    limit: crate::config::RateLimit,
+    failed: bool,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if !self.failed {
+            self.throttle
+                .give_back_from(self.address, self.limit, Instant::now());
+        }
+    }
+}
+
+/// Whether a token login failed as a token made up or taken from someone else would: those
+/// count against the address. A real token that expired, was revoked or went to the wrong
+/// broker does not (clients behind one address retrying an old ticket would otherwise lock
+/// everyone there out), nor does an issuer that could not answer.
+fn is_made_up<T>(result: &Result<T, LoginError>) -> bool {
+    matches!(
+        result,
+        Err(
+            LoginError::Token(TokenError::Unknown | TokenError::WrongUser)
+                | LoginError::Unauthorized
+        )
+    )
+}
+
 /// One login being checked, of at most [`MAX_CHECKING`] on its connection.
 struct Checking<'a>(&'a AtomicUsize);
 
@@ -447,26 +479,30 @@ impl PortalRoot {
         if username.len() > MAX_USERNAME || token.len() > MAX_TOKEN {
             return Err(LoginError::Token(TokenError::Unknown));
         }
+        // Counted as failed before the issuer is asked (so that logins checked at once cannot
+        // pass the address's budget by their number), and given back unless it fails as a
+        // made-up token would.
         let address = cx.peer_addr().map(|addr| AddressKey::of(addr.ip()));
         let limit = cx.site.shared.config.failed_logins_per_address;
-        if !self
-            .portal
-            .throttle
-            .allows_from(address, limit, Instant::now())
-        {
-            // Past its address's failures: refused without asking the issuer.
+        let throttle = &self.portal.throttle;
+        if !throttle.reserve_from(address, limit, Instant::now()) {
             self.failed(cx).await;
             return Err(LoginError::Refused(THROTTLED_ADDRESS.to_owned()));
         }
+        let mut reserved = Reserved {
+            throttle,
+            address,
+            limit,
+            failed: false,
+        };
         let result = self
             .check_and_grant(cx, CredentialKind::Token, mind, || {
                 Ok(Credentials::Token(PresentedToken::new(username, token)))
             })
             .await;
+        reserved.failed = is_made_up(&result);
+        drop(reserved);
         if matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
-            self.portal
-                .throttle
-                .failed_from(address, limit, Instant::now());
             self.failed(cx).await;
         }
         result

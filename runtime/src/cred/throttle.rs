@@ -3,8 +3,9 @@
 //!
 //! Each key (a user name, an address) has a level of recent failures that drains by one every
 //! `refill`. An attempt is checked only while the level leaves room for one more failure
-//! (`burst` in all); otherwise it is refused without looking at the proof, and answers exactly
-//! as a wrong password does, so a guesser cannot tell a throttled guess from a wrong one.
+//! (`burst` in all); otherwise it is refused without looking at the proof. A password login
+//! then answers exactly as a wrong password does, so a guesser cannot tell a throttled guess
+//! from a wrong one; a token login, which has nothing to guess, says it was refused.
 //! Refused attempts do not raise the level: the rate of guesses that are really checked is one
 //! per `refill` per key, whatever the guesser sends.
 //!
@@ -67,6 +68,25 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         self.level(key, now, limit) + 1.0 <= f64::from(limit.burst) + 1e-9
     }
 
+    /// Counts a failure for `key` if it has room for one: whether it had.
+    fn reserve(&mut self, key: K, now: Instant, limit: RateLimit) -> bool {
+        let room = self.allows(key, now, limit);
+        if room {
+            self.record(key, now, limit);
+        }
+        room
+    }
+
+    /// Takes back one failure counted for `key`.
+    fn give_back(&mut self, key: K, now: Instant, limit: RateLimit) {
+        let failures = (self.level(key, now, limit) - 1.0).max(0.0);
+        for table in [&mut self.current, &mut self.previous] {
+            if let Some(level) = table.get_mut(&key) {
+                *level = Level { failures, at: now };
+            }
+        }
+    }
+
     fn record(&mut self, key: K, now: Instant, limit: RateLimit) {
         let failures = self.level(key, now, limit) + 1.0;
         if self.current.len() >= GENERATION && !self.current.contains_key(&key) {
@@ -124,31 +144,50 @@ impl Throttle {
     /// Whether `attempt` may be checked now; if not, it fails unchecked.
     pub(crate) fn allows(&self, attempt: Attempt, limits: Limits, now: Instant) -> bool {
         let user = self.users.lock().allows(attempt.user, now, limits.per_user);
-        user && self.allows_from(attempt.address, limits.per_address, now)
+        let address = attempt.address.is_none_or(|address| {
+            self.addresses
+                .lock()
+                .allows(address, now, limits.per_address)
+        });
+        user && address
     }
 
     /// Counts one checked attempt that failed.
     pub(crate) fn failed(&self, attempt: Attempt, limits: Limits, now: Instant) {
         self.users.lock().record(attempt.user, now, limits.per_user);
-        self.failed_from(attempt.address, limits.per_address, now);
+        if let Some(address) = attempt.address {
+            self.addresses
+                .lock()
+                .record(address, now, limits.per_address);
+        }
     }
 
-    /// Whether a login from `address` may be checked now, by the address's failures alone: a
-    /// token login, whose token cannot be guessed (a budget per user would only let anyone
-    /// lock a user's token logins out), but whose check costs its issuer a question.
-    pub(crate) fn allows_from(
+    /// Counts a login from `address` as failed before it is checked, if the address has room
+    /// for one more failure: whether it had (if not, the login is refused unchecked). Token
+    /// logins count this way, by their address alone: a token cannot be guessed (a budget per
+    /// user would only let anyone lock a user's token logins out), but its check costs its
+    /// issuer a question. Counted before the check, logins checked at once cannot pass the
+    /// budget by their number; [`give_back_from`](Self::give_back_from) takes the count back
+    /// once the login succeeds.
+    pub(crate) fn reserve_from(
         &self,
         address: Option<AddressKey>,
         limit: RateLimit,
         now: Instant,
     ) -> bool {
-        address.is_none_or(|address| self.addresses.lock().allows(address, now, limit))
+        address.is_none_or(|address| self.addresses.lock().reserve(address, now, limit))
     }
 
-    /// Counts one checked login from `address` that failed, against the address alone.
-    pub(crate) fn failed_from(&self, address: Option<AddressKey>, limit: RateLimit, now: Instant) {
+    /// Takes back a failure [`reserve_from`](Self::reserve_from) counted: the login did not
+    /// fail as a guess would.
+    pub(crate) fn give_back_from(
+        &self,
+        address: Option<AddressKey>,
+        limit: RateLimit,
+        now: Instant,
+    ) {
         if let Some(address) = address {
-            self.addresses.lock().record(address, now, limit);
+            self.addresses.lock().give_back(address, now, limit);
         }
     }
 
@@ -240,29 +279,40 @@ mod tests {
     }
 
     #[test]
-    fn token_logins_count_against_their_address_alone() {
+    fn token_logins_count_against_their_address_alone_before_they_are_checked() {
         let throttle = Throttle::new();
         let now = Instant::now();
         let limit = LIMITS.per_address;
-        let mut checked = 0;
-        for _ in 0..20 {
-            if throttle.allows_from(address(1), limit, now) {
-                throttle.failed_from(address(1), limit, now);
-                checked += 1;
-            }
-        }
-        assert_eq!(checked, 5);
+        // Twenty logins checked at once: five get a place, and the level stops at the burst.
+        let reserved = (0..20)
+            .filter(|_| throttle.reserve_from(address(1), limit, now))
+            .count();
+        assert_eq!(reserved, 5);
+        // Two of them succeed: their places come back.
+        throttle.give_back_from(address(1), limit, now);
+        throttle.give_back_from(address(1), limit, now);
+        let reserved = (0..20)
+            .filter(|_| throttle.reserve_from(address(1), limit, now))
+            .count();
+        assert_eq!(reserved, 2);
         assert!(
-            throttle.allows_from(address(2), limit, now),
+            throttle.reserve_from(address(2), limit, now),
             "another address"
         );
         assert!(
-            throttle.allows(throttle.attempt("alice", address(2)), LIMITS, now),
+            throttle.allows(throttle.attempt("alice", address(3)), LIMITS, now),
             "no user's budget is spent"
         );
         assert!(
             !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, now),
             "the address's budget is, for password logins too"
+        );
+        // Drained by the refill, one a second.
+        assert_eq!(
+            (0..20)
+                .filter(|_| throttle.reserve_from(address(1), limit, now + Duration::from_secs(3)))
+                .count(),
+            3
         );
     }
 

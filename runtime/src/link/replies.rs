@@ -60,8 +60,9 @@ pub(crate) struct ReplySlots {
     closed: bool,
     /// No waiting slot has a deadline before this one.
     earliest: Option<Instant>,
-    /// Replies taken (or given up on) since the last call opened: more than one means the
-    /// caller keeps several calls in flight, and its next call is likely one of a batch.
+    /// Replies taken (or given up on) since the last call opened, by any caller on this
+    /// connection: more than one means calls are kept in flight together, and the next call is
+    /// likely the first of a new batch.
     taken_since_open: u32,
 }
 
@@ -78,9 +79,9 @@ pub(crate) enum Outcome {
 
 /// A new slot: its call id, whether its deadline is now the earliest (the reader's timer
 /// must then be set earlier), and whether it is alone: the only call waiting, and not the
-/// first of a new batch (its caller took at most one reply since it last opened a call).
-/// A call alone is written at once by its caller; the calls of a batch gather in the write
-/// queue and leave in one write.
+/// first of a new batch (at most one reply was taken on the connection since the last call
+/// opened). A call alone is written at once by its caller; the calls of a batch gather in
+/// the write queue for the writer task, and usually leave in one write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Opened {
     pub(crate) call: u64,
@@ -171,6 +172,7 @@ impl ReplySlots {
 
     /// The caller of `call` stops waiting: frees its slot.
     pub(crate) fn abandon(&mut self, call: u64) -> Abandoned {
+        self.taken_since_open = self.taken_since_open.saturating_add(1);
         match self.slots.remove(call) {
             Some(Slot::Waiting { .. }) => Abandoned::Waiting,
             Some(Slot::Ready(incoming)) => Abandoned::Replied(incoming),
