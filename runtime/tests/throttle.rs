@@ -312,10 +312,12 @@ async fn one_connection_has_at_most_sixteen_logins_checked_at_once() {
     }
 }
 
-/// Admits the token `good` only, finds `old` expired, and counts the tokens it was asked about
-/// (as an issuer would be asked).
+/// Admits the token `good` only, finds `old` expired, never answers about `slow`, and counts
+/// the tokens it was asked about (as an issuer would be asked).
+#[derive(Default)]
 struct Tokens {
     asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    slow: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl tartine::cred::CredentialChecker for Tokens {
@@ -336,6 +338,10 @@ impl tartine::cred::CredentialChecker for Tokens {
             Credentials::Token(presented) if presented.token() == b"old" => {
                 Err(LoginError::Token(TokenError::Expired))
             }
+            Credentials::Token(presented) if presented.token() == b"slow" => {
+                self.slow.notify_one();
+                std::future::pending().await
+            }
             _ => Err(LoginError::Token(TokenError::Unknown)),
         }
     }
@@ -348,6 +354,7 @@ async fn an_address_past_its_made_up_tokens_is_refused_without_asking_the_issuer
     let asked_now = || asked.load(std::sync::atomic::Ordering::SeqCst);
     let portal = Portal::new(Club::new()).with_checker(Tokens {
         asked: asked.clone(),
+        ..Tokens::default()
     });
     let mut config = Config::default();
     config.failed_logins_per_address = RateLimit::new(3, Duration::from_secs(3600));
@@ -387,4 +394,39 @@ async fn an_address_past_its_made_up_tokens_is_refused_without_asking_the_issuer
         Err(LoginError::Refused(_))
     ));
     assert_eq!(asked_now(), 9);
+}
+
+#[tokio::test]
+async fn a_token_login_cancelled_while_its_issuer_is_asked_counts_as_failed() {
+    let tokens = Tokens::default();
+    let slow = tokens.slow.clone();
+    let portal = Portal::new(Club::new()).with_checker(tokens);
+    let mut config = Config::default();
+    config.failed_logins_per_address = RateLimit::new(2, Duration::from_secs(3600));
+    config.failed_login_delay = Duration::ZERO;
+    config.max_failed_logins_per_connection = 2;
+    let (addr, _) = serve_portal(portal, config).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    // Two logins whose issuer never answers, given up on once it is asked.
+    for _ in 0..2 {
+        let login = connection.login::<Player>(LoginCredentials::token("alice", b"slow".to_vec()));
+        tokio::select! {
+            _ = login => panic!("the issuer never answers"),
+            () = slow.notified() => {}
+        }
+    }
+    // Both count as failed logins of the connection, which the server closes...
+    let closed = tokio::time::timeout(Duration::from_secs(10), connection.closed())
+        .await
+        .expect("closed by the server");
+    assert_eq!(closed, tartine::CloseReason::PeerClosed);
+    // ...and of the address: cancelling did not give it its places back.
+    let fresh = tartine::connect(addr).await.unwrap();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        fresh.login::<Player>(LoginCredentials::token("alice", b"good".to_vec())),
+    )
+    .await
+    .expect("answered at once");
+    assert!(matches!(answer, Err(LoginError::Refused(_))), "{answer:?}");
 }

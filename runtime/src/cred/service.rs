@@ -61,20 +61,61 @@ const MAX_CHECKING: usize = 16;
 /// Why a token login from an address past its failed logins is refused unchecked.
 const THROTTLED_ADDRESS: &str = "too many failed logins from this address; try again later";
 
-/// A failure counted against an address before its token login is checked: taken back when
-/// dropped, unless the login failed as a made-up token would (or when its call is dropped).
-struct Reserved<'a> {
-    throttle: &'a throttle::Throttle,
+/// A token login counted against its peer's address while its issuer is asked (see
+/// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer; a
+/// check dropped before it answered (its call cancelled by the peer, or its connection
+/// closing) counts as a failure of the address and of the connection, so that cancelling
+/// does not ask the issuer for free.
+struct TokenCheck<'a> {
+    service: &'a PortalRoot,
+    shared: &'a Shared,
     address: Option<AddressKey>,
     limit: crate::config::RateLimit,
-    failed: bool,
+    settled: bool,
 }
 
-impl Drop for Reserved<'_> {
+impl<'a> TokenCheck<'a> {
+    /// Counts the login against its address, if the address has room for it.
+    fn reserve(service: &'a PortalRoot, cx: &'a CallContext) -> Option<Self> {
+        let shared = &*cx.site.shared;
+        let address = cx.peer_addr().map(|addr| AddressKey::of(addr.ip()));
+        let limit = shared.config.failed_logins_per_address;
+        service
+            .portal
+            .throttle
+            .reserve_from(address, limit, Instant::now())
+            .then_some(TokenCheck {
+                service,
+                shared,
+                address,
+                limit,
+                settled: false,
+            })
+    }
+
+    /// The issuer answered: a made-up token counts as a failure of the address.
+    fn settle(mut self, made_up: bool) {
+        self.settled = true;
+        self.service
+            .portal
+            .throttle
+            .settle_from(self.address, self.limit, Instant::now(), made_up);
+    }
+}
+
+impl Drop for TokenCheck<'_> {
     fn drop(&mut self) {
-        if !self.failed {
-            self.throttle
-                .give_back_from(self.address, self.limit, Instant::now());
+        if self.settled {
+            return;
+        }
+        self.service
+            .portal
+            .throttle
+            .settle_from(self.address, self.limit, Instant::now(), true);
+        let failures = self.service.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= self.shared.config.max_failed_logins_per_connection {
+            tracing::info!(parent: &self.shared.span, failures, "too many failed logins; closing");
+            self.shared.close(CloseReason::TooManyFailedLogins);
         }
     }
 }
@@ -479,30 +520,14 @@ impl PortalRoot {
         if username.len() > MAX_USERNAME || token.len() > MAX_TOKEN {
             return Err(LoginError::Token(TokenError::Unknown));
         }
-        // Counted as failed before the issuer is asked (so that logins checked at once cannot
-        // pass the address's budget by their number), and given back unless it fails as a
-        // made-up token would.
-        let address = cx.peer_addr().map(|addr| AddressKey::of(addr.ip()));
-        let limit = cx.site.shared.config.failed_logins_per_address;
-        let throttle = &self.portal.throttle;
-        if !throttle.reserve_from(address, limit, Instant::now()) {
-            self.failed(cx).await;
-            return Err(LoginError::Refused(THROTTLED_ADDRESS.to_owned()));
-        }
-        let mut reserved = Reserved {
-            throttle,
-            address,
-            limit,
-            failed: false,
-        };
         let result = self
             .check_and_grant(cx, CredentialKind::Token, mind, || {
                 Ok(Credentials::Token(PresentedToken::new(username, token)))
             })
             .await;
-        reserved.failed = is_made_up(&result);
-        drop(reserved);
-        if matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
+        let throttled =
+            matches!(&result, Err(LoginError::Refused(why)) if why == THROTTLED_ADDRESS);
+        if throttled || matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
             self.failed(cx).await;
         }
         result
@@ -522,8 +547,23 @@ impl PortalRoot {
             .checker_for(kind)
             .ok_or(LoginError::NoChecker(kind))?;
         let _checking = Checking::enter(&self.checking).ok_or(LoginError::TooManyChallenges)?;
-        let admission = checker.admit(&credentials()?).await?;
-        self.grant(cx, admission, mind).await
+        // A token's check costs its issuer a question: it counts against the peer's address
+        // while it runs, and as a failure if the token was made up (see `TokenCheck`).
+        let token_check = if kind == CredentialKind::Token {
+            let check = TokenCheck::reserve(self, cx)
+                .ok_or_else(|| LoginError::Refused(THROTTLED_ADDRESS.to_owned()))?;
+            Some(check)
+        } else {
+            None
+        };
+        let admitted = match credentials() {
+            Ok(credentials) => checker.admit(&credentials).await,
+            Err(error) => Err(error),
+        };
+        if let Some(check) = token_check {
+            check.settle(is_made_up(&admitted));
+        }
+        self.grant(cx, admitted?, mind).await
     }
 
     async fn grant(

@@ -46,6 +46,9 @@ impl Level {
 struct Buckets<K> {
     current: HashMap<K, Level>,
     previous: HashMap<K, Level>,
+    /// Logins counted before they are checked (see [`Throttle::reserve_from`]), by key: they
+    /// do not drain, and leave when their check answers (at most one per login being checked).
+    pending: HashMap<K, u32>,
 }
 
 impl<K: Hash + Eq + Copy> Buckets<K> {
@@ -53,6 +56,7 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         Buckets {
             current: HashMap::new(),
             previous: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 
@@ -68,22 +72,29 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         self.level(key, now, limit) + 1.0 <= f64::from(limit.burst) + 1e-9
     }
 
-    /// Counts a failure for `key` if it has room for one: whether it had.
+    /// Counts a login of `key` about to be checked, if its failures and the logins of it
+    /// being checked leave room for one more failure: whether they did.
     fn reserve(&mut self, key: K, now: Instant, limit: RateLimit) -> bool {
-        let room = self.allows(key, now, limit);
+        let pending = self.pending.get(&key).copied().unwrap_or(0);
+        let room =
+            self.level(key, now, limit) + f64::from(pending) + 1.0 <= f64::from(limit.burst) + 1e-9;
         if room {
-            self.record(key, now, limit);
+            self.pending.insert(key, pending.saturating_add(1));
         }
         room
     }
 
-    /// Takes back one failure counted for `key`.
-    fn give_back(&mut self, key: K, now: Instant, limit: RateLimit) {
-        let failures = (self.level(key, now, limit) - 1.0).max(0.0);
-        for table in [&mut self.current, &mut self.previous] {
-            if let Some(level) = table.get_mut(&key) {
-                *level = Level { failures, at: now };
+    /// The check of a login [`reserve`](Self::reserve) counted answered: it leaves the logins
+    /// being checked, and counts as a failure if it `failed`.
+    fn settle(&mut self, key: K, now: Instant, limit: RateLimit, failed: bool) {
+        match self.pending.get_mut(&key) {
+            Some(pending) if *pending > 1 => *pending -= 1,
+            _ => {
+                self.pending.remove(&key);
             }
+        }
+        if failed {
+            self.record(key, now, limit);
         }
     }
 
@@ -162,13 +173,14 @@ impl Throttle {
         }
     }
 
-    /// Counts a login from `address` as failed before it is checked, if the address has room
-    /// for one more failure: whether it had (if not, the login is refused unchecked). Token
-    /// logins count this way, by their address alone: a token cannot be guessed (a budget per
-    /// user would only let anyone lock a user's token logins out), but its check costs its
-    /// issuer a question. Counted before the check, logins checked at once cannot pass the
-    /// budget by their number; [`give_back_from`](Self::give_back_from) takes the count back
-    /// once the login succeeds.
+    /// Counts a login from `address` before it is checked, if the address's failures and its
+    /// logins being checked leave room for one more failure: whether they did (if not, the
+    /// login is refused unchecked). Token logins count this way, by their address alone: a
+    /// token cannot be guessed (a budget per user would only let anyone lock a user's token
+    /// logins out), but its check costs its issuer a question. Counted before the check,
+    /// logins checked at once cannot pass the budget by their number. Each is settled with
+    /// [`settle_from`](Self::settle_from) once its check answers. Password logins from the
+    /// address see its failures only, not its logins being checked.
     pub(crate) fn reserve_from(
         &self,
         address: Option<AddressKey>,
@@ -178,16 +190,17 @@ impl Throttle {
         address.is_none_or(|address| self.addresses.lock().reserve(address, now, limit))
     }
 
-    /// Takes back a failure [`reserve_from`](Self::reserve_from) counted: the login did not
-    /// fail as a guess would.
-    pub(crate) fn give_back_from(
+    /// Settles a login [`reserve_from`](Self::reserve_from) counted: it counts as a failure of
+    /// its address if it `failed`.
+    pub(crate) fn settle_from(
         &self,
         address: Option<AddressKey>,
         limit: RateLimit,
         now: Instant,
+        failed: bool,
     ) {
         if let Some(address) = address {
-            self.addresses.lock().give_back(address, now, limit);
+            self.addresses.lock().settle(address, now, limit, failed);
         }
     }
 
@@ -279,41 +292,45 @@ mod tests {
     }
 
     #[test]
-    fn token_logins_count_against_their_address_alone_before_they_are_checked() {
+    fn token_logins_count_against_their_address_alone_while_they_are_checked() {
         let throttle = Throttle::new();
         let now = Instant::now();
         let limit = LIMITS.per_address;
-        // Twenty logins checked at once: five get a place, and the level stops at the burst.
-        let reserved = (0..20)
-            .filter(|_| throttle.reserve_from(address(1), limit, now))
-            .count();
-        assert_eq!(reserved, 5);
-        // Two of them succeed: their places come back.
-        throttle.give_back_from(address(1), limit, now);
-        throttle.give_back_from(address(1), limit, now);
-        let reserved = (0..20)
-            .filter(|_| throttle.reserve_from(address(1), limit, now))
-            .count();
-        assert_eq!(reserved, 2);
+        let reserve = |at: Instant| {
+            (0..20)
+                .filter(|_| throttle.reserve_from(address(1), limit, at))
+                .count()
+        };
+        // Twenty logins checked at once: five get a place.
+        assert_eq!(reserve(now), 5);
+        // Two succeed, three fail: two places come back.
+        throttle.settle_from(address(1), limit, now, false);
+        throttle.settle_from(address(1), limit, now, false);
+        for _ in 0..3 {
+            throttle.settle_from(address(1), limit, now, true);
+        }
+        assert_eq!(reserve(now), 2);
         assert!(
             throttle.reserve_from(address(2), limit, now),
             "another address"
         );
+        throttle.settle_from(address(2), limit, now, false);
         assert!(
             throttle.allows(throttle.attempt("alice", address(3)), LIMITS, now),
             "no user's budget is spent"
         );
+        // Logins being checked do not drain: three seconds later, the three failures have,
+        // and the two logins still being checked hold their places.
+        let later = now + Duration::from_secs(3);
+        assert_eq!(reserve(later), 3);
+        for _ in 0..5 {
+            throttle.settle_from(address(1), limit, later, true);
+        }
         assert!(
-            !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, now),
-            "the address's budget is, for password logins too"
+            !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, later),
+            "failed token logins spend the address's budget for password logins too"
         );
-        // Drained by the refill, one a second.
-        assert_eq!(
-            (0..20)
-                .filter(|_| throttle.reserve_from(address(1), limit, now + Duration::from_secs(3)))
-                .count(),
-            3
-        );
+        assert!(throttle.addresses.lock().pending.is_empty(), "all settled");
     }
 
     #[test]
