@@ -399,7 +399,7 @@ async fn an_address_past_its_made_up_tokens_is_refused_without_asking_the_issuer
 #[tokio::test]
 async fn a_token_login_cancelled_while_its_issuer_is_asked_counts_as_failed() {
     let tokens = Tokens::default();
-    let slow = tokens.slow.clone();
+    let (slow, asked) = (tokens.slow.clone(), tokens.asked.clone());
     let portal = Portal::new(Club::new()).with_checker(tokens);
     let mut config = Config::default();
     config.failed_logins_per_address = RateLimit::new(2, Duration::from_secs(3600));
@@ -429,4 +429,9 @@ async fn a_token_login_cancelled_while_its_issuer_is_asked_counts_as_failed() {
     .await
     .expect("answered at once");
     assert!(matches!(answer, Err(LoginError::Refused(_))), "{answer:?}");
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the issuer was not asked"
+    );
 }

@@ -59,7 +59,8 @@ const MAX_CHALLENGES: usize = 16;
 const MAX_CHECKING: usize = 16;
 
 /// Why a token login from an address past its failed logins is refused unchecked.
-const THROTTLED_ADDRESS: &str = "too many failed logins from this address; try again later";
+const THROTTLED_ADDRESS: &str =
+    "too many failed or unanswered token logins from this address; try again later";
 
 /// A token login counted against its peer's address while its issuer is asked (see
 /// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer; a
@@ -106,6 +107,16 @@ impl<'a> TokenCheck<'a> {
 impl Drop for TokenCheck<'_> {
     fn drop(&mut self) {
         if self.settled {
+            return;
+        }
+        if std::thread::panicking() {
+            // The checker panicked: the issuer did not answer, and the peer is not to blame.
+            self.service.portal.throttle.settle_from(
+                self.address,
+                self.limit,
+                Instant::now(),
+                false,
+            );
             return;
         }
         self.service

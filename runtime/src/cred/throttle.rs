@@ -10,7 +10,9 @@
 //! per `refill` per key, whatever the guesser sends.
 //!
 //! The tables are bounded: each keeps two generations of at most [`GENERATION`] keys; when the
-//! current one is full it becomes the previous one, and the keys not seen since fall out.
+//! current one is full it becomes the previous one, and the keys not seen since fall out. The
+//! token logins being checked, counted by address beside them, are bounded by the checks in
+//! flight (at most 16 per connection) and leave as each answers.
 
 use crate::address::AddressKey;
 use crate::config::RateLimit;
@@ -126,7 +128,8 @@ pub(crate) struct Attempt {
     address: Option<AddressKey>,
 }
 
-/// Failed password logins, per user name and per peer address.
+/// Failed password logins, per user name and per peer address; failed and pending token
+/// logins, per peer address.
 #[derive(Debug)]
 pub(crate) struct Throttle {
     /// User names are kept as keyed hashes: fixed size, whatever a peer sends.
