@@ -79,9 +79,17 @@ fn config() -> Config {
 
 /// A connection's state with no socket under it: its frames go to a queue nobody reads.
 fn connection(root: Option<Arc<dyn Object>>) -> Arc<Shared> {
+    connection_from(root, None)
+}
+
+/// As [`connection`], from the peer address `peer` (which the login throttle counts by).
+fn connection_from(
+    root: Option<Arc<dyn Object>>,
+    peer: Option<std::net::SocketAddr>,
+) -> Arc<Shared> {
     let shared = Arc::new(Shared::new(
         Arc::new(config()),
-        None,
+        peer,
         None,
         Peer {
             root: None,
@@ -325,6 +333,29 @@ impl Realm for FuzzRealm {
 const USER: &str = "alice";
 const PASSWORD: &str = "1234";
 
+/// Answers token logins at once, by the token's first byte: `g` for good, `e` for expired,
+/// anything else unknown (as an issuer would).
+#[derive(Debug)]
+struct FuzzTokens;
+
+impl crate::cred::CredentialChecker for FuzzTokens {
+    fn kinds(&self) -> &[crate::cred::CredentialKind] {
+        &[crate::cred::CredentialKind::Token]
+    }
+
+    async fn check(&self, credentials: &crate::cred::Credentials) -> Result<AvatarId, LoginError> {
+        use crate::cred::{Credentials, TokenError};
+        match credentials {
+            Credentials::Token(presented) => match presented.token().first() {
+                Some(b'g') => Ok(AvatarId::User(presented.username().to_owned())),
+                Some(b'e') => Err(LoginError::Token(TokenError::Expired)),
+                _ => Err(LoginError::Token(TokenError::Unknown)),
+            },
+            _ => Err(LoginError::Unauthorized),
+        }
+    }
+}
+
 /// The verifier of the login targets' one user, derived once.
 fn verifier() -> PasswordVerifier {
     static VERIFIER: OnceLock<PasswordVerifier> = OnceLock::new();
@@ -355,7 +386,8 @@ fn payload(reply: &Reply) -> Option<&[u8]> {
 }
 
 /// The server's side of the login exchange: a sequence of calls to the login service of one
-/// connection, each a method selector and its arguments. Two selectors make the harness
+/// connection (password, anonymous and token logins, logouts), each a method selector and its
+/// arguments. Two selectors make the harness
 /// compute what only an honest client could: a `begin` for the known user, and the right
 /// proof for the last challenge, so the fuzzer reaches `finish` and `logout` too.
 pub fn login_server(data: &[u8]) {
@@ -364,15 +396,17 @@ pub fn login_server(data: &[u8]) {
     users.add_verifier(USER, verifier());
     let portal = Portal::new(FuzzRealm)
         .with_checker(users)
-        .with_checker(AllowAnonymous);
+        .with_checker(AllowAnonymous)
+        .with_checker(FuzzTokens);
     let root: Arc<dyn Object> = Arc::new(PortalRoot::new(Arc::clone(&portal.inner)));
-    let shared = connection(Some(Arc::clone(&root)));
+    let peer = std::net::SocketAddr::from(([192, 0, 2, 1], 4000));
+    let shared = connection_from(Some(Arc::clone(&root)), Some(peer));
     let mut exchange: Option<PasswordExchange> = None;
     let mut challenge: Option<ChallengeMessage> = None;
     runtime().block_on(async {
         for _ in 0..16 {
             let Some(selector) = input.byte() else { break };
-            let (name, args) = match selector % 8 {
+            let (name, args) = match selector % 9 {
                 0 => (
                     method::PASSWORD_BEGIN,
                     input.piece().unwrap_or_default().to_vec(),
@@ -408,10 +442,11 @@ pub fn login_server(data: &[u8]) {
                     let args = postcard::to_stdvec(&proof.unwrap_or_default()).unwrap_or_default();
                     (method::PASSWORD_PROVE, args)
                 }
-                _ => (
+                7 => (
                     "tartine.login.unknown",
                     input.piece().unwrap_or_default().to_vec(),
                 ),
+                _ => (method::TOKEN, input.piece().unwrap_or_default().to_vec()),
             };
             let Some(ids) = announced(&shared, input.piece().unwrap_or_default(), 2) else {
                 continue;
@@ -674,6 +709,19 @@ mod replay {
                     step(0, Some(to(&("alice", [1u8; 18]))), &[]),
                     step(1, Some(to(&(1u64, [0u8; 32]))), &[]),
                     step(2, Some(vec![1, 0]), &[]),
+                ]
+                .concat(),
+                // Token logins: a good one and its logout, an expired one, made-up ones.
+                [
+                    step(8, Some(to(&("alice", b"good".to_vec(), None::<u8>))), &[]),
+                    step(4, Some(vec![1, 1]), &[]),
+                    step(
+                        8,
+                        Some(to(&("alice", b"expired".to_vec(), None::<u8>))),
+                        &[],
+                    ),
+                    step(8, Some(to(&("bob", b"made up".to_vec(), None::<u8>))), &[]),
+                    step(8, Some(to(&("bob", b"made up".to_vec(), None::<u8>))), &[]),
                 ]
                 .concat(),
             ],
