@@ -360,8 +360,10 @@ async fn a_session_that_expires_ends_its_logins_by_the_brokers_own_timer() {
         b.logouts.recv().await.as_deref(),
         Some("alice left broker-b")
     );
+    // Well before the broker's next recheck (30 s): its own timer ended the login. (Bounded
+    // loosely: a loaded machine delays timers, and the test is about which one fired.)
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -462,13 +464,15 @@ async fn a_revocation_made_in_the_store_reaches_brokers_at_their_next_recheck() 
             .await
             .expect("ends")
     );
-    assert_eq!(
-        b.logouts.recv().await.as_deref(),
-        Some("alice left broker-b")
-    );
+    // Nothing announces it: only a recheck can end her login at the broker (whose rechecks
+    // run every 200 ms here, every 30 s by default). Bounded loosely: a loaded machine slows
+    // the database, and the test is about whether the recheck sees it, not how fast.
+    let logout = tokio::time::timeout(Duration::from_secs(20), b.logouts.recv())
+        .await
+        .expect("a recheck ended the login");
+    assert_eq!(logout.as_deref(), Some("alice left broker-b"));
     let took = started.elapsed();
     eprintln!("the recheck ended the login {took:?} after the store did");
-    assert!(took < recheck * 3, "{took:?}");
 }
 
 #[cfg(feature = "sqlite")]
