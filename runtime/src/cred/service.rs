@@ -109,20 +109,15 @@ impl Drop for TokenCheck<'_> {
         if self.settled {
             return;
         }
-        if std::thread::panicking() {
-            // The checker panicked: the issuer did not answer, and the peer is not to blame.
-            self.service.portal.throttle.settle_from(
-                self.address,
-                self.limit,
-                Instant::now(),
-                false,
-            );
-            return;
-        }
+        // Unless the checker panicked: the issuer did not answer, and the peer is not to blame.
+        let blamed = !std::thread::panicking();
         self.service
             .portal
             .throttle
-            .settle_from(self.address, self.limit, Instant::now(), true);
+            .settle_from(self.address, self.limit, Instant::now(), blamed);
+        if !blamed {
+            return;
+        }
         let failures = self.service.failures.fetch_add(1, Ordering::Relaxed) + 1;
         if failures >= self.shared.config.max_failed_logins_per_connection {
             tracing::info!(parent: &self.shared.span, failures, "too many failed logins; closing");
@@ -536,9 +531,7 @@ impl PortalRoot {
                 Ok(Credentials::Token(PresentedToken::new(username, token)))
             })
             .await;
-        let throttled =
-            matches!(&result, Err(LoginError::Refused(why)) if why == THROTTLED_ADDRESS);
-        if throttled || matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
+        if matches!(result, Err(LoginError::Token(_) | LoginError::Unauthorized)) {
             self.failed(cx).await;
         }
         result
@@ -561,8 +554,11 @@ impl PortalRoot {
         // A token's check costs its issuer a question: it counts against the peer's address
         // while it runs, and as a failure if the token was made up (see `TokenCheck`).
         let token_check = if kind == CredentialKind::Token {
-            let check = TokenCheck::reserve(self, cx)
-                .ok_or_else(|| LoginError::Refused(THROTTLED_ADDRESS.to_owned()))?;
+            let Some(check) = TokenCheck::reserve(self, cx) else {
+                // Refused unchecked, as a failed login of the connection.
+                self.failed(cx).await;
+                return Err(LoginError::Refused(THROTTLED_ADDRESS.to_owned()));
+            };
             Some(check)
         } else {
             None

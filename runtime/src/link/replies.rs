@@ -145,13 +145,14 @@ impl ReplySlots {
                 }
                 Poll::Pending
             }
-            Some(Slot::Ready(_) | Slot::Expired) => match self.slots.remove(call).inspect(|_| {
+            Some(Slot::Ready(_) | Slot::Expired) => {
                 self.taken_since_open = self.taken_since_open.saturating_add(1);
-            }) {
-                Some(Slot::Ready(incoming)) => Poll::Ready(Outcome::Reply(incoming)),
-                Some(Slot::Expired) => Poll::Ready(Outcome::TimedOut),
-                _ => Poll::Ready(Outcome::Gone),
-            },
+                match self.slots.remove(call) {
+                    Some(Slot::Ready(incoming)) => Poll::Ready(Outcome::Reply(incoming)),
+                    Some(Slot::Expired) => Poll::Ready(Outcome::TimedOut),
+                    _ => Poll::Ready(Outcome::Gone),
+                }
+            }
         }
     }
 
