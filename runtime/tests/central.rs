@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tartine::central::{
-    AuthAdmin, AuthBroker, AuthServer, CentralAuth, MemorySessions, SessionStore,
+    AuthAdmin, AuthBroker, AuthServer, CentralAuth, MemorySessions, SessionId, SessionRecord,
+    SessionStore, TicketRecord,
 };
 use tartine::cred::{
     AvatarId, Identity, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError, NoMind, Portal,
-    Realm, TokenError,
+    Realm, StoreError, TokenError,
 };
 use tartine::{Remote, Server, ServerHandle, avatar};
 use tokio::sync::mpsc;
@@ -633,4 +634,101 @@ async fn a_login_past_a_users_session_allowance_ends_her_oldest_session_everywhe
     for going in [&second, &third, &bob] {
         assert!(going.ticket("broker-b".into()).await.is_ok());
     }
+}
+
+/// The memory store, whose `create_session` waits until as many are under way as its barrier
+/// counts: logins of one user made at the same time, each past its look at her allowance.
+#[derive(Clone)]
+struct AtOnce {
+    inner: MemorySessions,
+    creates: Arc<tokio::sync::Barrier>,
+    /// How many creations the barrier still holds back; those after go straight through.
+    held: Arc<AtomicU64>,
+}
+
+impl SessionStore for AtOnce {
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let held = self
+            .held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if held.is_ok() {
+            self.creates.wait().await;
+        }
+        self.inner.create_session(session).await
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.session(id).await
+    }
+
+    async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+        self.inner.end_session(id).await
+    }
+
+    async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
+        self.inner.end_sessions_of(username).await
+    }
+
+    async fn end_sessions_past(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        self.inner.end_sessions_past(username, keep, now).await
+    }
+
+    async fn create_ticket(&self, ticket: &TicketRecord) -> Result<(), StoreError> {
+        self.inner.create_ticket(ticket).await
+    }
+
+    async fn ticket(&self, hash: &[u8; 32]) -> Result<Option<TicketRecord>, StoreError> {
+        self.inner.ticket(hash).await
+    }
+
+    async fn prune(&self, now: u64) -> Result<(), StoreError> {
+        self.inner.prune(now).await
+    }
+}
+
+#[tokio::test]
+async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
+    const AT_ONCE: usize = 5;
+    let store = AtOnce {
+        inner: MemorySessions::new(),
+        creates: Arc::new(tokio::sync::Barrier::new(AT_ONCE)),
+        held: Arc::new(AtomicU64::new(AT_ONCE as u64)),
+    };
+    let (auth, _server, _) =
+        serve_auth("127.0.0.1:0", auth_builder(store).sessions_per_user(2)).await;
+    // Five logins of alice's, all past their look at her allowance before any made its session.
+    let logins = (0..AT_ONCE).map(|_| async move {
+        let connection = tartine::connect(auth).await.expect("connects");
+        let login =
+            tartine::central::login(&connection, LoginCredentials::password("alice", "1234")).await;
+        (connection, login)
+    });
+    let logins = tokio::time::timeout(
+        Duration::from_secs(20),
+        futures_util::future::join_all(logins),
+    )
+    .await
+    .expect("the logins end");
+    // Each session past the two ends: a login that ended its own was refused, one whose
+    // session another ended got in but its session is over, as after any later login.
+    let mut going = 0;
+    for (_connection, login) in &logins {
+        match login {
+            Ok(session) => match session.ticket("broker-b".into()).await {
+                Ok(_) => going += 1,
+                Err(error) => assert_eq!(error, tartine::RemoteError::Method(TokenError::Revoked)),
+            },
+            Err(LoginError::Refused(why)) => assert!(why.contains("at once"), "{why}"),
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(going, 2, "her allowance of two sessions holds");
+    // A login made after them ends the oldest, as usual, and gets in.
+    let later = session(auth, "alice", "1234").await;
+    assert!(later.ticket("broker-b".into()).await.is_ok());
 }

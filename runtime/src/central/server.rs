@@ -179,8 +179,9 @@ impl AuthServer {
     /// How many sessions one user may have going at once (default 32): a password login past
     /// it ends the user's oldest session, at the brokers too, and the store forgets it at its
     /// next pruning. This bounds what one user (or whoever has her password) can add to the
-    /// store, with [`tickets_per_minute`] per session. Logins of one user made at the same
-    /// time may pass it by their number until her next login.
+    /// store, with [`tickets_per_minute`] per session. It holds for logins of one user made at
+    /// the same time too: once each has made its session, the oldest past the allowance end,
+    /// whichever login made them (one that ends its own is refused, `LoginError::Refused`).
     ///
     /// [`tickets_per_minute`]: Self::tickets_per_minute
     pub fn sessions_per_user(mut self, sessions: usize) -> Self {
@@ -302,6 +303,11 @@ fn store_failed(error: StoreError) -> TokenError {
     TokenError::StoreUnavailable
 }
 
+/// Why a login is refused when the user's other logins made at the same time took up her
+/// whole allowance of sessions.
+const TOO_MANY_LOGINS_AT_ONCE: &str =
+    "too many logins of this user at once: her allowance of sessions is taken";
+
 /// Makes a session for each user login.
 struct UserRealm {
     hub: Arc<Hub>,
@@ -347,6 +353,23 @@ impl Realm for UserRealm {
             .create_session(&record)
             .await
             .map_err(|_| LoginError::StoreUnavailable)?;
+        // Logins of hers made at the same time each made room for one above: counting this
+        // one, the oldest past her allowance end now, so that it holds once they are all in,
+        // and across authentication servers sharing one store.
+        let ended = self
+            .hub
+            .sessions
+            .end_sessions_past(&username, self.hub.sessions_per_user, self.hub.now())
+            .await
+            .map_err(|_| LoginError::StoreUnavailable)?;
+        if !ended.is_empty() {
+            let lost = ended.contains(&id);
+            tracing::info!(user = %username, ended = ended.len(), "sessions past the allowance ended after logins at once");
+            self.hub.announce(ended);
+            if lost {
+                return Err(LoginError::Refused(TOO_MANY_LOGINS_AT_ONCE.to_owned()));
+            }
+        }
         tracing::info!(session = %id, user = %username, "session started");
         self.hub.prune_now_and_then();
         // The session outlives this connection: it ends at its logout, its revocation or its
