@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tartine::central::{
-    AuthAdmin, AuthBroker, AuthServer, CentralAuth, MemorySessions, SessionId, SessionRecord,
-    SessionStore, TicketRecord,
+    AuthAdmin, AuthBroker, AuthServer, CentralAuth, CentralAuthBuilder, MemorySessions, SessionId,
+    SessionRecord, SessionStore, TicketRecord,
 };
 use tartine::cred::{
     AvatarId, Identity, InMemoryPasswords, LoggedIn, LoginCredentials, LoginError, NoMind, Portal,
@@ -128,15 +128,24 @@ async fn broker_rechecking(
     auth: SocketAddr,
     recheck: Duration,
 ) -> Broker {
-    let checker = CentralAuth::builder(auth, LoginCredentials::password(name, password))
+    broker_with(name, password, auth, |builder| builder.recheck(recheck)).await
+}
+
+/// The tests' broker, its checker set up by `set` beside.
+async fn broker_with(
+    name: &'static str,
+    password: &str,
+    auth: SocketAddr,
+    set: impl FnOnce(CentralAuthBuilder) -> CentralAuthBuilder,
+) -> Broker {
+    let builder = CentralAuth::builder(auth, LoginCredentials::password(name, password))
         .expect("an endpoint")
         .backoff(tartine::Backoff::new(
             Duration::from_millis(100),
             Duration::from_millis(200),
         ))
-        .recheck(recheck)
-        .max_sessions(2)
-        .start();
+        .max_sessions(2);
+    let checker = set(builder).start();
     let (sender, logouts) = mpsc::unbounded_channel();
     let portal = Portal::new(Desks {
         broker: name,
@@ -637,13 +646,27 @@ async fn a_login_past_a_users_session_allowance_ends_her_oldest_session_everywhe
 }
 
 /// The memory store, whose `create_session` waits until as many are under way as its barrier
-/// counts: logins of one user made at the same time, each past its look at her allowance.
+/// counts (logins of one user made at the same time, each past its look at her allowance),
+/// and whose look-up of tickets can be stalled (an authentication server that does not
+/// answer).
 #[derive(Clone)]
 struct AtOnce {
     inner: MemorySessions,
     creates: Arc<tokio::sync::Barrier>,
     /// How many creations the barrier still holds back; those after go straight through.
     held: Arc<AtomicU64>,
+    stall_tickets: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AtOnce {
+    fn new(at_once: usize) -> Self {
+        AtOnce {
+            inner: MemorySessions::new(),
+            creates: Arc::new(tokio::sync::Barrier::new(at_once)),
+            held: Arc::new(AtomicU64::new(at_once as u64)),
+            stall_tickets: Arc::default(),
+        }
+    }
 }
 
 impl SessionStore for AtOnce {
@@ -683,6 +706,9 @@ impl SessionStore for AtOnce {
     }
 
     async fn ticket(&self, hash: &[u8; 32]) -> Result<Option<TicketRecord>, StoreError> {
+        if self.stall_tickets.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         self.inner.ticket(hash).await
     }
 
@@ -694,11 +720,7 @@ impl SessionStore for AtOnce {
 #[tokio::test]
 async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
     const AT_ONCE: usize = 5;
-    let store = AtOnce {
-        inner: MemorySessions::new(),
-        creates: Arc::new(tokio::sync::Barrier::new(AT_ONCE)),
-        held: Arc::new(AtomicU64::new(AT_ONCE as u64)),
-    };
+    let store = AtOnce::new(AT_ONCE);
     let (auth, _server, _) =
         serve_auth("127.0.0.1:0", auth_builder(store).sessions_per_user(2)).await;
     // Five logins of alice's, all past their look at her allowance before any made its session.
@@ -731,4 +753,31 @@ async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
     // A login made after them ends the oldest, as usual, and gets in.
     let later = session(auth, "alice", "1234").await;
     assert!(later.ticket("broker-b".into()).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_timeout() {
+    let store = AtOnce::new(0);
+    let stall = Arc::clone(&store.stall_tickets);
+    let (auth, _server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
+    let b = broker_with("broker-b", "b-pw", auth, |builder| {
+        builder.answer_timeout(Duration::from_millis(300))
+    })
+    .await;
+    let alice = session(auth, "alice", "1234").await;
+    let token = ticket(&alice, "broker-b").await;
+    stall.store(true, Ordering::SeqCst);
+    // The client waits 30 s by default; the broker gives up at 300 ms, and says why.
+    let started = Instant::now();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        login(b.addr, "alice", token.clone()),
+    )
+    .await
+    .expect("the broker answers before the client gives up");
+    assert_eq!(refused.err(), Some(LoginError::AuthServerUnavailable));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // Once the server answers again, so does the broker.
+    stall.store(false, Ordering::SeqCst);
+    assert!(login(b.addr, "alice", token).await.is_ok());
 }

@@ -57,6 +57,8 @@ struct State {
     sessions: Lock<HashMap<SessionId, SessionEnd>>,
     /// The most sessions kept at once.
     max_sessions: usize,
+    /// How long a question to the authentication server about a login may take.
+    answer_timeout: Duration,
     /// The sessions this broker learnt ended (see [`RecentlyEnded`]).
     recently_ended: Lock<RecentlyEnded>,
     stop: CancellationToken,
@@ -209,6 +211,7 @@ pub struct CentralAuthBuilder {
     recheck: Duration,
     backoff: Backoff,
     max_sessions: usize,
+    answer_timeout: Duration,
 }
 
 impl fmt::Debug for CentralAuthBuilder {
@@ -242,6 +245,16 @@ impl CentralAuthBuilder {
         self
     }
 
+    /// How long a token login waits for the authentication server's answer (default 10
+    /// seconds); past it the login fails with [`LoginError::AuthServerUnavailable`], which
+    /// counts against nobody. Keep it below the clients' call timeout
+    /// ([`Config::call_timeout`], 30 seconds by default): a client that gives up first cancels
+    /// its login, and a cancelled token login counts as a failed one for its address.
+    pub fn answer_timeout(mut self, timeout: Duration) -> Self {
+        self.answer_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// How long to wait between attempts to link again (default: 100 ms, doubling up to 5
     /// seconds, jittered as a [`Reconnecting`](crate::Reconnecting) client's are).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
@@ -258,6 +271,7 @@ impl CentralAuthBuilder {
             link,
             sessions: Lock::new(HashMap::new()),
             max_sessions: self.max_sessions,
+            answer_timeout: self.answer_timeout,
             recently_ended: Lock::new(RecentlyEnded::default()),
             stop: CancellationToken::new(),
         });
@@ -283,6 +297,7 @@ impl CentralAuth {
             recheck: Duration::from_secs(30),
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             max_sessions: 100_000,
+            answer_timeout: Duration::from_secs(10),
         })
     }
 
@@ -326,18 +341,33 @@ impl CentralAuth {
 
     /// Asks the authentication server whether `session` still goes.
     async fn confirm_active(&self, session: &SessionId) -> Result<(), LoginError> {
-        match self.link()?.active(vec![session.clone()]).await {
+        let link = self.link()?;
+        match self.in_time(link.active(vec![session.clone()])).await? {
             Ok(active) if active.contains(session) => Ok(()),
             Ok(_) => Err(LoginError::Token(TokenError::Revoked)),
             Err(_) => Err(LoginError::AuthServerUnavailable),
         }
     }
 
-    async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
-        match self
-            .link()?
-            .verify(username.to_owned(), token.to_vec())
+    /// `answer`, or [`LoginError::AuthServerUnavailable`] if the authentication server does
+    /// not give it within the builder's [`answer_timeout`](CentralAuthBuilder::answer_timeout).
+    async fn in_time<T>(&self, answer: impl Future<Output = T>) -> Result<T, LoginError> {
+        tokio::time::timeout(self.state.answer_timeout, answer)
             .await
+            .map_err(|_| {
+                tracing::warn!(
+                    timeout = ?self.state.answer_timeout,
+                    "the authentication server did not answer a login in time"
+                );
+                LoginError::AuthServerUnavailable
+            })
+    }
+
+    async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
+        let link = self.link()?;
+        match self
+            .in_time(link.verify(username.to_owned(), token.to_vec()))
+            .await?
         {
             Ok(verified) if verified.username == username => Ok(verified),
             Ok(_) => Err(LoginError::Token(TokenError::WrongUser)),
@@ -479,6 +509,7 @@ mod tests {
             link,
             sessions: Lock::new(HashMap::new()),
             max_sessions: 8,
+            answer_timeout: Duration::from_secs(10),
             recently_ended: Lock::new(RecentlyEnded::default()),
             stop: CancellationToken::new(),
         })
