@@ -656,6 +656,11 @@ struct AtOnce {
     /// How many creations the barrier still holds back; those after go straight through.
     held: Arc<AtomicU64>,
     stall_tickets: Arc<std::sync::atomic::AtomicBool>,
+    /// Stalled look-ups of tickets given up on (their call cancelled).
+    stalls_dropped: Arc<tokio::sync::Notify>,
+    /// How many looks at a user's allowance go through before the rest stall.
+    checks_before_stall: Arc<AtomicU64>,
+    created: Arc<std::sync::Mutex<Vec<SessionId>>>,
 }
 
 impl AtOnce {
@@ -665,6 +670,9 @@ impl AtOnce {
             creates: Arc::new(tokio::sync::Barrier::new(at_once)),
             held: Arc::new(AtomicU64::new(at_once as u64)),
             stall_tickets: Arc::default(),
+            stalls_dropped: Arc::default(),
+            checks_before_stall: Arc::new(AtomicU64::new(u64::MAX)),
+            created: Arc::default(),
         }
     }
 }
@@ -677,6 +685,7 @@ impl SessionStore for AtOnce {
         if held.is_ok() {
             self.creates.wait().await;
         }
+        self.created.lock().unwrap().push(session.id.clone());
         self.inner.create_session(session).await
     }
 
@@ -698,6 +707,12 @@ impl SessionStore for AtOnce {
         keep: usize,
         now: u64,
     ) -> Result<Vec<SessionId>, StoreError> {
+        let through =
+            self.checks_before_stall
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if through.is_err() {
+            std::future::pending::<()>().await;
+        }
         self.inner.end_sessions_past(username, keep, now).await
     }
 
@@ -707,6 +722,7 @@ impl SessionStore for AtOnce {
 
     async fn ticket(&self, hash: &[u8; 32]) -> Result<Option<TicketRecord>, StoreError> {
         if self.stall_tickets.load(Ordering::SeqCst) {
+            let _told = NotifyOnDrop(Arc::clone(&self.stalls_dropped));
             std::future::pending::<()>().await;
         }
         self.inner.ticket(hash).await
@@ -714,6 +730,15 @@ impl SessionStore for AtOnce {
 
     async fn prune(&self, now: u64) -> Result<(), StoreError> {
         self.inner.prune(now).await
+    }
+}
+
+/// Tells its `Notify` when dropped.
+struct NotifyOnDrop(Arc<tokio::sync::Notify>);
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 
@@ -758,7 +783,10 @@ async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
 #[tokio::test]
 async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_timeout() {
     let store = AtOnce::new(0);
-    let stall = Arc::clone(&store.stall_tickets);
+    let (stall, dropped) = (
+        Arc::clone(&store.stall_tickets),
+        Arc::clone(&store.stalls_dropped),
+    );
     let (auth, _server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
     let b = broker_with("broker-b", "b-pw", auth, |builder| {
         builder.answer_timeout(Duration::from_millis(300))
@@ -777,7 +805,43 @@ async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_t
     .expect("the broker answers before the client gives up");
     assert_eq!(refused.err(), Some(LoginError::AuthServerUnavailable));
     assert!(started.elapsed() >= Duration::from_millis(300));
+    // The broker's question was cancelled at the authentication server: its work stopped.
+    tokio::time::timeout(Duration::from_secs(10), dropped.notified())
+        .await
+        .expect("the stalled look-up is dropped");
     // Once the server answers again, so does the broker.
     stall.store(false, Ordering::SeqCst);
     assert!(login(b.addr, "alice", token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_session_whose_login_is_given_up_on_before_it_gets_it_ends() {
+    let store = AtOnce::new(0);
+    // The login's first look at alice's allowance goes through, the second stalls.
+    store.checks_before_stall.store(1, Ordering::SeqCst);
+    let (created, inner) = (Arc::clone(&store.created), store.inner.clone());
+    let (auth, _server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
+    let connection = tartine::connect(auth).await.expect("connects");
+    let login = tartine::central::login(&connection, LoginCredentials::password("alice", "1234"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), login)
+            .await
+            .is_err(),
+        "the login stalls"
+    );
+    connection.close();
+    let made = created.lock().unwrap().clone();
+    assert_eq!(made.len(), 1, "its session was made");
+    let ended = async {
+        loop {
+            let record = inner.session(&made[0]).await.expect("the store");
+            if record.is_some_and(|record| record.ended) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), ended)
+        .await
+        .expect("the session its login left ends");
 }

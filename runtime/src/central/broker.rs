@@ -245,8 +245,8 @@ impl CentralAuthBuilder {
         self
     }
 
-    /// How long a token login waits for the authentication server's answer (default 10
-    /// seconds); past it the login fails with [`LoginError::AuthServerUnavailable`], which
+    /// How long a token login waits for the authentication server's answers, all questions
+    /// together (default 10 seconds); past it the login fails with [`LoginError::AuthServerUnavailable`], which
     /// counts against nobody. Keep it below the clients' call timeout
     /// ([`Config::call_timeout`], 30 seconds by default): a client that gives up first cancels
     /// its login, and a cancelled token login counts as a failed one for its address.
@@ -341,8 +341,7 @@ impl CentralAuth {
 
     /// Asks the authentication server whether `session` still goes.
     async fn confirm_active(&self, session: &SessionId) -> Result<(), LoginError> {
-        let link = self.link()?;
-        match self.in_time(link.active(vec![session.clone()])).await? {
+        match self.link()?.active(vec![session.clone()]).await {
             Ok(active) if active.contains(session) => Ok(()),
             Ok(_) => Err(LoginError::Token(TokenError::Revoked)),
             Err(_) => Err(LoginError::AuthServerUnavailable),
@@ -350,7 +349,8 @@ impl CentralAuth {
     }
 
     /// `answer`, or [`LoginError::AuthServerUnavailable`] if the authentication server does
-    /// not give it within the builder's [`answer_timeout`](CentralAuthBuilder::answer_timeout).
+    /// not give it within the builder's [`answer_timeout`](CentralAuthBuilder::answer_timeout):
+    /// the call is then dropped, which cancels it at the server.
     async fn in_time<T>(&self, answer: impl Future<Output = T>) -> Result<T, LoginError> {
         tokio::time::timeout(self.state.answer_timeout, answer)
             .await
@@ -364,10 +364,10 @@ impl CentralAuth {
     }
 
     async fn verify(&self, username: &str, token: &[u8]) -> Result<VerifiedTicket, LoginError> {
-        let link = self.link()?;
         match self
-            .in_time(link.verify(username.to_owned(), token.to_vec()))
-            .await?
+            .link()?
+            .verify(username.to_owned(), token.to_vec())
+            .await
         {
             Ok(verified) if verified.username == username => Ok(verified),
             Ok(_) => Err(LoginError::Token(TokenError::WrongUser)),
@@ -399,12 +399,17 @@ impl CredentialChecker for CentralAuth {
             return Err(LoginError::Unauthorized);
         };
         let forgotten = self.state.recently_ended.lock().forgotten;
-        let verified = self.verify(presented.username(), presented.token()).await?;
-        if self.state.recently_ended.lock().forgotten != forgotten {
-            // More sessions ended during the check than the broker remembers: this one may be
-            // among those forgotten. Ask again.
-            self.confirm_active(&verified.session).await?;
-        }
+        let asked = async {
+            let verified = self.verify(presented.username(), presented.token()).await?;
+            if self.state.recently_ended.lock().forgotten != forgotten {
+                // More sessions ended during the check than the broker remembers: this one may
+                // be among those forgotten. Ask again.
+                self.confirm_active(&verified.session).await?;
+            }
+            Ok::<_, LoginError>(verified)
+        };
+        // Both questions within one timeout, so that a login ends before its client's.
+        let verified = self.in_time(asked).await??;
         let end = self.state.session_end(&verified)?;
         Ok(Admission::ending_with(
             AvatarId::User(verified.username),

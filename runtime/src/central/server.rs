@@ -353,6 +353,11 @@ impl Realm for UserRealm {
             .create_session(&record)
             .await
             .map_err(|_| LoginError::StoreUnavailable)?;
+        // Until the login has it, the session ends if the login fails or is given up on.
+        let unclaimed = Unclaimed {
+            hub: Arc::clone(&self.hub),
+            id: Some(id.clone()),
+        };
         // Logins of hers made at the same time each made room for one above: counting this
         // one, the oldest past her allowance end now, so that it holds once they are all in,
         // and across authentication servers sharing one store.
@@ -367,9 +372,11 @@ impl Realm for UserRealm {
             tracing::info!(user = %username, ended = ended.len(), "sessions past the allowance ended after logins at once");
             self.hub.announce(ended);
             if lost {
+                unclaimed.claim();
                 return Err(LoginError::Refused(TOO_MANY_LOGINS_AT_ONCE.to_owned()));
             }
         }
+        unclaimed.claim();
         tracing::info!(session = %id, user = %username, "session started");
         self.hub.prune_now_and_then();
         // The session outlives this connection: it ends at its logout, its revocation or its
@@ -379,6 +386,39 @@ impl Realm for UserRealm {
             id,
             issued: Lock::new((0, 0)),
         }))
+    }
+}
+
+/// A session just made, that ends unless its login [claims](Self::claim) it: a login that
+/// fails or is given up on (its connection gone) between making its session and getting it
+/// leaves no session going, that nobody holds and that counts against the user's allowance.
+struct Unclaimed {
+    hub: Arc<Hub>,
+    id: Option<SessionId>,
+}
+
+impl Unclaimed {
+    /// The login has its session.
+    fn claim(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let hub = Arc::clone(&self.hub);
+        runtime.spawn(async move {
+            // No ticket of it was issued, so no broker has heard of it.
+            if let Err(error) = hub.sessions.end_session(&id).await {
+                tracing::warn!(%error, session = %id, "could not end a session its login left");
+            }
+        });
     }
 }
 
