@@ -313,6 +313,12 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
         expires_at: 25_000,
     };
     store.create_ticket(&of_b).await.expect("keeps");
+    let of_d = TicketRecord {
+        hash: [8; 32],
+        session: d.id.clone(),
+        ..of_b.clone()
+    };
+    store.create_ticket(&of_d).await.expect("keeps");
     let past = store
         .end_sessions_past("alice", 2, 15_000)
         .await
@@ -324,6 +330,11 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
         store.ticket(&[9; 32]).await.expect("reads"),
         None,
         "its tickets go"
+    );
+    assert_eq!(
+        store.ticket(&[8; 32]).await.expect("reads"),
+        Some(of_d),
+        "those of the sessions kept stay"
     );
     assert_eq!(
         store

@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              expires_at BIGINT NOT NULL
          );",
     ),
+    (
+        4,
+        "tartine tickets by session",
+        "CREATE INDEX tartine_tickets_by_session ON tartine_tickets (session);",
+    ),
 ];
 
 /// The migrator of [`MIGRATIONS`], under its own table name.
@@ -401,6 +406,8 @@ macro_rules! sql_store {
                 keep: usize,
                 now: u64,
             ) -> Result<Vec<SessionId>, StoreError> {
+                // One transaction: the sessions end with their tickets, or neither does.
+                let mut transaction = bounded(self.pool.begin()).await?;
                 let mut ended: Vec<String> = bounded(
                     sqlx::query_scalar(
                         "UPDATE tartine_sessions SET ended = $2, expires_at = $4
@@ -417,18 +424,27 @@ macro_rules! sql_store {
                     .bind(false)
                     .bind(millis_to_sql(now))
                     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool),
+                    .fetch_all(&mut *transaction),
                 )
                 .await?;
-                ended.sort();
-                for session in &ended {
+                if !ended.is_empty() {
+                    // The tickets of the sessions just ended, which expire at `now` (and of
+                    // any of hers that ended at that same millisecond: dead tickets too).
                     bounded(
-                        sqlx::query("DELETE FROM tartine_tickets WHERE session = $1")
-                            .bind(session)
-                            .execute(&self.pool),
+                        sqlx::query(
+                            "DELETE FROM tartine_tickets WHERE session IN (
+                               SELECT id FROM tartine_sessions
+                               WHERE username = $1 AND ended = $2 AND expires_at = $3)",
+                        )
+                        .bind(username)
+                        .bind(true)
+                        .bind(millis_to_sql(now))
+                        .execute(&mut *transaction),
                     )
                     .await?;
                 }
+                bounded(transaction.commit()).await?;
+                ended.sort();
                 Ok(ended.into_iter().map(SessionId).collect())
             }
 
