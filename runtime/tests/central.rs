@@ -845,3 +845,46 @@ async fn a_session_whose_login_is_given_up_on_before_it_gets_it_ends() {
         .await
         .expect("the session its login left ends");
 }
+
+#[tokio::test]
+async fn a_session_ends_with_its_login_unless_it_had_a_ticket() {
+    let store = AtOnce::new(0);
+    let (created, inner) = (Arc::clone(&store.created), store.inner.clone());
+    let (auth, server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
+    let at_auth = || async move {
+        let connection = tartine::connect(auth).await.expect("connects");
+        let session =
+            tartine::central::login(&connection, LoginCredentials::password("alice", "1234"))
+                .await
+                .expect("logs in");
+        (connection, session)
+    };
+    let (with_ticket, session) = at_auth().await;
+    let token = ticket(&session, "broker-b").await;
+    let (without, _session) = at_auth().await;
+    let made = created.lock().unwrap().clone();
+    assert_eq!(made.len(), 2);
+    with_ticket.close();
+    without.close();
+    let ended = |id: &SessionId| {
+        let inner = inner.clone();
+        let id = id.clone();
+        async move {
+            let record = inner.session(&id).await.expect("the store");
+            record.expect("kept").ended
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while server.stats().logins > 0 || !ended(&made[1]).await {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the session without a ticket ends with its login");
+    assert!(!ended(&made[0]).await, "the one with a ticket goes on");
+    let b = broker("broker-b", "b-pw", auth).await;
+    assert!(
+        login(b.addr, "alice", token).await.is_ok(),
+        "and its ticket works"
+    );
+}

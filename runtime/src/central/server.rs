@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The longest broker name a ticket may be asked for, in bytes.
@@ -353,10 +353,12 @@ impl Realm for UserRealm {
             .create_session(&record)
             .await
             .map_err(|_| LoginError::StoreUnavailable)?;
-        // Until the login has it, the session ends if the login fails or is given up on.
-        let unclaimed = Unclaimed {
+        // From here, the session ends if the login fails or is given up on (see its drop).
+        let session = UserSession {
             hub: Arc::clone(&self.hub),
-            id: Some(id.clone()),
+            id: id.clone(),
+            issued: Lock::new((0, 0)),
+            ticketed: AtomicBool::new(false),
         };
         // Logins of hers made at the same time each made room for one above: counting this
         // one, the oldest past her allowance end now, so that it holds once they are all in,
@@ -372,53 +374,14 @@ impl Realm for UserRealm {
             tracing::info!(user = %username, ended = ended.len(), "sessions past the allowance ended after logins at once");
             self.hub.announce(ended);
             if lost {
-                unclaimed.claim();
                 return Err(LoginError::Refused(TOO_MANY_LOGINS_AT_ONCE.to_owned()));
             }
         }
-        unclaimed.claim();
         tracing::info!(session = %id, user = %username, "session started");
         self.hub.prune_now_and_then();
-        // The session outlives this connection: it ends at its logout, its revocation or its
-        // expiry, not when the user disconnects.
-        Ok(LoggedIn::new(UserSession {
-            hub: Arc::clone(&self.hub),
-            id,
-            issued: Lock::new((0, 0)),
-        }))
-    }
-}
-
-/// A session just made, that ends unless its login [claims](Self::claim) it: a login that
-/// fails or is given up on (its connection gone) between making its session and getting it
-/// leaves no session going, that nobody holds and that counts against the user's allowance.
-struct Unclaimed {
-    hub: Arc<Hub>,
-    id: Option<SessionId>,
-}
-
-impl Unclaimed {
-    /// The login has its session.
-    fn claim(mut self) {
-        self.id = None;
-    }
-}
-
-impl Drop for Unclaimed {
-    fn drop(&mut self) {
-        let Some(id) = self.id.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let hub = Arc::clone(&self.hub);
-        runtime.spawn(async move {
-            // No ticket of it was issued, so no broker has heard of it.
-            if let Err(error) = hub.sessions.end_session(&id).await {
-                tracing::warn!(%error, session = %id, "could not end a session its login left");
-            }
-        });
+        // Once it has a ticket, the session outlives this connection: it ends at its logout,
+        // its revocation or its expiry, not when the user disconnects.
+        Ok(LoggedIn::new(session))
     }
 }
 
@@ -428,6 +391,30 @@ pub(crate) struct UserSession {
     id: SessionId,
     /// Tickets issued in the current minute: (the minute, the count).
     issued: Lock<(u64, u32)>,
+    /// Whether a ticket of it was ever kept.
+    ticketed: AtomicBool,
+}
+
+/// A session that never had a ticket ends with its avatar: its login failed, was given up on,
+/// or its user left without asking for one. Nobody can use it then (a session is reached only
+/// through its avatar and its tickets), and it would count against the user's allowance,
+/// newer than the sessions she uses, until it expired.
+impl Drop for UserSession {
+    fn drop(&mut self) {
+        if self.ticketed.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (hub, id) = (Arc::clone(&self.hub), self.id.clone());
+        runtime.spawn(async move {
+            // No broker has heard of it: nothing to announce.
+            if let Err(error) = hub.sessions.end_session(&id).await {
+                tracing::warn!(%error, session = %id, "could not end a session without tickets");
+            }
+        });
+    }
 }
 
 impl UserSession {
@@ -482,6 +469,7 @@ impl AuthUser for UserSession {
             .create_ticket(&record)
             .await
             .map_err(store_failed)?;
+        self.ticketed.store(true, Ordering::Release);
         Ok(Ticket {
             token: token.to_vec(),
             audience,
