@@ -319,6 +319,18 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
         ..of_b.clone()
     };
     store.create_ticket(&of_d).await.expect("keeps");
+    // Bob's, ended at the same millisecond as alice's will be: another user's, it stays.
+    let bob_ended = SessionRecord {
+        ended: true,
+        ..session("b2", "bob", 15_000)
+    };
+    store.create_session(&bob_ended).await.expect("keeps");
+    let of_bob = TicketRecord {
+        hash: [6; 32],
+        session: bob_ended.id.clone(),
+        ..of_b.clone()
+    };
+    store.create_ticket(&of_bob).await.expect("keeps");
     let past = store
         .end_sessions_past("alice", 2, 15_000)
         .await
@@ -335,6 +347,11 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
         store.ticket(&[8; 32]).await.expect("reads"),
         Some(of_d),
         "those of the sessions kept stay"
+    );
+    assert_eq!(
+        store.ticket(&[6; 32]).await.expect("reads"),
+        Some(of_bob),
+        "and those of other users"
     );
     assert_eq!(
         store

@@ -348,18 +348,19 @@ impl Realm for UserRealm {
             expires_at: self.hub.now().saturating_add(lifetime),
             ended: false,
         };
-        self.hub
-            .sessions
-            .create_session(&record)
-            .await
-            .map_err(|_| LoginError::StoreUnavailable)?;
-        // From here, the session ends if the login fails or is given up on (see its drop).
+        // From here, the session ends if the login fails or is given up on (see its drop),
+        // even while the store makes it.
         let session = UserSession {
             hub: Arc::clone(&self.hub),
             id: id.clone(),
             issued: Lock::new((0, 0)),
             ticketed: AtomicBool::new(false),
         };
+        self.hub
+            .sessions
+            .create_session(&record)
+            .await
+            .map_err(|_| LoginError::StoreUnavailable)?;
         // Logins of hers made at the same time each made room for one above: counting this
         // one, the oldest past her allowance end now, so that it holds once they are all in,
         // and across authentication servers sharing one store.
@@ -398,7 +399,8 @@ pub(crate) struct UserSession {
 /// A session that never had a ticket ends with its avatar: its login failed, was given up on,
 /// or its user left without asking for one. Nobody can use it then (a session is reached only
 /// through its avatar and its tickets), and it would count against the user's allowance,
-/// newer than the sessions she uses, until it expired.
+/// newer than the sessions she uses, until it expired. Best effort: the end is a task of its
+/// own, which a runtime shutting down may drop; the session then lasts until it expires.
 impl Drop for UserSession {
     fn drop(&mut self) {
         if self.ticketed.load(Ordering::Acquire) {

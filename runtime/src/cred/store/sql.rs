@@ -406,10 +406,11 @@ macro_rules! sql_store {
                 keep: usize,
                 now: u64,
             ) -> Result<Vec<SessionId>, StoreError> {
-                // One transaction: the sessions end with their tickets, or neither does.
-                let mut transaction = bounded(self.pool.begin()).await?;
-                let mut ended: Vec<String> = bounded(
-                    sqlx::query_scalar(
+                // One transaction, under one timeout: the sessions end with their tickets, or
+                // neither does (a transaction dropped unfinished rolls back).
+                let mut ended: Vec<String> = bounded(async {
+                    let mut transaction = self.pool.begin().await?;
+                    let ended: Vec<String> = sqlx::query_scalar(
                         "UPDATE tartine_sessions SET ended = $2, expires_at = $4
                          WHERE username = $1 AND ended = $3 AND expires_at > $4
                            AND id NOT IN (
@@ -424,13 +425,11 @@ macro_rules! sql_store {
                     .bind(false)
                     .bind(millis_to_sql(now))
                     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *transaction),
-                )
-                .await?;
-                if !ended.is_empty() {
-                    // The tickets of the sessions just ended, which expire at `now` (and of
-                    // any of hers that ended at that same millisecond: dead tickets too).
-                    bounded(
+                    .fetch_all(&mut *transaction)
+                    .await?;
+                    if !ended.is_empty() {
+                        // The tickets of the sessions just ended, which expire at `now` (and
+                        // of any of hers that ended at that same millisecond: dead ones too).
                         sqlx::query(
                             "DELETE FROM tartine_tickets WHERE session IN (
                                SELECT id FROM tartine_sessions
@@ -439,11 +438,13 @@ macro_rules! sql_store {
                         .bind(username)
                         .bind(true)
                         .bind(millis_to_sql(now))
-                        .execute(&mut *transaction),
-                    )
-                    .await?;
-                }
-                bounded(transaction.commit()).await?;
+                        .execute(&mut *transaction)
+                        .await?;
+                    }
+                    transaction.commit().await?;
+                    Ok(ended)
+                })
+                .await?;
                 ended.sort();
                 Ok(ended.into_iter().map(SessionId).collect())
             }
