@@ -138,6 +138,12 @@ pub struct Config {
     /// password login answers as a wrong password, and a token login is refused without asking
     /// its issuer. IPv6 addresses count by their /64 prefix.
     pub failed_logins_per_address: RateLimit,
+    /// How many token logins from one peer address may be checked at once (default 64): the
+    /// questions their issuer (an authentication server) answers for that address at a time.
+    /// Past it, a token login is refused without a question (`LoginError::Refused`). Logins
+    /// being checked count against the address's failures only if they fail, so one address
+    /// gets at most this many, plus its failed-login budget, made-up tokens checked at once.
+    pub max_token_checks_per_address: u32,
     /// How many failed logins one connection may make before it is closed (default 5).
     pub max_failed_logins_per_connection: u32,
     /// How long the answer to a failed password login is held back (default 200 ms), the
@@ -203,6 +209,7 @@ impl Default for Config {
             max_login_iterations: 1_000_000,
             failed_logins_per_user: RateLimit::new(10, Duration::from_secs(6)),
             failed_logins_per_address: RateLimit::new(20, Duration::from_secs(1)),
+            max_token_checks_per_address: 64,
             max_failed_logins_per_connection: 5,
             failed_login_delay: Duration::from_millis(200),
             #[cfg(feature = "tls")]

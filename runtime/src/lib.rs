@@ -291,7 +291,7 @@
 //! | connections not logged in yet (or in their handshake, the TLS one included) | 1,024 in all, the oldest dropped for a new one; 64 per address; 16 MiB of long frames among them all; 10 s to finish the handshake, 30 s to log in | `max_pending_connections`, `max_pending_per_address`, `max_pending_memory`, `handshake_timeout`, `login_timeout` |
 //! | password guesses at one user | 10, then one every 6 s, from any number of connections and addresses | `failed_logins_per_user` |
 //! | password guesses from one address | 20, then one per second, at any users | `failed_logins_per_address` |
-//! | token logins from one address, being checked or failed as made-up tokens | 20, then one per second; the others refused without a question to the issuer | `failed_logins_per_address` |
+//! | token logins from one address: checked at once; failed as made-up tokens | 64 at once; 20 failures, then one per second; the others refused without a question to the issuer | `max_token_checks_per_address`, `failed_logins_per_address` |
 //! | failed logins on one connection | 5, then it is closed | `max_failed_logins_per_connection` |
 //!
 //! A logged-in connection that does nothing holds under 4 KiB of server heap once it has been

@@ -435,3 +435,45 @@ async fn a_token_login_cancelled_while_its_issuer_is_asked_counts_as_failed() {
         "the issuer was not asked"
     );
 }
+
+#[tokio::test]
+async fn token_logins_behind_one_address_are_checked_at_once_up_to_a_bound() {
+    let tokens = Tokens::default();
+    let asked = tokens.asked.clone();
+    let portal = Portal::new(Club::new()).with_checker(tokens);
+    let mut config = Config::default();
+    // Three failures; five checks at once, more than the failures, since honest logins behind
+    // one address (a NAT) do not fail.
+    config.failed_logins_per_address = RateLimit::new(3, Duration::from_secs(3600));
+    config.max_token_checks_per_address = 5;
+    config.failed_login_delay = Duration::ZERO;
+    let (addr, _) = serve_portal(portal, config).await;
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let mut connections = Vec::new();
+    for _ in 0..8 {
+        let connection = tartine::connect(addr).await.unwrap();
+        let login = connection.login::<Player>(LoginCredentials::token("alice", b"slow".to_vec()));
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            let _ = answers.send(login.await.map(drop));
+        });
+        connections.push(connection);
+    }
+    // Five are being checked (their issuer never answers); the three others are refused at
+    // once, without a question.
+    for _ in 0..3 {
+        let answer = tokio::time::timeout(Duration::from_secs(10), answered.recv())
+            .await
+            .expect("refused at once")
+            .expect("an answer");
+        assert!(matches!(answer, Err(LoginError::Refused(_))), "{answer:?}");
+    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while asked.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("five questions asked");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 5);
+}

@@ -59,8 +59,8 @@ const MAX_CHALLENGES: usize = 16;
 const MAX_CHECKING: usize = 16;
 
 /// Why a token login from an address past its failed logins is refused unchecked.
-const THROTTLED_ADDRESS: &str =
-    "too many failed or unanswered token logins from this address; try again later";
+const THROTTLED_ADDRESS: &str = "too many failed token logins, or token logins being checked, \
+     from this address; try again later";
 
 /// A token login counted against its peer's address while its issuer is asked (see
 /// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer; a
@@ -84,8 +84,14 @@ impl<'a> TokenCheck<'a> {
         service
             .portal
             .throttle
-            .reserve_from(address, limit, Instant::now())
-            .then_some(TokenCheck {
+            .reserve_from(
+                address,
+                limit,
+                shared.config.max_token_checks_per_address,
+                Instant::now(),
+            )
+            // Made only once reserved: a check dropped unsettled counts as a failure.
+            .then(|| TokenCheck {
                 service,
                 shared,
                 address,

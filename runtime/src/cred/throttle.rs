@@ -74,12 +74,11 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         self.level(key, now, limit) + 1.0 <= f64::from(limit.burst) + 1e-9
     }
 
-    /// Counts a login of `key` about to be checked, if its failures and the logins of it
-    /// being checked leave room for one more failure: whether they did.
-    fn reserve(&mut self, key: K, now: Instant, limit: RateLimit) -> bool {
+    /// Counts a login of `key` about to be checked, if its failures leave room for one more
+    /// and fewer than `at_once` of its logins are being checked: whether they did.
+    fn reserve(&mut self, key: K, now: Instant, limit: RateLimit, at_once: u32) -> bool {
         let pending = self.pending.get(&key).copied().unwrap_or(0);
-        let room =
-            self.level(key, now, limit) + f64::from(pending) + 1.0 <= f64::from(limit.burst) + 1e-9;
+        let room = pending < at_once && self.allows(key, now, limit);
         if room {
             self.pending.insert(key, pending.saturating_add(1));
         }
@@ -176,21 +175,22 @@ impl Throttle {
         }
     }
 
-    /// Counts a login from `address` before it is checked, if the address's failures and its
-    /// logins being checked leave room for one more failure: whether they did (if not, the
-    /// login is refused unchecked). Token logins count this way, by their address alone: a
-    /// token cannot be guessed (a budget per user would only let anyone lock a user's token
-    /// logins out), but its check costs its issuer a question. Counted before the check,
-    /// logins checked at once cannot pass the budget by their number. Each is settled with
-    /// [`settle_from`](Self::settle_from) once its check answers. Password logins from the
-    /// address see its failures only, not its logins being checked.
+    /// Counts a login from `address` before it is checked, if the address's failures leave
+    /// room for one more and fewer than `at_once` of its logins are being checked: whether they
+    /// did (if not, the login is refused unchecked). Token logins count this way, by their
+    /// address alone: a token cannot be guessed (a budget per user would only let anyone lock
+    /// a user's token logins out), but its check costs its issuer a question. Logins checked
+    /// at once pass the failures' budget by at most `at_once`, while honest ones behind one
+    /// address (a NAT) do not spend it. Each is settled with
+    /// [`settle_from`](Self::settle_from) once its check answers.
     pub(crate) fn reserve_from(
         &self,
         address: Option<AddressKey>,
         limit: RateLimit,
+        at_once: u32,
         now: Instant,
     ) -> bool {
-        address.is_none_or(|address| self.addresses.lock().reserve(address, now, limit))
+        address.is_none_or(|address| self.addresses.lock().reserve(address, now, limit, at_once))
     }
 
     /// Settles a login [`reserve_from`](Self::reserve_from) counted: it counts as a failure of
@@ -295,26 +295,25 @@ mod tests {
     }
 
     #[test]
-    fn token_logins_count_against_their_address_alone_while_they_are_checked() {
+    fn token_logins_count_against_their_address_alone_when_they_fail() {
         let throttle = Throttle::new();
         let now = Instant::now();
         let limit = LIMITS.per_address;
         let reserve = |at: Instant| {
             (0..20)
-                .filter(|_| throttle.reserve_from(address(1), limit, at))
+                .filter(|_| throttle.reserve_from(address(1), limit, 8, at))
                 .count()
         };
-        // Twenty logins checked at once: five get a place.
-        assert_eq!(reserve(now), 5);
-        // Two succeed, three fail: two places come back.
-        throttle.settle_from(address(1), limit, now, false);
-        throttle.settle_from(address(1), limit, now, false);
-        for _ in 0..3 {
-            throttle.settle_from(address(1), limit, now, true);
+        // Twenty logins checked at once: eight get a place, more than the five failures the
+        // address may have.
+        assert_eq!(reserve(now), 8);
+        // Two succeed, six fail: the address has no failure left.
+        for failed in [false, false, true, true, true, true, true, true] {
+            throttle.settle_from(address(1), limit, now, failed);
         }
-        assert_eq!(reserve(now), 2);
+        assert_eq!(reserve(now), 0);
         assert!(
-            throttle.reserve_from(address(2), limit, now),
+            throttle.reserve_from(address(2), limit, 8, now),
             "another address"
         );
         throttle.settle_from(address(2), limit, now, false);
@@ -322,17 +321,19 @@ mod tests {
             throttle.allows(throttle.attempt("alice", address(3)), LIMITS, now),
             "no user's budget is spent"
         );
-        // Logins being checked do not drain: three seconds later, the three failures have,
-        // and the two logins still being checked hold their places.
-        let later = now + Duration::from_secs(3);
-        assert_eq!(reserve(later), 3);
-        for _ in 0..5 {
-            throttle.settle_from(address(1), limit, later, true);
-        }
         assert!(
-            !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, later),
+            !throttle.allows(throttle.attempt("alice", address(1)), LIMITS, now),
             "failed token logins spend the address's budget for password logins too"
         );
+        // Failures drain, one a second: two seconds on, the address has room for a failure
+        // again, and eight logins are checked at once.
+        let later = now + Duration::from_secs(2);
+        assert_eq!(reserve(later), 8);
+        // If they were all made up, the address is past its budget by at most their number.
+        for _ in 0..8 {
+            throttle.settle_from(address(1), limit, later, true);
+        }
+        assert_eq!(reserve(later + Duration::from_secs(7)), 0);
         assert!(throttle.addresses.lock().pending.is_empty(), "all settled");
     }
 
