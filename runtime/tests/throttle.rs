@@ -376,7 +376,8 @@ async fn an_address_past_its_made_up_tokens_is_refused_without_asking_the_issuer
         );
     }
     assert_eq!(asked_now(), 6);
-    // Ten made-up tokens at once: three are checked, the others refused unchecked.
+    // Ten made-up tokens at once, each answered as soon as asked (so one after another here):
+    // three are checked and fail, the others are refused unchecked.
     let answers = futures_util::future::join_all((0..10).map(|_| token_login(b"forged"))).await;
     let unknown = answers
         .iter()
@@ -476,4 +477,35 @@ async fn token_logins_behind_one_address_are_checked_at_once_up_to_a_bound() {
     .await
     .expect("five questions asked");
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn a_token_login_the_server_gives_up_on_does_not_count_against_its_address() {
+    let tokens = Tokens::default();
+    let (slow, asked) = (tokens.slow.clone(), tokens.asked.clone());
+    let portal = Portal::new(Club::new()).with_checker(tokens);
+    let mut config = Config::default();
+    config.failed_logins_per_address = RateLimit::new(1, Duration::from_secs(3600));
+    config.login_timeout = Duration::from_millis(300);
+    config.failed_login_delay = Duration::ZERO;
+    let (addr, _) = serve_portal(portal, config).await;
+    // A login whose issuer never answers, until the server's time to log in is over.
+    let connection = tartine::connect(addr).await.unwrap();
+    let login = connection.login::<Player>(LoginCredentials::token("alice", b"slow".to_vec()));
+    // Kept waiting: a login the client gives up on would count.
+    let waiting = tokio::spawn(login);
+    slow.notified().await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), connection.closed())
+        .await
+        .expect("closed by the server");
+    assert_eq!(closed, tartine::CloseReason::PeerClosed);
+    assert!(waiting.await.expect("the login's task").is_err());
+    // The server closed it: the address keeps its one failure, and a good token gets in.
+    let fresh = tartine::connect(addr).await.unwrap();
+    let answer = fresh
+        .login::<Player>(LoginCredentials::token("alice", b"good".to_vec()))
+        .await
+        .map(drop);
+    assert_eq!(answer, Ok(()));
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

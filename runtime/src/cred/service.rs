@@ -65,8 +65,8 @@ const THROTTLED_ADDRESS: &str = "too many failed token logins, or token logins b
 /// A token login counted against its peer's address while its issuer is asked (see
 /// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer; a
 /// check dropped before it answered (its call cancelled by the peer, or its connection
-/// closing) counts as a failure of the address and of the connection, so that cancelling
-/// does not ask the issuer for free.
+/// closed by the peer) counts as a failure of the address and of the connection, so that
+/// cancelling does not ask the issuer for free.
 struct TokenCheck<'a> {
     service: &'a PortalRoot,
     shared: &'a Shared,
@@ -115,8 +115,19 @@ impl Drop for TokenCheck<'_> {
         if self.settled {
             return;
         }
-        // Unless the checker panicked: the issuer did not answer, and the peer is not to blame.
-        let blamed = !std::thread::panicking();
+        // Unless the checker panicked, or this side closed the connection (shutting down,
+        // making room for another, its time to log in over): the issuer did not answer, and
+        // the peer is not to blame.
+        let closed_here = matches!(
+            self.shared.lifecycle.reason(),
+            Some(
+                CloseReason::Local
+                    | CloseReason::Busy
+                    | CloseReason::LoginTimeout
+                    | CloseReason::RuntimeGone
+            )
+        );
+        let blamed = !std::thread::panicking() && !closed_here;
         self.service
             .portal
             .throttle
