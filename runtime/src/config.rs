@@ -139,12 +139,13 @@ pub struct Config {
     /// its issuer. IPv6 addresses count by their /64 prefix.
     pub failed_logins_per_address: RateLimit,
     /// How many token logins from one peer address may be checked at once, whatever their
-    /// outcome (default 64): the questions their issuer (an authentication server) answers for
-    /// that address at a time. Past it, a token login is refused without a question
-    /// (`LoginError::Refused`). Only made-up tokens spend the address's
-    /// [`failed_logins_per_address`](Self::failed_logins_per_address), so one address gets
-    /// questions about made-up tokens in a burst of at most this many plus that budget, then
-    /// about one a second.
+    /// outcome (default 64, at least 1): the questions their issuer (an authentication server)
+    /// answers for that address at a time. Past it, a token login is refused without a
+    /// question (`LoginError::Refused`). Only made-up tokens spend the address's
+    /// [`failed_logins_per_address`](Self::failed_logins_per_address): one address gets at
+    /// most this many plus that budget questions about made-up tokens in a burst; then, as the
+    /// budget drains, about one a second on average, but in bursts of up to this many, each
+    /// leaving the address refused (its password logins too) for about as many seconds.
     pub max_token_checks_per_address: u32,
     /// How many failed logins one connection may make before it is closed (default 5).
     pub max_failed_logins_per_connection: u32,

@@ -119,16 +119,7 @@ struct Broker {
 }
 
 async fn broker(name: &'static str, password: &str, auth: SocketAddr) -> Broker {
-    broker_rechecking(name, password, auth, Duration::from_secs(30)).await
-}
-
-async fn broker_rechecking(
-    name: &'static str,
-    password: &str,
-    auth: SocketAddr,
-    recheck: Duration,
-) -> Broker {
-    broker_with(name, password, auth, |builder| builder.recheck(recheck)).await
+    broker_with(name, password, auth, |builder| builder).await
 }
 
 /// The tests' broker, its checker set up by `set` beside.
@@ -470,7 +461,7 @@ async fn a_revocation_made_in_the_store_reaches_brokers_at_their_next_recheck() 
     let started = Instant::now();
     assert!(
         other
-            .end_session(&alice.session().await.expect("its id"))
+            .end_session(&alice.session().await.expect("its id"), u64::MAX)
             .await
             .expect("ends")
     );
@@ -501,7 +492,7 @@ async fn a_revocation_made_while_a_broker_was_cut_off_reaches_it_when_it_links_a
     let id = alice.session().await.expect("its id");
     server.shutdown(Duration::ZERO).await;
     b.checker.unlinked().await;
-    assert!(store.end_session(&id).await.expect("ends"));
+    assert!(store.end_session(&id, u64::MAX).await.expect("ends"));
     store.close().await;
     let store = tartine::cred::SqliteStore::open(&db)
         .await
@@ -559,7 +550,7 @@ async fn on_disk(recheck: Duration) -> OnDisk {
     let db = dir.path().join("auth.db");
     let store = tartine::cred::SqliteStore::open(&db).await.expect("opens");
     let (auth, server, _) = auth_server("127.0.0.1:0", store.clone(), TestClock::default()).await;
-    let b = broker_rechecking("broker-b", "b-pw", auth, recheck).await;
+    let b = broker_with("broker-b", "b-pw", auth, |builder| builder.recheck(recheck)).await;
     let alice = session(auth, "alice", "1234").await;
     let desk = login(b.addr, "alice", ticket(&alice, "broker-b").await)
         .await
@@ -650,7 +641,7 @@ async fn a_login_past_a_users_session_allowance_ends_her_oldest_session_everywhe
 /// and whose look-up of tickets can be stalled (an authentication server that does not
 /// answer).
 #[derive(Clone)]
-struct AtOnce {
+struct ScriptedSessions {
     inner: MemorySessions,
     creates: Arc<tokio::sync::Barrier>,
     /// How many creations the barrier still holds back; those after go straight through.
@@ -663,9 +654,9 @@ struct AtOnce {
     created: Arc<std::sync::Mutex<Vec<SessionId>>>,
 }
 
-impl AtOnce {
+impl ScriptedSessions {
     fn new(at_once: usize) -> Self {
-        AtOnce {
+        ScriptedSessions {
             inner: MemorySessions::new(),
             creates: Arc::new(tokio::sync::Barrier::new(at_once)),
             held: Arc::new(AtomicU64::new(at_once as u64)),
@@ -677,7 +668,7 @@ impl AtOnce {
     }
 }
 
-impl SessionStore for AtOnce {
+impl SessionStore for ScriptedSessions {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let held = self
             .held
@@ -693,8 +684,8 @@ impl SessionStore for AtOnce {
         self.inner.session(id).await
     }
 
-    async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-        self.inner.end_session(id).await
+    async fn end_session(&self, id: &SessionId, keep_until: u64) -> Result<bool, StoreError> {
+        self.inner.end_session(id, keep_until).await
     }
 
     async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
@@ -745,7 +736,7 @@ impl Drop for NotifyOnDrop {
 #[tokio::test]
 async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
     const AT_ONCE: usize = 5;
-    let store = AtOnce::new(AT_ONCE);
+    let store = ScriptedSessions::new(AT_ONCE);
     let (auth, _server, _) =
         serve_auth("127.0.0.1:0", auth_builder(store).sessions_per_user(2)).await;
     // Five logins of alice's, all past their look at her allowance before any made its session.
@@ -782,7 +773,7 @@ async fn logins_of_one_user_at_once_keep_to_her_session_allowance() {
 
 #[tokio::test]
 async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_timeout() {
-    let store = AtOnce::new(0);
+    let store = ScriptedSessions::new(0);
     let (stall, dropped) = (
         Arc::clone(&store.stall_tickets),
         Arc::clone(&store.stalls_dropped),
@@ -816,7 +807,7 @@ async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_t
 
 #[tokio::test]
 async fn a_session_whose_login_is_given_up_on_before_it_gets_it_ends() {
-    let store = AtOnce::new(0);
+    let store = ScriptedSessions::new(0);
     // The login's first look at alice's allowance goes through, the second stalls.
     store.checks_before_stall.store(1, Ordering::SeqCst);
     let (created, inner) = (Arc::clone(&store.created), store.inner.clone());
@@ -848,7 +839,7 @@ async fn a_session_whose_login_is_given_up_on_before_it_gets_it_ends() {
 
 #[tokio::test]
 async fn a_session_ends_with_its_login_unless_it_had_a_ticket() {
-    let store = AtOnce::new(0);
+    let store = ScriptedSessions::new(0);
     let (created, inner) = (Arc::clone(&store.created), store.inner.clone());
     let (auth, server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
     let at_auth = || async move {
@@ -882,6 +873,15 @@ async fn a_session_ends_with_its_login_unless_it_had_a_ticket() {
     .await
     .expect("the session without a ticket ends with its login");
     assert!(!ended(&made[0]).await, "the one with a ticket goes on");
+    // The ended one expired at once: the next pruning removes it, so logging in and leaving
+    // over and over does not make the store grow.
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    inner.prune(now + 1).await.expect("prunes");
+    assert_eq!(inner.session(&made[1]).await.expect("the store"), None);
+    assert!(inner.session(&made[0]).await.expect("the store").is_some());
     let b = broker("broker-b", "b-pw", auth).await;
     assert!(
         login(b.addr, "alice", token).await.is_ok(),

@@ -288,16 +288,26 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
     store.create_ticket(&ticket).await.expect("keeps");
     assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), Some(ticket));
     assert_eq!(store.ticket(&[8; 32]).await.expect("reads"), None);
-    assert!(store.end_session(&a.id).await.expect("ends"));
-    assert!(!store.end_session(&a.id).await.expect("ended already"));
+    // Ended, kept until 8_000 (sooner than its expiry): a second end changes nothing.
+    assert!(store.end_session(&a.id, 8_000).await.expect("ends"));
     assert!(
-        store
-            .session(&a.id)
+        !store
+            .end_session(&a.id, 1_000)
             .await
-            .expect("reads")
-            .expect("kept")
-            .ended
+            .expect("ended already")
     );
+    let ended_a = store.session(&a.id).await.expect("reads").expect("kept");
+    assert!(ended_a.ended && ended_a.expires_at == 8_000, "{ended_a:?}");
+    // A later keep does not lengthen a session.
+    let short = session("s1", "carol", 3_000);
+    store.create_session(&short).await.expect("keeps");
+    assert!(store.end_session(&short.id, 9_000).await.expect("ends"));
+    let ended_short = store
+        .session(&short.id)
+        .await
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(ended_short.expires_at, 3_000);
     // Alice's sessions past the two newest end; ended and expired ones do not count.
     let (d, e) = (
         session("a3", "alice", 40_000),

@@ -586,8 +586,8 @@ mod tests {
             record
         }
 
-        async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-            self.inner.end_session(id).await
+        async fn end_session(&self, id: &SessionId, keep_until: u64) -> Result<bool, StoreError> {
+            self.inner.end_session(id, keep_until).await
         }
 
         async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
@@ -696,7 +696,13 @@ mod tests {
             // Her session ends, the broker hears it, then forgets it among many others. (Ended
             // in the store directly: the notice the authentication server would send could
             // come after, and be remembered again.)
-            assert!(store.inner.end_session(session).await.expect("the store"));
+            assert!(
+                store
+                    .inner
+                    .end_session(session, u64::MAX)
+                    .await
+                    .expect("the store")
+            );
             checker.state.end(session);
             forget_past(&checker, RECENTLY_ENDED + 1);
         })

@@ -92,6 +92,13 @@ impl Hub {
         });
     }
 
+    /// When every ticket issued until now has expired (Unix milliseconds): how long the record
+    /// of a session ended now is kept, so that its tickets answer `Revoked` until then.
+    fn tickets_expired_by(&self) -> u64 {
+        let lifetime = u64::try_from(self.ticket_lifetime.as_millis()).unwrap_or(u64::MAX);
+        self.now().saturating_add(lifetime)
+    }
+
     fn now(&self) -> u64 {
         let since = (self.clock)()
             .duration_since(UNIX_EPOCH)
@@ -241,7 +248,11 @@ impl AuthAdmin {
     /// # Errors
     /// When the session store fails.
     pub async fn revoke_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-        let ended = self.hub.sessions.end_session(id).await?;
+        let ended = self
+            .hub
+            .sessions
+            .end_session(id, self.hub.tickets_expired_by())
+            .await?;
         if ended {
             self.hub.announce(vec![id.clone()]);
         }
@@ -355,6 +366,7 @@ impl Realm for UserRealm {
             id: id.clone(),
             issued: Lock::new((0, 0)),
             ticketed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
         };
         self.hub
             .sessions
@@ -375,6 +387,7 @@ impl Realm for UserRealm {
             tracing::info!(user = %username, ended = ended.len(), "sessions past the allowance ended after logins at once");
             self.hub.announce(ended);
             if lost {
+                session.ended.store(true, Ordering::Release);
                 return Err(LoginError::Refused(TOO_MANY_LOGINS_AT_ONCE.to_owned()));
             }
         }
@@ -394,16 +407,19 @@ pub(crate) struct UserSession {
     issued: Lock<(u64, u32)>,
     /// Whether a ticket of it was ever kept.
     ticketed: AtomicBool,
+    /// Whether it ended while its avatar was held.
+    ended: AtomicBool,
 }
 
 /// A session that never had a ticket ends with its avatar: its login failed, was given up on,
 /// or its user left without asking for one. Nobody can use it then (a session is reached only
 /// through its avatar and its tickets), and it would count against the user's allowance,
-/// newer than the sessions she uses, until it expired. Best effort: the end is a task of its
-/// own, which a runtime shutting down may drop; the session then lasts until it expires.
+/// newer than the sessions she uses, until it expired. It expires at once, so the next pruning
+/// removes it. Best effort: the end is a task of its own, which a runtime shutting down may
+/// drop; the session then lasts until it expires.
 impl Drop for UserSession {
     fn drop(&mut self) {
-        if self.ticketed.load(Ordering::Acquire) {
+        if *self.ticketed.get_mut() || *self.ended.get_mut() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -412,7 +428,7 @@ impl Drop for UserSession {
         let (hub, id) = (Arc::clone(&self.hub), self.id.clone());
         runtime.spawn(async move {
             // No broker has heard of it: nothing to announce.
-            if let Err(error) = hub.sessions.end_session(&id).await {
+            if let Err(error) = hub.sessions.end_session(&id, hub.now()).await {
                 tracing::warn!(%error, session = %id, "could not end a session without tickets");
             }
         });
@@ -480,13 +496,20 @@ impl AuthUser for UserSession {
     }
 
     async fn end_session(&self) -> Result<(), TokenError> {
-        if self
+        // Its record stays while a ticket of it may still be presented, to answer `Revoked`.
+        let keep_until = if self.ticketed.load(Ordering::Acquire) {
+            self.hub.tickets_expired_by()
+        } else {
+            self.hub.now()
+        };
+        let ended = self
             .hub
             .sessions
-            .end_session(&self.id)
+            .end_session(&self.id, keep_until)
             .await
-            .map_err(store_failed)?
-        {
+            .map_err(store_failed)?;
+        self.ended.store(true, Ordering::Release);
+        if ended {
             self.hub.announce(vec![self.id.clone()]);
         }
         Ok(())

@@ -51,8 +51,14 @@ pub trait SessionStore: Send + Sync + 'static {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
-    /// Marks the session ended; whether it was going.
-    fn end_session(&self, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks the session ended, and moves its expiry to `keep_until` (Unix milliseconds) if
+    /// that is sooner, so that a [`prune`](Self::prune) from then on removes it: once its last
+    /// ticket expired, nothing needs its record to answer `Revoked`. Whether it was going.
+    fn end_session(
+        &self,
+        id: &SessionId,
+        keep_until: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Ends every session of `username`; the ones that were going.
     fn end_sessions_of(
@@ -132,13 +138,14 @@ impl SessionStore for MemorySessions {
         Ok(self.inner.lock().sessions.get(id).cloned())
     }
 
-    async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-        Ok(self
-            .inner
-            .lock()
-            .sessions
-            .get_mut(id)
-            .is_some_and(|session| !std::mem::replace(&mut session.ended, true)))
+    async fn end_session(&self, id: &SessionId, keep_until: u64) -> Result<bool, StoreError> {
+        let mut kept = self.inner.lock();
+        let Some(session) = kept.sessions.get_mut(id).filter(|session| !session.ended) else {
+            return Ok(false);
+        };
+        session.ended = true;
+        session.expires_at = session.expires_at.min(keep_until);
+        Ok(true)
     }
 
     async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
@@ -259,6 +266,7 @@ pub(crate) trait DynSessions: Send + Sync + 'static {
     fn end_session<'a>(
         &'a self,
         id: &'a SessionId,
+        keep_until: u64,
     ) -> futures_util::future::BoxFuture<'a, Result<bool, StoreError>>;
     fn end_sessions_of<'a>(
         &'a self,
@@ -299,8 +307,9 @@ impl<S: SessionStore> DynSessions for S {
     fn end_session<'a>(
         &'a self,
         id: &'a SessionId,
+        keep_until: u64,
     ) -> futures_util::future::BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(SessionStore::end_session(self, id))
+        Box::pin(SessionStore::end_session(self, id, keep_until))
     }
 
     fn end_sessions_of<'a>(

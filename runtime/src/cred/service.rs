@@ -62,11 +62,12 @@ const MAX_CHECKING: usize = 16;
 const THROTTLED_ADDRESS: &str = "too many failed token logins, or token logins being checked, \
      from this address; try again later";
 
-/// A token login counted against its peer's address while its issuer is asked (see
-/// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer; a
-/// check dropped before it answered (its call cancelled by the peer, or its connection
-/// closed by the peer) counts as a failure of the address and of the connection, so that
-/// cancelling does not ask the issuer for free.
+/// A token login among its peer's address's checks at once while its issuer is asked (see
+/// [`Throttle::reserve_from`](throttle::Throttle::reserve_from)). Settled with the answer, as
+/// a failure of the address if the token was made up. A check dropped before it answered
+/// counts as a failure of the address and of the connection (so that cancelling does not ask
+/// the issuer for free), unless the checker panicked or this side closed the connection for a
+/// reason of its own (shutdown, room for a newer connection, the time to log in over).
 struct TokenCheck<'a> {
     service: &'a PortalRoot,
     shared: &'a Shared,
@@ -87,7 +88,7 @@ impl<'a> TokenCheck<'a> {
             .reserve_from(
                 address,
                 limit,
-                shared.config.max_token_checks_per_address,
+                shared.config.max_token_checks_per_address.max(1),
                 Instant::now(),
             )
             // Made only once reserved: a check dropped unsettled counts as a failure.
@@ -568,8 +569,8 @@ impl PortalRoot {
             .checker_for(kind)
             .ok_or(LoginError::NoChecker(kind))?;
         let _checking = Checking::enter(&self.checking).ok_or(LoginError::TooManyChallenges)?;
-        // A token's check costs its issuer a question: it counts against the peer's address
-        // while it runs, and as a failure if the token was made up (see `TokenCheck`).
+        // A token's check costs its issuer a question: it counts among the address's checks at
+        // once while it runs, and as a failure if the token was made up (see `TokenCheck`).
         let token_check = if kind == CredentialKind::Token {
             let Some(check) = TokenCheck::reserve(self, cx) else {
                 // Refused unchecked, as a failed login of the connection.

@@ -12,7 +12,8 @@
 //! The tables are bounded: each keeps two generations of at most [`GENERATION`] keys; when the
 //! current one is full it becomes the previous one, and the keys not seen since fall out. The
 //! token logins being checked, counted by address beside them, are bounded by the checks in
-//! flight (at most 16 per connection) and leave as each answers.
+//! flight (at most 16 per connection, and `Config::max_token_checks_per_address` per address)
+//! and leave as each answers.
 
 use crate::address::AddressKey;
 use crate::config::RateLimit;

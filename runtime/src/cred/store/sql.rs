@@ -370,14 +370,17 @@ macro_rules! sql_store {
                 }))
             }
 
-            async fn end_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+            async fn end_session(&self, id: &SessionId, keep_until: u64) -> Result<bool, StoreError> {
                 let done = bounded(
                     sqlx::query(
-                        "UPDATE tartine_sessions SET ended = $2 WHERE id = $1 AND ended = $3",
+                        "UPDATE tartine_sessions SET ended = $2,
+                           expires_at = CASE WHEN expires_at > $4 THEN $4 ELSE expires_at END
+                         WHERE id = $1 AND ended = $3",
                     )
                     .bind(id.as_str())
                     .bind(true)
                     .bind(false)
+                    .bind(millis_to_sql(keep_until))
                     .execute(&self.pool),
                 )
                 .await?;
