@@ -888,3 +888,37 @@ async fn a_session_ends_with_its_login_unless_it_had_a_ticket() {
         "and its ticket works"
     );
 }
+
+#[tokio::test]
+async fn a_ticket_whose_session_is_gone_from_the_store_is_refused_as_revoked() {
+    let (store, clock) = (MemorySessions::new(), TestClock::default());
+    let moved = clock.clone();
+    let (auth, _server, _) = serve_auth(
+        "127.0.0.1:0",
+        auth_builder(store.clone())
+            .sessions_per_user(1)
+            .with_clock(move || moved.now()),
+    )
+    .await;
+    let b = broker("broker-b", "b-pw", auth).await;
+    let first = session(auth, "alice", "1234").await;
+    let id = first.session().await.expect("its id");
+    let token = ticket(&first, "broker-b").await;
+    // A second login ends the first session; a minute on, a third login has the store pruned,
+    // and the first session's record goes, while its ticket has minutes left.
+    let _second = session(auth, "alice", "1234").await;
+    clock.advance(Duration::from_secs(61));
+    let _third = session(auth, "alice", "1234").await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while store.session(&id).await.expect("the store").is_some() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("pruned");
+    // The ticket was revoked, not made up: it does not count against the client's address.
+    assert_eq!(
+        login(b.addr, "alice", token).await.err(),
+        Some(LoginError::Token(TokenError::Revoked))
+    );
+}

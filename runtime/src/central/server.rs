@@ -582,11 +582,13 @@ impl AuthBroker for BrokerLink {
         if ticket.expires_at <= now {
             return Err(TokenError::Expired);
         }
+        // A ticket kept here is one this server issued: if its session is gone (ended, then
+        // pruned), the ticket was revoked, not made up.
         let session = sessions
             .session(&ticket.session)
             .await
             .map_err(store_failed)?
-            .ok_or(TokenError::Unknown)?;
+            .ok_or(TokenError::Revoked)?;
         if session.ended {
             return Err(TokenError::Revoked);
         }

@@ -68,9 +68,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Ends the live sessions of `username` (not ended, not expired at `now`, Unix
     /// milliseconds) but the `keep` that expire last, the newest, and returns those it ended.
-    /// They also expire at `now` and their tickets are forgotten, so that the next
-    /// [`prune`](Self::prune) removes them: a user logging in over and over does not make the
-    /// store grow.
+    /// They also expire at `now`, so that the next [`prune`](Self::prune) removes them: a user
+    /// logging in over and over does not make the store grow. Their tickets stay until they
+    /// expire (a ticket whose session is gone is refused as revoked).
     fn end_sessions_past(
         &self,
         username: &str,
@@ -174,9 +174,7 @@ impl SessionStore for MemorySessions {
     ) -> Result<Vec<SessionId>, StoreError> {
         let mut kept = self.inner.lock();
         let Kept {
-            sessions,
-            by_user,
-            tickets,
+            sessions, by_user, ..
         } = &mut *kept;
         // The user's live sessions, the last to expire first.
         let mut live: Vec<(u64, &SessionId)> = by_user
@@ -201,10 +199,7 @@ impl SessionStore for MemorySessions {
                 session.expires_at = now;
             }
         }
-        if !ended.is_empty() {
-            ended.sort();
-            tickets.retain(|_, ticket| ended.binary_search(&ticket.session).is_err());
-        }
+        ended.sort();
         Ok(ended)
     }
 

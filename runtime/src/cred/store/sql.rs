@@ -70,11 +70,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              expires_at BIGINT NOT NULL
          );",
     ),
-    (
-        4,
-        "tartine tickets by session",
-        "CREATE INDEX tartine_tickets_by_session ON tartine_tickets (session);",
-    ),
 ];
 
 /// The migrator of [`MIGRATIONS`], under its own table name.
@@ -409,11 +404,8 @@ macro_rules! sql_store {
                 keep: usize,
                 now: u64,
             ) -> Result<Vec<SessionId>, StoreError> {
-                // One transaction, under one timeout: the sessions end with their tickets, or
-                // neither does (a transaction dropped unfinished rolls back).
-                let mut ended: Vec<String> = bounded(async {
-                    let mut transaction = self.pool.begin().await?;
-                    let ended: Vec<String> = sqlx::query_scalar(
+                let mut ended: Vec<String> = bounded(
+                    sqlx::query_scalar(
                         "UPDATE tartine_sessions SET ended = $2, expires_at = $4
                          WHERE username = $1 AND ended = $3 AND expires_at > $4
                            AND id NOT IN (
@@ -428,25 +420,8 @@ macro_rules! sql_store {
                     .bind(false)
                     .bind(millis_to_sql(now))
                     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *transaction)
-                    .await?;
-                    if !ended.is_empty() {
-                        // The tickets of the sessions just ended, which expire at `now` (and
-                        // of any of hers that ended at that same millisecond: dead ones too).
-                        sqlx::query(
-                            "DELETE FROM tartine_tickets WHERE session IN (
-                               SELECT id FROM tartine_sessions
-                               WHERE username = $1 AND ended = $2 AND expires_at = $3)",
-                        )
-                        .bind(username)
-                        .bind(true)
-                        .bind(millis_to_sql(now))
-                        .execute(&mut *transaction)
-                        .await?;
-                    }
-                    transaction.commit().await?;
-                    Ok(ended)
-                })
+                    .fetch_all(&self.pool),
+                )
                 .await?;
                 ended.sort();
                 Ok(ended.into_iter().map(SessionId).collect())
