@@ -4,7 +4,10 @@
 //!
 //! - The **authentication server** ([`AuthServer`]) is a tartine server. A user's password
 //!   login there yields a [`Remote<dyn AuthUser>`](AuthUser) holding a new session, kept in
-//!   a [`SessionStore`] (SQLite or PostgreSQL, so that a restart logs no one out).
+//!   a [`SessionStore`] (SQLite or PostgreSQL, so that a restart logs no one out). Once a
+//!   ticket of it was issued, the session outlives that connection, until its logout, its
+//!   revocation or its expiry (8 hours by default); a session that never had a ticket ends
+//!   with its login, since nothing else could use it.
 //! - The user asks the session for a **ticket** for one broker by name (its audience): 32
 //!   random bytes, good for 10 minutes and never past its session, kept by the server as a
 //!   hash.

@@ -88,7 +88,9 @@ pub struct VerifiedTicket {
     pub session_left_ms: u64,
 }
 
-/// A user's session at the authentication server: what a password login there yields.
+/// A user's session at the authentication server: what a password login there yields. Once
+/// it has issued a ticket, it outlives this login until [`end_session`](Self::end_session), a
+/// revocation or its expiry; without one, it ends with the login.
 #[tartine_macros::avatar(name = "tartine.auth.User")]
 pub trait AuthUser {
     /// A ticket for the broker named `audience`.
