@@ -387,3 +387,42 @@ async fn two_server_processes_on_one_database_see_users_added_and_removed_at_onc
         );
     }
 }
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn the_command_revokes_a_users_sessions_in_a_sqlite_store() {
+    use tartine::central::{SessionId, SessionRecord, SessionStore};
+    let dir = TempDir::new();
+    let path = dir.path().join("auth.db");
+    let store = tartine::cred::SqliteStore::open(&path)
+        .await
+        .expect("opens");
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64
+        + 3_600_000;
+    let session = SessionRecord {
+        id: SessionId::from_text("s-alice-1"),
+        username: "alice".into(),
+        expires_at: in_an_hour,
+        ended: false,
+    };
+    store.create_session(&session).await.expect("keeps");
+    let uri = format!("sqlite:{}", path.display());
+    let revoked = tokio::task::spawn_blocking(move || {
+        succeeds(&admin(&uri, &["revoke-sessions", "alice"], ""))
+    })
+    .await
+    .expect("runs");
+    assert_eq!(revoked.trim(), session.id.to_string());
+    // Ended, and expired at once: the next pruning removes it.
+    let ended = store
+        .session(&session.id)
+        .await
+        .expect("reads")
+        .expect("kept until pruned");
+    assert!(ended.ended && ended.expires_at < in_an_hour, "{ended:?}");
+    store.prune(ended.expires_at + 1).await.expect("prunes");
+    assert_eq!(store.session(&session.id).await.expect("reads"), None);
+}

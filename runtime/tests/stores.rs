@@ -364,9 +364,11 @@ async fn keeps_sessions<S: tartine::central::SessionStore>(store: &S) {
         [],
         "bob's one session is within his allowance"
     );
-    let ended = store.end_sessions_of("alice").await.expect("ends");
+    // Ended and kept until 12_000, sooner than its expiry (40_000): pruned at 15_000.
+    let ended = store.end_sessions_of("alice", 12_000).await.expect("ends");
     assert_eq!(ended, std::slice::from_ref(&d.id));
     store.prune(15_000).await.expect("prunes");
+    assert_eq!(store.session(&d.id).await.expect("reads"), None);
     assert_eq!(store.session(&a.id).await.expect("reads"), None);
     assert_eq!(store.session(&b.id).await.expect("reads"), None);
     assert_eq!(store.ticket(&[7; 32]).await.expect("reads"), None);

@@ -219,12 +219,19 @@ async fn keys(store: &AnyStore, command: KeyCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Ends the sessions of `user` in a SQL store.
+/// Ends the sessions of `user` in a SQL store. Their records expire at once (the running
+/// server's ticket lifetime is not known here): their tickets are refused as revoked all the
+/// same.
 async fn revoke_sessions(store: &AnyStore, user: &str) -> Result<Vec<SessionId>, Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
     match store {
-        AnyStore::Sqlite(store) => Ok(store.end_sessions_of(user).await?),
+        AnyStore::Sqlite(store) => Ok(store.end_sessions_of(user, now).await?),
         #[cfg(feature = "postgres")]
-        AnyStore::Postgres(store) => Ok(store.end_sessions_of(user).await?),
+        AnyStore::Postgres(store) => Ok(store.end_sessions_of(user, now).await?),
         _ => Err("sessions are kept in SQLite or PostgreSQL stores".into()),
     }
 }

@@ -590,8 +590,12 @@ mod tests {
             self.inner.end_session(id, keep_until).await
         }
 
-        async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
-            self.inner.end_sessions_of(username).await
+        async fn end_sessions_of(
+            &self,
+            username: &str,
+            keep_until: u64,
+        ) -> Result<Vec<SessionId>, StoreError> {
+            self.inner.end_sessions_of(username, keep_until).await
         }
 
         async fn end_sessions_past(

@@ -264,7 +264,11 @@ impl AuthAdmin {
     /// # Errors
     /// When the session store fails.
     pub async fn revoke_user(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
-        let ended = self.hub.sessions.end_sessions_of(username).await?;
+        let ended = self
+            .hub
+            .sessions
+            .end_sessions_of(username, self.hub.tickets_expired_by())
+            .await?;
         self.hub.announce(ended.clone());
         Ok(ended)
     }

@@ -60,10 +60,12 @@ pub trait SessionStore: Send + Sync + 'static {
         keep_until: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Ends every session of `username`; the ones that were going.
+    /// Ends every session of `username`, each kept until `keep_until` as
+    /// [`end_session`](Self::end_session) does; the ones that were going.
     fn end_sessions_of(
         &self,
         username: &str,
+        keep_until: u64,
     ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 
     /// Ends the live sessions of `username` (not ended, not expired at `now`, Unix
@@ -148,7 +150,11 @@ impl SessionStore for MemorySessions {
         Ok(true)
     }
 
-    async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
+    async fn end_sessions_of(
+        &self,
+        username: &str,
+        keep_until: u64,
+    ) -> Result<Vec<SessionId>, StoreError> {
         let mut kept = self.inner.lock();
         let Kept {
             sessions, by_user, ..
@@ -159,6 +165,7 @@ impl SessionStore for MemorySessions {
                 && session.username == username
                 && !std::mem::replace(&mut session.ended, true)
             {
+                session.expires_at = session.expires_at.min(keep_until);
                 ended.push(id.clone());
             }
         }
@@ -266,6 +273,7 @@ pub(crate) trait DynSessions: Send + Sync + 'static {
     fn end_sessions_of<'a>(
         &'a self,
         username: &'a str,
+        keep_until: u64,
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>>;
     fn end_sessions_past<'a>(
         &'a self,
@@ -310,8 +318,9 @@ impl<S: SessionStore> DynSessions for S {
     fn end_sessions_of<'a>(
         &'a self,
         username: &'a str,
+        keep_until: u64,
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<SessionId>, StoreError>> {
-        Box::pin(SessionStore::end_sessions_of(self, username))
+        Box::pin(SessionStore::end_sessions_of(self, username, keep_until))
     }
 
     fn end_sessions_past<'a>(
@@ -394,13 +403,20 @@ mod tests {
             .expect("keeps");
         assert!(
             store
-                .end_sessions_of("alice")
+                .end_sessions_of("alice", u64::MAX)
                 .await
                 .expect("ends")
                 .is_empty(),
             "not alice's any more"
         );
-        assert_eq!(store.end_sessions_of("bob").await.expect("ends").len(), 1);
+        assert_eq!(
+            store
+                .end_sessions_of("bob", u64::MAX)
+                .await
+                .expect("ends")
+                .len(),
+            1
+        );
         store.prune(u64::MAX).await.expect("prunes");
         assert!(store.inner.lock().by_user.is_empty(), "nothing left behind");
     }

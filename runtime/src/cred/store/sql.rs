@@ -382,15 +382,22 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn end_sessions_of(&self, username: &str) -> Result<Vec<SessionId>, StoreError> {
+            async fn end_sessions_of(
+                &self,
+                username: &str,
+                keep_until: u64,
+            ) -> Result<Vec<SessionId>, StoreError> {
                 let mut ended: Vec<String> = bounded(
                     sqlx::query_scalar(
-                        "UPDATE tartine_sessions SET ended = $2 WHERE username = $1 AND ended = $3
+                        "UPDATE tartine_sessions SET ended = $2,
+                           expires_at = CASE WHEN expires_at > $4 THEN $4 ELSE expires_at END
+                         WHERE username = $1 AND ended = $3
                          RETURNING id",
                     )
                     .bind(username)
                     .bind(true)
                     .bind(false)
+                    .bind(millis_to_sql(keep_until))
                     .fetch_all(&self.pool),
                 )
                 .await?;
