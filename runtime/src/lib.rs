@@ -366,9 +366,9 @@
 //!   queue, so that the batch usually leaves in one write (`link/replies.rs`). A frame with a
 //!   large payload that finds nobody writing leaves at once from its sender, in vectored writes
 //!   from its own buffers (`link/outbox.rs`); the writer takes what the socket left. A closed
-//!   connection's last frames get one second to leave. If the runtime running these tasks shuts down, the
-//!   connection closes ([`CloseReason::RuntimeGone`]) and its references fail at once
-//!   wherever they are.
+//!   connection's last frames get one second to leave. If the runtime running these tasks
+//!   shuts down, the connection closes ([`CloseReason::RuntimeGone`]) and its references fail
+//!   at once wherever they are.
 //! - **cred** (`cred/`): the portal's login service (`service.rs`) is the only object a new
 //!   connection reaches. Each login creates a perspective, which every reference handed out
 //!   through its avatar carries; a logout revokes them all. Failed password logins go through a

@@ -246,10 +246,11 @@ impl CentralAuthBuilder {
     }
 
     /// How long a token login waits for the authentication server's answers, all questions
-    /// together (default 10 seconds); past it the login fails with [`LoginError::AuthServerUnavailable`], which
-    /// counts against nobody. Keep it below the clients' call timeout
-    /// ([`Config::call_timeout`], 30 seconds by default): a client that gives up first cancels
-    /// its login, and a cancelled token login counts as a failed one for its address.
+    /// together (default 10 seconds); past it the login fails with
+    /// [`LoginError::AuthServerUnavailable`], which counts against nobody. Keep it below the
+    /// clients' call timeout ([`Config::call_timeout`], 30 seconds by default): a client that
+    /// gives up first cancels its login, and a cancelled token login counts as a failed one
+    /// for its address.
     pub fn answer_timeout(mut self, timeout: Duration) -> Self {
         self.answer_timeout = timeout.max(Duration::from_millis(1));
         self

@@ -388,7 +388,11 @@ impl Realm for UserRealm {
             .map_err(|_| LoginError::StoreUnavailable)?;
         if !ended.is_empty() {
             let lost = ended.contains(&id);
-            tracing::info!(user = %username, ended = ended.len(), "sessions past the allowance ended after logins at once");
+            tracing::info!(
+                user = %username,
+                ended = ended.len(),
+                "sessions past the allowance ended after logins at once"
+            );
             self.hub.announce(ended);
             if lost {
                 session.ended.store(true, Ordering::Release);
