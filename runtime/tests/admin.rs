@@ -27,7 +27,12 @@ fn admin(store: &str, args: &[&str], stdin: &str) -> Output {
         .expect("tartine-admin starts");
     // A command that refuses its arguments exits before it reads its input; the write
     // then meets a closed pipe, which is not a failure of the test.
-    match child.stdin.take().expect("stdin").write_all(stdin.as_bytes()) {
+    match child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+    {
         Err(error) if error.kind() == ErrorKind::BrokenPipe => {}
         written => written.expect("writes"),
     }
@@ -305,6 +310,27 @@ fn the_command_refuses_stores_that_keep_no_users_and_unknown_ones() {
         .env_remove("TARTINE_STORE")
         .output();
     fails_saying(&none.expect("runs"), "TARTINE_STORE");
+}
+
+#[test]
+fn a_listing_piped_into_a_reader_that_has_gone_ends_quietly() {
+    let dir = TempDir::new();
+    let store = format!("file:{}", dir.path().join("users.passwd").display());
+    for user in ["alice", "bob"] {
+        succeeds(&admin(&store, &["add", user, "--password-stdin"], "pw\n"));
+    }
+    // As `tartine-admin list | head -0`: the reading end is closed before anything is written.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = Command::new(ADMIN)
+        .args(["--store", &store, "list"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {said}", output.status);
+    assert!(said.is_empty(), "{said}");
 }
 
 /// A server in a process of its own, serving logins from the store in

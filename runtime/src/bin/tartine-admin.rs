@@ -14,7 +14,8 @@
 //! standard input with `--password-stdin`. The store may also come from `TARTINE_STORE`.
 
 use clap::{Parser, Subcommand};
-use std::io::BufRead;
+use std::fmt::Display;
+use std::io::{BufRead, ErrorKind, Write};
 use std::process::ExitCode;
 use tartine::central::{SessionId, SessionStore};
 use tartine::cred::store::{check_iterations, permission_warning};
@@ -115,6 +116,21 @@ struct PasswordArgs {
 /// Why a command failed, as the user reads it.
 type Failure = Box<dyn std::error::Error>;
 
+/// Standard output was closed by whoever read it (`tartine-admin list | head -1`). What the
+/// command had to do is done; the rest of its listing has no reader, which is no failure.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+struct OutputClosed;
+
+/// Writes one line of a listing to standard output.
+fn say(line: impl Display) -> Result<(), Failure> {
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => Err(OutputClosed.into()),
+        Err(error) => Err(format!("cannot write to standard output: {error}").into()),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -126,6 +142,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<OutputClosed>() => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
 }
@@ -160,7 +177,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         }
         Command::List => {
             for username in store.usernames().await? {
-                println!("{username}");
+                say(username)?;
             }
         }
         Command::Passwd { username, password } => {
@@ -171,7 +188,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             store.set_verifier(&username, verifier).await?;
             eprintln!("changed the password of {username}");
         }
-        Command::Iterations { count: None } => println!("{}", store.iterations()),
+        Command::Iterations { count: None } => say(store.iterations())?,
         Command::Iterations { count: Some(count) } => {
             store.set_iterations(count).await?;
             eprintln!("new passwords get {count} iterations");
@@ -182,7 +199,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             let ended = revoke_sessions(&store, &user).await?;
             eprintln!("ended {} session(s) of {user}", ended.len());
             for session in ended {
-                println!("{session}");
+                say(session)?;
             }
         }
     }
@@ -212,7 +229,7 @@ async fn keys(store: &AnyStore, command: KeyCommand) -> Result<(), Failure> {
         }
         KeyCommand::List { user } => {
             for key in store.keys(&identity(&user)?).await? {
-                println!("{key}");
+                say(key)?;
             }
         }
     }
