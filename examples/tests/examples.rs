@@ -218,6 +218,8 @@ fn the_chat_runs_over_tls_with_a_made_certificate() {
 fn the_chat_server_takes_its_users_from_auth_sources() {
     use tartine::cred::{AuthSource, PasswordStore, PasswordVerifier, SqliteStore};
     let folder = std::env::temp_dir().join(format!("tartine-chat-auth-{}", std::process::id()));
+    // A run that failed left its folder; a later one with the same process id starts afresh.
+    let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).expect("a folder");
     let db = folder.join("users.db");
     runtime().block_on(async {

@@ -349,7 +349,7 @@ async fn an_admin_revocation_ends_every_session_of_a_user_everywhere() {
 async fn a_session_that_expires_ends_its_logins_by_the_brokers_own_timer() {
     let (auth, _server, _) = serve_auth(
         "127.0.0.1:0",
-        auth_builder(MemorySessions::new()).session_lifetime(Duration::from_millis(400)),
+        auth_builder(MemorySessions::new()).session_lifetime(Duration::from_secs(2)),
     )
     .await;
     let mut b = broker("broker-b", "b-pw", auth).await;
@@ -784,13 +784,13 @@ async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_t
     );
     let (auth, _server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
     let b = broker_with("broker-b", "b-pw", auth, |builder| {
-        builder.answer_timeout(Duration::from_millis(300))
+        builder.answer_timeout(Duration::from_secs(1))
     })
     .await;
     let alice = session(auth, "alice", "1234").await;
     let token = ticket(&alice, "broker-b").await;
     stall.store(true, Ordering::SeqCst);
-    // The client waits 30 s by default; the broker gives up at 300 ms, and says why.
+    // The client waits 30 s by default; the broker gives up at 1 s, and says why.
     let started = Instant::now();
     let refused = tokio::time::timeout(
         Duration::from_secs(10),
@@ -799,7 +799,7 @@ async fn a_token_login_the_auth_server_does_not_answer_ends_before_the_clients_t
     .await
     .expect("the broker answers before the client gives up");
     assert_eq!(refused.err(), Some(LoginError::AuthServerUnavailable));
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() >= Duration::from_secs(1));
     // The broker's question was cancelled at the authentication server: its work stopped.
     tokio::time::timeout(Duration::from_secs(10), dropped.notified())
         .await
@@ -817,13 +817,15 @@ async fn a_session_whose_login_is_given_up_on_before_it_gets_it_ends() {
     let (created, inner) = (Arc::clone(&store.created), store.inner.clone());
     let (auth, _server, _) = serve_auth("127.0.0.1:0", auth_builder(store)).await;
     let connection = tartine::connect(auth).await.expect("connects");
-    let login = tartine::central::login(&connection, LoginCredentials::password("alice", "1234"));
-    assert!(
-        tokio::time::timeout(Duration::from_millis(500), login)
-            .await
-            .is_err(),
-        "the login stalls"
-    );
+    let mut login = std::pin::pin!(tartine::central::login(
+        &connection,
+        LoginCredentials::password("alice", "1234")
+    ));
+    // The login makes its session, then stalls: it is given up on there.
+    tokio::select! {
+        ended = &mut login => panic!("the login stalls, yet it ended: {:?}", ended.err()),
+        () = common::eventually("its session is made", || !created.lock().unwrap().is_empty()) => {}
+    }
     connection.close();
     let made = created.lock().unwrap().clone();
     assert_eq!(made.len(), 1, "its session was made");

@@ -113,8 +113,9 @@ async fn a_call_timeout_bounds_the_wait_for_a_silent_peer() {
         0,
         "the abandoned call is forgotten"
     );
+    let patient = echo.with_timeout(Some(Duration::from_secs(10)));
     assert_eq!(
-        echo.add(2, 3).await.unwrap(),
+        patient.add(2, 3).await.unwrap(),
         5,
         "and the connection goes on"
     );
@@ -146,7 +147,8 @@ async fn a_call_the_caller_gave_up_on_is_cancelled_on_the_server() {
     for _ in 0..5 {
         assert_eq!(echo.hang().await, Err(CallError::TimedOut));
     }
-    assert_eq!(echo.add(20, 22).await.unwrap(), 42);
+    let patient = echo.with_timeout(Some(Duration::from_secs(10)));
+    assert_eq!(patient.add(20, 22).await.unwrap(), 42);
 }
 
 #[test]

@@ -296,7 +296,7 @@ async fn a_viewable_reached_without_a_login_is_not_permitted() {
 #[tokio::test]
 async fn a_connection_that_does_not_log_in_is_closed() {
     let mut config = Config::default();
-    config.login_timeout = Duration::from_millis(200);
+    config.login_timeout = Duration::from_secs(1);
     let server = start_portal(true, config).await;
     let idle = connect(&server).await;
     let active = connect(&server).await;

@@ -344,6 +344,8 @@ async fn a_sqlite_store_keeps_users_and_keys_for_every_service() {
     use tartine::cred::store::MIN_ITERATIONS;
     use tartine::cred::{Keyring, PasswordChecker, PasswordStore, PasswordVerifier, SqliteStore};
     let dir = std::env::temp_dir().join(format!("tartine-services-{}", std::process::id()));
+    // A run that failed left its folder; a later one with the same process id starts afresh.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a folder");
     let store = SqliteStore::open(dir.join("users.db"))
         .await

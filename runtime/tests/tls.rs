@@ -589,7 +589,7 @@ async fn a_silent_or_garbled_tls_client_holds_up_no_one_and_is_dropped() {
     let trusted = TlsClientConfig::from_ca_pem(authority.pem().as_bytes()).expect("trust");
     let issued = authority.issue(&["localhost"]);
     let mut config = Config::default();
-    config.handshake_timeout = std::time::Duration::from_millis(300);
+    config.handshake_timeout = std::time::Duration::from_secs(1);
     config.tls_server = Some(
         TlsServerConfig::from_pem(issued.cert.as_bytes(), issued.key.as_bytes()).expect("settings"),
     );
@@ -611,11 +611,11 @@ async fn a_silent_or_garbled_tls_client_holds_up_no_one_and_is_dropped() {
     let mut garbled = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
+    common::eventually("both are counted pending", || handle.stats().pending == 2).await;
     garbled
         .write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7])
         .await
         .expect("write");
-    common::eventually("both are counted pending", || handle.stats().pending == 2).await;
 
     // A good client is served meanwhile.
     echo_works(&format!("tls://localhost:{port}"), client(trusted))

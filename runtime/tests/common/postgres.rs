@@ -1,6 +1,7 @@
 //! A throwaway PostgreSQL cluster for the store tests: made with the machine's own `initdb`
 //! and `pg_ctl` (Debian's `postgresql` package keeps them in `/usr/lib/postgresql/N/bin`,
-//! off the PATH), in a temporary folder, on a free loopback port, and removed when dropped.
+//! off the PATH), in a temporary folder, reached through a Unix socket in that folder (a TCP
+//! port could be taken by another test between two starts), and removed when dropped.
 //! PostgreSQL refuses to run as root, so under root every command runs as the `postgres`
 //! system user.
 //!
@@ -15,9 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
-    port: u16,
     as_postgres: bool,
 }
+
+/// The port that names the cluster's socket file (`.s.PGSQL.5432`); no TCP port is opened.
+const SOCKET_PORT: u16 = 5432;
 
 /// Starts a cluster, or says why it cannot and returns `None` (panics instead under CI).
 pub fn start() -> Option<Cluster> {
@@ -60,13 +63,6 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|metadata| metadata.uid() == 0)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
-
 impl Cluster {
     fn start() -> Result<Cluster, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -92,7 +88,6 @@ impl Cluster {
         let cluster = Cluster {
             bin,
             dir,
-            port: free_port(),
             as_postgres,
         };
         cluster.run(
@@ -143,9 +138,12 @@ impl Cluster {
         }
     }
 
-    /// A URL to the cluster's `postgres` database.
+    /// A URL to the cluster's `postgres` database, through its socket.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://postgres@localhost/postgres?host={}&port={SOCKET_PORT}",
+            self.dir.display()
+        )
     }
 
     /// Stops the server, as an outage would; the data stays.
@@ -157,11 +155,10 @@ impl Cluster {
         .expect("pg_ctl stop");
     }
 
-    /// Starts the server (again) on the same port.
+    /// Starts the server (again), on its socket alone.
     pub fn resume(&self) -> Result<(), String> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
+            "-p {SOCKET_PORT} -k {} -c listen_addresses='' -c fsync=off",
             self.dir.display()
         );
         let log = self.dir.join("log").display().to_string();
