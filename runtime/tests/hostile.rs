@@ -293,6 +293,39 @@ async fn the_client_reports_a_version_mismatch() {
 }
 
 #[tokio::test]
+async fn a_first_message_that_is_no_hello_is_named_not_copied_into_the_error() {
+    // A server whose first frame is a call with a method name of 4 MiB of control bytes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut framed =
+            tokio_util::codec::Framed::new(stream, tartine::wire::FrameCodec::new(16 << 20));
+        framed.get_mut().write_all(&PREAMBLE).await.unwrap();
+        let method = "\u{7f}".repeat(4 << 20);
+        let call = Message::Call {
+            call: 1,
+            target: 0,
+            method: &method,
+            exports: tartine::wire::IdList::EMPTY,
+        };
+        let _ = framed.send(frame(call, &[])).await;
+        std::future::pending::<()>().await;
+    });
+    let error = tartine::connect(addr).await.expect_err("no hello");
+    assert!(
+        matches!(
+            error,
+            tartine::ConnectError::Handshake(tartine::HandshakeError::BadHello(_))
+        ),
+        "{error:?}"
+    );
+    let said = error.to_string();
+    assert!(said.len() < 200, "{} bytes", said.len());
+    assert!(said.contains("call"), "{said}");
+}
+
+#[tokio::test]
 async fn a_silent_peer_times_out_in_the_handshake() {
     let mut config = Config::default();
     config.handshake_timeout = Duration::from_millis(200);

@@ -96,7 +96,10 @@ pub(crate) async fn establish<S: Transport>(
                 max_refs: usize::try_from(max_refs).unwrap_or(usize::MAX),
             },
             Ok((other, _)) => {
-                return Err(HandshakeError::BadHello(format!("{other:?}")));
+                return Err(HandshakeError::BadHello(format!(
+                    "a {} message",
+                    other.kind()
+                )));
             }
             Err(error) => return Err(HandshakeError::BadHello(error.to_string())),
         };

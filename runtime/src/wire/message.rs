@@ -261,6 +261,22 @@ impl Message<'_> {
             None => postcard::to_stdvec(self).map(bytes::Bytes::from),
         }
     }
+
+    /// What kind of message this is, in a word, for errors and logs: a peer's message can
+    /// hold a method name of megabytes, which must go into neither.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::Call { .. } => "call",
+            Message::Return { .. } => "return",
+            Message::Raised { .. } => "raised",
+            Message::Failed { .. } => "failed",
+            Message::Release { .. } => "release",
+            Message::Ping => "ping",
+            Message::Pong => "pong",
+            Message::Cancel { .. } => "cancel",
+        }
+    }
 }
 
 /// Decodes a frame's header; returns it and the offset where the payload starts.
