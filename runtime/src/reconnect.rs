@@ -31,6 +31,12 @@ use tokio_util::sync::CancellationToken;
 /// How long a [`Reconnecting`] client waits between attempts: `initial` after the first
 /// failure, doubling up to `max`, each wait drawn at random between half and all of it (so
 /// that clients cut off together do not come back together).
+///
+/// A connection that lasted less than `max` does not start the count again: the attempts
+/// after its loss go on doubling from where the ones before it stopped. A server that lets
+/// clients in and drops them at once (crashing after each login, say) is then tried at most
+/// once per `max`, not every `initial`. A wait is never shorter than a millisecond, whatever
+/// `initial` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Backoff {
@@ -61,9 +67,16 @@ impl Backoff {
         let doublings = attempt.saturating_sub(1).min(32);
         let full = self
             .initial
+            .max(MIN_DELAY)
             .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max);
+            .min(self.max.max(MIN_DELAY));
         jittered(full, attempt)
+    }
+
+    /// Whether a connection that lasted `lived` counts as a failed attempt: one shorter than
+    /// the longest wait does.
+    pub(crate) fn short_lived(&self, lived: Duration) -> bool {
+        lived < self.max
     }
 
     /// The longest wait, jittered: what a refused login waits.
@@ -71,6 +84,9 @@ impl Backoff {
         jittered(self.max, attempt)
     }
 }
+
+/// The shortest wait between attempts: a backoff of zero would retry in a hot loop.
+const MIN_DELAY: Duration = Duration::from_millis(1);
 
 /// Between half and all of `full`; std's per-process random keys make the draw.
 fn jittered(full: Duration, attempt: u32) -> Duration {
@@ -85,10 +101,11 @@ fn jittered(full: Duration, attempt: u32) -> Duration {
 #[non_exhaustive]
 pub enum ReconnectEvent {
     /// Connected (and logged in, if a login was asked for): take the avatar or root again.
-    /// `attempt` counts the attempts since the connection was lost (0: the first connection).
+    /// `attempt` counts the attempts since the connection was lost (0: the first connection),
+    /// and goes on counting across connections that each lasted less than the backoff's `max`.
     #[non_exhaustive]
     Connected {
-        /// Attempts since the last loss.
+        /// Attempts since the last loss of a connection that lasted.
         attempt: u32,
     },
     /// The connection was lost; reconnecting starts.
@@ -328,6 +345,8 @@ struct Supervisor {
 impl Supervisor {
     async fn run(self, mut connection: Connection) {
         let _ = self.events.send(ReconnectEvent::Connected { attempt: 0 });
+        // The attempt that made the connection, and when.
+        let (mut made_by, mut made_at) = (0u32, tokio::time::Instant::now());
         let error = loop {
             let reason = tokio::select! {
                 () = self.stop.cancelled() => break None,
@@ -335,8 +354,16 @@ impl Supervisor {
             };
             self.current.send_replace(None);
             let _ = self.events.send(ReconnectEvent::Disconnected { reason });
-            match self.reconnect().await {
-                Ok(Some(next)) => connection = next,
+            // A connection lost soon after it was made counts as one more failed attempt.
+            let first = if self.backoff.short_lived(made_at.elapsed()) {
+                made_by.saturating_add(1)
+            } else {
+                1
+            };
+            match self.reconnect(first).await {
+                Ok(Some((next, attempt))) => {
+                    (connection, made_by, made_at) = (next, attempt, tokio::time::Instant::now());
+                }
                 Ok(None) => break None,
                 Err(error) => break Some(error),
             }
@@ -349,10 +376,11 @@ impl Supervisor {
         let _ = self.events.send(ReconnectEvent::Stopped { error });
     }
 
-    /// Attempts until one succeeds (`Some`), the client is stopped (`None`), or the server
-    /// refuses the credentials of a client built to stop then (`Err`).
-    async fn reconnect(&self) -> Result<Option<Connection>, String> {
-        let mut attempt = 1u32;
+    /// Attempts, counting from `first`, until one succeeds (`Some`, with its number), the
+    /// client is stopped (`None`), or the server refuses the credentials of a client built to
+    /// stop then (`Err`).
+    async fn reconnect(&self, first: u32) -> Result<Option<(Connection, u32)>, String> {
+        let mut attempt = first;
         let mut delay = self.backoff.delay(attempt);
         loop {
             tokio::select! {
@@ -368,7 +396,7 @@ impl Supervisor {
                     let connection = current.connection.clone();
                     self.current.send_replace(Some(current));
                     let _ = self.events.send(ReconnectEvent::Connected { attempt });
-                    return Ok(Some(connection));
+                    return Ok(Some((connection, attempt)));
                 }
                 Err(error) => {
                     let refused = matches!(error, ReconnectError::Login(LoginError::Unauthorized));
@@ -595,5 +623,14 @@ mod tests {
         let draws: std::collections::HashSet<Duration> =
             (0..20).map(|_| backoff.delay(30)).collect();
         assert!(draws.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn a_backoff_of_zero_still_waits_and_doubles() {
+        let backoff = Backoff::new(Duration::ZERO, Duration::from_secs(1));
+        assert!(backoff.delay(1) >= MIN_DELAY / 2);
+        assert!(backoff.delay(11) >= Duration::from_millis(512));
+        let none = Backoff::new(Duration::ZERO, Duration::ZERO);
+        assert!(none.delay(5) >= MIN_DELAY / 2);
     }
 }

@@ -283,3 +283,60 @@ async fn a_login_throttled_by_a_guesser_is_retried_until_the_throttle_lets_it_in
     client.close();
     stop(handle, running).await;
 }
+
+/// A server that finishes each handshake, then hangs up at once; counts the connections.
+async fn hanging_up_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tartine::wire::{FrameCodec, Message, Outgoing, PREAMBLE};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut theirs = [0u8; 8];
+                stream.write_all(&PREAMBLE).await?;
+                stream.read_exact(&mut theirs).await?;
+                let mut framed = tokio_util::codec::Framed::new(stream, FrameCodec::new(1 << 20));
+                let hello = Message::Hello {
+                    root: None,
+                    max_frame: 1 << 20,
+                    max_refs: 16,
+                };
+                let header = hello.encode().map_err(std::io::Error::other)?;
+                framed
+                    .send(Outgoing::new(header, bytes::Bytes::new()))
+                    .await?;
+                let _their_hello = framed.next().await;
+                std::io::Result::Ok(())
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_server_that_drops_each_connection_at_once_is_tried_ever_less_often() {
+    let _serial = SERIAL.lock().await;
+    let (addr, accepted) = hanging_up_server().await;
+    let client = Reconnecting::builder(addr)
+        .expect("endpoint")
+        .backoff(Backoff::new(
+            Duration::from_millis(10),
+            Duration::from_millis(400),
+        ))
+        .start()
+        .await
+        .expect("the first connection");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    client.close();
+    // Waits of 10, 20, 40 ... 400 ms (each between half and all of it): at most about 14
+    // connections in 2 s. Counting from 10 ms again after each one, it would be 150 or more.
+    let made = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=20).contains(&made), "{made} connections in 2 s");
+}

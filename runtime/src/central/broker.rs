@@ -427,19 +427,26 @@ impl Drop for State {
 
 /// Keeps the link made, until the checker is dropped or closed.
 async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
-    // Attempts since the link was last up.
-    let mut attempt = 0;
+    // Attempts since the link was last up for long (links that each lasted less than the
+    // backoff's longest wait go on counting, so a server that drops them at once is tried
+    // ever less often).
+    let mut attempt = 0u32;
     loop {
         let Some(strong) = state.upgrade() else {
             return;
         };
         let stop = strong.stop.clone();
-        if stop.is_cancelled() {
-            return;
-        }
-        match link(&strong, &settings).await {
+        let linked = tokio::select! {
+            () = stop.cancelled() => return,
+            linked = link(&strong, &settings) => linked,
+        };
+        match linked {
             Ok((connection, remote)) => {
-                attempt = 0;
+                if stop.is_cancelled() {
+                    connection.close();
+                    return;
+                }
+                let linked_at = tokio::time::Instant::now();
                 strong.link.send_replace(Some(remote.clone()));
                 tracing::info!("linked to the authentication server");
                 strong.recheck(&remote).await;
@@ -462,6 +469,9 @@ async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
                 if let Some(state) = state.upgrade() {
                     state.link.send_replace(None);
                 }
+                if !settings.backoff.short_lived(linked_at.elapsed()) {
+                    attempt = 0;
+                }
                 tracing::warn!("lost the link to the authentication server; linking again");
             }
             Err(error) => {
@@ -469,7 +479,7 @@ async fn keep_linked(state: Weak<State>, settings: CentralAuthBuilder) {
                 tracing::warn!(%error, "could not link to the authentication server");
             }
         }
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         let wait = settings.backoff.delay(attempt);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
