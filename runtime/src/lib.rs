@@ -293,6 +293,7 @@
 //! | password guesses from one address | 20, then one per second, at any users | `failed_logins_per_address` |
 //! | token logins from one address: checked at once; failed as made-up tokens | 64 at once; 20 failures, then one per second; the others refused without a question to the issuer | `max_token_checks_per_address`, `failed_logins_per_address` |
 //! | failed logins on one connection | 5, then it is closed | `max_failed_logins_per_connection` |
+//! | text of a peer's error kept in a `CallError` or `LoginError` (a method name, a reason) | 1 KiB, cut when decoded | [`wire::MAX_PEER_TEXT`] |
 //!
 //! A logged-in connection that does nothing holds under 4 KiB of server heap once it has been
 //! silent for a second (it then lets its read buffer go), 7.6 KiB before; one pending its

@@ -13,6 +13,7 @@ mod handshake;
 mod header;
 mod message;
 pub(crate) mod spill;
+mod text;
 
 pub(crate) use frame::{Built, FrameBuilder};
 pub(crate) use frame::{FRAME_OVERHEAD, FrameError, MemoryBudget, PREFIX_LEN, frame_error};
@@ -20,3 +21,5 @@ pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, IdList, Message, decode_message};
 pub(crate) use spill::LARGE_PAYLOAD;
+pub use text::MAX_PEER_TEXT;
+pub(crate) use text::bounded;

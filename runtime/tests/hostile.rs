@@ -326,6 +326,26 @@ async fn a_first_message_that_is_no_hello_is_named_not_copied_into_the_error() {
 }
 
 #[tokio::test]
+async fn a_peers_error_text_is_cut_to_a_bound_when_decoded() {
+    let server = start_server().await;
+    let mut raw = Raw::connect(&server).await;
+    // The server names the unknown method in its answer: 100 KiB of it, cut as it arrives.
+    let method = "m".repeat(100 << 10);
+    match raw.call_raw(0, &method, &[]).await {
+        Answer::Failed(Failure::NoSuchMethod { method, .. }) => {
+            assert!(
+                method.len() <= tartine::wire::MAX_PEER_TEXT,
+                "{}",
+                method.len()
+            );
+            assert!(method.starts_with("mmm") && method.ends_with('…'));
+        }
+        other => panic!("{other:?}"),
+    }
+    still_serving(&server).await;
+}
+
+#[tokio::test]
 async fn a_silent_peer_times_out_in_the_handshake() {
     let mut config = Config::default();
     config.handshake_timeout = Duration::from_millis(200);

@@ -516,3 +516,39 @@ async fn a_connection_closed_under_the_lock_its_logout_takes_does_not_deadlock()
         "the logout ran, after the lock was let go"
     );
 }
+
+/// Refuses every login, with a reason of a mebibyte.
+struct Wordy;
+
+impl tartine::cred::Realm for Wordy {
+    type Avatar = Player;
+    type Mind = tartine::cred::NoMind;
+
+    async fn request_avatar(
+        &self,
+        _id: tartine::cred::AvatarId,
+        _mind: Option<Remote<tartine::cred::NoMind>>,
+    ) -> Result<tartine::cred::LoggedIn<Player>, LoginError> {
+        Err(LoginError::Refused("no".repeat(1 << 19)))
+    }
+}
+
+#[tokio::test]
+async fn a_servers_reason_for_refusing_is_cut_to_a_bound() {
+    let portal = Portal::new(Wordy).with_checker(AllowAnonymous);
+    let (addr, _handle) = serve_portal(portal, Config::default()).await;
+    let connection = tartine::connect(addr).await.expect("connects");
+    let refused = connection
+        .login::<Player>(LoginCredentials::anonymous())
+        .await
+        .map(drop);
+    let Err(LoginError::Refused(reason)) = refused else {
+        panic!("refused, with a reason: {refused:?}");
+    };
+    assert!(
+        reason.len() <= tartine::wire::MAX_PEER_TEXT,
+        "{}",
+        reason.len()
+    );
+    assert!(reason.starts_with("nono") && reason.ends_with('…'));
+}

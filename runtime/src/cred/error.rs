@@ -62,7 +62,7 @@ pub enum LoginError {
     StoreUnavailable,
     /// A checker or the realm refused the login for a reason of its own.
     #[error("login refused: {0}")]
-    Refused(String),
+    Refused(#[serde(deserialize_with = "crate::wire::bounded")] String),
     /// The identity may not take up that perspective: the server hosts no such service or
     /// perspective, or the identity's keyring lacks the key. The three are not told apart, so
     /// no one can list a server's services by asking.
@@ -78,8 +78,10 @@ pub enum LoginError {
     #[error("the avatar is `{found}`, not `{expected}`")]
     WrongAvatarType {
         /// The avatar type asked for.
+        #[serde(deserialize_with = "crate::wire::bounded")]
         expected: String,
         /// The avatar type the server gave.
+        #[serde(deserialize_with = "crate::wire::bounded")]
         found: String,
     },
     /// The peer publishes no portal (client side).
@@ -91,7 +93,7 @@ pub enum LoginError {
     Call(CallError),
     /// Something failed on the server that is not the client's fault.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[serde(deserialize_with = "crate::wire::bounded")] String),
 }
 
 impl From<CallError> for LoginError {

@@ -177,7 +177,8 @@ impl std::fmt::Debug for IdList<'_> {
 /// The number of message kinds this version knows.
 const MESSAGE_KINDS: u64 = 9;
 
-/// A framework failure as it crosses the wire.
+/// A framework failure as it crosses the wire. Its text, which the peer writes, is cut to
+/// [`MAX_PEER_TEXT`](super::MAX_PEER_TEXT) bytes when decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Failure {
@@ -186,17 +187,21 @@ pub enum Failure {
     /// See [`CallError::NoSuchMethod`].
     NoSuchMethod {
         /// The target's interface.
+        #[serde(deserialize_with = "super::bounded")]
         interface: String,
         /// The method asked for.
+        #[serde(deserialize_with = "super::bounded")]
         method: String,
     },
     /// See [`CallError::BadArguments`].
-    BadArguments(String),
+    BadArguments(#[serde(deserialize_with = "super::bounded")] String),
     /// See [`CallError::WrongReferenceType`].
     WrongReferenceType {
         /// The declared interface.
+        #[serde(deserialize_with = "super::bounded")]
         expected: String,
         /// The object's interface.
+        #[serde(deserialize_with = "super::bounded")]
         found: String,
     },
     /// See [`CallError::TooManyReferences`].
@@ -207,7 +212,7 @@ pub enum Failure {
     /// See [`CallError::Busy`].
     Busy,
     /// The result could not be encoded by the callee.
-    Encode(String),
+    Encode(#[serde(deserialize_with = "super::bounded")] String),
     /// The result is larger than the frame size limit.
     ReplyTooLarge {
         /// The result's size.
@@ -220,6 +225,7 @@ pub enum Failure {
     /// See [`CallError::NotPermitted`].
     NotPermitted {
         /// The avatar interface the method expects.
+        #[serde(deserialize_with = "super::bounded")]
         avatar: String,
     },
     /// See [`CallError::ShuttingDown`].
