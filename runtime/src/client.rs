@@ -10,6 +10,7 @@ use crate::endpoint::{Endpoint, ToEndpoint};
 use crate::error::ConnectError;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -35,7 +36,8 @@ pub async fn connect_with(
 ) -> Result<Connection, ConnectError> {
     match endpoint.to_endpoint()? {
         Endpoint::Tcp { host, port } => {
-            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            let reaching = TcpStream::connect((host.as_str(), port));
+            let stream = within(config.connect_timeout, reaching).await?;
             let _ = stream.set_nodelay(true);
             let peer_addr = stream.peer_addr().ok();
             open(stream, peer_addr, config).await
@@ -46,7 +48,11 @@ pub async fn connect_with(
                 return Err(ConnectError::TlsUnavailable);
             };
             let name = crate::tls::server_name(&host)?;
-            let tcp = TcpStream::connect((host.as_str(), port)).await?;
+            let tcp = within(
+                config.connect_timeout,
+                TcpStream::connect((host.as_str(), port)),
+            )
+            .await?;
             let _ = tcp.set_nodelay(true);
             let peer_addr = tcp.peer_addr().ok();
             let connector = tokio_rustls::TlsConnector::from(tls.rustls);
@@ -73,13 +79,35 @@ pub async fn connect_with(
         Endpoint::Tls { .. } => Err(ConnectError::TlsUnavailable),
         #[cfg(unix)]
         Endpoint::Unix(path) => {
-            let stream = tokio::net::UnixStream::connect(path).await?;
+            let stream = within(
+                config.connect_timeout,
+                tokio::net::UnixStream::connect(path),
+            )
+            .await?;
             open(stream, None, config).await
         }
         #[cfg(not(unix))]
         Endpoint::Unix(_) => Err(ConnectError::Io(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
             "Unix domain sockets exist on Unix only",
+        ))),
+    }
+}
+
+/// Waits for `reaching` (a name lookup and a socket's connect) at most `limit`.
+///
+/// # Errors
+/// [`ConnectError::Io`]: the connect's own error, or one of kind
+/// [`TimedOut`](std::io::ErrorKind::TimedOut) past `limit`.
+async fn within<T>(
+    limit: Duration,
+    reaching: impl Future<Output = std::io::Result<T>>,
+) -> Result<T, ConnectError> {
+    match tokio::time::timeout(limit, reaching).await {
+        Ok(reached) => Ok(reached?),
+        Err(_) => Err(ConnectError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {limit:?} (Config::connect_timeout)"),
         ))),
     }
 }

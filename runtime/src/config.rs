@@ -67,6 +67,12 @@ pub struct Config {
     /// [`CallError::Busy`](crate::CallError::Busy). Calls that answer at once hold nothing,
     /// and a call finds room whatever its size when no other call holds any.
     pub max_in_flight_bytes: usize,
+    /// How long a client may take to reach a server: the name lookup and the TCP or Unix
+    /// socket's connect (default 10 s). Past it, connecting fails with
+    /// [`ConnectError::Io`](crate::ConnectError::Io) of kind
+    /// [`TimedOut`](std::io::ErrorKind::TimedOut). An address that drops packets otherwise holds
+    /// a connect for about two minutes, per address the name has.
+    pub connect_timeout: Duration,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,
     /// How long a call, the calls of a login included, waits for its reply before failing with
@@ -196,6 +202,7 @@ impl Default for Config {
             max_calls_in_flight: 1_024,
             spawn_calls: false,
             max_in_flight_bytes: 64 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             call_timeout: Some(Duration::from_secs(30)),
             keepalive: Some(Duration::from_secs(15)),

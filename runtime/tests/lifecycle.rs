@@ -290,3 +290,39 @@ async fn aborting_the_server_task_closes_its_connections() {
     assert_eq!(handle.stats().connections, 0);
     assert!(tartine::connect(addr).await.is_err(), "nothing listens");
 }
+
+#[tokio::test]
+async fn a_server_that_never_takes_the_connection_is_given_up_on_in_time() {
+    // A listener whose queue is full and which never accepts: the kernel drops further SYNs,
+    // as an address that drops packets does, and a connect would wait about two minutes.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        fillers.push(tokio::spawn(tokio::net::TcpStream::connect(addr)));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut config = tartine::Config::default();
+    config.connect_timeout = Duration::from_millis(300);
+    // Told apart from a connect the kernel let through, which the handshake would end.
+    config.handshake_timeout = Duration::from_secs(60);
+    let started = std::time::Instant::now();
+    let connecting = tartine::connect_with(addr, config);
+    let error = tokio::time::timeout(Duration::from_secs(20), connecting)
+        .await
+        .expect("given up on in time")
+        .expect_err("never taken");
+    match &error {
+        tartine::ConnectError::Io(io) => {
+            assert_eq!(io.kind(), std::io::ErrorKind::TimedOut, "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    drop(listener);
+    for filler in fillers {
+        filler.abort();
+    }
+}
