@@ -6,6 +6,7 @@ use crate::model::{ExposedImpl, ExposedMethod, ExposedTrait, Kind};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 use syn::{FnArg, ItemImpl, ItemTrait, TraitItem, Type};
 
 /// Runs every check of an `impl` block.
@@ -46,8 +47,41 @@ fn check_methods(cx: &Ctxt, kind: Kind, methods: &[ExposedMethod]) {
         check_plain_fn(cx, method);
         check_param_types(cx, method);
         check_return_type(cx, method);
+        check_not_shadowed(cx, method);
     }
     check_unique_wire_names(cx, methods);
+}
+
+/// Names a call through `Remote<T>` reaches before the proxy's methods: `Remote`'s own, and
+/// those of the traits it implements that every module has in scope (the prelude's `Clone`,
+/// `ToOwned`, `Into`, `TryInto`), or that a module may import (`Debug`, `Deref`).
+const REMOTE_OWN_METHODS: &[&str] = &[
+    "same_object",
+    "is_disconnected",
+    "disconnected",
+    "with_timeout",
+    "clone",
+    "clone_from",
+    "to_owned",
+    "clone_into",
+    "into",
+    "try_into",
+    "fmt",
+    "deref",
+];
+
+/// An exposed method named as one of `Remote`'s own would never be called through it:
+/// `remote.disconnected()` waits for the connection to close instead of calling the peer.
+fn check_not_shadowed(cx: &Ctxt, method: &ExposedMethod) {
+    let name = method.ident.unraw().to_string();
+    if REMOTE_OWN_METHODS.contains(&name.as_str()) {
+        cx.error_spanned_by(
+            &method.ident,
+            format!(
+                "`{name}` is a method of `Remote<T>` itself, which a call through a `Remote` would reach instead of this one: give this method another Rust name, and keep `{name}` on the wire with `#[tartine(rename = \"{name}\")]`"
+            ),
+        );
+    }
 }
 
 /// In a trait, `Self` is the server's type, which the client does not know: only the
@@ -160,18 +194,53 @@ fn check_param_types(cx: &Ctxt, method: &ExposedMethod) {
         }
     }
     for param in &method.params {
-        match &param.ty {
-            Type::ImplTrait(ty) => cx.error_spanned_by(
+        // The injected viewer is borrowed by design; only what crosses the wire is looked into.
+        let found = if param.injected {
+            matches!(param.ty, Type::ImplTrait(_)).then_some(&param.ty)
+        } else {
+            not_on_the_wire(&param.ty)
+        };
+        match found {
+            Some(Type::ImplTrait(ty)) => cx.error_spanned_by(
                 ty,
                 "exposed methods cannot take `impl Trait`: each parameter needs one concrete type on the wire",
             ),
-            Type::Reference(_) if param.injected => {}
-            Type::Reference(ty) => cx.error_spanned_by(
+            Some(Type::Reference(ty)) => cx.error_spanned_by(
                 ty,
                 "parameters of exposed methods arrive by value: take an owned type, such as `String` for `&str` or `Local<T>` for a reference to one of your objects",
             ),
             _ => {}
         }
+    }
+}
+
+/// The first borrowed type (`&T`) or `impl Trait` in `ty`, at any depth (`Option<&str>`,
+/// `Vec<impl Display>`, `(&[u8], u32)`): neither has one concrete, owned form on the wire.
+fn not_on_the_wire(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(_) | Type::ImplTrait(_) => Some(ty),
+        Type::Paren(inner) => not_on_the_wire(&inner.elem),
+        Type::Group(inner) => not_on_the_wire(&inner.elem),
+        Type::Array(array) => not_on_the_wire(&array.elem),
+        Type::Slice(slice) => not_on_the_wire(&slice.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(not_on_the_wire),
+        Type::Path(path) => path
+            .qself
+            .as_ref()
+            .and_then(|qself| not_on_the_wire(&qself.ty))
+            .or_else(|| {
+                path.path.segments.iter().find_map(|segment| {
+                    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+                        return None;
+                    };
+                    arguments.args.iter().find_map(|argument| match argument {
+                        syn::GenericArgument::Type(ty) => not_on_the_wire(ty),
+                        syn::GenericArgument::AssocType(assoc) => not_on_the_wire(&assoc.ty),
+                        _ => None,
+                    })
+                })
+            }),
+        _ => None,
     }
 }
 
@@ -193,12 +262,12 @@ fn check_return_type(cx: &Ctxt, method: &ExposedMethod) {
                 "write the method's error type out, as in `Result<T, E>`: through an alias such as `io::Result<T>`, the macro cannot tell the method's own error from its value",
             );
         }
-        match &**ty {
-            Type::ImplTrait(ty) => cx.error_spanned_by(
+        match not_on_the_wire(ty) {
+            Some(Type::ImplTrait(ty)) => cx.error_spanned_by(
                 ty,
                 "exposed methods cannot return `impl Trait`: the result needs one concrete type on the wire",
             ),
-            Type::Reference(ty) => cx.error_spanned_by(
+            Some(Type::Reference(ty)) => cx.error_spanned_by(
                 ty,
                 "exposed methods return owned values: a borrowed result cannot cross the wire",
             ),

@@ -67,10 +67,10 @@ fn interface_trait(kind: Kind, args: TokenStream, mut item: ItemTrait) -> TokenS
     }
 }
 
-fn trait_impl(kind: Kind, args: TokenStream, item: ItemImpl) -> TokenStream {
+fn trait_impl(kind: Kind, args: TokenStream, mut item: ItemImpl) -> TokenStream {
     let cx = Ctxt::default();
     let args = args::parse(&cx, kind, args);
-    let model = parse_trait::trait_impl(&cx, kind, args, &item);
+    let model = parse_trait::trait_impl(&cx, kind, args, &mut item);
     match (cx.finish(), &model) {
         (Ok(()), Some(model)) => generate::trait_implementation(&item, model),
         (Err(error), _) => {

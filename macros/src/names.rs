@@ -22,7 +22,10 @@ pub(crate) fn proxy_ident(ty: &Ident) -> Ident {
 
 /// The private module that holds the proxy of `ty`, so its field stays out of reach.
 pub(crate) fn proxy_module(ty: &Ident) -> Ident {
-    format_ident!("__tartine_proxy_{}", ty.to_string().to_lowercase())
+    format_ident!(
+        "__tartine_proxy_{}",
+        syn::ext::IdentExt::unraw(ty).to_string().to_lowercase()
+    )
 }
 
 /// The name a generated local gives to the method's `index`-th argument.

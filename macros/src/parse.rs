@@ -8,6 +8,7 @@ use crate::model::{
     ExposedImpl, ExposedMethod, HiddenMethod, Kind, Output, Param, Timeout, Viewer,
 };
 use crate::names::{HELPER_ATTR, RENAME, SKIP, SPAWN, TIMEOUT, arg_ident};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
@@ -35,13 +36,42 @@ pub(crate) fn exposed_impl(
             }
         }
     }
+    let self_ident = self_ident?;
+    for method in &mut methods {
+        name_self(method, &self_ident);
+    }
     Some(ExposedImpl {
         kind,
-        self_ident: self_ident?,
+        self_ident,
         name: args.name,
         methods,
         hidden,
     })
+}
+
+/// Writes the type's name for `Self` in what crosses the wire: the proxy's methods are
+/// generated in the proxy's own `impl`, where `Self` would be the proxy.
+fn name_self(method: &mut ExposedMethod, self_ident: &syn::Ident) {
+    let named = |ty: &mut Type| {
+        let replaced =
+            crate::types::replace_self(ty.to_token_stream(), &self_ident.to_token_stream());
+        if let Ok(concrete) = syn::parse2(replaced) {
+            *ty = concrete;
+        }
+    };
+    for param in &mut method.params {
+        named(&mut param.ty);
+    }
+    if let Some(viewer) = &mut method.viewer {
+        named(&mut viewer.ty);
+    }
+    match &mut method.output {
+        Output::Value(ty) => named(ty),
+        Output::Result { ok, err } => {
+            named(ok);
+            named(err);
+        }
+    }
 }
 
 pub(crate) fn self_ident(cx: &Ctxt, kind: Kind, self_ty: &Type) -> Option<proc_macro2::Ident> {

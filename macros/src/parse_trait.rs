@@ -55,8 +55,28 @@ pub(crate) fn exposed_trait(
     })
 }
 
-/// Builds the model of `impl Trait for Type`, whose methods the trait declares.
-pub(crate) fn trait_impl(cx: &Ctxt, kind: Kind, args: Args, item: &ItemImpl) -> Option<TraitImpl> {
+/// Builds the model of `impl Trait for Type`, whose methods the trait declares. Method options
+/// (`#[tartine(..)]`) belong to the trait: any found here are stripped and reported.
+pub(crate) fn trait_impl(
+    cx: &Ctxt,
+    kind: Kind,
+    args: Args,
+    item: &mut ItemImpl,
+) -> Option<TraitImpl> {
+    for impl_item in &mut item.items {
+        if let syn::ImplItem::Fn(function) = impl_item {
+            function.attrs.retain(|attr| {
+                let helper = attr.path().is_ident(crate::names::HELPER_ATTR);
+                if helper {
+                    cx.error_spanned_by(
+                        attr,
+                        "a method's options (`spawn`, `timeout`, `rename`, `skip`) belong to the interface: set them on the trait's declaration of the method, where every implementation and every client sees them",
+                    );
+                }
+                !helper
+            });
+        }
+    }
     if let Some(name) = &args.name {
         cx.error_spanned_by(
             name,

@@ -562,6 +562,33 @@ pub(crate) fn component_types(ty: &Type, out: &mut Vec<Type>) {
     }
 }
 
+/// `tokens` with each `Self` replaced by `with`.
+pub(crate) fn replace_self(tokens: TokenStream, with: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => {
+                let mut replaced = with.clone();
+                replaced = replaced
+                    .into_iter()
+                    .map(|mut t| {
+                        t.set_span(ident.span());
+                        t
+                    })
+                    .collect();
+                replaced
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), replace_self(group.stream(), with));
+                inner.set_span(group.span());
+                quote!(#inner)
+            }
+            other => quote!(#other),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -405,11 +405,13 @@
 //! | a `Remote<T>` is sent back as an argument or a result only (alone or in std containers); your own types hold `Ref<I>` | macro, rustc | `wire_types/remote_returned_in_a_generic.rs`, `wire_types/remote_in_own_type.rs` |
 //! | exposed methods take `&self` (not `&mut self`, `self` or `self: Box<Self>`) | macro | `receiver/mut_self.rs`, `receiver/by_value_self.rs`, `receiver/boxed_self.rs` |
 //! | exposed methods are not generic and take no `impl Trait` | macro | `signature/generic_method.rs`, `signature/impl_trait_param.rs` |
-//! | parameters are owned (`String`, not `&str`; `Local<T>` for our objects) | macro | `signature/borrowed_param.rs` |
+//! | parameters and results are owned, at any depth (`String`, not `&str`; `Option<String>`, not `Option<&str>`; `Local<T>` for our objects), and name no `impl Trait` | macro | `signature/borrowed_param.rs`, `signature/borrowed_inside.rs` |
 //! | exposed methods are not `unsafe` | macro | `signature/unsafe_method.rs` |
 //! | every broken rule of a block is reported at once, each at its tokens | macro | `signature/all_errors_at_once.rs` |
 //! | after an error, uses of the type elsewhere raise nothing more | macro | `fallback/fallback_raises_no_second_wave.rs` |
 //! | wire names are unique in a block | macro | `naming/duplicate_wire_name.rs` |
+//! | no exposed method is named as a method of `Remote<T>` itself (`disconnected`, `with_timeout`, `clone`...), which a call through it would reach instead | macro | `naming/shadowed_by_remote.rs` |
+//! | a method's options go on the interface trait, not on its implementation | macro | `interface/options_on_the_impl.rs` |
 //! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take `name = ".."` only, printable ASCII | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
 //! | `#[viewable]` methods take the avatar first, and it is an avatar | macro, rustc | `viewable/missing_avatar.rs`, `viewable/avatar_not_first.rs`, `viewable/avatar_not_an_avatar.rs` |
 //! | a viewable's proxy has no avatar parameter: a caller cannot name itself | rustc | `viewable/passing_the_avatar.rs` |
@@ -422,7 +424,8 @@
 //! Pass cases in `ui-tests/tests/pass/` show that generated code uses absolute paths only
 //! (`no_implicit_prelude.rs`, `shadowed_names.rs`), builds under `#![deny(missing_docs,
 //! warnings)]` (`deny_lints.rs`), honours raw identifiers and `#[cfg]` (`raw_idents.rs`,
-//! `cfg_methods.rs`), and accepts every shape of argument and result (`shapes.rs`).
+//! `cfg_methods.rs`), accepts every shape of argument and result (`shapes.rs`), and reads
+//! `Self` in an `impl` block's signatures as the type (`self_in_signatures.rs`).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -7,7 +7,7 @@ use crate::model::{ExposedImpl, ExposedMethod, Kind, Output};
 use crate::names::{arg_ident, proxy_ident};
 use crate::types::{
     ReturnShape, component_types, contains_local, contains_reference, contains_remote, handed_back,
-    return_shape, sent_back, to_wire,
+    replace_self, return_shape, sent_back, to_wire,
 };
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -111,33 +111,6 @@ pub(crate) struct Callee {
     pub(crate) this: TokenStream,
     /// What `Self` in a viewer type stands for (`<__T as Trait>` in a trait).
     pub(crate) self_type: Option<TokenStream>,
-}
-
-/// `tokens` with each `Self` replaced by `with`.
-fn replace_self(tokens: TokenStream, with: &TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => {
-                let mut replaced = with.clone();
-                replaced = replaced
-                    .into_iter()
-                    .map(|mut t| {
-                        t.set_span(ident.span());
-                        t
-                    })
-                    .collect();
-                replaced
-            }
-            proc_macro2::TokenTree::Group(group) => {
-                let mut inner =
-                    proc_macro2::Group::new(group.delimiter(), replace_self(group.stream(), with));
-                inner.set_span(group.span());
-                quote!(#inner)
-            }
-            other => quote!(#other),
-        })
-        .collect()
 }
 
 /// The arms of the dispatch `match` on the method name, and its fallback.

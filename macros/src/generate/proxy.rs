@@ -31,7 +31,7 @@ pub(crate) fn proxy_definition(
 ) -> TokenStream {
     quote! {
         #[doc(hidden)]
-        #[allow(non_snake_case)]
+        #[allow(non_snake_case, non_camel_case_types)]
         mod #module {
             #doc
             #[derive(::core::clone::Clone, ::core::fmt::Debug)]

@@ -1,4 +1,4 @@
-//! Raw identifiers as method and parameter names.
+//! Raw identifiers as method, parameter and type names.
 
 pub struct Keywords;
 
@@ -13,7 +13,21 @@ async fn call(remote: tartine::Remote<Keywords>) -> Result<u64, tartine::CallErr
     remote.r#type(3).await
 }
 
+#[allow(non_camel_case_types)]
+pub struct r#struct;
+
+#[tartine::referenceable]
+impl r#struct {
+    pub fn r#fn(&self) -> u64 {
+        1
+    }
+}
+
+async fn call_struct(remote: tartine::Remote<r#struct>) -> Result<u64, tartine::CallError> {
+    remote.r#fn().await
+}
+
 fn main() {
-    let _ = call;
+    let _ = (call, call_struct);
     assert!(<Keywords as tartine::Interface>::METHODS.contains(&"type"));
 }
