@@ -43,9 +43,13 @@ pub struct Config {
     /// again on tokio's blocking pool, so that no costly decode holds up a worker. Payloads
     /// of few items (a `Bytes`, a long string) stay on the worker whatever their size.
     pub max_inline_decode_items: usize,
-    /// How many of our objects one connection's peer may hold references to at once (default
-    /// 16,384). Past it, a call whose result would export one more fails with
-    /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences).
+    /// How many of our objects one connection's peer may hold references to at once, and how
+    /// many of its objects we hold (default 16,384). Each side tells the other its limit in the
+    /// handshake, and exports at most the smaller of the two: past it, a call whose result
+    /// would export one more fails with
+    /// [`CallError::TooManyReferences`](crate::CallError::TooManyReferences). A peer that hands
+    /// over more than our limit of its objects is closed
+    /// ([`ProtocolError::TooManyImports`](crate::ProtocolError::TooManyImports)).
     ///
     /// It also bounds what one message may hand us: at most this many references, each naming
     /// counting (a result holding one object in three places hands it over three times). Each

@@ -273,4 +273,11 @@ pub enum ProtocolError {
         /// it tells the sender in its hello.
         limit: usize,
     },
+    /// The peer handed over more of its objects than we hold at once.
+    #[error("the peer hands over more than the limit of {limit} of its objects held at once")]
+    TooManyImports {
+        /// The limit: the receiver's [`Config::max_exports`](crate::Config::max_exports), which
+        /// it tells the sender in its hello.
+        limit: usize,
+    },
 }

@@ -260,7 +260,8 @@
 //!   expected fails with [`CallError::WrongReferenceType`].
 //! - Dropping the last `Remote<T>` releases the object on its owner; a disconnect releases
 //!   everything the connection held. The number of objects exported to one connection is
-//!   capped ([`Config::max_exports`]).
+//!   capped, and so is the number of the peer's objects held from it ([`Config::max_exports`],
+//!   which each side tells the other: a side exports at most the smaller of the two limits).
 //! - Malformed, oversized or unknown frames close that one connection with a logged reason;
 //!   bad arguments and unknown methods fail that one call with a typed error.
 //! - Every call waits at most [`Config::call_timeout`] (30 s by default, a login's calls
@@ -283,6 +284,7 @@
 //! | bytes queued for one peer, whoever queues them | 64 MiB; past it the peer is dropped as slow | `max_write_queue` |
 //! | calls running for one connection | 1,024, holding 64 MiB of request frames | `max_calls_in_flight`, `max_in_flight_bytes` |
 //! | references exported to one connection | 16,384 (about 300 bytes each, and about 32 more each while its release waits for a reply to be decoded) | `max_exports` |
+//! | the peer's objects held from one connection | 16,384 (an entry of about 40 bytes each, and the `Remote` your code keeps); a peer that hands over more is closed | `max_exports` |
 //! | logins on one connection | 16, and 16 logins in progress | `max_logins_per_connection` |
 //! | nesting of a decoded value | 128 levels | `max_decode_depth` |
 //! | items decoded from a payload | one per byte, plus 65,536 | `max_decode_items` |

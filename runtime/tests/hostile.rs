@@ -735,6 +735,72 @@ async fn a_header_announcing_more_references_than_allowed_closes_before_decoding
     still_serving(&server).await;
 }
 
+#[tokio::test]
+async fn a_peer_handing_over_more_objects_than_it_may_is_closed() {
+    let mut config = Config::default();
+    config.max_exports = 8;
+    let server = start_server_with(config).await;
+    let mut raw = Raw::connect(&server).await;
+    // `subscribe` keeps each listener: eight distinct ones are held, as the limit allows.
+    for id in 1..=8u64 {
+        let ids = tartine::wire::IdList::encode(&[id]);
+        let message = Message::Call {
+            call: id,
+            target: 0,
+            method: "subscribe",
+            exports: tartine::wire::IdList::from_encoded(&ids),
+        };
+        let payload = postcard::to_stdvec(&(0u8, id)).unwrap();
+        raw.framed.send(frame(message, &payload)).await.unwrap();
+        let reply = raw.framed.next().await.unwrap().unwrap();
+        let (answer, _) = tartine::wire::decode_message(&reply).unwrap();
+        assert!(
+            matches!(answer, Message::Return { call, .. } if call == id),
+            "{answer:?}"
+        );
+    }
+    // The ninth is one more than the peer may make this side hold.
+    let ids = tartine::wire::IdList::encode(&[9]);
+    let message = Message::Call {
+        call: 9,
+        target: 0,
+        method: "subscribe",
+        exports: tartine::wire::IdList::from_encoded(&ids),
+    };
+    let payload = postcard::to_stdvec(&(0u8, 9u64)).unwrap();
+    raw.framed.send(frame(message, &payload)).await.unwrap();
+    raw.expect_closed().await;
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_client_exports_no_more_than_the_server_takes_and_stays_connected() {
+    let mut config = Config::default();
+    config.max_exports = 4;
+    let server = start_server_with(config).await;
+    // The client's own limit is the default, 16,384: the server's 4 is the one it keeps to.
+    let (connection, echo) = connect(&server).await;
+    let mut listeners = Vec::new();
+    for _ in 0..4 {
+        let listener = Arc::new(Listener {
+            heard: Default::default(),
+        });
+        echo.subscribe(Arc::clone(&listener)).await.unwrap();
+        listeners.push(listener);
+    }
+    let fifth = echo
+        .subscribe(Arc::new(Listener {
+            heard: Default::default(),
+        }))
+        .await;
+    assert!(
+        matches!(fifth, Err(CallError::TooManyReferences { limit: 4 })),
+        "{fifth:?}"
+    );
+    assert!(!connection.is_closed());
+    assert_eq!(echo.add(1, 2).await.unwrap(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_login_the_server_never_answers_times_out_by_default() {
     use futures_util::StreamExt;

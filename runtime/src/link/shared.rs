@@ -165,7 +165,8 @@ impl Shared {
         Shared {
             id,
             tables: Tables {
-                exports: Lock::new(ExportTable::new(config.max_exports)),
+                // The peer holds at most what it told us it takes (its own `max_exports`).
+                exports: Lock::new(ExportTable::new(config.max_exports.min(peer.max_refs))),
                 imports: Lock::new(ImportTable::default()),
             },
             replies: Lock::new(ReplySlots::default()),

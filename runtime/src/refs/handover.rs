@@ -9,18 +9,25 @@ use std::sync::Arc;
 
 /// Counts the references a message hands over. The list is checked against
 /// [`Config::max_exports`](crate::Config::max_exports) (the limit our hello told the peer)
-/// before anything is allocated for it.
+/// before anything is allocated for it, and so is the number of the peer's objects we then
+/// hold: a peer that keeps to the limit we told it never exports more to us.
 ///
 /// # Errors
-/// [`ProtocolError::Malformed`] if the list is malformed or too long.
+/// [`ProtocolError::Malformed`] if the list is malformed or too long,
+/// [`ProtocolError::TooManyImports`] if the peer hands over more objects than it may (the
+/// connection closes, and with it every reference the peer handed over).
 pub(crate) fn announce(shared: &Shared, exports: IdList<'_>) -> Result<Vec<u64>, ProtocolError> {
     if exports.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = exports.decode(shared.config.max_exports)?;
+    let limit = shared.config.max_exports;
+    let ids = exports.decode(limit)?;
     let mut imports = shared.tables.imports.lock();
     for &id in &ids {
         imports.announce(id);
+    }
+    if imports.len() > limit {
+        return Err(ProtocolError::TooManyImports { limit });
     }
     Ok(ids)
 }
