@@ -284,7 +284,7 @@
 //! | bytes queued for one peer, whoever queues them | 64 MiB; past it the peer is dropped as slow | `max_write_queue` |
 //! | calls running for one connection | 1,024, holding 64 MiB of request frames | `max_calls_in_flight`, `max_in_flight_bytes` |
 //! | references exported to one connection | 16,384 (about 300 bytes each, and about 32 more each while its release waits for a reply to be decoded) | `max_exports` |
-//! | the peer's objects held from one connection | 16,384 (a table entry of 33 bytes each, 32 to 64 with the table's spare room, and the `Remote` your code keeps); a peer that hands over more is closed | `max_exports` |
+//! | the peer's objects held from one connection | 16,384 (33 to about 70 bytes each in the table, with its spare room, and the `Remote` your code keeps); a peer that hands over more is closed | `max_exports` |
 //! | logins on one connection | 16, and 16 logins in progress | `max_logins_per_connection` |
 //! | nesting of a decoded value | 128 levels | `max_decode_depth` |
 //! | items decoded from a payload | one per byte, plus 65,536 | `max_decode_items` |
