@@ -295,10 +295,16 @@ fn result_alias(ty: &Type) -> Option<&syn::PathSegment> {
     (types != 2).then_some(last)
 }
 
+/// Wire names are unique among methods under the same `#[cfg]` attributes: methods under
+/// different ones (`#[cfg(unix)]`, `#[cfg(windows)]`) may share one, each where it exists.
 fn check_unique_wire_names(cx: &Ctxt, methods: &[ExposedMethod]) {
-    let mut seen: HashMap<&str, &ExposedMethod> = HashMap::new();
+    let mut seen: HashMap<(&str, Vec<String>), &ExposedMethod> = HashMap::new();
     for method in methods {
-        if let Some(first) = seen.insert(&method.wire_name, method) {
+        let cfgs = method
+            .cfgs()
+            .map(|attr| attr.to_token_stream().to_string())
+            .collect();
+        if let Some(first) = seen.insert((&method.wire_name, cfgs), method) {
             cx.push(syn::Error::new(
                 method.wire_name_span,
                 format!(

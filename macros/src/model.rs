@@ -43,6 +43,8 @@ pub(crate) struct ExposedImpl {
 pub(crate) struct HiddenMethod {
     pub(crate) ident: Ident,
     pub(crate) arity: usize,
+    /// Its `#[cfg]` attributes, which its stand-in on the proxy keeps.
+    pub(crate) cfgs: Vec<Attribute>,
 }
 
 /// An interface trait of a protocol crate: `dyn Trait` is the interface.
@@ -83,6 +85,15 @@ pub(crate) struct ExposedMethod {
     pub(crate) forwarded_attrs: Vec<Attribute>,
     /// The signature as written, for the checks.
     pub(crate) sig: syn::Signature,
+}
+
+impl ExposedMethod {
+    /// Its `#[cfg]` attributes: what is generated for it exists only where it does.
+    pub(crate) fn cfgs(&self) -> impl Iterator<Item = &Attribute> + Clone {
+        self.forwarded_attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+    }
 }
 
 /// A method's own call timeout: `#[tartine(timeout = "..")]`.

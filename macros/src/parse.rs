@@ -32,7 +32,7 @@ pub(crate) fn exposed_impl(
             let is_pub = matches!(function.vis, Visibility::Public(_));
             match method(cx, kind, &mut function.attrs, is_pub, &function.sig) {
                 Some(method) => methods.push(method),
-                None => hidden.extend(hidden_method(&function.sig)),
+                None => hidden.extend(hidden_method(&function.attrs, &function.sig)),
             }
         }
     }
@@ -194,11 +194,16 @@ fn viewer(ty: &Type) -> Option<Viewer> {
 }
 
 /// A method with a receiver that stays local, as the proxy names it.
-pub(crate) fn hidden_method(sig: &Signature) -> Option<HiddenMethod> {
+pub(crate) fn hidden_method(attrs: &[Attribute], sig: &Signature) -> Option<HiddenMethod> {
     sig.receiver()?;
     Some(HiddenMethod {
         ident: sig.ident.clone(),
         arity: sig.inputs.len() - 1,
+        cfgs: attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+            .cloned()
+            .collect(),
     })
 }
 

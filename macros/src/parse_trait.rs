@@ -22,7 +22,7 @@ pub(crate) fn exposed_trait(
             TraitItem::Fn(function) => {
                 match method(cx, kind, &mut function.attrs, true, &function.sig) {
                     Some(method) => methods.push(method),
-                    None => hidden.extend(hidden_method(&function.sig)),
+                    None => hidden.extend(hidden_method(&function.attrs, &function.sig)),
                 }
             }
             TraitItem::Type(ty) if kind == Kind::Viewable => {

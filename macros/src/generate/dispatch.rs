@@ -35,7 +35,10 @@ pub(crate) fn interface_impl(
     proxy: &syn::Ident,
     methods: &[ExposedMethod],
 ) -> TokenStream {
-    let wire_names = methods.iter().map(|method| &method.wire_name);
+    let wire_names = methods.iter().map(|method| {
+        let (cfgs, wire_name) = (method.cfgs(), &method.wire_name);
+        quote!(#(#cfgs)* #wire_name)
+    });
     // The runtime's own interfaces (named `tartine.*`) are not offered as suggestions in the
     // errors of users' code. (Users' impls keep them: their crates may lack the tool prelude
     // that `diagnostic::` needs, as `#![no_implicit_prelude]` ones do.)
@@ -50,14 +53,25 @@ pub(crate) fn interface_impl(
             impl #generics ::tartine::AvatarInterface for #interface {}
         }
     });
-    let probes = named_types(methods).into_iter().map(|ty| {
+    // A method under `#[cfg]` names its types only where it exists: they may not exist
+    // elsewhere (a type of an optional dependency).
+    let (always, sometimes): (Vec<_>, Vec<_>) = methods
+        .iter()
+        .partition(|method| method.cfgs().next().is_none());
+    let probe = |ty: syn::Type| {
         quote! {
             ::core::iter::Extend::extend(
                 &mut found,
                 (&&&&::tartine::__private::probe::Probe::<#ty>::new()).interface_info(),
             );
         }
-    });
+    };
+    let mut probes: Vec<TokenStream> = named_types(&always).into_iter().map(probe).collect();
+    probes.extend(sometimes.into_iter().map(|method| {
+        let cfgs = method.cfgs();
+        let probes = named_types(&[method]).into_iter().map(probe);
+        quote!(#(#cfgs)* { #(#probes)* })
+    }));
     quote! {
         #[automatically_derived]
         #built_in
@@ -83,7 +97,7 @@ pub(crate) fn interface_impl(
 
 /// The types the signatures of `methods` are made of (their parameters but the runtime's,
 /// and their results), once each.
-fn named_types(methods: &[ExposedMethod]) -> Vec<syn::Type> {
+fn named_types(methods: &[&ExposedMethod]) -> Vec<syn::Type> {
     let mut types = Vec::new();
     for method in methods {
         for param in method.params.iter().filter(|param| !param.injected) {
@@ -207,10 +221,7 @@ fn dispatch_arm(method: &ExposedMethod, callee: &Callee) -> TokenStream {
     let this = &callee.this;
     let ident = &method.ident;
     let wire_name = &method.wire_name;
-    let cfgs = method
-        .forwarded_attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("cfg"));
+    let cfgs = method.cfgs();
     let wire_params: Vec<_> = method
         .params
         .iter()

@@ -79,10 +79,12 @@ pub(crate) fn proxy_methods(
 /// is checked where the method is called, not where it is defined).
 fn hidden_stand_in(method: &HiddenMethod) -> TokenStream {
     let ident = &method.ident;
+    let cfgs = &method.cfgs;
     let generics: Vec<_> = (0..method.arity)
         .map(|index| quote::format_ident!("__TartineArg{}", index))
         .collect();
     quote! {
+        #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         pub fn #ident<'__tartine, #(#generics),*>(&'__tartine self, #(_: #generics),*)
