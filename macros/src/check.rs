@@ -52,9 +52,9 @@ fn check_methods(cx: &Ctxt, kind: Kind, methods: &[ExposedMethod]) {
     check_unique_wire_names(cx, methods);
 }
 
-/// Names a call through `Remote<T>` reaches before the proxy's methods: `Remote`'s own, and
-/// those of the traits it implements that every module has in scope (the prelude's `Clone`,
-/// `ToOwned`, `Into`, `TryInto`), or that a module may import (`Debug`, `Deref`).
+/// Names a call through `Remote<T>` reaches before the proxy's methods in every module:
+/// `Remote`'s own, and those of the prelude's traits it implements (`Clone`, `ToOwned`,
+/// `Into`, `TryInto`). (Traits a module must import, such as `Debug`, are left out.)
 const REMOTE_OWN_METHODS: &[&str] = &[
     "same_object",
     "is_disconnected",
@@ -66,8 +66,6 @@ const REMOTE_OWN_METHODS: &[&str] = &[
     "clone_into",
     "into",
     "try_into",
-    "fmt",
-    "deref",
 ];
 
 /// An exposed method named as one of `Remote`'s own would never be called through it:

@@ -36,8 +36,7 @@ pub async fn connect_with(
 ) -> Result<Connection, ConnectError> {
     match endpoint.to_endpoint()? {
         Endpoint::Tcp { host, port } => {
-            let reaching = TcpStream::connect((host.as_str(), port));
-            let stream = within(config.connect_timeout, reaching).await?;
+            let stream = connect_tcp(&host, port, config.connect_timeout).await?;
             let _ = stream.set_nodelay(true);
             let peer_addr = stream.peer_addr().ok();
             open(stream, peer_addr, config).await
@@ -48,11 +47,7 @@ pub async fn connect_with(
                 return Err(ConnectError::TlsUnavailable);
             };
             let name = crate::tls::server_name(&host)?;
-            let tcp = within(
-                config.connect_timeout,
-                TcpStream::connect((host.as_str(), port)),
-            )
-            .await?;
+            let tcp = connect_tcp(&host, port, config.connect_timeout).await?;
             let _ = tcp.set_nodelay(true);
             let peer_addr = tcp.peer_addr().ok();
             let connector = tokio_rustls::TlsConnector::from(tls.rustls);
@@ -94,7 +89,31 @@ pub async fn connect_with(
     }
 }
 
-/// Waits for `reaching` (a name lookup and a socket's connect) at most `limit`.
+/// Connects to `host:port`: looks the name up, then tries each of its addresses in turn, the
+/// lookup and each attempt within `limit` (an address that drops packets, such as a broken
+/// IPv6 route, leaves time for the next one).
+///
+/// # Errors
+/// [`ConnectError::Io`]: the last address's error, the lookup's, or one of kind
+/// [`TimedOut`](std::io::ErrorKind::TimedOut).
+async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream, ConnectError> {
+    let addresses = within(limit, tokio::net::lookup_host((host, port))).await?;
+    let mut last = None;
+    for address in addresses {
+        match within(limit, TcpStream::connect(address)).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        ConnectError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{host}` resolves to no address"),
+        ))
+    }))
+}
+
+/// Waits for `reaching` (a name lookup or a socket's connect) at most `limit`.
 ///
 /// # Errors
 /// [`ConnectError::Io`]: the connect's own error, or one of kind

@@ -71,11 +71,12 @@ pub struct Config {
     /// [`CallError::Busy`](crate::CallError::Busy). Calls that answer at once hold nothing,
     /// and a call finds room whatever its size when no other call holds any.
     pub max_in_flight_bytes: usize,
-    /// How long a client may take to reach a server: the name lookup and the TCP or Unix
-    /// socket's connect (default 10 s). Past it, connecting fails with
+    /// How long a client waits to reach a server: for the name lookup, then for the TCP (or
+    /// Unix socket) connect to each address the name has, tried in turn (default 10 s each).
+    /// When none answers in time, connecting fails with
     /// [`ConnectError::Io`](crate::ConnectError::Io) of kind
-    /// [`TimedOut`](std::io::ErrorKind::TimedOut). An address that drops packets otherwise holds
-    /// a connect for about two minutes, per address the name has.
+    /// [`TimedOut`](std::io::ErrorKind::TimedOut). Without it, an address that drops packets
+    /// holds a connect for about two minutes.
     pub connect_timeout: Duration,
     /// How long the opening handshake may take (default 10 s).
     pub handshake_timeout: Duration,

@@ -34,9 +34,10 @@ use tokio_util::sync::CancellationToken;
 ///
 /// A connection that lasted less than `max` does not start the count again: the attempts
 /// after its loss go on doubling from where the ones before it stopped. A server that lets
-/// clients in and drops them at once (crashing after each login, say) is then tried at most
-/// once per `max`, not every `initial`. A wait is never shorter than a millisecond, whatever
-/// `initial` says.
+/// clients in and drops them at once (crashing after each login, say) is then tried about
+/// once per `max` (half of it to all of it), not every `initial`; so is one whose network
+/// fails more often than every `max`. A wait is never shorter than a millisecond, whatever
+/// `initial` and `max` say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Backoff {
@@ -69,8 +70,8 @@ impl Backoff {
             .initial
             .max(MIN_DELAY)
             .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max.max(MIN_DELAY));
-        jittered(full, attempt)
+            .min(self.max);
+        jittered(full, attempt).max(MIN_DELAY)
     }
 
     /// Whether a connection that lasted `lived` counts as a failed attempt: one shorter than
@@ -81,7 +82,7 @@ impl Backoff {
 
     /// The longest wait, jittered: what a refused login waits.
     pub(crate) fn longest(&self, attempt: u32) -> Duration {
-        jittered(self.max, attempt)
+        jittered(self.max, attempt).max(MIN_DELAY)
     }
 }
 
@@ -117,7 +118,8 @@ pub enum ReconnectEvent {
     /// An attempt failed; the next comes after `delay`.
     #[non_exhaustive]
     Retrying {
-        /// The failed attempt's number since the loss.
+        /// The failed attempt's number since the loss (counting on across connections that
+        /// each lasted less than the backoff's `max`).
         attempt: u32,
         /// The wait before the next.
         delay: Duration,
@@ -628,9 +630,10 @@ mod tests {
     #[test]
     fn a_backoff_of_zero_still_waits_and_doubles() {
         let backoff = Backoff::new(Duration::ZERO, Duration::from_secs(1));
-        assert!(backoff.delay(1) >= MIN_DELAY / 2);
+        assert!(backoff.delay(1) >= MIN_DELAY);
         assert!(backoff.delay(11) >= Duration::from_millis(512));
         let none = Backoff::new(Duration::ZERO, Duration::ZERO);
-        assert!(none.delay(5) >= MIN_DELAY / 2);
+        assert!(none.delay(5) >= MIN_DELAY);
+        assert!(none.longest(5) >= MIN_DELAY);
     }
 }

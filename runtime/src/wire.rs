@@ -22,4 +22,4 @@ pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, IdList, Message, decode_message};
 pub(crate) use spill::LARGE_PAYLOAD;
 pub use text::MAX_PEER_TEXT;
-pub(crate) use text::bounded;
+pub(crate) use text::{bounded, peer_text, prefix};

@@ -552,3 +552,40 @@ async fn a_servers_reason_for_refusing_is_cut_to_a_bound() {
     );
     assert!(reason.starts_with("nono") && reason.ends_with('…'));
 }
+
+#[tokio::test]
+async fn objects_of_an_ended_login_count_until_the_client_lets_them_go() {
+    let server = start_portal(true, Config::default()).await;
+    // The client holds at most 4 of the server's objects: the portal, the avatar, the table
+    // and the panel.
+    let mut config = Config::default();
+    config.max_exports = 4;
+    let connection = tartine::connect_with(server.addr, config).await.unwrap();
+    let player: Remote<Player> = connection.login(password("user1", "pass1")).await.unwrap();
+    let table = player.table().await.unwrap();
+    let panel = player.panel().await.unwrap();
+    connection.logout(&player).await.unwrap();
+    // The ended login's objects are still held here: the server sends nothing past the
+    // client's limit, and the connection stays open.
+    let again = connection
+        .login::<Player>(LoginCredentials::anonymous())
+        .await;
+    assert!(again.is_err(), "no room for a new avatar");
+    assert!(!connection.is_closed(), "{:?}", connection.closed().await);
+    // Once they are let go, there is room again.
+    drop((player, table, panel));
+    let mut room = false;
+    for _ in 0..100 {
+        if let Ok(anonymous) = connection
+            .login::<Player>(LoginCredentials::anonymous())
+            .await
+        {
+            assert!(anonymous.is_anonymous().await.unwrap());
+            room = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(room, "a login after the old objects were released");
+    assert!(!connection.is_closed());
+}

@@ -91,7 +91,8 @@ pub(crate) async fn establish<S: Transport>(
                 },
                 _,
             )) => Peer {
-                root: root.map(str::to_owned),
+                // The peer's name for its root, which a mismatch puts in its error.
+                root: root.map(crate::wire::peer_text),
                 max_frame: usize::try_from(max_frame).unwrap_or(usize::MAX),
                 max_refs: usize::try_from(max_refs).unwrap_or(usize::MAX),
             },

@@ -182,6 +182,7 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
     // Checked first, so that a call costs no span when no subscriber wants one (with tracing's
     // `log` feature on, a disabled span is still offered to `log`, field by field).
     let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+        let method = crate::wire::prefix(method, crate::wire::MAX_PEER_TEXT);
         tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method)
     } else {
         tracing::Span::none()
@@ -226,7 +227,8 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         Ok(Err(DispatchError::Costly)) => return Start::Costly,
         Ok(Err(DispatchError::NoSuchMethod)) => Failure::NoSuchMethod {
             interface: interface.to_owned(),
-            method: method.to_owned(),
+            // The peer's own name, sent back as it would keep it.
+            method: crate::wire::peer_text(method),
         },
         Ok(Err(DispatchError::Arguments(failure))) => failure,
         Ok(Err(DispatchError::NotPermitted { avatar })) => Failure::NotPermitted {

@@ -48,7 +48,7 @@ pub enum LoginError {
     /// a salt too short or too long (client side). Nothing was sent that depends on the
     /// password.
     #[error("the server's challenge is refused: {0}")]
-    UnsafeChallenge(String),
+    UnsafeChallenge(#[serde(deserialize_with = "crate::wire::bounded")] String),
     /// The token was refused by its issuer; says why.
     #[error("token refused: {0}")]
     Token(TokenError),

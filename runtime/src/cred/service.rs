@@ -210,6 +210,9 @@ impl Serialize for GrantOut {
 /// A granted avatar as the client receives it.
 #[derive(Deserialize)]
 pub(crate) struct GrantIn {
+    /// The avatar's interface name, which a refused login puts in its error: cut as any
+    /// peer's text.
+    #[serde(deserialize_with = "crate::wire::bounded")]
     pub(crate) interface: String,
     pub(crate) avatar: AnyRemote,
 }

@@ -52,6 +52,10 @@ pub(crate) struct ExportTable<O: ?Sized> {
     /// Releases of our objects that came while a reply to one of our calls was undecoded (it
     /// may name them), by id: at most one entry per object in the table.
     deferred: HashMap<u64, u64>,
+    /// Sendings of objects taken back by [`revoke`](Self::revoke) (their login ended) that
+    /// the peer has not released yet, by id. The peer still counts them among the objects it
+    /// holds, so they count against the limit here too until it lets them go.
+    revoked: HashMap<u64, u64>,
     /// The interfaces this connection already claimed their names for (see `names.rs`): a
     /// handful, so that exporting does not take the server-wide lock every time.
     claimed: Vec<std::any::TypeId>,
@@ -66,6 +70,7 @@ impl<O: ?Sized> ExportTable<O> {
             next_id: ROOT_ID + 1,
             limit,
             deferred: HashMap::new(),
+            revoked: HashMap::new(),
             claimed: Vec::new(),
         }
     }
@@ -86,9 +91,14 @@ impl<O: ?Sized> ExportTable<O> {
     /// Keeps a release of our object `id` for later (a reply that may name it is not decoded
     /// yet); an unknown or pinned id is ignored, as [`release`](Self::release) would.
     pub(crate) fn defer_release(&mut self, id: u64, count: u64) {
-        if self.entries.get(&id).is_some_and(|entry| !entry.pinned) {
-            let deferred = self.deferred.entry(id).or_default();
-            *deferred = deferred.saturating_add(count);
+        match self.entries.get(&id) {
+            Some(entry) if !entry.pinned => {
+                let deferred = self.deferred.entry(id).or_default();
+                *deferred = deferred.saturating_add(count);
+            }
+            Some(_) => {}
+            // A revoked object is never sent again under its id: nothing to wait for.
+            None => self.release_revoked(id, count),
         }
     }
 
@@ -135,7 +145,7 @@ impl<O: ?Sized> ExportTable<O> {
             entry.sent += 1;
             return Ok(id);
         }
-        if self.entries.len() >= self.limit {
+        if self.entries.len() + self.revoked.len() >= self.limit {
             return Err(RefError::TooMany { limit: self.limit });
         }
         let id = self.next_id;
@@ -167,7 +177,10 @@ impl<O: ?Sized> ExportTable<O> {
     /// Takes back `count` sendings of `id`. Returns the object if its entry is gone, so the
     /// caller drops it outside the lock. Unknown ids are ignored: releases may cross a close.
     pub(crate) fn release(&mut self, id: u64, count: u64) -> Option<Arc<O>> {
-        let entry = self.entries.get_mut(&id)?;
+        let Some(entry) = self.entries.get_mut(&id) else {
+            self.release_revoked(id, count);
+            return None;
+        };
         if entry.pinned {
             return None;
         }
@@ -176,6 +189,17 @@ impl<O: ?Sized> ExportTable<O> {
             return None;
         }
         self.remove(id)
+    }
+
+    /// Takes back `count` sendings of the revoked object `id`, forgetting it once the peer
+    /// holds none.
+    fn release_revoked(&mut self, id: u64, count: u64) {
+        if let Some(left) = self.revoked.get_mut(&id) {
+            *left = left.saturating_sub(count);
+            if *left == 0 {
+                self.revoked.remove(&id);
+            }
+        }
     }
 
     fn remove(&mut self, id: u64) -> Option<Arc<O>> {
@@ -189,9 +213,10 @@ impl<O: ?Sized> ExportTable<O> {
     }
 
     /// Removes every reference handed out through `perspective`; returns the objects so the
-    /// caller drops them outside the lock.
+    /// caller drops them outside the lock. Their ids count against the limit until the peer
+    /// releases them (it is not told, and may hold them a while).
     pub(crate) fn revoke(&mut self, perspective: &Arc<Perspective>) -> Vec<Arc<O>> {
-        let ids: Vec<u64> = self
+        let ids: Vec<(u64, u64)> = self
             .entries
             .iter()
             .filter(|(_, entry)| {
@@ -200,14 +225,24 @@ impl<O: ?Sized> ExportTable<O> {
                     .as_ref()
                     .is_some_and(|owner| Arc::ptr_eq(owner, perspective))
             })
-            .map(|(&id, _)| id)
+            .map(|(&id, entry)| (id, entry.sent))
             .collect();
-        ids.into_iter().filter_map(|id| self.remove(id)).collect()
+        ids.into_iter()
+            .filter_map(|(id, sent)| {
+                let released = self.deferred.remove(&id).unwrap_or(0);
+                let held = sent.saturating_sub(released);
+                if held > 0 {
+                    self.revoked.insert(id, held);
+                }
+                self.remove(id)
+            })
+            .collect()
     }
 
     /// Empties the table; returns the objects so the caller drops them outside the lock.
     pub(crate) fn drain(&mut self) -> Vec<Arc<O>> {
         self.by_identity.clear();
+        self.revoked.clear();
         self.entries
             .drain()
             .map(|(_, entry)| entry.object)
@@ -440,6 +475,35 @@ mod tests {
         assert!(table.get(b).is_some() && table.get(plain).is_some());
         assert_eq!(table.drain().len(), 2);
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn what_a_revoked_login_handed_out_holds_its_room_until_the_peer_releases_it() {
+        let mut table = ExportTable::<u8>::new(2);
+        let alice = login();
+        let a = table
+            .export(Arc::new(1), Some(Arc::clone(&alice)))
+            .expect("room");
+        table
+            .export(Arc::new(1), Some(Arc::clone(&alice)))
+            .expect("room");
+        assert_eq!(table.revoke(&alice).len(), 2);
+        assert!(table.get(a).is_none(), "no longer callable");
+        // The peer was not told: it holds both still, so there is no room for another.
+        assert_eq!(
+            table.export(Arc::new(3), None),
+            Err(RefError::TooMany { limit: 2 })
+        );
+        // Its release, deferred or not, makes the room again.
+        table.defer_release(a, 1);
+        let fresh = table.export(Arc::new(3), None).expect("room again");
+        assert_eq!(
+            table.export(Arc::new(4), None),
+            Err(RefError::TooMany { limit: 2 })
+        );
+        table.release(a + 1, 1);
+        table.export(Arc::new(4), None).expect("room again");
+        assert!(table.get(fresh).is_some());
     }
 
     #[test]

@@ -12,23 +12,31 @@ pub const MAX_PEER_TEXT: usize = 1024;
 /// # Errors
 /// The deserializer's, if the input is not a string.
 pub(crate) fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let mut text = String::deserialize(deserializer)?;
-    cut(&mut text);
-    Ok(text)
+    let text = String::deserialize(deserializer)?;
+    if text.len() <= MAX_PEER_TEXT {
+        return Ok(text);
+    }
+    Ok(peer_text(&text))
 }
 
-/// Cuts `text` to [`MAX_PEER_TEXT`] bytes, marking the cut with `…`.
-fn cut(text: &mut String) {
+/// `text` as kept from a peer: whole up to [`MAX_PEER_TEXT`] bytes, else cut within them and
+/// marked with `…`.
+pub(crate) fn peer_text(text: &str) -> String {
     if text.len() <= MAX_PEER_TEXT {
-        return;
+        return text.to_owned();
     }
-    let mut end = MAX_PEER_TEXT - '…'.len_utf8();
+    let mut kept = prefix(text, MAX_PEER_TEXT - '…'.len_utf8()).to_owned();
+    kept.push('…');
+    kept
+}
+
+/// The longest start of `text` of at most `limit` bytes that ends on a character boundary.
+pub(crate) fn prefix(text: &str, limit: usize) -> &str {
+    let mut end = limit.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
-    text.push('…');
-    text.shrink_to_fit();
+    &text[..end]
 }
 
 #[cfg(test)]
@@ -38,18 +46,14 @@ mod tests {
     #[test]
     fn long_text_is_cut_on_a_character_boundary_and_marked() {
         for filler in ["a", "é", "€", "😀"] {
-            let mut text = filler.repeat(5000);
-            cut(&mut text);
+            let text = peer_text(&filler.repeat(5000));
             assert!(text.len() <= MAX_PEER_TEXT, "{}", text.len());
             assert!(text.ends_with('…'));
             assert!(text.len() > MAX_PEER_TEXT - 8);
         }
-        let mut short = "x".repeat(MAX_PEER_TEXT);
-        cut(&mut short);
-        assert_eq!(
-            short.len(),
-            MAX_PEER_TEXT,
-            "text at the bound is kept whole"
-        );
+        let short = "x".repeat(MAX_PEER_TEXT);
+        assert_eq!(peer_text(&short), short, "text at the bound is kept whole");
+        assert_eq!(prefix("éé", 3), "é");
+        assert_eq!(prefix("ab", 10), "ab");
     }
 }
