@@ -13,8 +13,10 @@ use std::ops::Deref;
 /// Use it for binary data in arguments and results: a `Vec<u8>` is encoded element by element,
 /// `Bytes` as one block; on the receiving side it shares the frame's memory instead of copying
 /// it; and one of 16 KiB or more is written to the socket from its own buffer, not copied into
-/// the frame. A received one that is less than half of the frame it came in is copied when
-/// it is sent on, so that a frame waiting to be written never keeps a larger one alive.
+/// the frame. A received one that is less than a quarter of its frame is copied instead, so
+/// that keeping it never keeps more than four times its size alive (a peer cannot make you
+/// hold a frame of 16 MiB for one byte); one less than half of its frame is copied when it is
+/// sent on, so that a frame waiting to be written never keeps a larger one alive.
 ///
 /// Two `Bytes` compare, order and hash by their bytes alone.
 #[derive(Clone, Default)]
@@ -164,6 +166,12 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// Whether a received byte string of `len` bytes shares its frame of `frame_len` bytes rather
+/// than being copied: when it is a quarter of it or more.
+fn worth_sharing(len: usize, frame_len: usize) -> bool {
+    len.saturating_mul(4) >= frame_len
+}
+
 struct BytesVisitor;
 
 impl<'de> Visitor<'de> for BytesVisitor {
@@ -175,8 +183,8 @@ impl<'de> Visitor<'de> for BytesVisitor {
 
     fn visit_borrowed_bytes<E: de::Error>(self, data: &'de [u8]) -> Result<Bytes, E> {
         Ok(match scope::frame_slice(data) {
-            Some((data, within)) => Bytes { data, within },
-            None => Bytes::copy_from_slice(data),
+            Some((data, within)) if worth_sharing(data.len(), within) => Bytes { data, within },
+            _ => Bytes::copy_from_slice(data),
         })
     }
 
@@ -233,6 +241,18 @@ mod tests {
             2u8;
             LARGE_PAYLOAD - 1
         ])));
+    }
+
+    #[test]
+    fn a_received_byte_string_shares_its_frame_only_when_a_quarter_of_it_or_more() {
+        let frame = 16 << 20;
+        assert!(
+            worth_sharing(frame - 10, frame),
+            "the usual: one string, the whole frame"
+        );
+        assert!(worth_sharing(frame / 4, frame), "four parts");
+        assert!(!worth_sharing(frame / 4 - 1, frame));
+        assert!(!worth_sharing(1, frame), "one byte never holds 16 MiB");
     }
 
     /// One part of a payload in the round trip below.
