@@ -412,6 +412,7 @@
 //! | every broken rule of a block is reported at once, each at its tokens | macro | `signature/all_errors_at_once.rs` |
 //! | after an error, uses of the type elsewhere raise nothing more | macro | `fallback/fallback_raises_no_second_wave.rs` |
 //! | wire names are unique in a block | macro | `naming/duplicate_wire_name.rs` |
+//! | a type has one exposed block, so one interface (another interface takes a wrapper type); a second block is a conflict | rustc | `naming/exposed_twice.rs` |
 //! | no exposed method is named as a method of `Remote<T>` itself (`disconnected`, `with_timeout`, `clone`...), which a call through it would reach instead | macro | `naming/shadowed_by_remote.rs` |
 //! | a method's options go on the interface trait, not on its implementation | macro | `interface/options_on_the_impl.rs` |
 //! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take `name = ".."` only, printable ASCII | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
