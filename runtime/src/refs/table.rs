@@ -288,8 +288,8 @@ impl<R> ImportTable<R> {
             holds: 0,
             live: Weak::new(),
         });
-        entry.received += 1;
-        entry.holds += 1;
+        entry.received = entry.received.saturating_add(1);
+        entry.holds = entry.holds.saturating_add(1);
     }
 
     /// The live value for `id`, or a new one made by `make`.

@@ -432,7 +432,9 @@ impl FrameCodec {
         let len = match self.expecting {
             Some(len) => len,
             None => match buffer.get(..PREFIX_LEN) {
-                Some(&[a, b, c, d]) => PREFIX_LEN + u32::from_be_bytes([a, b, c, d]) as usize,
+                Some(&[a, b, c, d]) => {
+                    PREFIX_LEN.saturating_add(u32::from_be_bytes([a, b, c, d]) as usize)
+                }
                 _ => return false,
             },
         };
