@@ -5,7 +5,6 @@ use crate::ctxt::Ctxt;
 use crate::model::{ExposedImpl, ExposedMethod, ExposedTrait, Kind};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
-use std::collections::HashMap;
 use syn::ext::IdentExt;
 use syn::{FnArg, ItemImpl, ItemTrait, TraitItem, Type};
 
@@ -293,16 +292,26 @@ fn result_alias(ty: &Type) -> Option<&syn::PathSegment> {
     (types != 2).then_some(last)
 }
 
-/// Wire names are unique among methods under the same `#[cfg]` attributes: methods under
-/// different ones (`#[cfg(unix)]`, `#[cfg(windows)]`) may share one, each where it exists.
+/// Wire names are unique in a block. Two methods may share one only when both are under
+/// `#[cfg]` attributes, and different ones (`#[cfg(unix)]`, `#[cfg(not(unix))]`): each then
+/// exists where the other does not. (The macro cannot tell overlapping ones, such as `unix`
+/// and `any(unix)`, from exclusive ones: keep the `#[cfg]`s of methods sharing a name
+/// exclusive.)
 fn check_unique_wire_names(cx: &Ctxt, methods: &[ExposedMethod]) {
-    let mut seen: HashMap<(&str, Vec<String>), &ExposedMethod> = HashMap::new();
-    for method in methods {
-        let cfgs = method
+    let cfgs = |method: &ExposedMethod| -> Vec<String> {
+        method
             .cfgs()
             .map(|attr| attr.to_token_stream().to_string())
-            .collect();
-        if let Some(first) = seen.insert((&method.wire_name, cfgs), method) {
+            .collect()
+    };
+    for (index, method) in methods.iter().enumerate() {
+        let clash = methods[..index].iter().find(|earlier| {
+            earlier.wire_name == method.wire_name && {
+                let (theirs, ours) = (cfgs(earlier), cfgs(method));
+                theirs.is_empty() || ours.is_empty() || theirs == ours
+            }
+        });
+        if let Some(first) = clash {
             cx.push(syn::Error::new(
                 method.wire_name_span,
                 format!(

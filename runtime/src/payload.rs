@@ -13,10 +13,11 @@ use std::ops::Deref;
 /// Use it for binary data in arguments and results: a `Vec<u8>` is encoded element by element,
 /// `Bytes` as one block; on the receiving side it shares the frame's memory instead of copying
 /// it; and one of 16 KiB or more is written to the socket from its own buffer, not copied into
-/// the frame. A received one that is less than a quarter of its frame is copied instead, so
-/// that keeping it never keeps more than four times its size alive (a peer cannot make you
-/// hold a frame of 16 MiB for one byte); one less than half of its frame is copied when it is
-/// sent on, so that a frame waiting to be written never keeps a larger one alive.
+/// the frame. A received one that is less than a quarter of its frame, or came in a frame under
+/// 64 KiB (which lies in the connection's read buffer), is copied instead, so that keeping it
+/// never keeps more than four times its size alive (a peer cannot make you hold a frame of
+/// 16 MiB for one byte); one less than half of its frame is copied when it is sent on, so
+/// that a frame waiting to be written never keeps a larger one alive.
 ///
 /// Two `Bytes` compare, order and hash by their bytes alone.
 #[derive(Clone, Default)]
@@ -167,9 +168,11 @@ impl<'de> Deserialize<'de> for Bytes {
 }
 
 /// Whether a received byte string of `len` bytes shares its frame of `frame_len` bytes rather
-/// than being copied: when it is a quarter of it or more.
+/// than being copied: when it is a quarter of it or more, and the frame has its memory to
+/// itself (a smaller frame lies in the connection's read buffer, which a kept slice would keep
+/// whole).
 fn worth_sharing(len: usize, frame_len: usize) -> bool {
-    len.saturating_mul(4) >= frame_len
+    frame_len >= crate::wire::DETACH_AFTER && len.saturating_mul(4) >= frame_len
 }
 
 struct BytesVisitor;
@@ -253,6 +256,10 @@ mod tests {
         assert!(worth_sharing(frame / 4, frame), "four parts");
         assert!(!worth_sharing(frame / 4 - 1, frame));
         assert!(!worth_sharing(1, frame), "one byte never holds 16 MiB");
+        assert!(
+            !worth_sharing(1000, 1010),
+            "a small frame lies in the read buffer: copied"
+        );
     }
 
     /// One part of a payload in the round trip below.

@@ -16,7 +16,9 @@ pub(crate) mod spill;
 mod text;
 
 pub(crate) use frame::{Built, FrameBuilder};
-pub(crate) use frame::{FRAME_OVERHEAD, FrameError, MemoryBudget, PREFIX_LEN, frame_error};
+pub(crate) use frame::{
+    DETACH_AFTER, FRAME_OVERHEAD, FrameError, MemoryBudget, PREFIX_LEN, frame_error,
+};
 pub use frame::{FrameCodec, Outgoing};
 pub use handshake::{PREAMBLE, PROTOCOL_VERSION, exchange_preamble};
 pub use message::{Failure, IdList, Message, decode_message};

@@ -88,7 +88,25 @@ async fn a_small_byte_string_received_beside_a_large_value_does_not_keep_its_fra
     drop(label);
     let kept = mirrored.into_iter().next().expect("one part").into_inner();
     // Its buffer is its own: the 4 MiB frame went with the label.
-    let own = kept.try_into_mut().expect("held by nothing else");
+    let own = kept
+        .try_into_mut()
+        .map_err(|shared| shared.len())
+        .expect("held by nothing else");
+    assert!(
+        own.capacity() < 4096,
+        "keeps {} bytes alive",
+        own.capacity()
+    );
+    // Nor one that is most of a small frame, which lies in the connection's read buffer.
+    let (mirrored, _, _) = echo
+        .mirror(vec![Bytes::from(vec![6u8; 1000])], String::new())
+        .await
+        .unwrap();
+    let kept = mirrored.into_iter().next().expect("one part").into_inner();
+    let own = kept
+        .try_into_mut()
+        .map_err(|shared| shared.len())
+        .expect("held by nothing else");
     assert!(
         own.capacity() < 4096,
         "keeps {} bytes alive",
@@ -98,7 +116,10 @@ async fn a_small_byte_string_received_beside_a_large_value_does_not_keep_its_fra
     let large = Bytes::from(vec![8u8; 1 << 20]);
     let (mirrored, _, _) = echo.mirror(vec![large], String::new()).await.unwrap();
     let kept = mirrored.into_iter().next().expect("one part").into_inner();
-    let shared = kept.try_into_mut().expect("held by nothing else");
+    let shared = kept
+        .try_into_mut()
+        .map_err(|shared| shared.len())
+        .expect("held by nothing else");
     assert!(shared.capacity() >= 1 << 20);
 }
 

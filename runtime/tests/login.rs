@@ -589,3 +589,43 @@ async fn objects_of_an_ended_login_count_until_the_client_lets_them_go() {
     assert!(room, "a login after the old objects were released");
     assert!(!connection.is_closed());
 }
+
+/// The club, answering each login after a turn of the scheduler: logins made at once on one
+/// connection are all past the count of logins before any is added.
+struct Unhurried(Club);
+
+impl tartine::cred::Realm for Unhurried {
+    type Avatar = Player;
+    type Mind = Screen;
+
+    async fn request_avatar(
+        &self,
+        id: tartine::cred::AvatarId,
+        mind: Option<Remote<Screen>>,
+    ) -> Result<tartine::cred::LoggedIn<Player>, LoginError> {
+        tokio::task::yield_now().await;
+        self.0.request_avatar(id, mind).await
+    }
+}
+
+#[tokio::test]
+async fn a_login_refused_for_the_count_of_logins_leaves_no_reference_behind() {
+    let mut config = Config::default();
+    config.max_logins_per_connection = 1;
+    // The portal, one avatar and its table.
+    config.max_exports = 3;
+    let portal = Portal::new(Unhurried(Club::new())).with_checker(AllowAnonymous);
+    let (addr, _handle) = serve_portal(portal, config).await;
+    let connection = tartine::connect(addr).await.unwrap();
+    let (first, second) = tokio::join!(
+        connection.login::<Player>(LoginCredentials::anonymous()),
+        connection.login::<Player>(LoginCredentials::anonymous()),
+    );
+    let player = match (first, second) {
+        (Ok(player), Err(LoginError::TooManyLogins { limit: 1 }))
+        | (Err(LoginError::TooManyLogins { limit: 1 }), Ok(player)) => player,
+        other => panic!("one login and one refused: {other:?}"),
+    };
+    // The refused login's avatar was never sent: it holds no place the table needs.
+    assert!(player.table().await.is_ok());
+}

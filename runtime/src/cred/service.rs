@@ -754,8 +754,13 @@ pub(crate) async fn grant(
         }
     };
     if let Err(refused) = shared.add_login(Arc::clone(&perspective), through_a_login) {
-        let revoked = shared.tables.exports.lock().revoke(&perspective);
-        drop(revoked);
+        let mut exports = shared.tables.exports.lock();
+        // The avatar was never sent: its sending is taken back, not left for a release that
+        // will not come.
+        let unsent = exports.release(avatar_id, 1);
+        let revoked = exports.revoke(&perspective);
+        drop(exports);
+        drop((unsent, revoked));
         perspective.end();
         return Err(match refused {
             LoginRefused::TooMany { limit } => LoginError::TooManyLogins { limit },

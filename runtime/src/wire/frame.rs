@@ -536,7 +536,7 @@ impl Decoder for FrameCodec {
 
 /// A frame at least this large leaves the read buffer's memory to itself: the bytes after it
 /// are moved to a buffer of their own.
-const DETACH_AFTER: usize = 64 * 1024;
+pub(crate) const DETACH_AFTER: usize = 64 * 1024;
 
 /// Below this much room, the read buffer grows before the next read.
 const MIN_READ: usize = 512;
