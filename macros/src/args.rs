@@ -38,7 +38,11 @@ pub(crate) fn parse(cx: &Ctxt, kind: Kind, args: TokenStream) -> Args {
     parsed
 }
 
-/// A wire name is printable ASCII without spaces, as in `chat.Group`.
+/// The longest interface name: a peer's names are kept to 1 KiB (`wire::MAX_PEER_TEXT`), so a
+/// longer one would never match on the other side.
+const MAX_NAME: usize = 1024;
+
+/// A wire name is printable ASCII without spaces, as in `chat.Group`, of at most 1 KiB.
 fn check_name(name: &LitStr) -> syn::Result<()> {
     let value = name.value();
     if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_graphic()) {
@@ -47,5 +51,26 @@ fn check_name(name: &LitStr) -> syn::Result<()> {
             "an interface name is printable ASCII without spaces, such as \"chat.Group\"",
         ));
     }
+    if value.len() > MAX_NAME {
+        return Err(syn::Error::new(
+            name.span(),
+            format!("an interface name is at most {MAX_NAME} bytes long"),
+        ));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_printable_ascii_of_at_most_1024_bytes() {
+        let name = |text: &str| LitStr::new(text, proc_macro2::Span::call_site());
+        assert!(check_name(&name("chat.Group")).is_ok());
+        assert!(check_name(&name(&"a".repeat(MAX_NAME))).is_ok());
+        assert!(check_name(&name(&"a".repeat(MAX_NAME + 1))).is_err());
+        assert!(check_name(&name("chat Group")).is_err());
+        assert!(check_name(&name("")).is_err());
+    }
 }
