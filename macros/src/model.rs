@@ -90,10 +90,13 @@ pub(crate) struct ExposedMethod {
 impl ExposedMethod {
     /// Its `#[cfg]` attributes: what is generated for it exists only where it does.
     pub(crate) fn cfgs(&self) -> impl Iterator<Item = &Attribute> + Clone {
-        self.forwarded_attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("cfg"))
+        cfg_attrs(&self.forwarded_attrs)
     }
+}
+
+/// The `#[cfg]` attributes among `attrs`.
+pub(crate) fn cfg_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> + Clone {
+    attrs.iter().filter(|attr| attr.path().is_ident("cfg"))
 }
 
 /// A method's own call timeout: `#[tartine(timeout = "..")]`.

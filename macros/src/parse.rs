@@ -199,11 +199,7 @@ pub(crate) fn hidden_method(attrs: &[Attribute], sig: &Signature) -> Option<Hidd
     Some(HiddenMethod {
         ident: sig.ident.clone(),
         arity: sig.inputs.len() - 1,
-        cfgs: attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("cfg"))
-            .cloned()
-            .collect(),
+        cfgs: crate::model::cfg_attrs(attrs).cloned().collect(),
     })
 }
 

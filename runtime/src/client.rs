@@ -37,7 +37,6 @@ pub async fn connect_with(
     match endpoint.to_endpoint()? {
         Endpoint::Tcp { host, port } => {
             let stream = connect_tcp(&host, port, config.connect_timeout).await?;
-            let _ = stream.set_nodelay(true);
             let peer_addr = stream.peer_addr().ok();
             open(stream, peer_addr, config).await
         }
@@ -48,7 +47,6 @@ pub async fn connect_with(
             };
             let name = crate::tls::server_name(&host)?;
             let tcp = connect_tcp(&host, port, config.connect_timeout).await?;
-            let _ = tcp.set_nodelay(true);
             let peer_addr = tcp.peer_addr().ok();
             let connector = tokio_rustls::TlsConnector::from(tls.rustls);
             let mut stream =
@@ -89,9 +87,9 @@ pub async fn connect_with(
     }
 }
 
-/// Connects to `host:port`: looks the name up, then tries each of its addresses in turn, the
-/// lookup and each attempt within `limit` (an address that drops packets, such as a broken
-/// IPv6 route, leaves time for the next one).
+/// Connects to `host:port`, with Nagle's algorithm off: looks the name up, then tries each of
+/// its addresses in turn, the lookup and each attempt within `limit` (an address that drops
+/// packets, such as a broken IPv6 route, leaves time for the next one).
 ///
 /// # Errors
 /// [`ConnectError::Io`]: the last address's error, the lookup's, or one of kind
@@ -101,7 +99,10 @@ async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream
     let mut last = None;
     for address in addresses {
         match within(limit, TcpStream::connect(address)).await {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
             Err(error) => last = Some(error),
         }
     }

@@ -52,9 +52,9 @@ pub struct Config {
     /// ([`ProtocolError::TooManyImports`](crate::ProtocolError::TooManyImports)).
     ///
     /// It also bounds what one message may hand us: at most this many references, each naming
-    /// counting (a result holding one object in three places hands it over three times). Each
-    /// side tells the other its limit in the handshake; a call or a reply handing over more
-    /// than the peer takes fails with `TooManyReferences` instead of being sent.
+    /// counting (a result holding one object in three places hands it over three times). A
+    /// call or a reply handing over more than the peer takes fails with `TooManyReferences`
+    /// instead of being sent.
     pub max_exports: usize,
     /// How many calls from the peer run at once on one connection (default 1,024). Further calls
     /// are answered [`CallError::Busy`](crate::CallError::Busy).

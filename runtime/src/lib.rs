@@ -275,8 +275,8 @@
 //!
 //! # What one peer can cost
 //!
-//! Every resource a peer can make this side spend has a limit in [`Config`]. With the
-//! defaults, on a server:
+//! Every resource a peer can make this side spend has a limit in [`Config`] (or, for the text
+//! of its errors, a constant). With the defaults, on a server:
 //!
 //! | resource | at most | limit |
 //! | --- | --- | --- |
@@ -411,11 +411,11 @@
 //! | exposed methods are not `unsafe` | macro | `signature/unsafe_method.rs` |
 //! | every broken rule of a block is reported at once, each at its tokens | macro | `signature/all_errors_at_once.rs` |
 //! | after an error, uses of the type elsewhere raise nothing more | macro | `fallback/fallback_raises_no_second_wave.rs` |
-//! | wire names are unique in a block | macro | `naming/duplicate_wire_name.rs` |
+//! | wire names are unique in a block (but for two methods under different `#[cfg]`s) | macro | `naming/duplicate_wire_name.rs`, `naming/duplicate_wire_name_beside_a_cfg.rs` |
 //! | a type has one exposed block, so one interface (another interface takes a wrapper type); a second block is a conflict | rustc | `naming/exposed_twice.rs` |
 //! | no exposed method is named as a method of `Remote<T>` itself (`disconnected`, `with_timeout`, `clone`...), which a call through it would reach instead | macro | `naming/shadowed_by_remote.rs` |
 //! | a method's options go on the interface trait, not on its implementation | macro | `interface/options_on_the_impl.rs` |
-//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take `name = ".."` only, printable ASCII | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
+//! | only `#[tartine(rename = "..")]`, `#[tartine(skip)]`, `#[tartine(timeout = "..")]` and `#[tartine(spawn)]`, on exposed methods; the macros take `name = ".."` only, printable ASCII of at most 1 KiB | macro | `options/unknown_option.rs`, `options/rename_on_local_method.rs`, `options/timeout_format.rs`, `options/timeout_on_local_method.rs`, `options/spawn_on_local_method.rs`, `options/macro_arguments.rs` |
 //! | `#[viewable]` methods take the avatar first, and it is an avatar | macro, rustc | `viewable/missing_avatar.rs`, `viewable/avatar_not_first.rs`, `viewable/avatar_not_an_avatar.rs` |
 //! | a viewable's proxy has no avatar parameter: a caller cannot name itself | rustc | `viewable/passing_the_avatar.rs` |
 //! | arguments and results cross the wire (serde, or referenceable) | rustc | `wire_types/argument_not_serde.rs`, `wire_types/result_not_serde.rs`, `wire_types/local_of_non_referenceable.rs` |

@@ -150,7 +150,9 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
         offset,
     } = *request;
     let args = frame.get(offset..).unwrap_or_default();
-    tracing::trace!(parent: &shared.span, call, target, method, "call received");
+    // The peer's method name, as logs show it (the whole name is what dispatch looks up).
+    let logged = crate::wire::prefix(method, crate::wire::MAX_PEER_TEXT);
+    tracing::trace!(parent: &shared.span, call, target, method = logged, "call received");
     let exported = shared.tables.exports.lock().exported(target);
     let Some(Exported {
         object,
@@ -182,8 +184,7 @@ fn start_call(shared: &Arc<Shared>, request: &Request<'_>, load: Load, inline: b
     // Checked first, so that a call costs no span when no subscriber wants one (with tracing's
     // `log` feature on, a disabled span is still offered to `log`, field by field).
     let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
-        let method = crate::wire::prefix(method, crate::wire::MAX_PEER_TEXT);
-        tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method)
+        tracing::debug_span!(parent: &shared.span, "tartine.call", call, target, method = logged)
     } else {
         tracing::Span::none()
     };

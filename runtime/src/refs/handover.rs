@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 /// Counts the references a message hands over. The list is checked against
 /// [`Config::max_exports`](crate::Config::max_exports) (the limit our hello told the peer)
-/// before anything is allocated for it, and so is the number of the peer's objects we then
-/// hold: a peer that keeps to the limit we told it never exports more to us.
+/// before anything is allocated for it; once they are counted, so is the number of the peer's
+/// objects we hold: a peer that keeps to the limit we told it never exports more to us.
 ///
 /// # Errors
 /// [`ProtocolError::Malformed`] if the list is malformed or too long,

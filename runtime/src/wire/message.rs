@@ -19,8 +19,9 @@ pub enum Message<'a> {
         root: Option<&'a str>,
         /// The largest frame the sender accepts, in bytes: the receiver sends none larger.
         max_frame: u64,
-        /// The most references one message may hand the sender (each naming counts): the
-        /// receiver sends none that hands over more.
+        /// The most references one message may hand the sender (each naming counts), and the
+        /// most of the receiver's objects the sender holds at once: the receiver goes past
+        /// neither.
         max_refs: u64,
     },
     /// Call `method` on the receiver's object `target`; the payload holds the arguments.

@@ -12,11 +12,14 @@ pub const MAX_PEER_TEXT: usize = 1024;
 /// # Errors
 /// The deserializer's, if the input is not a string.
 pub(crate) fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    if text.len() <= MAX_PEER_TEXT {
-        return Ok(text);
+    let mut text = String::deserialize(deserializer)?;
+    if text.len() > MAX_PEER_TEXT {
+        let kept = prefix(&text, MAX_PEER_TEXT - '…'.len_utf8()).len();
+        text.truncate(kept);
+        text.push('…');
+        text.shrink_to_fit();
     }
-    Ok(peer_text(&text))
+    Ok(text)
 }
 
 /// `text` as kept from a peer: whole up to [`MAX_PEER_TEXT`] bytes, else cut within them and
