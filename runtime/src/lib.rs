@@ -514,6 +514,11 @@ pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 /// crate docs) and returns `Result<R, CallError>`, or `Result<T, RemoteError<E>>` when the
 /// method returns `Result<T, E>`.
 ///
+/// A type is either sent by reference (exposed with this macro) or by value (serde), not
+/// both: an exposed type that also derives `Serialize` is ambiguous as a method's result, and
+/// is copied where it sits inside a value of your own. Copy its data into a plain serde type
+/// when a peer should get a snapshot.
+///
 /// ```
 /// pub struct Calculator;
 ///
