@@ -516,8 +516,8 @@ pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 ///
 /// A type is either sent by reference (exposed with this macro) or by value (serde), not
 /// both: an exposed type that also derives `Serialize` is ambiguous as a method's result, and
-/// is copied where it sits inside a value of your own. Copy its data into a plain serde type
-/// when a peer should get a snapshot.
+/// is sent as a copy where it sits in a tuple, a `Box` or a map. Copy its data into a plain
+/// serde type when a peer should get a snapshot.
 ///
 /// ```
 /// pub struct Calculator;
