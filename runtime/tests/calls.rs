@@ -78,49 +78,37 @@ async fn parts_of_received_byte_strings_are_sent_back_whole() {
     }
 }
 
+/// How many bytes the first of `parts` keeps alive, once nothing else holds its buffer.
+fn kept_alive(parts: Vec<Bytes>) -> usize {
+    let kept = parts.into_iter().next().expect("one part").into_inner();
+    kept.try_into_mut()
+        .map_err(|shared| shared.len())
+        .expect("held by nothing else")
+        .capacity()
+}
+
 #[tokio::test]
 async fn a_small_byte_string_received_beside_a_large_value_does_not_keep_its_frame() {
     let server = start_server().await;
     let (_connection, echo) = connect(&server).await;
-    // The reply holds one byte string of 10 bytes and a label of 4 MiB.
+    // The reply holds one byte string of 10 bytes and a label of 4 MiB: its buffer is its
+    // own, and the 4 MiB frame goes with the label.
     let parts = vec![Bytes::from(vec![7u8; 10])];
     let (mirrored, label, _) = echo.mirror(parts, "x".repeat(4 << 20)).await.unwrap();
     drop(label);
-    let kept = mirrored.into_iter().next().expect("one part").into_inner();
-    // Its buffer is its own: the 4 MiB frame went with the label.
-    let own = kept
-        .try_into_mut()
-        .map_err(|shared| shared.len())
-        .expect("held by nothing else");
-    assert!(
-        own.capacity() < 4096,
-        "keeps {} bytes alive",
-        own.capacity()
-    );
+    let kept = kept_alive(mirrored);
+    assert!(kept < 4096, "keeps {kept} bytes alive");
     // Nor one that is most of a small frame, which lies in the connection's read buffer.
     let (mirrored, _, _) = echo
         .mirror(vec![Bytes::from(vec![6u8; 1000])], String::new())
         .await
         .unwrap();
-    let kept = mirrored.into_iter().next().expect("one part").into_inner();
-    let own = kept
-        .try_into_mut()
-        .map_err(|shared| shared.len())
-        .expect("held by nothing else");
-    assert!(
-        own.capacity() < 4096,
-        "keeps {} bytes alive",
-        own.capacity()
-    );
+    let kept = kept_alive(mirrored);
+    assert!(kept < 4096, "keeps {kept} bytes alive");
     // One that is most of its frame still shares it, without a copy.
     let large = Bytes::from(vec![8u8; 1 << 20]);
     let (mirrored, _, _) = echo.mirror(vec![large], String::new()).await.unwrap();
-    let kept = mirrored.into_iter().next().expect("one part").into_inner();
-    let shared = kept
-        .try_into_mut()
-        .map_err(|shared| shared.len())
-        .expect("held by nothing else");
-    assert!(shared.capacity() >= 1 << 20);
+    assert!(kept_alive(mirrored) >= 1 << 20);
 }
 
 #[tokio::test]

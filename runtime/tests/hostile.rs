@@ -741,8 +741,8 @@ async fn a_peer_handing_over_more_objects_than_it_may_is_closed() {
     config.max_exports = 8;
     let server = start_server_with(config).await;
     let mut raw = Raw::connect(&server).await;
-    // `subscribe` keeps each listener: eight distinct ones are held, as the limit allows.
-    for id in 1..=8u64 {
+    // `subscribe` keeps each listener it is handed: the peer's object `id`.
+    let subscribe = |id: u64| {
         let ids = tartine::wire::IdList::encode(&[id]);
         let message = Message::Call {
             call: id,
@@ -750,8 +750,11 @@ async fn a_peer_handing_over_more_objects_than_it_may_is_closed() {
             method: "subscribe",
             exports: tartine::wire::IdList::from_encoded(&ids),
         };
-        let payload = postcard::to_stdvec(&(0u8, id)).unwrap();
-        raw.framed.send(frame(message, &payload)).await.unwrap();
+        frame(message, &postcard::to_stdvec(&(0u8, id)).unwrap())
+    };
+    // Eight distinct ones are held, as the limit allows.
+    for id in 1..=8u64 {
+        raw.framed.send(subscribe(id)).await.unwrap();
         let reply = raw.framed.next().await.unwrap().unwrap();
         let (answer, _) = tartine::wire::decode_message(&reply).unwrap();
         assert!(
@@ -760,15 +763,7 @@ async fn a_peer_handing_over_more_objects_than_it_may_is_closed() {
         );
     }
     // The ninth is one more than the peer may make this side hold.
-    let ids = tartine::wire::IdList::encode(&[9]);
-    let message = Message::Call {
-        call: 9,
-        target: 0,
-        method: "subscribe",
-        exports: tartine::wire::IdList::from_encoded(&ids),
-    };
-    let payload = postcard::to_stdvec(&(0u8, 9u64)).unwrap();
-    raw.framed.send(frame(message, &payload)).await.unwrap();
+    raw.framed.send(subscribe(9)).await.unwrap();
     raw.expect_closed().await;
     still_serving(&server).await;
 }

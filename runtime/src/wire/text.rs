@@ -13,9 +13,8 @@ pub const MAX_PEER_TEXT: usize = 1024;
 /// The deserializer's, if the input is not a string.
 pub(crate) fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let mut text = String::deserialize(deserializer)?;
-    if text.len() > MAX_PEER_TEXT {
-        let kept = prefix(&text, MAX_PEER_TEXT - '…'.len_utf8()).len();
-        text.truncate(kept);
+    if let Some(end) = cut_at(&text) {
+        text.truncate(end);
         text.push('…');
         text.shrink_to_fit();
     }
@@ -25,12 +24,15 @@ pub(crate) fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Stri
 /// `text` as kept from a peer: whole up to [`MAX_PEER_TEXT`] bytes, else cut within them and
 /// marked with `…`.
 pub(crate) fn peer_text(text: &str) -> String {
-    if text.len() <= MAX_PEER_TEXT {
-        return text.to_owned();
+    match cut_at(text) {
+        None => text.to_owned(),
+        Some(end) => format!("{}…", &text[..end]),
     }
-    let mut kept = prefix(text, MAX_PEER_TEXT - '…'.len_utf8()).to_owned();
-    kept.push('…');
-    kept
+}
+
+/// Where `text` is cut if it is longer than [`MAX_PEER_TEXT`]: the bytes kept before the `…`.
+fn cut_at(text: &str) -> Option<usize> {
+    (text.len() > MAX_PEER_TEXT).then(|| prefix(text, MAX_PEER_TEXT - '…'.len_utf8()).len())
 }
 
 /// The longest start of `text` of at most `limit` bytes that ends on a character boundary.
